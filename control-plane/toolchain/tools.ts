@@ -1,0 +1,67 @@
+/**
+ * Finds the real binaries that toolchain/install.sh put in the cache, by reading the
+ * tools.json it writes. Nothing here downloads or builds: a missing tool is a clear error that
+ * names the command which installs it.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+export interface Toolchain {
+  readonly envoy: string;
+  readonly etcd: string;
+  readonly kubeApiserver: string;
+  readonly kubectl: string;
+  readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string };
+}
+
+export class ToolchainMissingError extends Error {
+  readonly code = 'ERR_TOOLCHAIN_MISSING';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ToolchainMissingError';
+  }
+}
+
+export function toolchainCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.KUBEGATE_CACHE_DIR) return env.KUBEGATE_CACHE_DIR;
+  const base = env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
+  return path.join(base, 'kubegate');
+}
+
+/** The project root: where package.json and toolchain/ live (dist/ sits one level below). */
+export function projectRoot(): string {
+  let dir = __dirname;
+  while (!fs.existsSync(path.join(dir, 'toolchain', 'versions.env'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('cannot find the kubegate project root (toolchain/versions.env)');
+    dir = parent;
+  }
+  return dir;
+}
+
+/** The pinned versions from toolchain/versions.env, the one place they are written. */
+export function pinnedVersions(): Record<string, string> {
+  const text = fs.readFileSync(path.join(projectRoot(), 'toolchain', 'versions.env'), 'utf8');
+  const out: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    const m = /^([A-Z_]+)=(.*)$/.exec(line.trim());
+    if (m) out[m[1]!] = m[2]!;
+  }
+  return out;
+}
+
+export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
+  const manifest = path.join(toolchainCacheDir(env), 'tools.json');
+  const hint = 'run toolchain/install.sh (the README commands do this for you)';
+  if (!fs.existsSync(manifest)) throw new ToolchainMissingError(`no toolchain at ${manifest}: ${hint}`);
+  const tools = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Toolchain;
+  const pinned = pinnedVersions();
+  if (tools.versions.envoy !== pinned.ENVOY_VERSION || tools.versions.kubernetes !== pinned.KUBERNETES_VERSION || tools.versions.etcd !== pinned.ETCD_VERSION) {
+    throw new ToolchainMissingError(`toolchain at ${manifest} was built for other versions than toolchain/versions.env: ${hint}`);
+  }
+  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubectl'] as const) {
+    if (!fs.existsSync(tools[key])) throw new ToolchainMissingError(`${key} binary ${tools[key]} is missing: ${hint}`);
+  }
+  return tools;
+}

