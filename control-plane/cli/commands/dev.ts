@@ -1,0 +1,202 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { spawn } from 'node:child_process';
+import { parseOptions } from '../parse-options';
+import { UsageError } from '../cli-error';
+import { createLogger } from '../../log/logger';
+import { startLocalStack } from '../../dev/local-stack';
+import {
+  defaultStateDir,
+  isStackProcessAlive,
+  readStackDescriptor,
+  removeStackDescriptor,
+  writeStackDescriptor,
+  type StackDescriptor,
+} from '../../dev/stack-descriptor';
+
+const HELP = `Usage: kubegate dev <up|down|status> [options]
+
+  up      start a local kubegate: kube-apiserver(s), control plane and edge Envoy
+  down    stop the local stack started with 'up --detach'
+  status  show whether a local stack runs and where
+
+Options:
+  --state-dir DIR   where the stack keeps certificates, logs and kubeconfigs
+                    (default .state or $KUBEGATE_STATE_DIR)
+  --detach          (up) start in the background and return once it is ready
+  --edge-port N     (up) the edge's HTTPS port (default: a free port)
+  --clusters N      (up) how many local clusters to start (default 1)
+`;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function nextSteps(d: StackDescriptor): string {
+  return [
+    '',
+    `kubegate is up. The edge listens on ${d.edgeUrl}`,
+    `  clusters:      ${d.clusters.map((c) => c.name).join(', ')}`,
+    `  admin:         export KUBECONFIG=${d.adminKubeconfig}`,
+    '                 kubectl get namespaces',
+    '  another user:  ./kubegate kubeconfig --user alice --group dev -o alice.kubeconfig',
+    `  access log:    tail -f ${d.accessLog}`,
+    '',
+  ].join('\n');
+}
+
+async function up(stateDir: string, opts: { detach: boolean; edgePort: number; clusters: number }): Promise<number> {
+  try {
+    const existing = readStackDescriptor(stateDir);
+    if (isStackProcessAlive(existing)) {
+      throw new UsageError(`a local stack already runs from ${stateDir} (pid ${existing.pid}); stop it with 'kubegate dev down --state-dir ${stateDir}'`);
+    }
+    removeStackDescriptor(stateDir);
+  } catch (err) {
+    if (err instanceof UsageError) throw err;
+  }
+  fs.mkdirSync(stateDir, { recursive: true });
+  if (opts.detach) return upDetached(stateDir, opts);
+
+  const logger = createLogger('kubegate');
+  const names = opts.clusters === 1 ? ['dev'] : Array.from({ length: opts.clusters }, (_, i) => `dev-${i + 1}`);
+  const stack = await startLocalStack({ stateDir, clusters: names, edgePort: opts.edgePort, logger });
+  const descriptor: StackDescriptor = {
+    pid: process.pid,
+    edgeUrl: stack.edgeUrl,
+    edgeAdminPort: Number(new URL(stack.envoy.adminUrl).port),
+    controlPlanePort: stack.controlPlane.port,
+    clusters: stack.clusters.map((c) => ({ name: c.name, apiserverUrl: c.apiserverUrl })),
+    adminKubeconfig: stack.adminKubeconfigPath,
+    accessLog: stack.accessLogPath,
+    startedAt: new Date().toISOString(),
+  };
+  writeStackDescriptor(stateDir, descriptor);
+  process.stdout.write(nextSteps(descriptor) + 'Press Ctrl-C to stop.\n');
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      logger.info('stopping local stack', { signal });
+      resolve();
+    };
+    process.once('SIGINT', () => stop('SIGINT'));
+    process.once('SIGTERM', () => stop('SIGTERM'));
+  });
+  await stack.stop();
+  removeStackDescriptor(stateDir);
+  logger.info('local stack stopped');
+  return 0;
+}
+
+async function upDetached(stateDir: string, opts: { edgePort: number; clusters: number }): Promise<number> {
+  const logFile = path.join(stateDir, 'dev-stack.log');
+  const out = fs.openSync(logFile, 'a');
+  const child = spawn(
+    process.execPath,
+    [process.argv[1]!, 'dev', 'up', '--state-dir', stateDir, '--edge-port', String(opts.edgePort), '--clusters', String(opts.clusters)],
+    { detached: true, stdio: ['ignore', out, out] },
+  );
+  fs.closeSync(out);
+  child.unref();
+  process.stderr.write(`starting the local stack in the background (pid ${child.pid}); log: ${logFile}\n`);
+  const deadline = Date.now() + 180_000;
+  let lastReport = Date.now();
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) {
+      const tail = fs.readFileSync(logFile, 'utf8').trim().split('\n').slice(-20).join('\n');
+      throw new Error(`the local stack exited during startup; last lines of ${logFile}:\n${tail}`);
+    }
+    try {
+      const d = readStackDescriptor(stateDir);
+      if (d.pid === child.pid) {
+        process.stdout.write(nextSteps(d) + `Stop it with: ./kubegate dev down --state-dir ${stateDir}\n`);
+        return 0;
+      }
+    } catch {
+      // not written yet
+    }
+    if (Date.now() - lastReport > 10_000) {
+      process.stderr.write(`still starting (${Math.round((Date.now() - (deadline - 180_000)) / 1000)} s)...\n`);
+      lastReport = Date.now();
+    }
+    await sleep(250);
+  }
+  child.kill('SIGTERM');
+  throw new Error(`the local stack was not ready after 180 s; see ${logFile}`);
+}
+
+async function down(stateDir: string): Promise<number> {
+  let d: StackDescriptor;
+  try {
+    d = readStackDescriptor(stateDir);
+  } catch {
+    process.stdout.write(`no local stack runs from ${stateDir}\n`);
+    return 0;
+  }
+  if (isStackProcessAlive(d)) {
+    process.kill(d.pid, 'SIGTERM');
+    const deadline = Date.now() + 60_000;
+    while (isStackProcessAlive(d)) {
+      if (Date.now() > deadline) {
+        process.kill(d.pid, 'SIGKILL');
+        break;
+      }
+      await sleep(200);
+    }
+  }
+  removeStackDescriptor(stateDir);
+  process.stdout.write(`local stack stopped (pid ${d.pid})\n`);
+  return 0;
+}
+
+function status(stateDir: string): number {
+  let d: StackDescriptor;
+  try {
+    d = readStackDescriptor(stateDir);
+  } catch {
+    process.stdout.write(`no local stack runs from ${stateDir}\n`);
+    return 1;
+  }
+  if (!isStackProcessAlive(d)) {
+    process.stdout.write(`the local stack recorded in ${stateDir} (pid ${d.pid}) is not running\n`);
+    return 1;
+  }
+  process.stdout.write(JSON.stringify(d, null, 2) + '\n');
+  return 0;
+}
+
+export const devCommand = {
+  summary: 'run a local kubegate stack (up, down, status)',
+  async run(args: string[]): Promise<number> {
+    const { values, positionals } = parseOptions(
+      args,
+      {
+        'state-dir': { type: 'string' },
+        detach: { type: 'boolean' },
+        'edge-port': { type: 'string' },
+        clusters: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      true,
+    );
+    if (values.help) {
+      process.stdout.write(HELP);
+      return 0;
+    }
+    const stateDir = path.resolve(values['state-dir'] ?? defaultStateDir());
+    const [sub, ...extra] = positionals;
+    if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
+    const edgePort = values['edge-port'] === undefined ? 0 : Number(values['edge-port']);
+    if (!Number.isInteger(edgePort) || edgePort < 0 || edgePort > 65535) throw new UsageError(`--edge-port "${values['edge-port']}" is not a TCP port`);
+    const clusters = values.clusters === undefined ? 1 : Number(values.clusters);
+    if (!Number.isInteger(clusters) || clusters < 1 || clusters > 10) throw new UsageError(`--clusters "${values.clusters}" must be a whole number from 1 to 10`);
+    switch (sub) {
+      case 'up':
+        return up(stateDir, { detach: values.detach ?? false, edgePort, clusters });
+      case 'down':
+        return down(stateDir);
+      case 'status':
+        return status(stateDir);
+      default:
+        throw new UsageError(sub ? `unknown subcommand "${sub}"; use up, down or status` : 'say up, down or status; see --help');
+    }
+  },
+};

@@ -1,0 +1,54 @@
+#!/usr/bin/env node
+/**
+ * The kubegate command. Each subcommand lives in its own file under commands/; this file only
+ * dispatches and turns errors into exit codes: 2 for a usage mistake, 1 for anything else.
+ */
+import { UsageError } from './cli-error';
+import { kubeconfigCommand } from './commands/kubeconfig';
+import { devCommand } from './commands/dev';
+
+interface Command {
+  readonly summary: string;
+  run(args: string[]): Promise<number>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  kubeconfig: kubeconfigCommand,
+  dev: devCommand,
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+  return ['Usage: kubegate <command> [options]', '', 'Commands:', ...lines, '', "Run 'kubegate <command> --help' for a command's options."].join('\n');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = COMMANDS[name];
+  if (!command) {
+    process.stderr.write(`kubegate: unknown command "${name}"\n\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      process.stderr.write(`kubegate ${name}: ${err.message}\n`);
+      return 2;
+    }
+    const e = err as Error & { code?: string };
+    process.stderr.write(`kubegate ${name}: ${e.message}${e.code ? ` (${e.code})` : ''}\n`);
+    if (process.env.KUBEGATE_DEBUG) process.stderr.write(`${e.stack}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -1,0 +1,93 @@
+/**
+ * The minimal bootstrap an Envoy starts with: who it is, where its admin port listens, and how
+ * to reach the control plane over mTLS. Everything else (listeners, routes, clusters,
+ * endpoints, secrets) arrives over ADS. Pure: paths and ports come in, JSON comes out.
+ */
+
+/** The bootstrap's one static cluster; ext_authz and the access log reuse it too. */
+export const CONTROL_PLANE_CLUSTER = 'kubegate-control-plane';
+
+/** The name the control plane's serving certificate carries and Envoy verifies. */
+export const CONTROL_PLANE_SERVER_NAME = 'kubegate-control-plane';
+
+export interface BootstrapProps {
+  readonly nodeId: string;
+  /** Envoy's node cluster, for grouping in stats. @default 'kubegate-edge' */
+  readonly nodeCluster?: string;
+  readonly adminPort: number;
+  readonly controlPlane: { readonly host: string; readonly port: number };
+  /** Files Envoy reads for its own mTLS identity toward the control plane. */
+  readonly tls: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
+  /** Upper bound on downstream connections, so overload is shed rather than fatal. @default 50000 */
+  readonly maxDownstreamConnections?: number;
+}
+
+const ADS = { ads: {}, resource_api_version: 'V3' };
+
+export function edgeBootstrap(props: BootstrapProps): object {
+  return {
+    node: { id: props.nodeId, cluster: props.nodeCluster ?? 'kubegate-edge' },
+    admin: { address: { socket_address: { address: '127.0.0.1', port_value: props.adminPort } } },
+    dynamic_resources: {
+      ads_config: {
+        api_type: 'GRPC',
+        transport_api_version: 'V3',
+        grpc_services: [{ envoy_grpc: { cluster_name: CONTROL_PLANE_CLUSTER } }],
+        set_node_on_first_message_only: true,
+      },
+      lds_config: ADS,
+      cds_config: ADS,
+    },
+    static_resources: {
+      clusters: [
+        {
+          name: CONTROL_PLANE_CLUSTER,
+          type: 'STATIC',
+          connect_timeout: '5s',
+          typed_extension_protocol_options: {
+            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+              explicit_http_config: {
+                // Keepalive notices a control plane that vanished without closing the stream.
+                http2_protocol_options: { connection_keepalive: { interval: '15s', timeout: '5s' } },
+              },
+            },
+          },
+          load_assignment: {
+            cluster_name: CONTROL_PLANE_CLUSTER,
+            endpoints: [
+              { lb_endpoints: [{ endpoint: { address: { socket_address: { address: props.controlPlane.host, port_value: props.controlPlane.port } } } }] },
+            ],
+          },
+          transport_socket: {
+            name: 'envoy.transport_sockets.tls',
+            typed_config: {
+              '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+              sni: CONTROL_PLANE_SERVER_NAME,
+              common_tls_context: {
+                tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
+                alpn_protocols: ['h2'],
+                tls_certificates: [{ certificate_chain: { filename: props.tls.certFile }, private_key: { filename: props.tls.keyFile } }],
+                validation_context: {
+                  trusted_ca: { filename: props.tls.caFile },
+                  match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: CONTROL_PLANE_SERVER_NAME } }],
+                },
+              },
+            },
+          },
+        },
+      ],
+    },
+    overload_manager: {
+      resource_monitors: [
+        {
+          name: 'envoy.resource_monitors.global_downstream_max_connections',
+          typed_config: {
+            '@type': 'type.googleapis.com/envoy.extensions.resource_monitors.downstream_connections.v3.DownstreamConnectionsConfig',
+            max_active_downstream_connections: props.maxDownstreamConnections ?? 50000,
+          },
+        },
+      ],
+    },
+  };
+}

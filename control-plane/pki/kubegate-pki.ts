@@ -1,0 +1,130 @@
+/**
+ * kubegate's own certificate authorities and component certificates, kept as PEM files in the
+ * state directory. Three CAs with one job each, so no certificate is trusted where it should
+ * not be: a user's client certificate cannot open the xDS port, and a component's cannot
+ * log in as a user.
+ *   - user CA: signs users' client certificates; the edge trusts it for kubectl.
+ *   - internal CA: mTLS between kubegate components (Envoy ↔ control plane).
+ *   - serving CA: the edge's serving certificate; kubeconfigs trust it.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createCertificateAuthority, issueCertificate, summarizeCertificate, type KeyPairPem } from './certificates';
+import { CONTROL_PLANE_SERVER_NAME } from '../envoy/bootstrap';
+
+const DAY_MS = 86_400_000;
+const CA_LIFETIME_MS = 365 * DAY_MS;
+const COMPONENT_LIFETIME_MS = 7 * DAY_MS;
+/** Component certificates are re-issued when less than this is left. */
+const RENEW_BEFORE_MS = DAY_MS;
+
+export interface KubegatePki {
+  readonly dir: string;
+  readonly userCa: KeyPairPem;
+  readonly internalCa: KeyPairPem;
+  readonly servingCa: KeyPairPem;
+  readonly controlPlane: KeyPairPem;
+  readonly edgeServing: KeyPairPem;
+  /** Files for a component's identity, for processes (Envoy) that read certificates from disk. */
+  componentFiles(name: string): { certFile: string; keyFile: string; caFile: string };
+  issueComponent(name: string, now: Date): KeyPairPem;
+}
+
+export interface KubegatePkiProps {
+  readonly stateDir: string;
+  readonly now: Date;
+  /** Extra names the edge's serving certificate carries. @default [] */
+  readonly edgeNames?: readonly string[];
+}
+
+function readPair(dir: string, name: string): KeyPairPem | null {
+  const cert = path.join(dir, `${name}.crt`);
+  const key = path.join(dir, `${name}.key`);
+  if (!fs.existsSync(cert) || !fs.existsSync(key)) return null;
+  return { certPem: fs.readFileSync(cert, 'utf8'), keyPem: fs.readFileSync(key, 'utf8') };
+}
+
+function writePair(dir: string, name: string, pair: KeyPairPem): void {
+  fs.writeFileSync(path.join(dir, `${name}.crt`), pair.certPem, { mode: 0o644 });
+  fs.writeFileSync(path.join(dir, `${name}.key`), pair.keyPem, { mode: 0o600 });
+}
+
+function stillValid(pair: KeyPairPem | null, now: Date): pair is KeyPairPem {
+  if (!pair) return false;
+  return summarizeCertificate(pair.certPem).notAfter.getTime() - now.getTime() > RENEW_BEFORE_MS;
+}
+
+function isIpAddress(name: string): boolean {
+  return /^\d{1,3}(\.\d{1,3}){3}$/.test(name) || name.includes(':');
+}
+
+/** Loads the PKI from the state directory, creating or renewing what is missing or expiring. */
+export function loadOrCreatePki(props: KubegatePkiProps): KubegatePki {
+  const dir = path.join(props.stateDir, 'pki');
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const now = props.now;
+  const validity = (ms: number) => ({ notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + ms) });
+
+  const ca = (name: string, commonName: string): KeyPairPem => {
+    const existing = readPair(dir, name);
+    if (stillValid(existing, now)) return existing;
+    const created = createCertificateAuthority({ commonName, ...validity(CA_LIFETIME_MS) });
+    writePair(dir, name, created);
+    return created;
+  };
+  const userCa = ca('user-ca', 'kubegate user CA');
+  const internalCa = ca('internal-ca', 'kubegate internal CA');
+  const servingCa = ca('serving-ca', 'kubegate serving CA');
+
+  const leaf = (name: string, make: () => KeyPairPem): KeyPairPem => {
+    const existing = readPair(dir, name);
+    if (stillValid(existing, now)) return existing;
+    const created = make();
+    writePair(dir, name, created);
+    return created;
+  };
+  const controlPlane = leaf('control-plane', () =>
+    issueCertificate(internalCa, {
+      commonName: CONTROL_PLANE_SERVER_NAME,
+      dnsNames: [CONTROL_PLANE_SERVER_NAME],
+      ipAddresses: ['127.0.0.1'],
+      usage: 'server',
+      ...validity(COMPONENT_LIFETIME_MS),
+    }),
+  );
+  const edgeNames = ['localhost', '127.0.0.1', ...(props.edgeNames ?? [])];
+  const edgeServing = leaf('edge-serving', () =>
+    issueCertificate(servingCa, {
+      commonName: 'kubegate-edge',
+      dnsNames: edgeNames.filter((n) => !isIpAddress(n)),
+      ipAddresses: edgeNames.filter(isIpAddress),
+      usage: 'server',
+      ...validity(COMPONENT_LIFETIME_MS),
+    }),
+  );
+  fs.writeFileSync(path.join(dir, 'internal-ca-bundle.crt'), internalCa.certPem);
+
+  return {
+    dir,
+    userCa,
+    internalCa,
+    servingCa,
+    controlPlane,
+    edgeServing,
+    componentFiles: (name) => ({
+      certFile: path.join(dir, `${name}.crt`),
+      keyFile: path.join(dir, `${name}.key`),
+      caFile: path.join(dir, 'internal-ca-bundle.crt'),
+    }),
+    issueComponent: (name, at) =>
+      leaf(name, () =>
+        issueCertificate(internalCa, {
+          commonName: name,
+          dnsNames: [name],
+          usage: 'client',
+          notBefore: new Date(at.getTime() - 60_000),
+          notAfter: new Date(at.getTime() + COMPONENT_LIFETIME_MS),
+        }),
+      ),
+  };
+}

@@ -1,0 +1,24 @@
+import type { TranslatorInput } from './input';
+import { typeUrl } from './names';
+
+/** Request headers kubectl sets that let an auditor see the command and group its calls. */
+export const AUDITED_REQUEST_HEADERS = ['kubectl-command', 'kubectl-session', 'user-agent'];
+
+/** Every request is streamed to the control plane's gRPC access-log service. */
+export function accessLogs(input: TranslatorInput): object[] {
+  return [
+    {
+      name: 'envoy.access_loggers.http_grpc',
+      typed_config: {
+        '@type': typeUrl('envoy.extensions.access_loggers.grpc.v3.HttpGrpcAccessLogConfig'),
+        common_config: {
+          log_name: input.edge.nodeId,
+          grpc_service: { envoy_grpc: { cluster_name: input.edge.controlPlaneCluster } },
+          transport_api_version: 'V3',
+          buffer_flush_interval: { nanos: 200_000_000 },
+        },
+        additional_request_headers_to_log: AUDITED_REQUEST_HEADERS,
+      },
+    },
+  ];
+}

@@ -1,0 +1,45 @@
+import type { TranslatorInput } from './input';
+import { typeUrl } from './names';
+
+/** Headers a client could use to claim another identity upstream; removed before anything else. */
+export const IDENTITY_HEADERS_FROM_CLIENT = ['authorization', 'impersonate-user', 'impersonate-group', 'impersonate-uid'];
+
+const DEFAULT_AUTHZ_TIMEOUT_MS = 2000;
+
+/**
+ * Order matters: strip client-supplied identity headers, then ask the control plane (which
+ * also drops any Impersonate-Extra-* it sees, since their names are open-ended, and adds the
+ * identity it decided on), then route.
+ */
+export function httpFilters(input: TranslatorInput): object[] {
+  const timeoutMs = input.edge.authzTimeoutMs ?? DEFAULT_AUTHZ_TIMEOUT_MS;
+  return [
+    {
+      name: 'envoy.filters.http.header_mutation',
+      typed_config: {
+        '@type': typeUrl('envoy.extensions.filters.http.header_mutation.v3.HeaderMutation'),
+        mutations: { request_mutations: IDENTITY_HEADERS_FROM_CLIENT.map((remove) => ({ remove })) },
+      },
+    },
+    {
+      name: 'envoy.filters.http.ext_authz',
+      typed_config: {
+        '@type': typeUrl('envoy.extensions.filters.http.ext_authz.v3.ExtAuthz'),
+        grpc_service: {
+          envoy_grpc: { cluster_name: input.edge.controlPlaneCluster },
+          timeout: { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1e6 },
+        },
+        transport_api_version: 'V3',
+        // Fail closed: if the control plane cannot answer, nobody gets in.
+        failure_mode_allow: false,
+        status_on_error: { code: 'ServiceUnavailable' },
+        // The verified client certificate is the user's identity.
+        include_peer_certificate: true,
+      },
+    },
+    {
+      name: 'envoy.filters.http.router',
+      typed_config: { '@type': typeUrl('envoy.extensions.filters.http.router.v3.Router') },
+    },
+  ];
+}

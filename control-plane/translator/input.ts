@@ -1,0 +1,57 @@
+/**
+ * What the translator needs to know, and nothing more. Everything is plain data: no
+ * file handles, clocks or clients, so translation is a pure function that golden tests pin.
+ */
+
+/** How the edge listens and where it finds the control plane's gRPC services. */
+export interface EdgeSettings {
+  /** The Envoy node id this snapshot is for. */
+  readonly nodeId: string;
+  readonly listenAddress: string;
+  readonly listenPort: number;
+  /**
+   * Name of the bootstrap's static cluster that reaches the control plane (mTLS). ext_authz
+   * and the access log use it, so they need no cluster of their own in the snapshot.
+   */
+  readonly controlPlaneCluster: string;
+  /**
+   * Quiet streams (a watch with no events, an idle exec) are closed after this long.
+   * @default 3600
+   */
+  readonly streamIdleTimeoutSeconds?: number;
+  /**
+   * How long Envoy waits for an authorization decision before failing closed.
+   * @default 2000
+   */
+  readonly authzTimeoutMs?: number;
+}
+
+/** A Kubernetes cluster the edge may route to. */
+export interface RegisteredCluster {
+  /** DNS-label name; appears in the user's URL path as /clusters/<name>/. */
+  readonly name: string;
+  readonly apiserver: {
+    readonly host: string;
+    readonly port: number;
+    /** Name the apiserver's certificate must carry (DNS name or IP address). @default host */
+    readonly serverName?: string;
+    /** The CA that signed the apiserver's serving certificate; Envoy verifies against it. */
+    readonly caPem: string;
+  };
+  /** kubegate's proxy identity in this cluster: a client certificate allowed to impersonate. */
+  readonly proxyIdentity: { readonly certPem: string; readonly keyPem: string };
+}
+
+/** Certificate material the edge serves with and verifies users against. */
+export interface EdgeCertificates {
+  /** The CA that signs user client certificates. */
+  readonly userCaPem: string;
+  /** The edge's serving certificate and key, presented to kubectl. */
+  readonly serving: { readonly certPem: string; readonly keyPem: string };
+}
+
+export interface TranslatorInput {
+  readonly edge: EdgeSettings;
+  readonly clusters: readonly RegisteredCluster[];
+  readonly certificates: EdgeCertificates;
+}

@@ -1,0 +1,19 @@
+/**
+ * Resource names shared between translator features, so a reference (an RDS name in a
+ * listener, an SDS name in a cluster) and the resource it points to can never drift apart.
+ */
+export const EDGE_LISTENER = 'edge-https';
+export const EDGE_ROUTES = 'edge-routes';
+export const EDGE_SERVING_SECRET = 'edge-serving-certificate';
+export const USER_CA_SECRET = 'user-ca';
+
+export const upstreamClusterName = (cluster: string) => `kube-apiserver/${cluster}`;
+export const upstreamIdentitySecret = (cluster: string) => `upstream-identity/${cluster}`;
+export const upstreamCaSecret = (cluster: string) => `upstream-ca/${cluster}`;
+
+/** The URL path prefix that selects a cluster: https://edge/clusters/<name>/api/v1/... */
+export const clusterPathPrefix = (cluster: string) => `/clusters/${cluster}/`;
+
+export const ADS_CONFIG_SOURCE = { ads: {}, resource_api_version: 'V3' } as const;
+
+export const typeUrl = (fullName: string) => `type.googleapis.com/${fullName}`;

@@ -1,0 +1,43 @@
+import { isIP } from 'node:net';
+import type { TranslatorInput, RegisteredCluster } from './input';
+import { EDGE_SERVING_SECRET, USER_CA_SECRET, upstreamCaSecret, upstreamIdentitySecret } from './names';
+
+/** SDS secrets: the edge's serving certificate, the user CA, and per cluster its CA and our identity. */
+export function translateSecrets(input: TranslatorInput): object[] {
+  const secrets: object[] = [
+    tlsCertificate(EDGE_SERVING_SECRET, input.certificates.serving),
+    { name: USER_CA_SECRET, validation_context: { trusted_ca: { inline_string: input.certificates.userCaPem } } },
+  ];
+  for (const cluster of input.clusters) {
+    secrets.push(tlsCertificate(upstreamIdentitySecret(cluster.name), cluster.proxyIdentity));
+    secrets.push(upstreamValidation(cluster));
+  }
+  return secrets;
+}
+
+function tlsCertificate(name: string, pair: { certPem: string; keyPem: string }): object {
+  return {
+    name,
+    tls_certificate: {
+      certificate_chain: { inline_string: pair.certPem },
+      private_key: { inline_string: pair.keyPem },
+    },
+  };
+}
+
+/**
+ * The apiserver's certificate must chain to the cluster's CA *and* name the host we dialled:
+ * a CA alone would accept any certificate that CA ever signed (a kubelet's, say).
+ */
+function upstreamValidation(cluster: RegisteredCluster): object {
+  const serverName = cluster.apiserver.serverName ?? cluster.apiserver.host;
+  return {
+    name: upstreamCaSecret(cluster.name),
+    validation_context: {
+      trusted_ca: { inline_string: cluster.apiserver.caPem },
+      match_typed_subject_alt_names: [
+        { san_type: isIP(serverName) ? 'IP_ADDRESS' : 'DNS', matcher: { exact: serverName } },
+      ],
+    },
+  };
+}

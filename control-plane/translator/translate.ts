@@ -1,0 +1,26 @@
+/**
+ * The translator: (edge settings, registered clusters, certificate material) → xDS resources.
+ * Pure by construction: no I/O, clock or randomness, so the same input always yields the same
+ * resources (and so the same content-hash versions), and golden files can pin the output.
+ */
+import type { XdsResources } from '../xds/resources';
+import type { TranslatorInput } from './input';
+import { translateListeners } from './listener';
+import { translateRoutes } from './routes';
+import { translateClusters } from './clusters';
+import { translateEndpoints } from './endpoints';
+import { translateSecrets } from './secrets';
+import { validateTranslatorInput } from './validate-input';
+
+export function translate(input: TranslatorInput): XdsResources {
+  validateTranslatorInput(input);
+  // Sorted by name so that registration order never changes the output.
+  const sorted: TranslatorInput = { ...input, clusters: [...input.clusters].sort((a, b) => a.name.localeCompare(b.name)) };
+  return {
+    listeners: translateListeners(sorted),
+    routes: translateRoutes(sorted),
+    clusters: translateClusters(sorted),
+    endpoints: translateEndpoints(sorted),
+    secrets: translateSecrets(sorted),
+  };
+}

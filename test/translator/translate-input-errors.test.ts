@@ -1,0 +1,23 @@
+import { parse } from 'yaml';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { translate } from '../../control-plane/translator/translate';
+import { TranslatorInputError } from '../../control-plane/translator/validate-input';
+import type { TranslatorInput } from '../../control-plane/translator/input';
+
+const base = parse(fs.readFileSync(path.join(__dirname, '../../control-plane/translator/testdata/one-cluster.in.yaml'), 'utf8')) as TranslatorInput;
+const withCluster = (patch: object): TranslatorInput => ({ ...base, clusters: [{ ...base.clusters[0]!, ...patch } as TranslatorInput['clusters'][number]] });
+
+describe('translator input validation', () => {
+  test.each([
+    ['a cluster name that is not a DNS label', withCluster({ name: 'Prod_EU' }), /cluster name "Prod_EU" must be a DNS label/],
+    ['a cluster registered twice', { ...base, clusters: [base.clusters[0]!, base.clusters[0]!] }, /cluster "dev" is registered twice/],
+    ['an apiserver port out of range', withCluster({ apiserver: { ...base.clusters[0]!.apiserver, port: 70000 } }), /apiserver port 70000 is not a TCP port/],
+    ['an apiserver CA that is not PEM', withCluster({ apiserver: { ...base.clusters[0]!.apiserver, caPem: 'oops' } }), /apiserver CA is not a PEM certificate/],
+    ['a listen port of 0', { ...base, edge: { ...base.edge, listenPort: 0 } }, /edge.listenPort 0 is not a TCP port/],
+    ['an empty node id', { ...base, edge: { ...base.edge, nodeId: '' } }, /edge.nodeId is empty/],
+  ])('rejects %s', (_what, input, message) => {
+    expect(() => translate(input as TranslatorInput)).toThrow(TranslatorInputError);
+    expect(() => translate(input as TranslatorInput)).toThrow(message);
+  });
+});
