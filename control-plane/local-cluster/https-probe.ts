@@ -1,0 +1,31 @@
+/**
+ * One HTTPS GET with a client certificate, for readiness checks. Every hop of the cluster is
+ * mutual TLS, so the probes authenticate exactly like the real clients do. Nothing is pooled:
+ * a probe that hangs must not hold a socket open after the harness has given up on it.
+ */
+import * as https from 'node:https';
+
+export interface TlsClientMaterial {
+  /** The CA that signed the server's certificate. */
+  readonly caPem: string;
+  readonly certPem: string;
+  readonly keyPem: string;
+}
+
+export interface HttpsResponse {
+  readonly status: number;
+  readonly body: string;
+}
+
+export function httpsGet(url: string, tls: TlsClientMaterial, timeoutMs = 2_000): Promise<HttpsResponse> {
+  return new Promise((resolve, reject) => {
+    const req = https.get(url, { ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
+    req.on('error', reject);
+  });
+}
