@@ -9,7 +9,7 @@ import { loadToolchain, type Toolchain } from '../toolchain/tools';
 import type { Logger } from '../log/logger';
 import { loadOrCreatePki, type KubegatePki } from '../pki/kubegate-pki';
 import { startLocalCluster, type LocalCluster } from '../local-cluster/local-cluster';
-import { getFreePorts } from '../local-cluster/free-port';
+import { getFreePorts } from '../process/free-port';
 import { ControlPlane } from '../server/control-plane';
 import { EnvoyProcess } from '../envoy/envoy-process';
 import { CONTROL_PLANE_CLUSTER, edgeBootstrap } from '../envoy/bootstrap';

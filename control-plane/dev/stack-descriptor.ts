@@ -10,6 +10,8 @@ export interface StackDescriptor {
   readonly edgeUrl: string;
   readonly edgeAdminPort: number;
   readonly controlPlanePort: number;
+  /** http://127.0.0.1:<port>/status, /metrics and /healthz of the control plane. */
+  readonly controlPlaneStatusUrl: string;
   readonly clusters: readonly { readonly name: string; readonly apiserverUrl: string }[];
   readonly adminKubeconfig: string;
   readonly accessLog: string;

@@ -6,9 +6,9 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { ManagedProcess } from '../local-cluster/managed-process';
-import { waitForReady } from '../local-cluster/wait-for-ready';
-import { BinaryMissingError } from '../local-cluster/errors';
+import { ManagedProcess } from '../process/managed-process';
+import { waitForReady } from '../process/wait-for-ready';
+import { BinaryMissingError } from '../process/errors';
 import type { Logger } from '../log/logger';
 
 export interface EnvoyProcessProps {

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { httpsGet } from './https-probe';
-import { ManagedProcess } from './managed-process';
-import { waitForReady } from './wait-for-ready';
+import { ManagedProcess } from '../process/managed-process';
+import { waitForReady } from '../process/wait-for-ready';
 import type { ClusterPki } from './cluster-pki';
 import type { Logger } from '../log/logger';
 

@@ -16,12 +16,12 @@ import {
   ReadinessTimeoutError,
   StateDirInUseError,
 } from '../../control-plane/local-cluster/errors';
-import { assertPortFree, getFreePorts } from '../../control-plane/local-cluster/free-port';
+import { assertPortFree, getFreePorts } from '../../control-plane/process/free-port';
 import { httpsGet } from '../../control-plane/local-cluster/https-probe';
 import { runKubectl } from '../../control-plane/local-cluster/kubectl-runner';
 import { silentLogger } from '../../control-plane/log/logger';
 import { loadToolchain, type Toolchain } from '../../control-plane/toolchain/tools';
-import { isRunning, runningProcessesMentioning, waitUntil } from './process-table';
+import { isRunning, runningProcessesMentioning, waitUntil } from '../support/process-table';
 
 jest.setTimeout(120_000);
 

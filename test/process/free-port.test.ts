@@ -1,6 +1,6 @@
 import * as net from 'node:net';
-import { assertPortFree, getFreePort, getFreePorts } from '../../control-plane/local-cluster/free-port';
-import { PortInUseError } from '../../control-plane/local-cluster/errors';
+import { assertPortFree, getFreePort, getFreePorts } from '../../control-plane/process/free-port';
+import { PortInUseError } from '../../control-plane/process/errors';
 
 test('getFreePorts returns distinct ports that can be bound on 127.0.0.1', async () => {
   const ports = await getFreePorts(5);
