@@ -17,8 +17,9 @@ export class JsonLinesSink extends EventEmitter {
   }
 
   write(record: AccessLogRecord): void {
-    this.stream.write(JSON.stringify(record) + '\n');
-    this.emit('record', record);
+    // Listeners hear of a record only once it is in the file, so whoever reacts to the event
+    // can rely on finding it there.
+    this.stream.write(JSON.stringify(record) + '\n', () => this.emit('record', record));
   }
 
   /** Resolves with the first record (already written or future) matching the predicate. */

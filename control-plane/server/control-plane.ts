@@ -16,6 +16,7 @@ import type { Authorizer } from '../authz/decision';
 import { CertificateAuthorizer } from '../authz/certificate-authorizer';
 import { addAccessLogService } from '../accesslog/access-log-service';
 import { JsonLinesSink } from '../accesslog/json-lines-sink';
+import { startStatusServer, type RunningStatusServer } from './status-http';
 
 export interface ControlPlaneProps {
   /** @default '127.0.0.1' */
@@ -30,6 +31,8 @@ export interface ControlPlaneProps {
   readonly controlPlaneCluster: string;
   /** JSON Lines file that receives one record per request. */
   readonly accessLogFile: string;
+  /** Loopback port of the status endpoint (/healthz, /status, /metrics); 0 picks one. @default 0 */
+  readonly statusPort?: number;
   /** Decides every request; @default CertificateAuthorizer over the registered clusters. */
   readonly authorizer?: Authorizer;
   readonly logger: Logger;
@@ -41,6 +44,7 @@ export class ControlPlane {
   private readonly registered = new Map<string, RegisteredCluster>();
   private grpc?: { port: number; stop(): Promise<void> };
   private checkMetrics?: CheckServiceMetrics;
+  private statusServer?: RunningStatusServer;
 
   private constructor(private readonly props: ControlPlaneProps) {
     this.cache = new SnapshotCache(props.logger.child('xds'));
@@ -62,7 +66,8 @@ export class ControlPlane {
         addAccessLogService(server, cp.accessLog, props.logger.child('accesslog'));
       },
     });
-    props.logger.info('control plane serving', { port: cp.grpc.port, node: props.edge.nodeId });
+    cp.statusServer = await startStatusServer(cp, props.statusPort ?? 0);
+    props.logger.info('control plane serving', { port: cp.grpc.port, statusPort: cp.statusServer.port, node: props.edge.nodeId });
     return cp;
   }
 
@@ -113,11 +118,33 @@ export class ControlPlane {
     return snapshot;
   }
 
+  get statusPort(): number {
+    if (!this.statusServer) throw new Error('control plane is not started');
+    return this.statusServer.port;
+  }
+
+  status(): object {
+    return { clusters: this.clusters().map((c) => c.name).sort(), authz: this.authzMetrics(), xds: this.cache.status() };
+  }
+
+  metricsText(): string {
+    const m = this.authzMetrics();
+    const authz = [
+      '# HELP kubegate_authz_decisions_total Authorization decisions by outcome.',
+      '# TYPE kubegate_authz_decisions_total counter',
+      `kubegate_authz_decisions_total{decision="allow"} ${m.allowed}`,
+      `kubegate_authz_decisions_total{decision="deny"} ${m.denied}`,
+      `kubegate_authz_decisions_total{decision="error"} ${m.errors}`,
+    ];
+    return this.cache.metricsText() + authz.join('\n') + '\n';
+  }
+
   authzMetrics(): CheckServiceMetrics {
     return { ...(this.checkMetrics ?? { allowed: 0, denied: 0, errors: 0 }) };
   }
 
   async stop(): Promise<void> {
+    await this.statusServer?.stop();
     await this.grpc?.stop();
     await this.accessLog.close();
   }

@@ -3,6 +3,7 @@
  * xDS by kubegate's control plane, mTLS) → a real kube-apiserver, impersonating the user.
  */
 import * as fs from 'node:fs';
+import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -11,6 +12,7 @@ import { silentLogger } from '../../control-plane/log/logger';
 import { createCertificateAuthority, issueCertificate } from '../../control-plane/pki/certificates';
 import { runCommand } from '../support/run-command';
 import { tlsRequest } from '../support/tls-request';
+import { openWebSocket } from '../support/websocket-upgrade';
 
 jest.setTimeout(120_000);
 
@@ -64,24 +66,38 @@ describe('kubectl through the edge', () => {
     expect(read.stdout).toBe('hello through kubegate');
   });
 
-  test('a watch receives an event', async () => {
-    const watcher = spawn(stack.toolchain.kubectl, ['--kubeconfig', adminKubeconfig, 'get', 'configmaps', '-n', 'default', '--watch-only', '--output-watch-events', '-o', 'name']);
+  test('a watch outlives the 15 s default route timeout and still receives events', async () => {
+    const watcher = spawn(stack.toolchain.kubectl, ['--kubeconfig', adminKubeconfig, 'get', 'configmaps', '-n', 'default', '--watch-only', '-o', 'name']);
     let output = '';
     watcher.stdout.on('data', (d: Buffer) => (output += d.toString()));
     try {
-      // Keep creating until the watch is established and sees one: the first attempt can race
-      // the watch's own start.
-      const deadline = Date.now() + 20_000;
-      let n = 0;
-      while (!/configmap\/watched-\d+/.test(output) && Date.now() < deadline) {
-        const created = await kubectl(adminKubeconfig, ['create', 'configmap', `watched-${n++}`, '-n', 'default']);
-        expect(created.code).toBe(0);
-        await new Promise((r) => setTimeout(r, 500));
-      }
-      expect(output).toMatch(/configmap\/watched-\d+/);
+      // Longer than Envoy's default route timeout (15 s): a watch must not be cut there.
+      await new Promise((r) => setTimeout(r, 16_000));
+      expect(watcher.exitCode).toBeNull();
+      const created = await kubectl(adminKubeconfig, ['create', 'configmap', 'seen-by-watch', '-n', 'default']);
+      expect(created.code).toBe(0);
+      await waitFor(() => output.includes('configmap/seen-by-watch'), 10_000);
+      expect(output).toContain('configmap/seen-by-watch');
       expect(watcher.exitCode).toBeNull();
     } finally {
       watcher.kill('SIGTERM');
+    }
+  });
+
+  test('a WebSocket upgrade passes through the edge (a watch over WebSocket)', async () => {
+    const ws = await openWebSocket({
+      url: `${stack.edgeUrl}/clusters/alpha/api/v1/namespaces/default/configmaps?watch=true`,
+      caPem: stack.pki.servingCa.certPem,
+      ...pemPair(userCertificate('admin', ['kubegate:admins'])),
+    });
+    try {
+      expect(ws.status).toBe(101);
+      const created = await kubectl(adminKubeconfig, ['create', 'configmap', 'seen-over-websocket', '-n', 'default']);
+      expect(created.code).toBe(0);
+      await waitFor(() => ws.received().includes('seen-over-websocket'), 10_000);
+      expect(ws.received()).toContain('"type":"ADDED"');
+    } finally {
+      ws.close();
     }
   });
 
@@ -216,6 +232,7 @@ describe('xDS keeps the running edge up to date', () => {
   test('an invalid resource is NACKed and recorded, and the previous configuration keeps serving', async () => {
     const cache = stack.controlPlane.cache;
     const node = stack.controlPlane.nodeId;
+    const clusterType = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
     const good = stack.controlPlane.publish();
     const resources = good.resources();
     // Envoy refuses a cluster whose connect timeout is not positive; kubegate's own checks
@@ -227,22 +244,35 @@ describe('xDS keeps the running edge up to date', () => {
     const { Snapshot } = await import('../../control-plane/xds/snapshot');
     const bad = new Snapshot(broken);
     cache.setSnapshot(node, bad);
-    const nack = await waitFor(() => cache.status().nodes[node]?.types?.['type.googleapis.com/envoy.config.cluster.v3.Cluster']?.lastNack, 15_000);
-    expect(nack!.version).toBe(bad.version('type.googleapis.com/envoy.config.cluster.v3.Cluster'));
+    const nack = await waitFor(() => cache.status().nodes[node]?.types?.[clusterType]?.lastNack, 15_000);
+    expect(nack!.version).toBe(bad.version(clusterType));
     expect(nack!.message).toMatch(/connect_timeout|Duration|seconds/i);
-    expect(cache.metricsText()).toMatch(/kubegate_xds_nacks_total\S* [1-9]/);
+    // The same record is visible from outside, on the control plane's status endpoint.
+    const status = JSON.parse(await httpGet(`http://127.0.0.1:${stack.controlPlane.statusPort}/status`));
+    expect(status.xds.nodes[node].types[clusterType].lastNack.version).toBe(nack!.version);
+    expect(await httpGet(`http://127.0.0.1:${stack.controlPlane.statusPort}/metrics`)).toMatch(/kubegate_xds_nacks_total\{type="CDS"\} [1-9]/);
 
     const still = await kubectl(adminKubeconfig, ['get', 'namespace', 'default', '-o', 'name']);
     expect(still.code).toBe(0);
     expect(still.stdout.trim()).toBe('namespace/default');
 
     const fixed = stack.controlPlane.publish();
-    const clusterType = 'type.googleapis.com/envoy.config.cluster.v3.Cluster';
     await waitFor(() => cache.status().nodes[node]?.types?.[clusterType]?.ackedVersion === fixed.version(clusterType) || undefined, 15_000);
   });
 });
 
+function httpGet(url: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    http.get(url, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
 async function waitFor<T>(probe: () => T | undefined | null | false, timeoutMs: number): Promise<T> {
+  // Polls rather than sleeping a fixed time, so a slow machine only makes the test slower.
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = probe();

@@ -39,6 +39,7 @@ function nextSteps(d: StackDescriptor): string {
     '                 kubectl get namespaces',
     '  another user:  ./kubegate kubeconfig --user alice --group dev -o alice.kubeconfig',
     `  access log:    tail -f ${d.accessLog}`,
+    `  xDS status:    curl ${d.controlPlaneStatusUrl}/status`,
     '',
   ].join('\n');
 }
@@ -64,6 +65,7 @@ async function up(stateDir: string, opts: { detach: boolean; edgePort: number; c
     edgeUrl: stack.edgeUrl,
     edgeAdminPort: Number(new URL(stack.envoy.adminUrl).port),
     controlPlanePort: stack.controlPlane.port,
+    controlPlaneStatusUrl: `http://127.0.0.1:${stack.controlPlane.statusPort}`,
     clusters: stack.clusters.map((c) => ({ name: c.name, apiserverUrl: c.apiserverUrl })),
     adminKubeconfig: stack.adminKubeconfigPath,
     accessLog: stack.accessLogPath,

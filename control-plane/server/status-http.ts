@@ -1,0 +1,45 @@
+/**
+ * The control plane's status endpoint, on loopback only (like Envoy's admin port): health,
+ * what each Envoy has accepted or rejected, and Prometheus metrics. Read-only.
+ */
+import * as http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface StatusSources {
+  status(): object;
+  metricsText(): string;
+}
+
+export interface RunningStatusServer {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export function startStatusServer(sources: StatusSources, port = 0): Promise<RunningStatusServer> {
+  const server = http.createServer((req, res) => {
+    const send = (code: number, type: string, body: string) => {
+      res.writeHead(code, { 'content-type': type });
+      res.end(body);
+    };
+    if (req.method !== 'GET') return send(405, 'text/plain', 'only GET\n');
+    switch (req.url) {
+      case '/healthz':
+        return send(200, 'text/plain', 'ok\n');
+      case '/status':
+        return send(200, 'application/json', JSON.stringify(sources.status(), null, 2) + '\n');
+      case '/metrics':
+        return send(200, 'text/plain; version=0.0.4', sources.metricsText());
+      default:
+        return send(404, 'text/plain', 'try /healthz, /status or /metrics\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => {
+      resolve({
+        port: (server.address() as AddressInfo).port,
+        stop: () => new Promise<void>((done) => server.close(() => done())),
+      });
+    });
+  });
+}

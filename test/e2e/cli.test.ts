@@ -1,0 +1,120 @@
+/**
+ * The kubegate command as a user runs it: the compiled CLI, a detached local stack, real
+ * kubectl with the kubeconfigs it writes, and a clean `dev down`.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCommand } from '../support/run-command';
+import { loadToolchain } from '../../control-plane/toolchain/tools';
+import { readStackDescriptor } from '../../control-plane/dev/stack-descriptor';
+import { runningProcessesMentioning, waitUntil } from '../support/process-table';
+
+jest.setTimeout(180_000);
+
+const root = path.join(__dirname, '..', '..');
+const cli = path.join(root, 'dist', 'control-plane', 'cli', 'main.js');
+const kubegate = (args: string[]) => runCommand(process.execPath, [cli, ...args], { timeoutMs: 170_000 });
+const kubectl = (args: string[]) => runCommand(loadToolchain().kubectl, args);
+
+beforeAll(async () => {
+  // The CLI runs from the compiled output; make sure it matches the sources under test.
+  const built = await runCommand(path.join(root, 'node_modules', '.bin', 'tsc'), ['-p', path.join(root, 'tsconfig.json')], { timeoutMs: 120_000 });
+  expect(built.stdout + built.stderr).toBe('');
+});
+
+describe('kubegate usage errors', () => {
+  test('--help lists the commands', async () => {
+    const r = await kubegate(['--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/kubeconfig\s+issue a kubeconfig/);
+    expect(r.stdout).toMatch(/dev\s+run a local kubegate stack/);
+  });
+
+  test('an unknown command exits 2 and says so', async () => {
+    const r = await kubegate(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('unknown command "frobnicate"');
+  });
+
+  test('kubeconfig without --user exits 2', async () => {
+    const r = await kubegate(['kubeconfig']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--user is required');
+  });
+
+  test('kubeconfig with a malformed --ttl names the problem', async () => {
+    const r = await kubegate(['kubeconfig', '--user', 'alice', '--ttl', '8 hours', '--state-dir', os.tmpdir()]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('"8 hours" is not a duration');
+  });
+
+  test('kubeconfig with no stack running says how to start one', async () => {
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-empty-'));
+    const r = await kubegate(['kubeconfig', '--user', 'alice', '--state-dir', empty]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`no local stack found in ${empty}: start one with 'kubegate dev up`);
+  });
+
+  test('an unknown option is a usage error', async () => {
+    const r = await kubegate(['dev', 'up', '--turbo']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Unknown option '--turbo'");
+  });
+
+  test.each([
+    [['dev', 'up', '--edge-port', 'abc'], '--edge-port "abc" is not a TCP port'],
+    [['dev', 'up', '--clusters', '0'], '--clusters "0" must be a whole number from 1 to 10'],
+    [['dev', 'sideways'], 'unknown subcommand "sideways"'],
+  ])('dev %j is refused', async (args, message) => {
+    const r = await kubegate(args);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
+  });
+});
+
+describe('a detached local stack', () => {
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-cli-'));
+
+  afterAll(async () => {
+    await kubegate(['dev', 'down', '--state-dir', stateDir]);
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  });
+
+  test('starts, serves kubectl with the kubeconfigs it issues, refuses a second start, and stops cleanly', async () => {
+    const up = await kubegate(['dev', 'up', '--detach', '--state-dir', stateDir]);
+    expect(up.stderr).not.toContain('level":"error');
+    expect(up.code).toBe(0);
+    const d = readStackDescriptor(stateDir);
+    expect(up.stdout).toContain(`The edge listens on ${d.edgeUrl}`);
+    expect(up.stdout).toContain(`export KUBECONFIG=${d.adminKubeconfig}`);
+
+    const admin = await kubectl(['--kubeconfig', d.adminKubeconfig, 'get', 'namespace', 'default', '-o', 'name']);
+    expect(admin.stdout.trim()).toBe('namespace/default');
+
+    const aliceFile = path.join(stateDir, 'alice.kubeconfig');
+    const issued = await kubegate(['kubeconfig', '--user', 'alice', '--group', 'dev', '--ttl', '30m', '-o', aliceFile, '--state-dir', stateDir]);
+    expect(issued.code).toBe(0);
+    expect(issued.stderr).toContain('user alice, 1 context(s)');
+    expect(fs.statSync(aliceFile).mode & 0o777).toBe(0o600);
+    const whoami = await kubectl(['--kubeconfig', aliceFile, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username} {.status.userInfo.groups}']);
+    expect(whoami.stdout).toBe('alice ["dev","system:authenticated"]');
+    const forbidden = await kubectl(['--kubeconfig', aliceFile, 'get', 'secrets', '-A']);
+    expect(forbidden.stderr).toContain('User "alice" cannot list resource "secrets"');
+
+    const again = await kubegate(['dev', 'up', '--state-dir', stateDir]);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toContain(`a local stack already runs from ${stateDir} (pid ${d.pid})`);
+
+    const status = await kubegate(['dev', 'status', '--state-dir', stateDir]);
+    expect(status.code).toBe(0);
+    expect(JSON.parse(status.stdout).edgeUrl).toBe(d.edgeUrl);
+
+    const down = await kubegate(['dev', 'down', '--state-dir', stateDir]);
+    expect(down.code).toBe(0);
+    expect(down.stdout).toContain(`local stack stopped (pid ${d.pid})`);
+    // etcd, kube-apiserver and Envoy all name the state directory on their command lines.
+    expect(await waitUntil(() => runningProcessesMentioning(stateDir).length === 0, 20_000)).toBe(true);
+    expect(fs.existsSync(path.join(stateDir, 'stack.json'))).toBe(false);
+  });
+});
