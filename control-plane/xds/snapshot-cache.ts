@@ -1,0 +1,233 @@
+/**
+ * Per-node snapshots, kept apart from the gRPC server the way go-control-plane splits its cache
+ * from its server: whoever computes configuration calls setSnapshot; the ADS server watches the
+ * cache and records here what it sent and what each Envoy ACKed or NACKed, so one place can
+ * answer "what is this Envoy running, and did it reject anything?".
+ */
+import type { Logger } from '../log/logger';
+import { RESOURCE_TYPES, resourceTypeOf, type ShortTypeName, type TypeUrl } from './resource-types';
+import type { Snapshot } from './snapshot';
+
+export interface NackRecord {
+  /** The version Envoy rejected (the one sent with `nonce`). */
+  readonly version: string;
+  readonly nonce: string;
+  /** error_detail.message from Envoy's request. */
+  readonly message: string;
+  /** ISO 8601. */
+  readonly time: string;
+}
+
+export interface TypeStatus {
+  readonly type: ShortTypeName;
+  /** This type's version in the node's current snapshot. */
+  readonly snapshotVersion?: string;
+  /** The version most recently sent to this node (on any of its streams). */
+  readonly sentVersion?: string;
+  /** The version this node most recently accepted. */
+  readonly ackedVersion?: string;
+  readonly lastNack?: NackRecord;
+  /** Versions this node rejected; they are never sent to it again. */
+  readonly rejectedVersions: readonly string[];
+}
+
+export interface NodeStatus {
+  readonly nodeId: string;
+  readonly snapshotVersion?: string;
+  /** Open ADS streams from this node right now. */
+  readonly connectedStreams: number;
+  /** Keyed by type URL. */
+  readonly types: Readonly<Record<string, TypeStatus>>;
+}
+
+export interface CacheStatus {
+  /** Keyed by node id. */
+  readonly nodes: Readonly<Record<string, NodeStatus>>;
+}
+
+export type SnapshotListener = (snapshot: Snapshot) => void;
+
+/**
+ * How many rejected versions are remembered per node and type. Versions are content hashes, so a
+ * rejected configuration keeps its version if it comes back; a small bound keeps memory flat
+ * while still covering flapping between a few bad configurations.
+ */
+const REJECTED_VERSIONS_KEPT = 32;
+
+interface TypeRecord {
+  sentVersion?: string;
+  ackedVersion?: string;
+  lastNack?: NackRecord;
+  rejected: string[];
+}
+
+interface NodeRecord {
+  snapshot?: Snapshot;
+  streams: number;
+  readonly types: Map<TypeUrl, TypeRecord>;
+  readonly listeners: Set<SnapshotListener>;
+}
+
+type PerType = Record<ShortTypeName, number>;
+const zeroPerType = (): PerType => ({ CDS: 0, EDS: 0, LDS: 0, RDS: 0, SDS: 0 });
+
+export class SnapshotCache {
+  private readonly nodes = new Map<string, NodeRecord>();
+  private readonly counters = {
+    pushes: zeroPerType(),
+    acks: zeroPerType(),
+    nacks: zeroPerType(),
+    streamsOpened: 0,
+    snapshotsSet: 0,
+    snapshotsRefused: 0,
+  };
+
+  constructor(private readonly logger: Logger) {}
+
+  /**
+   * Publishes a snapshot for a node. It is checked first (every reference resolvable, every
+   * resource valid against Envoy's protos, each resource encoded once); if that throws, the
+   * node keeps its previous snapshot and no stream sees anything. Then every open stream of the
+   * node is told, and answers whichever pending requests the new versions satisfy.
+   */
+  setSnapshot(nodeId: string, snapshot: Snapshot): void {
+    if (!nodeId) throw new Error('setSnapshot needs a node id');
+    try {
+      snapshot.consistencyCheck();
+      snapshot.validate();
+    } catch (err) {
+      this.counters.snapshotsRefused++;
+      this.logger.error('snapshot refused; the previous one stays in place', { node: nodeId, version: snapshot.version(), error: err as Error });
+      throw err;
+    }
+    const node = this.node(nodeId);
+    const previous = node.snapshot;
+    node.snapshot = snapshot;
+    this.counters.snapshotsSet++;
+    const changed = RESOURCE_TYPES.filter((t) => previous?.version(t.typeUrl) !== snapshot.version(t.typeUrl)).map((t) => t.shortName);
+    this.logger.info('snapshot set', { node: nodeId, version: snapshot.version(), changed, streams: node.streams });
+    for (const listener of [...node.listeners]) {
+      try {
+        listener(snapshot);
+      } catch (err) {
+        this.logger.error('snapshot listener failed', { node: nodeId, error: err as Error });
+      }
+    }
+  }
+
+  getSnapshot(nodeId: string): Snapshot | undefined {
+    return this.nodes.get(nodeId)?.snapshot;
+  }
+
+  /** Calls `listener` after every setSnapshot for the node; returns the function that stops it. */
+  watch(nodeId: string, listener: SnapshotListener): () => void {
+    const node = this.node(nodeId);
+    node.listeners.add(listener);
+    return () => {
+      node.listeners.delete(listener);
+    };
+  }
+
+  // What the ADS server reports as the protocol runs.
+
+  streamOpened(nodeId: string): void {
+    this.node(nodeId).streams++;
+    this.counters.streamsOpened++;
+  }
+
+  streamClosed(nodeId: string): void {
+    const node = this.node(nodeId);
+    node.streams = Math.max(0, node.streams - 1);
+    // A node we never had configuration for (a typo in an Envoy's node id, say) leaves no trace.
+    if (node.streams === 0 && !node.snapshot && node.listeners.size === 0) this.nodes.delete(nodeId);
+  }
+
+  recordSent(nodeId: string, typeUrl: TypeUrl, version: string): void {
+    this.typeRecord(nodeId, typeUrl).sentVersion = version;
+    this.counters.pushes[resourceTypeOf(typeUrl).shortName]++;
+  }
+
+  recordAck(nodeId: string, typeUrl: TypeUrl, version: string): void {
+    const record = this.typeRecord(nodeId, typeUrl);
+    record.ackedVersion = version;
+    // Accepted after all (e.g. by an Envoy restarted with a fix): no reason to hold it back.
+    record.rejected = record.rejected.filter((v) => v !== version);
+    this.counters.acks[resourceTypeOf(typeUrl).shortName]++;
+  }
+
+  recordNack(nodeId: string, typeUrl: TypeUrl, nack: NackRecord): void {
+    const record = this.typeRecord(nodeId, typeUrl);
+    record.lastNack = nack;
+    record.rejected = [...record.rejected.filter((v) => v !== nack.version), nack.version].slice(-REJECTED_VERSIONS_KEPT);
+    this.counters.nacks[resourceTypeOf(typeUrl).shortName]++;
+  }
+
+  /** Whether this node rejected this version of this type; such a version is never sent to it again. */
+  isRejected(nodeId: string, typeUrl: TypeUrl, version: string): boolean {
+    return this.nodes.get(nodeId)?.types.get(typeUrl)?.rejected.includes(version) ?? false;
+  }
+
+  /** Per node: snapshot version, and per type what was sent, ACKed and NACKed; open streams. */
+  status(): CacheStatus {
+    const nodes: Record<string, NodeStatus> = {};
+    for (const nodeId of [...this.nodes.keys()].sort()) nodes[nodeId] = this.nodeStatus(nodeId)!;
+    return { nodes };
+  }
+
+  nodeStatus(nodeId: string): NodeStatus | undefined {
+    const node = this.nodes.get(nodeId);
+    if (!node) return undefined;
+    const types: Record<string, TypeStatus> = {};
+    for (const type of RESOURCE_TYPES) {
+      const record = node.types.get(type.typeUrl);
+      types[type.typeUrl] = {
+        type: type.shortName,
+        snapshotVersion: node.snapshot?.version(type.typeUrl),
+        sentVersion: record?.sentVersion,
+        ackedVersion: record?.ackedVersion,
+        lastNack: record?.lastNack,
+        rejectedVersions: [...(record?.rejected ?? [])],
+      };
+    }
+    return { nodeId, snapshotVersion: node.snapshot?.version(), connectedStreams: node.streams, types };
+  }
+
+  /** Counters in the Prometheus text exposition format. */
+  metricsText(): string {
+    const lines: string[] = [];
+    const metric = (name: string, kind: 'counter' | 'gauge', help: string, samples: Array<[string, number]>) => {
+      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`);
+      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
+    };
+    const perType = (counts: PerType): Array<[string, number]> => RESOURCE_TYPES.map((t) => [`{type="${t.shortName}"}`, counts[t.shortName]]);
+    let active = 0;
+    for (const node of this.nodes.values()) active += node.streams;
+    metric('kubegate_xds_pushes_total', 'counter', 'xDS responses sent to Envoy.', perType(this.counters.pushes));
+    metric('kubegate_xds_acks_total', 'counter', 'xDS responses Envoy accepted.', perType(this.counters.acks));
+    metric('kubegate_xds_nacks_total', 'counter', 'xDS responses Envoy rejected.', perType(this.counters.nacks));
+    metric('kubegate_xds_streams_total', 'counter', 'ADS streams opened.', [['', this.counters.streamsOpened]]);
+    metric('kubegate_xds_streams_active', 'gauge', 'ADS streams open now.', [['', active]]);
+    metric('kubegate_xds_snapshots_set_total', 'counter', 'Snapshots published.', [['', this.counters.snapshotsSet]]);
+    metric('kubegate_xds_snapshots_refused_total', 'counter', 'Snapshots refused by the consistency or validity check.', [['', this.counters.snapshotsRefused]]);
+    return lines.join('\n') + '\n';
+  }
+
+  private node(nodeId: string): NodeRecord {
+    let node = this.nodes.get(nodeId);
+    if (!node) {
+      node = { streams: 0, types: new Map(), listeners: new Set() };
+      this.nodes.set(nodeId, node);
+    }
+    return node;
+  }
+
+  private typeRecord(nodeId: string, typeUrl: TypeUrl): TypeRecord {
+    const node = this.node(nodeId);
+    let record = node.types.get(typeUrl);
+    if (!record) {
+      record = { rejected: [] };
+      node.types.set(typeUrl, record);
+    }
+    return record;
+  }
+}
