@@ -16,7 +16,20 @@ import { startLocalStack } from '../control-plane/dev/local-stack';
 import { createLogger } from '../control-plane/log/logger';
 import { issueUserCertificate } from '../control-plane/credentials/user-certificate';
 import { ADMIN_GROUP, PROXY_IDENTITY_USER } from '../control-plane/dev/cluster-access-rbac';
-import { runLoad, type LoadResult, type LoadTarget } from './load';
+import { spawn } from 'node:child_process';
+import type { LoadResult, LoadTarget } from './load';
+
+/** One load run in a separate process (bench/load-worker.ts). */
+function runLoad(target: LoadTarget, opts: { concurrency: number; requests: number }): Promise<LoadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(__dirname, 'load-worker.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load worker exited with ${code}`))));
+    child.stdin.end(JSON.stringify({ target, ...opts }));
+  });
+}
 
 function combine(name: string, results: LoadResult[]): LoadResult & { rounds: number } {
   const mean = (f: (r: LoadResult) => number) => results.reduce((s, r) => s + f(r), 0) / results.length;
