@@ -1,57 +1,82 @@
 /**
  * Benchmark: small GETs straight to kube-apiserver vs through the kubegate edge, in one run.
  *
- * Both sides send exactly what reaches the apiserver in production — the proxy identity's
- * client certificate plus Impersonate-User/Group — so the difference is the edge alone (TLS
- * termination, ext_authz, routing, access log). Rounds alternate direct/edge so machine noise
- * affects both alike. Prints a table and writes bench/results/edge-overhead.json.
+ * Both sides send exactly what reaches the apiserver in production (the proxy identity's
+ * client certificate plus Impersonate-User/Group), so the difference is the edge alone: TLS
+ * termination and origination, ext_authz, routing, the access log. Rounds alternate
+ * direct/edge so machine noise affects both alike. Load is generated in a separate process.
  *
- *   npm run bench -- [--requests N] [--concurrency C] [--rounds R]
+ * Two load levels: concurrency 1 shows the latency the edge adds to an idle system;
+ * concurrency 8 saturates this machine and shows throughput. For each run the CPU time every
+ * process spent per request is reported, which says where the time goes.
+ *
+ *   npm run bench -- [--requests N] [--rounds R] [--concurrency 1,8]
+ * Writes bench/results/edge-overhead.json.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { startLocalStack } from '../control-plane/dev/local-stack';
 import { createLogger } from '../control-plane/log/logger';
 import { issueUserCertificate } from '../control-plane/credentials/user-certificate';
 import { ADMIN_GROUP, PROXY_IDENTITY_USER } from '../control-plane/dev/cluster-access-rbac';
-import { spawn } from 'node:child_process';
 import type { LoadResult, LoadTarget } from './load';
+import { cpuPerRequest, sampleCpu } from './process-cpu';
+
+type WorkerResult = LoadResult & { loadGeneratorCpuSeconds: number };
+type Measured = WorkerResult & { cpuMicrosPerRequest: Record<string, number> };
 
 /** One load run in a separate process (bench/load-worker.ts). */
-function runLoad(target: LoadTarget, opts: { concurrency: number; requests: number }): Promise<LoadResult> {
+function runWorker(target: LoadTarget, opts: { concurrency: number; requests: number }): Promise<WorkerResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [path.join(__dirname, 'load-worker.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
     child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as LoadResult) : reject(new Error(`load worker exited with ${code}`))));
+    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as WorkerResult) : reject(new Error(`load worker exited with ${code}`))));
     child.stdin.end(JSON.stringify({ target, ...opts }));
   });
 }
 
-function combine(name: string, results: LoadResult[]): LoadResult & { rounds: number } {
-  const mean = (f: (r: LoadResult) => number) => results.reduce((s, r) => s + f(r), 0) / results.length;
+async function measure(target: LoadTarget, pids: Record<string, number>, opts: { concurrency: number; requests: number }): Promise<Measured> {
+  const before = sampleCpu(pids);
+  const r = await runWorker(target, opts);
+  const cpu = cpuPerRequest(before, sampleCpu(pids), r.requests);
+  cpu['load-generator'] = Math.round((r.loadGeneratorCpuSeconds / Math.max(1, r.requests)) * 1e6);
+  return { ...r, cpuMicrosPerRequest: cpu };
+}
+
+function combine(name: string, runs: Measured[]) {
+  const mean = (f: (r: Measured) => number) => runs.reduce((s, r) => s + f(r), 0) / runs.length;
+  const cpu: Record<string, number> = {};
+  for (const k of Object.keys(runs[0]!.cpuMicrosPerRequest)) cpu[k] = Math.round(mean((r) => r.cpuMicrosPerRequest[k]!));
   return {
     name,
-    rounds: results.length,
-    requests: results.reduce((s, r) => s + r.requests, 0),
-    errors: results.reduce((s, r) => s + r.errors, 0),
-    seconds: results.reduce((s, r) => s + r.seconds, 0),
+    rounds: runs.length,
+    requests: runs.reduce((s, r) => s + r.requests, 0),
+    errors: runs.reduce((s, r) => s + r.errors, 0),
     requestsPerSecond: mean((r) => r.requestsPerSecond),
     p50Ms: mean((r) => r.p50Ms),
     p99Ms: mean((r) => r.p99Ms),
+    cpuMicrosPerRequest: cpu,
   };
 }
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { requests: { type: 'string', default: '3000' }, concurrency: { type: 'string', default: '8' }, rounds: { type: 'string', default: '3' } },
+    options: {
+      requests: { type: 'string', default: '3000' },
+      rounds: { type: 'string', default: '3' },
+      concurrency: { type: 'string', default: '1,8' },
+    },
   });
   const requests = Number(values.requests);
-  const concurrency = Number(values.concurrency);
   const rounds = Number(values.rounds);
+  const levels = values.concurrency!.split(',').map(Number);
+  if (!(requests > 0) || !(rounds > 0) || levels.some((c) => !(c > 0))) throw new Error('--requests, --rounds and --concurrency must be positive numbers');
+
   const logger = createLogger('bench', { level: 'warn' });
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-bench-'));
   process.stderr.write(`starting the local stack in ${stateDir}...\n`);
@@ -69,46 +94,61 @@ async function main(): Promise<void> {
       headers: { 'Impersonate-User': 'admin', 'Impersonate-Group': [ADMIN_GROUP] },
     };
     const edge: LoadTarget = { name: 'edge', url: `${stack.edgeUrl}/clusters/bench${apiPath}`, caPem: stack.pki.servingCa.certPem, ...user };
+    const pids = {
+      'kube-apiserver': cluster.pids.apiserver,
+      etcd: cluster.pids.etcd,
+      'edge-envoy': stack.envoy.pid!,
+      'control-plane': process.pid,
+    };
 
     process.stderr.write('warming up...\n');
-    await runLoad(direct, { concurrency, requests: 500 });
-    await runLoad(edge, { concurrency, requests: 500 });
-    const directRuns: LoadResult[] = [];
-    const edgeRuns: LoadResult[] = [];
-    for (let i = 0; i < rounds; i++) {
-      process.stderr.write(`round ${i + 1}/${rounds}\n`);
-      directRuns.push(await runLoad(direct, { concurrency, requests }));
-      edgeRuns.push(await runLoad(edge, { concurrency, requests }));
+    await runWorker(direct, { concurrency: 8, requests: 500 });
+    await runWorker(edge, { concurrency: 8, requests: 500 });
+
+    const results = [];
+    for (const concurrency of levels) {
+      const n = concurrency === 1 ? Math.max(200, Math.round(requests / 3)) : requests;
+      const directRuns: Measured[] = [];
+      const edgeRuns: Measured[] = [];
+      for (let i = 0; i < rounds; i++) {
+        process.stderr.write(`concurrency ${concurrency}: round ${i + 1}/${rounds}\n`);
+        directRuns.push(await measure(direct, pids, { concurrency, requests: n }));
+        edgeRuns.push(await measure(edge, pids, { concurrency, requests: n }));
+      }
+      const d = combine('direct', directRuns);
+      const e = combine('edge', edgeRuns);
+      results.push({
+        concurrency,
+        requestsPerRound: n,
+        direct: d,
+        edge: e,
+        ratios: { throughput: e.requestsPerSecond / d.requestsPerSecond, p50: e.p50Ms / d.p50Ms, p99: e.p99Ms / d.p99Ms },
+        addedMs: { p50: e.p50Ms - d.p50Ms, p99: e.p99Ms - d.p99Ms },
+      });
     }
-    const d = combine('direct', directRuns);
-    const e = combine('edge', edgeRuns);
+
     const report = {
       benchmark: 'edge-overhead',
       when: new Date().toISOString(),
       machine: { cpus: os.cpus().length, model: os.cpus()[0]?.model ?? '' },
       request: `GET ${apiPath}`,
-      concurrency,
-      requestsPerRound: requests,
-      direct: d,
-      edge: e,
-      ratios: {
-        throughput: e.requestsPerSecond / d.requestsPerSecond,
-        p50: e.p50Ms / d.p50Ms,
-        p99: e.p99Ms / d.p99Ms,
-      },
-      addedMs: { p50: e.p50Ms - d.p50Ms, p99: e.p99Ms - d.p99Ms },
+      note: 'everything (kube-apiserver, etcd, Envoy, control plane, load generator) shares this machine',
       targets: { throughputRatioAtLeast: 0.9, addedP99MsAtMost: 1 },
+      results,
     };
-    const row = (r: LoadResult) => `${r.name.padEnd(8)} ${r.requestsPerSecond.toFixed(0).padStart(8)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms  errors ${r.errors}`;
-    process.stdout.write(
-      [
-        row(d),
-        row(e),
-        `ratio    throughput ${report.ratios.throughput.toFixed(3)}  p50 ${report.ratios.p50.toFixed(2)}x  p99 ${report.ratios.p99.toFixed(2)}x`,
-        `added    p50 ${report.addedMs.p50.toFixed(3)} ms  p99 ${report.addedMs.p99.toFixed(3)} ms`,
-        '',
-      ].join('\n'),
-    );
+    const fmt = (r: ReturnType<typeof combine>) =>
+      `  ${r.name.padEnd(7)} ${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms  errors ${r.errors}  cpu µs/req ${JSON.stringify(r.cpuMicrosPerRequest)}`;
+    for (const r of results) {
+      process.stdout.write(
+        [
+          `concurrency ${r.concurrency}`,
+          fmt(r.direct),
+          fmt(r.edge),
+          `  ratio   throughput ${r.ratios.throughput.toFixed(3)}  p50 ${r.ratios.p50.toFixed(2)}x  p99 ${r.ratios.p99.toFixed(2)}x   added p50 ${r.addedMs.p50.toFixed(3)} ms  p99 ${r.addedMs.p99.toFixed(3)} ms`,
+          '',
+        ].join('\n'),
+      );
+    }
     const outDir = path.join(__dirname, '..', '..', 'bench', 'results');
     fs.mkdirSync(outDir, { recursive: true });
     fs.writeFileSync(path.join(outDir, 'edge-overhead.json'), JSON.stringify(report, null, 2));

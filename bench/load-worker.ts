@@ -1,6 +1,7 @@
 /**
  * Runs one load run in its own process and prints the result as JSON, so the load generator
- * never shares an event loop with the control plane it is measuring.
+ * never shares an event loop with the control plane it is measuring. The result includes the
+ * worker's own CPU time, so the load generator's cost can be told apart from the system's.
  * Input: a JSON { target, concurrency, requests } on stdin.
  */
 import { runLoad, type LoadTarget } from './load';
@@ -9,8 +10,10 @@ async function main(): Promise<void> {
   let input = '';
   for await (const chunk of process.stdin) input += chunk;
   const { target, concurrency, requests } = JSON.parse(input) as { target: LoadTarget; concurrency: number; requests: number };
+  const cpuBefore = process.cpuUsage();
   const result = await runLoad(target, { concurrency, requests });
-  process.stdout.write(JSON.stringify(result));
+  const cpu = process.cpuUsage(cpuBefore);
+  process.stdout.write(JSON.stringify({ ...result, loadGeneratorCpuSeconds: (cpu.user + cpu.system) / 1e6 }));
 }
 
 main().catch((err) => {

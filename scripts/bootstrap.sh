@@ -27,5 +27,10 @@ if [[ ${KUBEGATE_SKIP_TOOLCHAIN:-} != 1 ]]; then
   toolchain/install.sh
 fi
 
-log "compiling TypeScript"
-npx --no-install tsc -p tsconfig.json >&2 || die "TypeScript compilation failed"
+# Compile only when a source changed since the last successful build.
+build_stamp=dist/.kubegate-build
+if [[ ! -f $build_stamp ]] || [[ -n $(find control-plane agent policies bench test tsconfig.json package-lock.json -newer "$build_stamp" \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -n 1) ]]; then
+  log "compiling TypeScript"
+  npx --no-install tsc -p tsconfig.json >&2 || die "TypeScript compilation failed"
+  touch "$build_stamp"
+fi
