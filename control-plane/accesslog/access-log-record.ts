@@ -3,7 +3,7 @@
  * HTTPAccessLogEntry joined with the authorization decision ext_authz left in its metadata.
  */
 import { fromStruct } from '../authz/struct-value';
-import { AUTHZ_METADATA_NAMESPACE } from '../authz/check-service';
+import { AUTHZ_METADATA_NAMESPACE } from '../authz/check-response';
 
 export interface AccessLogRecord {
   readonly time: string;

@@ -8,7 +8,7 @@ import type { Logger } from '../log/logger';
 import { toAccessLogRecord, type AccessLogRecord } from './access-log-record';
 
 export interface AccessLogWriter {
-  write(record: AccessLogRecord): void;
+  writeBatch(records: readonly AccessLogRecord[]): void;
 }
 
 export function addAccessLogService(server: grpc.Server, writer: AccessLogWriter, logger: Logger): void {
@@ -19,13 +19,15 @@ export function addAccessLogService(server: grpc.Server, writer: AccessLogWriter
       let edge = '';
       call.on('data', (message) => {
         if (message.identifier) edge = message.identifier.log_name || message.identifier.node?.id || edge;
+        const records: AccessLogRecord[] = [];
         for (const entry of message.http_logs?.log_entry ?? []) {
           try {
-            writer.write(toAccessLogRecord(entry, edge));
+            records.push(toAccessLogRecord(entry, edge));
           } catch (err) {
             logger.error('could not record access-log entry', { edge, error: (err as Error).message });
           }
         }
+        writer.writeBatch(records);
       });
       call.on('end', () => callback(null, {}));
       call.on('error', (err) => logger.warn('access-log stream ended with error', { edge, error: err.message }));

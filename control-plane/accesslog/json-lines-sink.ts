@@ -17,9 +17,18 @@ export class JsonLinesSink extends EventEmitter {
   }
 
   write(record: AccessLogRecord): void {
+    this.writeBatch([record]);
+  }
+
+  /** One file write for many records: Envoy delivers access logs in batches. */
+  writeBatch(records: readonly AccessLogRecord[]): void {
+    if (records.length === 0) return;
+    const text = records.map((r) => JSON.stringify(r)).join('\n') + '\n';
     // Listeners hear of a record only once it is in the file, so whoever reacts to the event
     // can rely on finding it there.
-    this.stream.write(JSON.stringify(record) + '\n', () => this.emit('record', record));
+    this.stream.write(text, () => {
+      for (const r of records) this.emit('record', r);
+    });
   }
 
   /** Resolves with the first record (already written or future) matching the predicate. */

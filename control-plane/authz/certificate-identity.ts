@@ -1,4 +1,4 @@
-import { X509Certificate, createHash } from 'node:crypto';
+import { X509Certificate } from 'node:crypto';
 import type { Identity } from './decision';
 
 /**
@@ -12,7 +12,8 @@ export class CertificateIdentityReader {
 
   read(certPem: string): Identity | null {
     if (!certPem) return null;
-    const key = createHash('sha256').update(certPem).digest('base64');
+    // Keyed by the PEM itself: a string Map lookup is cheaper than hashing it ourselves.
+    const key = certPem;
     const hit = this.cache.get(key);
     if (hit !== undefined) return hit;
     const identity = parse(certPem);

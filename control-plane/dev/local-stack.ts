@@ -12,7 +12,7 @@ import { startLocalCluster, type LocalCluster } from '../local-cluster/local-clu
 import { getFreePorts } from '../process/free-port';
 import { ControlPlane } from '../server/control-plane';
 import { EnvoyProcess } from '../envoy/envoy-process';
-import { CONTROL_PLANE_CLUSTER, edgeBootstrap } from '../envoy/bootstrap';
+import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER, edgeBootstrap } from '../envoy/bootstrap';
 import type { RegisteredCluster } from '../translator/input';
 import { ADMIN_GROUP, PROXY_IDENTITY_USER, clusterAccessManifests } from './cluster-access-rbac';
 import { issueUserCertificate, DEFAULT_USER_CERT_TTL_MS } from '../credentials/user-certificate';
@@ -88,6 +88,7 @@ export class LocalStack {
       edge: { nodeId: EDGE_NODE_ID, listenAddress: '127.0.0.1', listenPort: edgePort },
       edgeCertificates: { userCaPem: pki.userCa.certPem, serving: pki.edgeServing },
       controlPlaneCluster: CONTROL_PLANE_CLUSTER,
+      authzCluster: AUTHZ_CLUSTER,
       accessLogFile: path.join(props.stateDir, 'access-log.jsonl'),
       logger: logger.child('control-plane'),
     });
@@ -101,6 +102,7 @@ export class LocalStack {
           nodeId: EDGE_NODE_ID,
           adminPort: adminPort!,
           controlPlane: { host: '127.0.0.1', port: controlPlane.port },
+          authz: { host: '127.0.0.1', port: controlPlane.authzPort },
           tls: pki.componentFiles('edge-xds-client'),
         }),
         adminPort: adminPort!,

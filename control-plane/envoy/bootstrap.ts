@@ -4,8 +4,10 @@
  * endpoints, secrets) arrives over ADS. Pure: paths and ports come in, JSON comes out.
  */
 
-/** The bootstrap's one static cluster; ext_authz and the access log reuse it too. */
+/** Static cluster for the control plane's gRPC port: ADS and the access-log service. */
 export const CONTROL_PLANE_CLUSTER = 'kubegate-control-plane';
+/** Static cluster for the ext_authz port, which is separate because it is on the hot path. */
+export const AUTHZ_CLUSTER = 'kubegate-authz';
 
 /** The name the control plane's serving certificate carries and Envoy verifies. */
 export const CONTROL_PLANE_SERVER_NAME = 'kubegate-control-plane';
@@ -16,6 +18,7 @@ export interface BootstrapProps {
   readonly nodeCluster?: string;
   readonly adminPort: number;
   readonly controlPlane: { readonly host: string; readonly port: number };
+  readonly authz: { readonly host: string; readonly port: number };
   /** Files Envoy reads for its own mTLS identity toward the control plane. */
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
   /** Upper bound on downstream connections, so overload is shed rather than fatal. @default 50000 */
@@ -40,42 +43,8 @@ export function edgeBootstrap(props: BootstrapProps): object {
     },
     static_resources: {
       clusters: [
-        {
-          name: CONTROL_PLANE_CLUSTER,
-          type: 'STATIC',
-          connect_timeout: '5s',
-          typed_extension_protocol_options: {
-            'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
-              '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
-              explicit_http_config: {
-                // Keepalive notices a control plane that vanished without closing the stream.
-                http2_protocol_options: { connection_keepalive: { interval: '15s', timeout: '5s' } },
-              },
-            },
-          },
-          load_assignment: {
-            cluster_name: CONTROL_PLANE_CLUSTER,
-            endpoints: [
-              { lb_endpoints: [{ endpoint: { address: { socket_address: { address: props.controlPlane.host, port_value: props.controlPlane.port } } } }] },
-            ],
-          },
-          transport_socket: {
-            name: 'envoy.transport_sockets.tls',
-            typed_config: {
-              '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
-              sni: CONTROL_PLANE_SERVER_NAME,
-              common_tls_context: {
-                tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
-                alpn_protocols: ['h2'],
-                tls_certificates: [{ certificate_chain: { filename: props.tls.certFile }, private_key: { filename: props.tls.keyFile } }],
-                validation_context: {
-                  trusted_ca: { filename: props.tls.caFile },
-                  match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: CONTROL_PLANE_SERVER_NAME } }],
-                },
-              },
-            },
-          },
-        },
+        controlPlaneCluster(CONTROL_PLANE_CLUSTER, props.controlPlane, props.tls),
+        controlPlaneCluster(AUTHZ_CLUSTER, props.authz, props.tls),
       ],
     },
     overload_manager: {
@@ -88,6 +57,44 @@ export function edgeBootstrap(props: BootstrapProps): object {
           },
         },
       ],
+    },
+  };
+}
+
+/** An HTTP/2 cluster to one of the control plane's mTLS ports, verified by name. */
+function controlPlaneCluster(name: string, address: { host: string; port: number }, tls: BootstrapProps['tls']): object {
+  return {
+    name,
+    type: 'STATIC',
+    connect_timeout: '5s',
+    typed_extension_protocol_options: {
+      'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
+        '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',
+        explicit_http_config: {
+          // Keepalive notices a control plane that vanished without closing the connection.
+          http2_protocol_options: { connection_keepalive: { interval: '15s', timeout: '5s' } },
+        },
+      },
+    },
+    load_assignment: {
+      cluster_name: name,
+      endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: address.host, port_value: address.port } } } }] }],
+    },
+    transport_socket: {
+      name: 'envoy.transport_sockets.tls',
+      typed_config: {
+        '@type': 'type.googleapis.com/envoy.extensions.transport_sockets.tls.v3.UpstreamTlsContext',
+        sni: CONTROL_PLANE_SERVER_NAME,
+        common_tls_context: {
+          tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
+          alpn_protocols: ['h2'],
+          tls_certificates: [{ certificate_chain: { filename: tls.certFile }, private_key: { filename: tls.keyFile } }],
+          validation_context: {
+            trusted_ca: { filename: tls.caFile },
+            match_typed_subject_alt_names: [{ san_type: 'DNS', matcher: { exact: CONTROL_PLANE_SERVER_NAME } }],
+          },
+        },
+      },
     },
   };
 }

@@ -11,7 +11,7 @@ import { Snapshot } from '../xds/snapshot';
 import { SnapshotCache } from '../xds/snapshot-cache';
 import { addAdsService } from '../xds/ads-server';
 import { startGrpcServer } from '../xds/grpc-server';
-import { addCheckService, type CheckServiceMetrics } from '../authz/check-service';
+import { startCheckServer, type CheckServerMetrics, type RunningCheckServer } from '../authz/check-server';
 import type { Authorizer } from '../authz/decision';
 import { CertificateAuthorizer } from '../authz/certificate-authorizer';
 import { addAccessLogService } from '../accesslog/access-log-service';
@@ -25,10 +25,14 @@ export interface ControlPlaneProps {
   readonly port?: number;
   /** The internal CA that every component's client certificate must chain to, and our identity. */
   readonly tls: { readonly caPem: string; readonly serving: KeyPairPem };
-  /** Edge settings without the control-plane cluster name, which the bootstrap fixes. */
-  readonly edge: Omit<EdgeSettings, 'controlPlaneCluster'>;
+  /** Edge settings without the names of the bootstrap's clusters, which the bootstrap fixes. */
+  readonly edge: Omit<EdgeSettings, 'controlPlaneCluster' | 'authzCluster'>;
   readonly edgeCertificates: EdgeCertificates;
   readonly controlPlaneCluster: string;
+  /** The bootstrap's static cluster that reaches the ext_authz port. */
+  readonly authzCluster: string;
+  /** ext_authz port (mTLS, HTTP/2); 0 picks a free one. @default 0 */
+  readonly authzPort?: number;
   /** JSON Lines file that receives one record per request. */
   readonly accessLogFile: string;
   /** Loopback port of the status endpoint (/healthz, /status, /metrics); 0 picks one. @default 0 */
@@ -43,7 +47,7 @@ export class ControlPlane {
   readonly accessLog: JsonLinesSink;
   private readonly registered = new Map<string, RegisteredCluster>();
   private grpc?: { port: number; stop(): Promise<void> };
-  private checkMetrics?: CheckServiceMetrics;
+  private checkServer?: RunningCheckServer;
   private statusServer?: RunningStatusServer;
 
   private constructor(private readonly props: ControlPlaneProps) {
@@ -62,9 +66,15 @@ export class ControlPlane {
       logger: props.logger.child('grpc'),
       register: (server) => {
         addAdsService(server, cp.cache, props.logger.child('ads'));
-        cp.checkMetrics = addCheckService(server, authorizer, props.logger.child('authz'));
         addAccessLogService(server, cp.accessLog, props.logger.child('accesslog'));
       },
+    });
+    cp.checkServer = await startCheckServer({
+      host: props.host ?? '127.0.0.1',
+      port: props.authzPort ?? 0,
+      tls: { caPem: props.tls.caPem, certPem: props.tls.serving.certPem, keyPem: props.tls.serving.keyPem },
+      authorizer,
+      logger: props.logger.child('authz'),
     });
     cp.statusServer = await startStatusServer(cp, props.statusPort ?? 0);
     props.logger.info('control plane serving', { port: cp.grpc.port, statusPort: cp.statusServer.port, node: props.edge.nodeId });
@@ -109,13 +119,18 @@ export class ControlPlane {
   /** Translates the current state and hands the snapshot to the cache. */
   publish(): Snapshot {
     const resources = translate({
-      edge: { ...this.props.edge, controlPlaneCluster: this.props.controlPlaneCluster },
+      edge: { ...this.props.edge, controlPlaneCluster: this.props.controlPlaneCluster, authzCluster: this.props.authzCluster },
       clusters: this.clusters(),
       certificates: this.props.edgeCertificates,
     });
     const snapshot = new Snapshot(resources);
     this.cache.setSnapshot(this.props.edge.nodeId, snapshot);
     return snapshot;
+  }
+
+  get authzPort(): number {
+    if (!this.checkServer) throw new Error('control plane is not started');
+    return this.checkServer.port;
   }
 
   get statusPort(): number {
@@ -139,12 +154,13 @@ export class ControlPlane {
     return this.cache.metricsText() + authz.join('\n') + '\n';
   }
 
-  authzMetrics(): CheckServiceMetrics {
-    return { ...(this.checkMetrics ?? { allowed: 0, denied: 0, errors: 0 }) };
+  authzMetrics(): CheckServerMetrics {
+    return { ...(this.checkServer?.metrics ?? { allowed: 0, denied: 0, errors: 0 }) };
   }
 
   async stop(): Promise<void> {
     await this.statusServer?.stop();
+    await this.checkServer?.stop();
     await this.grpc?.stop();
     await this.accessLog.close();
   }

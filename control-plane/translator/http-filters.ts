@@ -26,7 +26,7 @@ export function httpFilters(input: TranslatorInput): object[] {
       typed_config: {
         '@type': typeUrl('envoy.extensions.filters.http.ext_authz.v3.ExtAuthz'),
         grpc_service: {
-          envoy_grpc: { cluster_name: input.edge.controlPlaneCluster },
+          envoy_grpc: { cluster_name: input.edge.authzCluster },
           timeout: { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1e6 },
         },
         transport_api_version: 'V3',
@@ -35,6 +35,10 @@ export function httpFilters(input: TranslatorInput): object[] {
         status_on_error: { code: 'ServiceUnavailable' },
         // The verified client certificate is the user's identity.
         include_peer_certificate: true,
+        // Method and path travel in their own fields; of the headers, the decision needs only
+        // the Impersonate-* ones it must remove. Sending no others keeps the per-request
+        // message (and its cost on both sides) small.
+        allowed_headers: { patterns: [{ prefix: 'impersonate-', ignore_case: true }] },
       },
     },
     {

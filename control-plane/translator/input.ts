@@ -10,10 +10,12 @@ export interface EdgeSettings {
   readonly listenAddress: string;
   readonly listenPort: number;
   /**
-   * Name of the bootstrap's static cluster that reaches the control plane (mTLS). ext_authz
-   * and the access log use it, so they need no cluster of their own in the snapshot.
+   * Name of the bootstrap's static cluster that reaches the control plane's gRPC port (mTLS).
+   * The access log uses it, so it needs no cluster of its own in the snapshot.
    */
   readonly controlPlaneCluster: string;
+  /** Name of the bootstrap's static cluster that reaches the ext_authz service (mTLS). */
+  readonly authzCluster: string;
   /**
    * Quiet streams (a watch with no events, an idle exec) are closed after this long.
    * @default 3600

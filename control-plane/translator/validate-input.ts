@@ -15,6 +15,8 @@ const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 export function validateTranslatorInput(input: TranslatorInput): void {
   const { edge } = input;
   if (!edge.nodeId) throw new TranslatorInputError('edge.nodeId is empty');
+  if (!edge.controlPlaneCluster) throw new TranslatorInputError('edge.controlPlaneCluster is empty');
+  if (!edge.authzCluster) throw new TranslatorInputError('edge.authzCluster is empty: requests cannot be authorized without it');
   if (!Number.isInteger(edge.listenPort) || edge.listenPort < 1 || edge.listenPort > 65535) {
     throw new TranslatorInputError(`edge.listenPort ${edge.listenPort} is not a TCP port`);
   }

@@ -16,6 +16,7 @@ describe('translator input validation', () => {
     ['an apiserver CA that is not PEM', withCluster({ apiserver: { ...base.clusters[0]!.apiserver, caPem: 'oops' } }), /apiserver CA is not a PEM certificate/],
     ['a listen port of 0', { ...base, edge: { ...base.edge, listenPort: 0 } }, /edge.listenPort 0 is not a TCP port/],
     ['an empty node id', { ...base, edge: { ...base.edge, nodeId: '' } }, /edge.nodeId is empty/],
+    ['no ext_authz cluster', { ...base, edge: { ...base.edge, authzCluster: '' } }, /edge.authzCluster is empty/],
   ])('rejects %s', (_what, input, message) => {
     expect(() => translate(input as TranslatorInput)).toThrow(TranslatorInputError);
     expect(() => translate(input as TranslatorInput)).toThrow(message);

@@ -1,8 +1,9 @@
 import { createCertificateAuthority, issueCertificate } from '../../control-plane/pki/certificates';
 import { CertificateAuthorizer } from '../../control-plane/authz/certificate-authorizer';
-import { toAuthzRequest, toCheckResponse } from '../../control-plane/authz/check-service';
+import { toAuthzRequest, toCheckResponse } from '../../control-plane/authz/check-response';
 import { clusterFromPath } from '../../control-plane/authz/cluster-path';
 import { fromStruct } from '../../control-plane/authz/struct-value';
+import { envoyProtos } from '../../control-plane/proto/envoy-protos';
 
 const day = 86_400_000;
 const now = Date.now();
@@ -70,13 +71,12 @@ describe('check responses', () => {
 });
 
 describe('dynamic metadata on the wire', () => {
-  test('survives the gRPC serializer Envoy reads it through (no field silently dropped)', () => {
+  test('survives protobuf encoding as the check server sends it (no field silently dropped)', () => {
     // Regression: protobufjs' bundled Struct uses camelCase names; snake_case keys were dropped.
-    const { grpcService } = require('../../control-plane/proto/envoy-protos');
-    const check = grpcService('envoy.service.auth.v3.Authorization').service.Check;
+    const type = envoyProtos().lookupType('envoy.service.auth.v3.CheckResponse');
     const request = toAuthzRequest(wire('/clusters/alpha/api', alice.certPem));
     const response = toCheckResponse(new CertificateAuthorizer(() => true).decide(request), request);
-    const roundTripped = check.responseDeserialize(check.responseSerialize(response));
+    const roundTripped = type.toObject(type.decode(type.encode(type.fromObject(response)).finish()), { enums: String }) as any;
     expect(fromStruct(roundTripped.dynamic_metadata)).toEqual({ user: 'alice', groups: ['dev', 'ops'], cluster: 'alpha', decision: 'allow', reason: 'valid-certificate' });
   });
 });
