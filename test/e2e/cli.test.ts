@@ -5,6 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { spawn } from 'node:child_process';
 import { runCommand } from '../support/run-command';
 import { loadToolchain } from '../../control-plane/toolchain/tools';
 import { readStackDescriptor } from '../../control-plane/dev/stack-descriptor';
@@ -116,5 +117,29 @@ describe('a detached local stack', () => {
     // etcd, kube-apiserver and Envoy all name the state directory on their command lines.
     expect(await waitUntil(() => runningProcessesMentioning(stateDir).length === 0, 20_000)).toBe(true);
     expect(fs.existsSync(path.join(stateDir, 'stack.json'))).toBe(false);
+  });
+});
+
+describe('a foreground local stack', () => {
+  test('runs until Ctrl-C (SIGINT), then stops everything and exits 0', async () => {
+    const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-fg-'));
+    const child = spawn(process.execPath, [cli, 'dev', 'up', '--state-dir', stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    try {
+      expect(await waitUntil(() => stdout.includes('Press Ctrl-C to stop.'), 120_000)).toBe(true);
+      const d = readStackDescriptor(stateDir);
+      expect(d.pid).toBe(child.pid);
+      const r = await kubectl(['--kubeconfig', d.adminKubeconfig, 'get', 'namespace', 'kube-system', '-o', 'name']);
+      expect(r.stdout.trim()).toBe('namespace/kube-system');
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(runningProcessesMentioning(stateDir)).toEqual([]);
+      expect(fs.existsSync(path.join(stateDir, 'stack.json'))).toBe(false);
+    } finally {
+      child.kill('SIGKILL');
+      fs.rmSync(stateDir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,0 +1,72 @@
+/**
+ * The toolchain's failure paths: what a user sees when something is missing. The success path
+ * is exercised by every end-to-end test, which runs the installed binaries.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { runCommand } from '../support/run-command';
+import { loadToolchain, pinnedVersions, ToolchainMissingError } from '../../control-plane/toolchain/tools';
+
+const root = path.join(__dirname, '..', '..');
+const installer = path.join(root, 'toolchain', 'install.sh');
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-toolchain-'));
+
+describe('toolchain/install.sh', () => {
+  test('without Go it stops with an error that names Go, after keeping what it could install', async () => {
+    const cache = tmp();
+    const versions = pinnedVersions();
+    // Pretend Envoy is already installed so the run reaches the first Go build at once.
+    fs.mkdirSync(path.join(cache, `envoy-${versions.ENVOY_VERSION}`), { recursive: true });
+    fs.writeFileSync(path.join(cache, `envoy-${versions.ENVOY_VERSION}`, '.complete'), '');
+    const pathWithoutGo = (process.env.PATH ?? '')
+      .split(':')
+      .filter((dir) => !fs.existsSync(path.join(dir, 'go')))
+      .join(':');
+    const r = await runCommand('bash', [installer], { env: { ...process.env, PATH: pathWithoutGo, KUBEGATE_CACHE_DIR: cache } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('msg="envoy cached"');
+    expect(r.stderr).toMatch(/level=error component=toolchain msg="no Go toolchain on PATH: etcd and kube-apiserver are built from Go modules; install Go 1.24 or newer" need=go/);
+    expect(fs.existsSync(path.join(cache, 'tools.json'))).toBe(false);
+    fs.rmSync(cache, { recursive: true, force: true });
+  });
+
+  test('--print-dir names the cache directory it would use', async () => {
+    const r = await runCommand('bash', [installer, '--print-dir'], { env: { ...process.env, KUBEGATE_CACHE_DIR: '/nonexistent/kubegate-cache' } });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('/nonexistent/kubegate-cache');
+  });
+});
+
+describe('loadToolchain', () => {
+  test('with no tools.json it says to run the installer', () => {
+    const cache = tmp();
+    expect(() => loadToolchain({ KUBEGATE_CACHE_DIR: cache })).toThrow(ToolchainMissingError);
+    expect(() => loadToolchain({ KUBEGATE_CACHE_DIR: cache })).toThrow(/no toolchain at .*tools.json: run toolchain\/install.sh/);
+  });
+
+  test('a toolchain built for other versions is refused', () => {
+    const cache = tmp();
+    fs.writeFileSync(path.join(cache, 'tools.json'), JSON.stringify({ versions: { envoy: '1.0.0', kubernetes: '1.0.0', etcd: '3.0.0' }, envoy: '/bin/true', etcd: '/bin/true', kubeApiserver: '/bin/true', kubectl: '/bin/true' }));
+    expect(() => loadToolchain({ KUBEGATE_CACHE_DIR: cache })).toThrow(/was built for other versions than toolchain\/versions.env/);
+  });
+
+  test('a binary that went missing is named', () => {
+    const cache = tmp();
+    const v = pinnedVersions();
+    fs.writeFileSync(
+      path.join(cache, 'tools.json'),
+      JSON.stringify({ versions: { envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION }, envoy: '/bin/true', etcd: path.join(cache, 'gone', 'etcd'), kubeApiserver: '/bin/true', kubectl: '/bin/true' }),
+    );
+    expect(() => loadToolchain({ KUBEGATE_CACHE_DIR: cache })).toThrow(`etcd binary ${path.join(cache, 'gone', 'etcd')} is missing`);
+  });
+
+  test('the installed toolchain matches the pinned versions and runs', async () => {
+    const tools = loadToolchain();
+    const v = pinnedVersions();
+    expect(tools.versions).toEqual({ envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION });
+    expect((await runCommand(tools.envoy, ['--version'])).stdout).toContain(`/${v.ENVOY_VERSION}/`);
+    expect((await runCommand(tools.kubeApiserver, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
+    expect((await runCommand(tools.etcd, ['--version'])).stdout).toContain(`etcd Version: ${v.ETCD_VERSION}`);
+  });
+});
