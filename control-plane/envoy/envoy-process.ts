@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as http from 'node:http';
 import * as path from 'node:path';
-import { ManagedProcess } from '../process/managed-process';
-import { waitForReady } from '../process/wait-for-ready';
+import type { ManagedProcess } from '../process/managed-process';
+import { startReadyProcess } from '../process/start-ready-process';
 import { BinaryMissingError } from '../process/errors';
 import type { Logger } from '../log/logger';
 
@@ -39,37 +39,27 @@ export class EnvoyProcess {
     const bootstrapFile = path.join(props.workDir, 'bootstrap.json');
     fs.writeFileSync(bootstrapFile, JSON.stringify(props.bootstrap, null, 2));
     const component = props.component ?? 'envoy';
-    const proc = ManagedProcess.start({
-      component,
-      binary: props.binary,
-      args: [
-        '-c', bootstrapFile,
-        // Several Envoys share one machine in tests; hot restart would make them fight over
-        // one shared-memory region, and kubegate changes config over xDS, not by restarting.
-        '--disable-hot-restart',
-        '--log-level', props.logLevel ?? 'info',
-        '--log-format', '{"ts":"%Y-%m-%dT%T.%eZ","level":"%l","component":"envoy","logger":"%n","msg":"%j"}',
-      ],
-      logFile: path.join(props.workDir, `${component}.log`),
-      logger: props.logger,
-    });
     const adminUrl = `http://127.0.0.1:${props.adminPort}`;
-    const envoy = new EnvoyProcess(proc, adminUrl);
-    try {
-      await waitForReady({
-        process: proc,
+    const args = [
+      '-c', bootstrapFile,
+      // Several Envoys share one machine in tests; hot restart would make them fight over
+      // one shared-memory region, and kubegate changes config over xDS, not by restarting.
+      '--disable-hot-restart',
+      '--log-level', props.logLevel ?? 'info',
+      '--log-format', '{"ts":"%Y-%m-%dT%T.%eZ","level":"%l","component":"envoy","logger":"%n","msg":"%j"}',
+    ];
+    const proc = await startReadyProcess(
+      { component, binary: props.binary, args, logFile: path.join(props.workDir, `${component}.log`), logger: props.logger },
+      {
         url: `${adminUrl}/ready`,
         timeoutMs: props.readyTimeoutMs ?? 30_000,
         check: async () => {
           const r = await adminGet(adminUrl, '/ready');
           return r.body.trim() === 'LIVE' ? null : `server state ${r.body.trim() || r.status}`;
         },
-      });
-    } catch (err) {
-      await proc.stop();
-      throw err;
-    }
-    return envoy;
+      },
+    );
+    return new EnvoyProcess(proc, adminUrl);
   }
 
   get pid(): number | undefined {

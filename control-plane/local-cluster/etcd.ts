@@ -5,8 +5,8 @@
  */
 import * as path from 'node:path';
 import { httpsGet } from './https-probe';
-import { ManagedProcess } from '../process/managed-process';
-import { waitForReady } from '../process/wait-for-ready';
+import type { ManagedProcess } from '../process/managed-process';
+import { startReadyProcess } from '../process/start-ready-process';
 import type { ClusterPki } from './cluster-pki';
 import type { Logger } from '../log/logger';
 
@@ -66,20 +66,19 @@ export function etcdArgs(props: Pick<EtcdProps, 'stateDir' | 'clientPort' | 'pee
 /** Starts etcd and resolves once /health reports healthy; stops it again if it never does. */
 export async function startEtcd(props: EtcdProps): Promise<Etcd> {
   const url = `https://127.0.0.1:${props.clientPort}`;
-  const proc = ManagedProcess.start({
-    component: ETCD_COMPONENT,
-    binary: props.binary,
-    args: etcdArgs(props),
-    logFile: path.join(props.logDir, 'etcd.log'),
-    logger: props.logger,
-    stopTimeoutMs: props.stopTimeoutMs,
-  });
   // The apiserver's own etcd client certificate: the probe proves what the apiserver needs,
   // that this exact identity can reach etcd over mTLS.
   const tls = { caPem: props.pki.etcdCa.certPem, certPem: props.pki.apiserverEtcdClient.certPem, keyPem: props.pki.apiserverEtcdClient.keyPem };
-  try {
-    await waitForReady({
-      process: proc,
+  const proc = await startReadyProcess(
+    {
+      component: ETCD_COMPONENT,
+      binary: props.binary,
+      args: etcdArgs(props),
+      logFile: path.join(props.logDir, 'etcd.log'),
+      logger: props.logger,
+      stopTimeoutMs: props.stopTimeoutMs,
+    },
+    {
       url: `${url}/health`,
       timeoutMs: props.readyTimeoutMs,
       check: async () => {
@@ -89,11 +88,8 @@ export async function startEtcd(props: EtcdProps): Promise<Etcd> {
         const health = (JSON.parse(res.body) as { health?: unknown }).health;
         return health === 'true' ? null : `unhealthy: ${res.body.trim()}`;
       },
-    });
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
+    },
+  );
   props.logger.info('etcd ready', { url, pid: proc.pid });
   return { url, process: proc };
 }

@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { httpsGet } from './https-probe';
-import { ManagedProcess } from '../process/managed-process';
-import { waitForReady } from '../process/wait-for-ready';
+import type { ManagedProcess } from '../process/managed-process';
+import { startReadyProcess } from '../process/start-ready-process';
 import type { ClusterPki } from './cluster-pki';
 import type { Logger } from '../log/logger';
 
@@ -112,18 +112,17 @@ function auditArgs(stateDir: string, logDir: string): string[] {
 export async function startKubeApiserver(props: KubeApiserverProps): Promise<KubeApiserver> {
   if (props.audit) fs.writeFileSync(auditPolicyPath(props.stateDir), AUDIT_POLICY);
   const url = `https://127.0.0.1:${props.port}`;
-  const proc = ManagedProcess.start({
-    component: KUBE_APISERVER_COMPONENT,
-    binary: props.binary,
-    args: kubeApiserverArgs(props),
-    logFile: path.join(props.logDir, 'kube-apiserver.log'),
-    logger: props.logger,
-    stopTimeoutMs: props.stopTimeoutMs,
-  });
   const tls = { caPem: props.pki.clusterCa.certPem, certPem: props.pki.admin.certPem, keyPem: props.pki.admin.keyPem };
-  try {
-    await waitForReady({
-      process: proc,
+  const proc = await startReadyProcess(
+    {
+      component: KUBE_APISERVER_COMPONENT,
+      binary: props.binary,
+      args: kubeApiserverArgs(props),
+      logFile: path.join(props.logDir, 'kube-apiserver.log'),
+      logger: props.logger,
+      stopTimeoutMs: props.stopTimeoutMs,
+    },
+    {
       url: `${url}/readyz`,
       timeoutMs: props.readyTimeoutMs,
       check: async () => {
@@ -135,11 +134,8 @@ export async function startKubeApiserver(props: KubeApiserverProps): Promise<Kub
         }
         return null;
       },
-    });
-  } catch (err) {
-    await proc.stop();
-    throw err;
-  }
+    },
+  );
   props.logger.info('kube-apiserver ready', { url, pid: proc.pid });
   return { url, process: proc };
 }
