@@ -1,0 +1,40 @@
+import { formatPath } from './decode-context';
+import { list, object } from './decoders';
+import { subjectName } from './names';
+import { PolicyMissingFieldError } from './policy-errors';
+
+/**
+ * Who: users and groups exactly as the identity names them (a kubegate certificate's CN and O,
+ * or the identity provider's claims). A person matches when they are one of the users or belong
+ * to one of the groups. Group membership is the identity provider's business, not the policy's.
+ */
+export interface Subjects {
+  readonly users?: readonly string[];
+  readonly groups?: readonly string[];
+}
+
+export const subjects = object<Subjects>({
+  expected: 'a mapping with users and/or groups',
+  schemaName: 'Subjects',
+  description:
+    'People, as users and groups named exactly as their identity carries them. A person matches when they are one of the users or a member of one of the groups. At least one of users and groups.',
+  typeHint: '; write {users: [alice@example.com], groups: [payments-engineers]}',
+  fields: {
+    users: {
+      decoder: list(subjectName('user'), { expected: 'a list of user names', noun: 'user' }),
+      description: 'Users, by the name their identity carries (certificate CN, identity-provider subject or email).',
+      example: ['alice@example.com', 'bob@example.com'],
+    },
+    groups: {
+      decoder: list(subjectName('group'), { expected: 'a list of group names', noun: 'group' }),
+      description: 'Groups, by the name the identity provider gives them; every member matches.',
+      example: ['payments-engineers'],
+    },
+  },
+  schemaExtras: { minProperties: 1 },
+  check(_value, at) {
+    if (!at.has('users') && !at.has('groups')) {
+      at.report(PolicyMissingFieldError, [], `${formatPath(at.path)} names nobody: add users, groups or both`);
+    }
+  },
+});
