@@ -153,6 +153,35 @@ machine_kubectl() {
   if [[ -n $minor ]] && (( minor >= KUBECTL_MIN_MINOR )); then echo "$k"; fi
 }
 
+# PostgreSQL's server (initdb, postgres) for the store's tests, which start a throwaway server
+# of their own (test/support/postgres-server.ts). It comes from Debian's package, which puts the
+# binaries in /usr/lib/postgresql/<major>/bin and creates the postgres user the server runs as
+# when the tests run as root. Installed only when missing: the check costs nothing.
+postgres_server_present() {
+  local dir
+  for dir in /usr/lib/postgresql/*/bin; do
+    [[ -x $dir/initdb && -x $dir/postgres ]] && return 0
+  done
+  command -v initdb >/dev/null 2>&1 && command -v postgres >/dev/null 2>&1
+}
+
+install_postgresql() {
+  if postgres_server_present; then log info "postgresql server present"; return; fi
+  command -v apt-get >/dev/null 2>&1 \
+    || die "PostgreSQL server binaries (initdb, postgres) are missing and there is no apt-get to install them: install PostgreSQL's server (Debian package postgresql)" "need=postgresql"
+  local -a as_root=()
+  if (( EUID != 0 )); then
+    sudo -n true 2>/dev/null \
+      || die "PostgreSQL server binaries are missing and installing them needs root: run sudo apt-get install -y postgresql, or run this script as root" "need=postgresql"
+    as_root=(sudo -n)
+  fi
+  log info "installing Debian's postgresql package with apt-get"
+  run_with_progress apt-get-update "$cache/apt-get-update.log" "${as_root[@]}" apt-get update
+  run_with_progress postgresql-install "$cache/postgresql-install.log" \
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+  postgres_server_present || die "apt-get installed postgresql but initdb and postgres are still not found" "log=$cache/postgresql-install.log"
+}
+
 main() {
   log info "toolchain install starting" "cache=$cache"
   install_envoy
@@ -166,6 +195,7 @@ main() {
     install_kubernetes 1
     kubectl_path="$cache/kubernetes-v$KUBERNETES_VERSION/bin/kubectl"
   fi
+  install_postgresql
   local manifest="$cache/tools.json"
   cat >"$manifest.tmp" <<JSON
 {

@@ -1,0 +1,222 @@
+/**
+ * The control plane's data layer: users and their group membership, groups, issued user
+ * certificates, the applied policy set, break-glass requests and console sessions.
+ *
+ * Two implementations stand behind this one contract: SQLite for a single control plane (the
+ * embedded default) and PostgreSQL for several replicas. Every mutation runs in one
+ * transaction and advances a store-wide generation; `watch` tells the caller (and, through
+ * PostgreSQL LISTEN/NOTIFY, every other replica) that something changed, and the control plane
+ * reloads its in-memory view with `loadState`. The hot path (ext_authz) reads that view only,
+ * never the database.
+ *
+ * Times are epoch milliseconds, passed in by the caller: the store has no clock of its own,
+ * so tests decide what "now" is.
+ */
+
+export interface UserRecord {
+  /** As the user's certificate names it (URI SAN kubegate://user/<name>). */
+  readonly name: string;
+  /** Group membership kept by kubegate, sorted, without duplicates. */
+  readonly groups: readonly string[];
+  readonly disabled: boolean;
+  readonly createdAt: number;
+  readonly updatedAt: number;
+  /**
+   * Advances on every revocation. The edge's per-user listener carries it, so a revocation
+   * changes the user's filter chain and Envoy drains exactly that user's connections.
+   */
+  readonly credentialRevision: number;
+}
+
+export interface GroupRecord {
+  readonly name: string;
+  /** @default '' */
+  readonly description: string;
+  readonly createdAt: number;
+}
+
+export interface CertificateRecord {
+  /** Hex serial number, lowercase, no separators: unique per certificate. */
+  readonly serial: string;
+  readonly user: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+  readonly issuedAt: number;
+  /** Set once revoked; a revoked certificate is refused even before it expires. */
+  readonly revokedAt?: number;
+}
+
+export interface PolicyFileRecord {
+  readonly fileName: string;
+  readonly text: string;
+}
+
+export interface PolicySetRecord {
+  /** Advances with every apply; 0 before the first. */
+  readonly revision: number;
+  readonly files: readonly PolicyFileRecord[];
+  readonly appliedAt: number;
+  readonly appliedBy: string;
+}
+
+export type BreakGlassState = 'pending' | 'active' | 'expired' | 'rejected' | 'cancelled';
+
+export interface BreakGlassApproval {
+  readonly approver: string;
+  readonly at: number;
+}
+
+export interface BreakGlassRecord {
+  /** Opaque, unique, chosen by the caller (the store has no randomness either). */
+  readonly id: string;
+  readonly policy: string;
+  readonly user: string;
+  readonly cluster: string;
+  readonly justification: string;
+  /** How long the grant lasts once active. */
+  readonly durationMs: number;
+  readonly requestedAt: number;
+  readonly approvals: readonly BreakGlassApproval[];
+  readonly state: BreakGlassState;
+  readonly activatedAt?: number;
+  /** activatedAt + durationMs, once active. */
+  readonly expiresAt?: number;
+  /** Who ended it early (rejected or cancelled), and why. */
+  readonly endedBy?: string;
+  readonly endReason?: string;
+  /** Optimistic concurrency: advances with every update of this record. */
+  readonly revision: number;
+}
+
+export interface ConsoleSessionRecord {
+  readonly id: string;
+  readonly user: string;
+  readonly createdAt: number;
+  readonly lastActiveAt: number;
+  /** Set when the session was ended (logout, revocation). */
+  readonly endedAt?: number;
+}
+
+/** Everything the control plane keeps in memory, loaded at once and reloaded on change. */
+export interface StoreState {
+  readonly generation: number;
+  readonly users: readonly UserRecord[];
+  readonly groups: readonly GroupRecord[];
+  /** Serials of revoked certificates that have not yet expired at `now`. */
+  readonly revokedSerials: readonly string[];
+  readonly policySet: PolicySetRecord;
+  /** Break-glass requests that are pending, or active and not yet expired at `now`. */
+  readonly breakGlass: readonly BreakGlassRecord[];
+  /** Sessions not ended whose last activity is at most 24 h before `now`. */
+  readonly sessions: readonly ConsoleSessionRecord[];
+}
+
+export interface StoreChange {
+  readonly generation: number;
+  /**
+   * Set when the change is only a session's activity (touchSession): the generation did not
+   * advance, and the listener updates that one session instead of reloading everything.
+   */
+  readonly sessionActivity?: ConsoleSessionRecord;
+}
+
+export interface Store {
+  /** 'sqlite' or 'postgres', for status pages and logs. */
+  readonly kind: string;
+
+  loadState(now: number): Promise<StoreState>;
+  generation(): Promise<number>;
+  /**
+   * Calls `listener` after every committed change, by this process or (PostgreSQL) any other
+   * replica. Returns a function that stops listening.
+   */
+  watch(listener: (change: StoreChange) => void): () => void;
+
+  // Users and groups.
+  createUser(user: { name: string; groups: readonly string[]; now: number }): Promise<UserRecord>;
+  getUser(name: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  /** Replaces the user's group list. Groups need not exist as GroupRecords (IdP groups). */
+  setUserGroups(name: string, groups: readonly string[], now: number): Promise<UserRecord>;
+  setUserDisabled(name: string, disabled: boolean, now: number): Promise<UserRecord>;
+  /** Removes the user, their certificates and sessions. */
+  deleteUser(name: string): Promise<void>;
+  createGroup(group: { name: string; description?: string; now: number }): Promise<GroupRecord>;
+  listGroups(): Promise<GroupRecord[]>;
+  /** Removes the group record and the group from every user's membership. */
+  deleteGroup(name: string, now: number): Promise<void>;
+
+  // Certificates and revocation.
+  recordCertificate(cert: CertificateRecord): Promise<void>;
+  listCertificates(user: string): Promise<CertificateRecord[]>;
+  /**
+   * Revokes every certificate of the user not yet revoked, ends their console sessions,
+   * cancels their active break-glass grants and advances credentialRevision, in one
+   * transaction. Returns the user and how many certificates were revoked.
+   */
+  revokeUser(name: string, now: number, by: string): Promise<{ user: UserRecord; revokedCertificates: number }>;
+
+  // Policies.
+  getPolicySet(): Promise<PolicySetRecord>;
+  /**
+   * Replaces the whole policy set if its revision is still `expectedRevision` (else
+   * StoreConflictError: someone applied in between). The caller validated the files.
+   */
+  applyPolicySet(set: { files: readonly PolicyFileRecord[]; appliedAt: number; appliedBy: string; expectedRevision: number }): Promise<PolicySetRecord>;
+
+  // Break-glass.
+  createBreakGlass(record: Omit<BreakGlassRecord, 'revision'>): Promise<BreakGlassRecord>;
+  getBreakGlass(id: string): Promise<BreakGlassRecord | undefined>;
+  /** Newest first; with `user`, only that user's. */
+  listBreakGlass(filter?: { user?: string; states?: readonly BreakGlassState[] }): Promise<BreakGlassRecord[]>;
+  /**
+   * Replaces the record if its revision is still `next.revision` (else StoreConflictError);
+   * the stored revision advances by one.
+   */
+  updateBreakGlass(next: BreakGlassRecord): Promise<BreakGlassRecord>;
+
+  // Console sessions.
+  createSession(session: { id: string; user: string; now: number }): Promise<ConsoleSessionRecord>;
+  /**
+   * Marks activity. Does not advance the generation (activity is frequent, and reloading all
+   * state for it would be waste); watchers get a StoreChange with `sessionActivity` instead.
+   */
+  touchSession(id: string, now: number): Promise<ConsoleSessionRecord>;
+  getSession(id: string): Promise<ConsoleSessionRecord | undefined>;
+  endSession(id: string, now: number): Promise<ConsoleSessionRecord>;
+
+  close(): Promise<void>;
+}
+
+/** Base of the store's errors: a stable code, a message safe to show, detail for logs. */
+export class StoreError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly detail?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** The named record does not exist. */
+export class StoreNotFoundError extends StoreError {
+  constructor(kind: string, name: string) {
+    super('ERR_STORE_NOT_FOUND', `${kind} "${name}" does not exist`);
+  }
+}
+
+/** A record with that name exists already, or a concurrent update won. */
+export class StoreConflictError extends StoreError {
+  constructor(message: string) {
+    super('ERR_STORE_CONFLICT', message);
+  }
+}
+
+/** The database could not be opened or reached; the detail says why. */
+export class StoreUnavailableError extends StoreError {
+  constructor(message: string, detail?: string) {
+    super('ERR_STORE_UNAVAILABLE', message, detail);
+  }
+}

@@ -1,0 +1,542 @@
+/**
+ * The Store contract as tests, run unchanged against every implementation: each
+ * implementation's test file calls describeStoreContract with a function that opens a store on
+ * a fresh, empty database. What is specific to one database (reopening a SQLite file, a second
+ * PostgreSQL replica) lives in that implementation's own test file.
+ */
+import {
+  StoreConflictError,
+  StoreNotFoundError,
+  StoreUnavailableError,
+  type BreakGlassRecord,
+  type Store,
+} from '../../control-plane/store/store';
+import { StoreInputError } from '../../control-plane/store/store-input';
+import { recordChanges } from './change-recorder';
+
+export const T0 = Date.UTC(2026, 0, 1, 9, 0, 0);
+export const MINUTE = 60_000;
+export const HOUR = 60 * MINUTE;
+export const DAY = 24 * HOUR;
+
+export function breakGlassRequest(id: string, over: Partial<Omit<BreakGlassRecord, 'revision'>> = {}): Omit<BreakGlassRecord, 'revision'> {
+  return { id, policy: 'prod-emergency', user: 'alice', cluster: 'prod', justification: 'INC-1234: API down', durationMs: HOUR, requestedAt: T0, approvals: [], state: 'pending', ...over };
+}
+
+/** The error a promise rejects with; fails the test if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (err) {
+    return err as Error;
+  }
+  throw new Error('expected the call to fail, but it succeeded');
+}
+
+export function describeStoreContract(name: string, openEmptyStore: () => Promise<Store>): void {
+  describe(`${name} honours the Store contract`, () => {
+    let store: Store;
+    let closeLater: Store[] = [];
+
+    beforeEach(async () => {
+      store = await openEmptyStore();
+      closeLater.push(store);
+    });
+    afterEach(async () => {
+      await Promise.all(closeLater.map((s) => s.close()));
+      closeLater = [];
+    });
+
+    describe('users', () => {
+      test('createUser keeps groups sorted without duplicates; getUser and listUsers return what was stored', async () => {
+        const bob = await store.createUser({ name: 'bob', groups: ['ops', 'dev', 'ops', 'Admins'], now: T0 });
+        expect(bob).toEqual({ name: 'bob', groups: ['Admins', 'dev', 'ops'], disabled: false, createdAt: T0, updatedAt: T0, credentialRevision: 0 });
+        const alice = await store.createUser({ name: 'alice', groups: [], now: T0 + 1 });
+        expect(await store.getUser('bob')).toEqual(bob);
+        expect(await store.listUsers()).toEqual([alice, bob]);
+        expect(await store.getUser('carol')).toBeUndefined();
+      });
+
+      test('a second user of the same name is a conflict that names the user, and changes nothing', async () => {
+        const first = await store.createUser({ name: 'alice', groups: ['dev'], now: T0 });
+        const err = await rejection(store.createUser({ name: 'alice', groups: ['ops'], now: T0 + 1 }));
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect(err).toMatchObject({ code: 'ERR_STORE_CONFLICT', message: 'user "alice" already exists' });
+        expect(await store.getUser('alice')).toEqual(first);
+      });
+
+      test('setUserGroups replaces the membership and advances updatedAt only', async () => {
+        await store.createUser({ name: 'alice', groups: ['dev', 'ops'], now: T0 });
+        const updated = await store.setUserGroups('alice', ['sre', 'audit', 'sre'], T0 + MINUTE);
+        expect(updated).toEqual({ name: 'alice', groups: ['audit', 'sre'], disabled: false, createdAt: T0, updatedAt: T0 + MINUTE, credentialRevision: 0 });
+        expect(await store.getUser('alice')).toEqual(updated);
+        expect((await store.setUserGroups('alice', [], T0 + 2 * MINUTE)).groups).toEqual([]);
+      });
+
+      test('setUserDisabled flips the flag and advances updatedAt', async () => {
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+        expect(await store.setUserDisabled('alice', true, T0 + 5)).toMatchObject({ disabled: true, updatedAt: T0 + 5, createdAt: T0 });
+        expect(await store.getUser('alice')).toMatchObject({ disabled: true });
+        expect(await store.setUserDisabled('alice', false, T0 + 6)).toMatchObject({ disabled: false, updatedAt: T0 + 6 });
+      });
+
+      test('changing or deleting a user that does not exist is not-found, naming the user', async () => {
+        for (const call of [
+          () => store.setUserGroups('ghost', ['dev'], T0),
+          () => store.setUserDisabled('ghost', true, T0),
+          () => store.deleteUser('ghost'),
+          () => store.revokeUser('ghost', T0, 'admin'),
+        ]) {
+          const err = await rejection(call());
+          expect(err).toBeInstanceOf(StoreNotFoundError);
+          expect(err).toMatchObject({ code: 'ERR_STORE_NOT_FOUND', message: 'user "ghost" does not exist' });
+        }
+      });
+
+      test("deleteUser removes the user with their certificates and sessions, and nobody else's", async () => {
+        await store.createUser({ name: 'alice', groups: ['dev'], now: T0 });
+        await store.createUser({ name: 'bob', groups: ['dev'], now: T0 });
+        await store.recordCertificate({ serial: 'a1', user: 'alice', notBefore: T0, notAfter: T0 + HOUR, issuedAt: T0 });
+        await store.recordCertificate({ serial: 'b1', user: 'bob', notBefore: T0, notAfter: T0 + HOUR, issuedAt: T0 });
+        await store.createSession({ id: 's-alice', user: 'alice', now: T0 });
+        await store.createSession({ id: 's-bob', user: 'bob', now: T0 });
+
+        await store.deleteUser('alice');
+
+        expect(await store.getUser('alice')).toBeUndefined();
+        expect(await store.listCertificates('alice')).toEqual([]);
+        expect(await store.getSession('s-alice')).toBeUndefined();
+        expect((await store.listUsers()).map((u) => u.name)).toEqual(['bob']);
+        expect((await store.listCertificates('bob')).map((c) => c.serial)).toEqual(['b1']);
+        expect(await store.getSession('s-bob')).toMatchObject({ user: 'bob' });
+        // The name is free again, and the new alice starts with nothing.
+        await store.createUser({ name: 'alice', groups: [], now: T0 + 1 });
+        expect(await store.listCertificates('alice')).toEqual([]);
+      });
+
+      test('malformed input is refused with a message naming the field, before anything changes', async () => {
+        const before = await store.generation();
+        const cases: [() => Promise<unknown>, string][] = [
+          [() => store.createUser({ name: '', groups: [], now: T0 }), 'user name must be a non-empty string'],
+          [() => store.createUser({ name: ' alice', groups: [], now: T0 }), 'user name " alice" has leading or trailing whitespace'],
+          [() => store.createUser({ name: 'alice', groups: ['dev', ''], now: T0 }), 'groups[1] must be a non-empty string'],
+          [() => store.createUser({ name: 'alice', groups: [], now: -1 }), 'now must be a time in epoch milliseconds (a non-negative integer), got -1'],
+          [() => store.createGroup({ name: 'a\nb', now: T0 }), 'group name "a\\nb" contains control characters'],
+          [() => store.getUser(''), 'user name must be a non-empty string'],
+          [() => store.createSession({ id: '', user: 'alice', now: T0 }), 'session id must be a non-empty string'],
+        ];
+        for (const [call, message] of cases) {
+          const err = await rejection(call());
+          expect(err).toBeInstanceOf(StoreInputError);
+          expect(err).toMatchObject({ code: 'ERR_STORE_INVALID_INPUT', message });
+        }
+        expect(await store.generation()).toBe(before);
+        expect(await store.listUsers()).toEqual([]);
+      });
+    });
+
+    describe('groups', () => {
+      test('createGroup defaults the description; listGroups is sorted by name; a duplicate is a conflict', async () => {
+        const ops = await store.createGroup({ name: 'ops', now: T0 });
+        expect(ops).toEqual({ name: 'ops', description: '', createdAt: T0 });
+        const dev = await store.createGroup({ name: 'dev', description: 'Developers', now: T0 + 1 });
+        expect(await store.listGroups()).toEqual([dev, ops]);
+        const err = await rejection(store.createGroup({ name: 'ops', description: 'again', now: T0 + 2 }));
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect(err.message).toBe('group "ops" already exists');
+        expect(await store.listGroups()).toEqual([dev, ops]);
+      });
+
+      test("deleteGroup removes the record and the group from every member, advancing only the members' updatedAt", async () => {
+        await store.createGroup({ name: 'dev', now: T0 });
+        await store.createGroup({ name: 'ops', now: T0 });
+        await store.createUser({ name: 'alice', groups: ['dev', 'ops'], now: T0 });
+        await store.createUser({ name: 'bob', groups: ['dev'], now: T0 });
+        const carol = await store.createUser({ name: 'carol', groups: ['ops'], now: T0 });
+
+        await store.deleteGroup('dev', T0 + HOUR);
+
+        expect((await store.listGroups()).map((g) => g.name)).toEqual(['ops']);
+        expect(await store.getUser('alice')).toMatchObject({ groups: ['ops'], updatedAt: T0 + HOUR });
+        expect(await store.getUser('bob')).toMatchObject({ groups: [], updatedAt: T0 + HOUR });
+        expect(await store.getUser('carol')).toEqual(carol);
+      });
+
+      test('deleteGroup of a group with no record is not-found, even when users carry it (an IdP group)', async () => {
+        await store.createUser({ name: 'alice', groups: ['idp-admins'], now: T0 });
+        const err = await rejection(store.deleteGroup('idp-admins', T0));
+        expect(err).toBeInstanceOf(StoreNotFoundError);
+        expect(err.message).toBe('group "idp-admins" does not exist');
+        expect((await store.getUser('alice'))!.groups).toEqual(['idp-admins']);
+      });
+    });
+
+    describe('certificates', () => {
+      beforeEach(async () => {
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+      });
+
+      test('recordCertificate and listCertificates round-trip, oldest issued first', async () => {
+        const later = { serial: '0f3a', user: 'alice', notBefore: T0 + HOUR, notAfter: T0 + 9 * HOUR, issuedAt: T0 + HOUR };
+        const earlier = { serial: 'ff01', user: 'alice', notBefore: T0, notAfter: T0 + 8 * HOUR, issuedAt: T0, revokedAt: T0 + 30 * MINUTE };
+        await store.recordCertificate(later);
+        await store.recordCertificate(earlier);
+        expect(await store.listCertificates('alice')).toEqual([earlier, later]);
+        expect(await store.listCertificates('nobody')).toEqual([]);
+      });
+
+      test('a serial recorded twice is a conflict naming the serial', async () => {
+        await store.recordCertificate({ serial: 'abc123', user: 'alice', notBefore: T0, notAfter: T0 + HOUR, issuedAt: T0 });
+        const err = await rejection(store.recordCertificate({ serial: 'abc123', user: 'alice', notBefore: T0, notAfter: T0 + 2 * HOUR, issuedAt: T0 }));
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect(err.message).toBe('certificate serial abc123 is already recorded');
+        expect((await store.listCertificates('alice'))[0]!.notAfter).toBe(T0 + HOUR);
+      });
+
+      test('a certificate for an unknown user is not-found; malformed serials and validity are refused', async () => {
+        const ghost = await rejection(store.recordCertificate({ serial: '01', user: 'ghost', notBefore: T0, notAfter: T0 + HOUR, issuedAt: T0 }));
+        expect(ghost).toBeInstanceOf(StoreNotFoundError);
+        expect(ghost.message).toBe('user "ghost" does not exist');
+        const colons = await rejection(store.recordCertificate({ serial: 'AB:CD', user: 'alice', notBefore: T0, notAfter: T0 + HOUR, issuedAt: T0 }));
+        expect(colons).toBeInstanceOf(StoreInputError);
+        expect(colons.message).toBe('certificate serial must be lowercase hex without separators, got "AB:CD"');
+        const backwards = await rejection(store.recordCertificate({ serial: '02', user: 'alice', notBefore: T0, notAfter: T0, issuedAt: T0 }));
+        expect(backwards).toBeInstanceOf(StoreInputError);
+        expect(backwards.message).toBe('certificate 02 notAfter must be later than its notBefore');
+        expect(await store.listCertificates('alice')).toEqual([]);
+      });
+    });
+
+    describe('revokeUser', () => {
+      test('revokes certificates, ends sessions, cancels live break-glass and advances credentialRevision, in one change', async () => {
+        await store.createUser({ name: 'alice', groups: ['dev'], now: T0 });
+        await store.createUser({ name: 'bob', groups: [], now: T0 });
+        await store.recordCertificate({ serial: 'a1', user: 'alice', notBefore: T0, notAfter: T0 + 8 * HOUR, issuedAt: T0 });
+        await store.recordCertificate({ serial: 'a2', user: 'alice', notBefore: T0 - DAY, notAfter: T0 - HOUR, issuedAt: T0 - DAY });
+        await store.recordCertificate({ serial: 'a3', user: 'alice', notBefore: T0, notAfter: T0 + HOUR, issuedAt: T0, revokedAt: T0 + 1 });
+        await store.recordCertificate({ serial: 'b1', user: 'bob', notBefore: T0, notAfter: T0 + HOUR, issuedAt: T0 });
+        await store.createSession({ id: 'open', user: 'alice', now: T0 });
+        await store.createSession({ id: 'ended', user: 'alice', now: T0 });
+        await store.endSession('ended', T0 + 2);
+        await store.createSession({ id: 'bobs', user: 'bob', now: T0 });
+        await store.createBreakGlass(breakGlassRequest('pending'));
+        const active = await store.createBreakGlass(breakGlassRequest('active', { state: 'active', activatedAt: T0, expiresAt: T0 + HOUR, approvals: [{ approver: 'carol', at: T0 }] }));
+        await store.createBreakGlass(breakGlassRequest('rejected', { state: 'rejected', endedBy: 'carol', endReason: 'no incident' }));
+        await store.createBreakGlass(breakGlassRequest('bobs', { user: 'bob' }));
+
+        const before = await store.generation();
+        const recorder = recordChanges(store);
+        const now = T0 + 10 * MINUTE;
+        const result = await store.revokeUser('alice', now, 'security-team');
+
+        expect(result.revokedCertificates).toBe(2);
+        expect(result.user).toEqual({ name: 'alice', groups: ['dev'], disabled: false, createdAt: T0, updatedAt: now, credentialRevision: 1 });
+        expect(await store.getUser('alice')).toEqual(result.user);
+        const certs = Object.fromEntries((await store.listCertificates('alice')).map((c) => [c.serial, c.revokedAt]));
+        expect(certs).toEqual({ a1: now, a2: now, a3: T0 + 1 });
+        expect((await store.listCertificates('bob'))[0]!.revokedAt).toBeUndefined();
+        expect(await store.getSession('open')).toMatchObject({ endedAt: now });
+        expect(await store.getSession('ended')).toMatchObject({ endedAt: T0 + 2 });
+        expect((await store.getSession('bobs'))!.endedAt).toBeUndefined();
+        expect(await store.getBreakGlass('pending')).toMatchObject({ state: 'cancelled', endedBy: 'security-team', endReason: 'revoked', revision: 1 });
+        expect(await store.getBreakGlass('active')).toEqual({ ...active, state: 'cancelled', endedBy: 'security-team', endReason: 'revoked', revision: 1 });
+        expect(await store.getBreakGlass('rejected')).toMatchObject({ state: 'rejected', endedBy: 'carol', endReason: 'no incident', revision: 0 });
+        expect(await store.getBreakGlass('bobs')).toMatchObject({ state: 'pending', revision: 0 });
+        // One transaction: one generation step, one notification.
+        expect(await store.generation()).toBe(before + 1);
+        expect(recorder.changes).toEqual([{ generation: before + 1 }]);
+
+        // Revoking again finds nothing left to revoke but still advances the revision.
+        const again = await store.revokeUser('alice', now + 1, 'security-team');
+        expect(again.revokedCertificates).toBe(0);
+        expect(again.user.credentialRevision).toBe(2);
+      });
+
+      test('a cancellation by revokeUser wins over an approval computed from the old record', async () => {
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+        const pending = await store.createBreakGlass(breakGlassRequest('bg-1'));
+        await store.revokeUser('alice', T0 + 1, 'security-team');
+        const err = await rejection(store.updateBreakGlass({ ...pending, state: 'active', activatedAt: T0 + 2, expiresAt: T0 + 2 + HOUR }));
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect(await store.getBreakGlass('bg-1')).toMatchObject({ state: 'cancelled' });
+      });
+    });
+
+    describe('policy set', () => {
+      test('starts at revision 0 with no files', async () => {
+        expect(await store.getPolicySet()).toEqual({ revision: 0, files: [], appliedAt: 0, appliedBy: '' });
+      });
+
+      test('applyPolicySet replaces the whole set, keeps file order and advances the revision', async () => {
+        const first = await store.applyPolicySet({
+          files: [
+            { fileName: 'zz-last.yaml', text: 'kind: AccessPolicy\n' },
+            { fileName: 'aa-first.yaml', text: 'kind: ClusterSettings\n' },
+          ],
+          appliedAt: T0,
+          appliedBy: 'alice',
+          expectedRevision: 0,
+        });
+        expect(first).toEqual({
+          revision: 1,
+          files: [
+            { fileName: 'zz-last.yaml', text: 'kind: AccessPolicy\n' },
+            { fileName: 'aa-first.yaml', text: 'kind: ClusterSettings\n' },
+          ],
+          appliedAt: T0,
+          appliedBy: 'alice',
+        });
+        expect(await store.getPolicySet()).toEqual(first);
+        const second = await store.applyPolicySet({ files: [{ fileName: 'only.yaml', text: 'x: 1' }], appliedAt: T0 + HOUR, appliedBy: 'bob', expectedRevision: 1 });
+        expect(second).toEqual({ revision: 2, files: [{ fileName: 'only.yaml', text: 'x: 1' }], appliedAt: T0 + HOUR, appliedBy: 'bob' });
+        expect(await store.getPolicySet()).toEqual(second);
+      });
+
+      test('a stale expectedRevision is a conflict that changes nothing and notifies nobody', async () => {
+        const applied = await store.applyPolicySet({ files: [{ fileName: 'a.yaml', text: 'a' }], appliedAt: T0, appliedBy: 'alice', expectedRevision: 0 });
+        const generation = await store.generation();
+        const recorder = recordChanges(store);
+        const err = await rejection(store.applyPolicySet({ files: [{ fileName: 'b.yaml', text: 'b' }], appliedAt: T0 + 1, appliedBy: 'bob', expectedRevision: 0 }));
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect(err.message).toBe('policy set is at revision 1, not 0: someone applied in between; reload and apply again');
+        expect(await store.getPolicySet()).toEqual(applied);
+        expect(await store.generation()).toBe(generation);
+        expect(recorder.changes).toEqual([]);
+      });
+
+      test('a file name given twice is refused', async () => {
+        const err = await rejection(
+          store.applyPolicySet({ files: [{ fileName: 'a.yaml', text: '1' }, { fileName: 'a.yaml', text: '2' }], appliedAt: T0, appliedBy: 'alice', expectedRevision: 0 }),
+        );
+        expect(err).toBeInstanceOf(StoreInputError);
+        expect(err.message).toBe('policy file "a.yaml" appears twice in one policy set');
+        expect((await store.getPolicySet()).revision).toBe(0);
+      });
+    });
+
+    describe('break-glass', () => {
+      test('createBreakGlass starts at revision 0 and round-trips every field; a duplicate id is a conflict', async () => {
+        const full = breakGlassRequest('bg-1', {
+          approvals: [
+            { approver: 'carol', at: T0 + 1 },
+            { approver: 'dave', at: T0 + 2 },
+          ],
+          state: 'active',
+          activatedAt: T0 + 2,
+          expiresAt: T0 + 2 + HOUR,
+        });
+        const created = await store.createBreakGlass(full);
+        expect(created).toEqual({ ...full, revision: 0 });
+        expect(await store.getBreakGlass('bg-1')).toEqual(created);
+        expect(await store.getBreakGlass('bg-2')).toBeUndefined();
+        const err = await rejection(store.createBreakGlass(breakGlassRequest('bg-1', { user: 'mallory' })));
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect(err.message).toBe('break-glass request "bg-1" already exists');
+        expect(await store.getBreakGlass('bg-1')).toEqual(created);
+      });
+
+      test('listBreakGlass is newest first and filters by user and state', async () => {
+        await store.createBreakGlass(breakGlassRequest('old', { requestedAt: T0 }));
+        await store.createBreakGlass(breakGlassRequest('newest', { requestedAt: T0 + 2 * HOUR, user: 'bob' }));
+        await store.createBreakGlass(breakGlassRequest('middle', { requestedAt: T0 + HOUR, state: 'rejected', endedBy: 'carol', endReason: 'no' }));
+        const ids = (list: BreakGlassRecord[]) => list.map((r) => r.id);
+        expect(ids(await store.listBreakGlass())).toEqual(['newest', 'middle', 'old']);
+        expect(ids(await store.listBreakGlass({ user: 'alice' }))).toEqual(['middle', 'old']);
+        expect(ids(await store.listBreakGlass({ states: ['pending'] }))).toEqual(['newest', 'old']);
+        expect(ids(await store.listBreakGlass({ user: 'alice', states: ['pending', 'rejected'] }))).toEqual(['middle', 'old']);
+        expect(ids(await store.listBreakGlass({ states: [] }))).toEqual([]);
+        expect(ids(await store.listBreakGlass({ user: 'nobody' }))).toEqual([]);
+      });
+
+      test('updateBreakGlass replaces the record at the expected revision and advances it by one', async () => {
+        const created = await store.createBreakGlass(breakGlassRequest('bg-1'));
+        const approved = await store.updateBreakGlass({ ...created, approvals: [{ approver: 'carol', at: T0 + 5 }], state: 'active', activatedAt: T0 + 5, expiresAt: T0 + 5 + HOUR });
+        expect(approved).toEqual({ ...created, approvals: [{ approver: 'carol', at: T0 + 5 }], state: 'active', activatedAt: T0 + 5, expiresAt: T0 + 5 + HOUR, revision: 1 });
+        expect(await store.getBreakGlass('bg-1')).toEqual(approved);
+        const ended = await store.updateBreakGlass({ ...approved, state: 'cancelled', endedBy: 'alice', endReason: 'done early' });
+        expect(ended).toMatchObject({ state: 'cancelled', endedBy: 'alice', endReason: 'done early', revision: 2 });
+      });
+
+      test('of two updates from the same revision, the second is a conflict and the first stays', async () => {
+        const read = await store.createBreakGlass(breakGlassRequest('bg-1'));
+        const byCarol = await store.updateBreakGlass({ ...read, approvals: [{ approver: 'carol', at: T0 + 1 }] });
+        const err = await rejection(store.updateBreakGlass({ ...read, state: 'rejected', endedBy: 'dave', endReason: 'no' }));
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect(err.message).toBe('break-glass request "bg-1" is at revision 1, not 0: it changed in between; reload and retry');
+        expect(await store.getBreakGlass('bg-1')).toEqual(byCarol);
+      });
+
+      test('updating a request that does not exist is not-found; malformed records are refused', async () => {
+        const err = await rejection(store.updateBreakGlass({ ...breakGlassRequest('ghost'), revision: 0 }));
+        expect(err).toBeInstanceOf(StoreNotFoundError);
+        expect(err.message).toBe('break-glass request "ghost" does not exist');
+        const bad = await rejection(store.createBreakGlass({ ...breakGlassRequest('bg-1'), state: 'approved' as never }));
+        expect(bad).toBeInstanceOf(StoreInputError);
+        expect(bad.message).toBe('break-glass "bg-1" state must be one of pending, active, expired, rejected, cancelled, got "approved"');
+        const zero = await rejection(store.createBreakGlass(breakGlassRequest('bg-1', { durationMs: 0 })));
+        expect(zero.message).toBe('break-glass "bg-1" durationMs must be positive');
+        expect(await store.listBreakGlass()).toEqual([]);
+      });
+    });
+
+    describe('console sessions', () => {
+      beforeEach(async () => {
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+      });
+
+      test('createSession records creation as the first activity; unknown users and duplicate ids are refused', async () => {
+        const s = await store.createSession({ id: 'sess-1', user: 'alice', now: T0 + 1 });
+        expect(s).toEqual({ id: 'sess-1', user: 'alice', createdAt: T0 + 1, lastActiveAt: T0 + 1 });
+        expect(await store.getSession('sess-1')).toEqual(s);
+        expect(await store.getSession('sess-2')).toBeUndefined();
+        const ghost = await rejection(store.createSession({ id: 'sess-2', user: 'ghost', now: T0 }));
+        expect(ghost).toBeInstanceOf(StoreNotFoundError);
+        expect(ghost.message).toBe('user "ghost" does not exist');
+        const dup = await rejection(store.createSession({ id: 'sess-1', user: 'alice', now: T0 + 2 }));
+        expect(dup).toBeInstanceOf(StoreConflictError);
+        expect(dup.message).toBe('session "sess-1" already exists');
+      });
+
+      test('touchSession records activity without advancing the generation, and tells watchers which session', async () => {
+        await store.createSession({ id: 'sess-1', user: 'alice', now: T0 });
+        const generation = await store.generation();
+        const recorder = recordChanges(store);
+        const touched = await store.touchSession('sess-1', T0 + MINUTE);
+        expect(touched).toEqual({ id: 'sess-1', user: 'alice', createdAt: T0, lastActiveAt: T0 + MINUTE });
+        expect(await store.generation()).toBe(generation);
+        expect(recorder.changes).toEqual([{ generation, sessionActivity: touched }]);
+        // A late report from a replica with a slower clock does not move activity back.
+        expect((await store.touchSession('sess-1', T0 + 30_000)).lastActiveAt).toBe(T0 + MINUTE);
+      });
+
+      test('endSession ends it once; touching or ending sessions that are gone or ended fails or changes nothing', async () => {
+        await store.createSession({ id: 'sess-1', user: 'alice', now: T0 });
+        const ended = await store.endSession('sess-1', T0 + HOUR);
+        expect(ended).toEqual({ id: 'sess-1', user: 'alice', createdAt: T0, lastActiveAt: T0, endedAt: T0 + HOUR });
+        const generation = await store.generation();
+        expect(await store.endSession('sess-1', T0 + 2 * HOUR)).toEqual(ended);
+        expect(await store.generation()).toBe(generation);
+
+        const touchEnded = await rejection(store.touchSession('sess-1', T0 + 2 * HOUR));
+        expect(touchEnded).toBeInstanceOf(StoreConflictError);
+        expect(touchEnded.message).toBe(`session "sess-1" ended at ${T0 + HOUR}; it can have no more activity`);
+        for (const call of [() => store.touchSession('nope', T0), () => store.endSession('nope', T0)]) {
+          const err = await rejection(call());
+          expect(err).toBeInstanceOf(StoreNotFoundError);
+          expect(err.message).toBe('session "nope" does not exist');
+        }
+        expect(await store.getSession('sess-1')).toEqual(ended);
+      });
+    });
+
+    describe('generation and watch', () => {
+      test('a fresh store is at generation 0; every committed mutation advances it by one and is reported in order', async () => {
+        expect(await store.generation()).toBe(0);
+        const recorder = recordChanges(store);
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+        await store.createGroup({ name: 'dev', now: T0 });
+        await store.setUserGroups('alice', ['dev'], T0 + 1);
+        await store.recordCertificate({ serial: '01', user: 'alice', notBefore: T0, notAfter: T0 + HOUR, issuedAt: T0 });
+        await store.applyPolicySet({ files: [], appliedAt: T0, appliedBy: 'alice', expectedRevision: 0 });
+        await store.createBreakGlass(breakGlassRequest('bg-1'));
+        await store.createSession({ id: 's', user: 'alice', now: T0 });
+        expect(await store.generation()).toBe(7);
+        expect(recorder.changes).toEqual([1, 2, 3, 4, 5, 6, 7].map((generation) => ({ generation })));
+      });
+
+      test('a failed mutation neither advances the generation nor reaches watchers', async () => {
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+        const recorder = recordChanges(store);
+        await rejection(store.createUser({ name: 'alice', groups: [], now: T0 }));
+        await rejection(store.deleteGroup('missing', T0));
+        await rejection(store.recordCertificate({ serial: '01', user: 'ghost', notBefore: T0, notAfter: T0 + 1, issuedAt: T0 }));
+        expect(await store.generation()).toBe(1);
+        expect(recorder.changes).toEqual([]);
+        await store.createGroup({ name: 'dev', now: T0 });
+        expect(recorder.changes).toEqual([{ generation: 2 }]);
+      });
+
+      test('a stopped watcher hears nothing more; a watcher that throws neither fails the mutation nor silences others', async () => {
+        const stopped = recordChanges(store);
+        stopped.stop();
+        store.watch(() => {
+          throw new Error('listener bug');
+        });
+        const healthy = recordChanges(store);
+        await expect(store.createUser({ name: 'alice', groups: [], now: T0 })).resolves.toMatchObject({ name: 'alice' });
+        expect(stopped.changes).toEqual([]);
+        expect(healthy.changes).toEqual([{ generation: 1 }]);
+      });
+
+      test('a closed store refuses calls as unavailable, and closing twice is harmless', async () => {
+        await store.close();
+        await store.close();
+        for (const call of [() => store.listUsers(), () => store.createUser({ name: 'alice', groups: [], now: T0 }), () => store.loadState(T0)]) {
+          const err = await rejection(call());
+          expect(err).toBeInstanceOf(StoreUnavailableError);
+          expect(err.message).toMatch(/ is closed$/);
+        }
+      });
+    });
+
+    describe('loadState', () => {
+      test('returns everything in memory form, filtered by the given time', async () => {
+        const now = T0 + 2 * DAY;
+        await store.createGroup({ name: 'dev', description: 'Developers', now: T0 });
+        const alice = await store.createUser({ name: 'alice', groups: ['dev'], now: T0 });
+        await store.createUser({ name: 'bob', groups: [], now: T0 });
+        // Revoked and still valid at `now`: listed. Revoked but expired, or never revoked: not.
+        await store.recordCertificate({ serial: 'aa', user: 'alice', notBefore: T0, notAfter: now + 1, issuedAt: T0, revokedAt: T0 + 1 });
+        await store.recordCertificate({ serial: 'bb', user: 'alice', notBefore: T0, notAfter: now, issuedAt: T0, revokedAt: T0 + 1 });
+        await store.recordCertificate({ serial: 'cc', user: 'alice', notBefore: T0, notAfter: now + DAY, issuedAt: T0 });
+        await store.recordCertificate({ serial: '0d', user: 'bob', notBefore: T0, notAfter: now + 2 * DAY, issuedAt: T0, revokedAt: T0 + 5 });
+        // Break-glass: pending (any age) and active-not-yet-expired are live.
+        const pending = await store.createBreakGlass(breakGlassRequest('pending', { requestedAt: T0 }));
+        const live = await store.createBreakGlass(breakGlassRequest('live', { requestedAt: now - MINUTE, state: 'active', activatedAt: now - MINUTE, expiresAt: now + 1 }));
+        await store.createBreakGlass(breakGlassRequest('lapsed', { requestedAt: now - HOUR, state: 'active', activatedAt: now - HOUR, expiresAt: now }));
+        await store.createBreakGlass(breakGlassRequest('expired', { state: 'expired', activatedAt: T0, expiresAt: T0 + HOUR }));
+        await store.createBreakGlass(breakGlassRequest('rejected', { state: 'rejected', endedBy: 'carol', endReason: 'no' }));
+        await store.createBreakGlass(breakGlassRequest('cancelled', { state: 'cancelled', endedBy: 'alice', endReason: 'mistake' }));
+        // Sessions: open and active within the last 24 h (the boundary included).
+        await store.createSession({ id: 'recent', user: 'alice', now: T0 });
+        const recent = await store.touchSession('recent', now - MINUTE);
+        await store.createSession({ id: 'boundary', user: 'bob', now: T0 });
+        const boundary = await store.touchSession('boundary', now - DAY);
+        await store.createSession({ id: 'stale', user: 'bob', now: T0 });
+        await store.touchSession('stale', now - DAY - 1);
+        await store.createSession({ id: 'ended', user: 'alice', now: now - MINUTE });
+        await store.endSession('ended', now);
+        const policySet = await store.applyPolicySet({ files: [{ fileName: 'p.yaml', text: 'kind: AccessPolicy' }], appliedAt: T0, appliedBy: 'alice', expectedRevision: 0 });
+
+        const state = await store.loadState(now);
+
+        expect(state).toEqual({
+          generation: await store.generation(),
+          users: [alice, await store.getUser('bob')],
+          groups: [{ name: 'dev', description: 'Developers', createdAt: T0 }],
+          revokedSerials: ['0d', 'aa'],
+          policySet,
+          breakGlass: [live, pending],
+          sessions: [boundary, recent],
+        });
+        // The same data seen a day later: the grant and the sessions have lapsed.
+        const later = await store.loadState(now + DAY);
+        expect(later.breakGlass).toEqual([pending]);
+        expect(later.sessions).toEqual([]);
+        expect(later.revokedSerials).toEqual(['0d']);
+      });
+
+      test('on an empty store it is empty, with the initial policy set', async () => {
+        expect(await store.loadState(T0)).toEqual({
+          generation: 0,
+          users: [],
+          groups: [],
+          revokedSerials: [],
+          policySet: { revision: 0, files: [], appliedAt: 0, appliedBy: '' },
+          breakGlass: [],
+          sessions: [],
+        });
+      });
+    });
+  });
+}
