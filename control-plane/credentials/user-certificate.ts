@@ -1,4 +1,5 @@
-import { issueCertificate, type KeyPairPem } from '../pki/certificates';
+import { issueCertificate, summarizeCertificate, type KeyPairPem } from '../pki/certificates';
+import { userUri } from '../identity/user-identity';
 
 /** Default and largest lifetime of a user's client certificate. */
 export const DEFAULT_USER_CERT_TTL_MS = 8 * 3_600_000;
@@ -14,9 +15,17 @@ export class CredentialRequestError extends Error {
 
 export interface UserCertificateRequest {
   readonly user: string;
-  readonly groups: readonly string[];
   readonly ttlMs: number;
   readonly now: Date;
+  /** The organisation's ceiling on lifetimes. @default MAX_USER_CERT_TTL_MS */
+  readonly maxTtlMs?: number;
+}
+
+export interface IssuedUserCertificate extends KeyPairPem {
+  /** As the store records it (normalizeSerial). */
+  readonly serial: string;
+  readonly notBefore: Date;
+  readonly notAfter: Date;
 }
 
 // Kubernetes user and group names are free-form, but kubegate keeps them printable and short
@@ -32,20 +41,32 @@ export function validateUserName(kind: 'user' | 'group', name: string): void {
   }
 }
 
-/** A short-lived client certificate: CN is the user, one O per group. */
-export function issueUserCertificate(userCa: KeyPairPem, req: UserCertificateRequest): KeyPairPem {
+/**
+ * A short-lived client certificate whose only identity is the URI SAN naming the user (CN
+ * repeats the name for people reading it). Groups are deliberately not in the certificate:
+ * the edge resolves them from kubegate's records on every request, so a membership change
+ * applies at once instead of when the certificate expires.
+ */
+export function issueUserCertificate(userCa: KeyPairPem, req: UserCertificateRequest): IssuedUserCertificate {
   validateUserName('user', req.user);
-  for (const g of req.groups) validateUserName('group', g);
-  if (req.ttlMs > MAX_USER_CERT_TTL_MS) {
-    throw new CredentialRequestError(`a lifetime of ${req.ttlMs / 3_600_000} h is longer than the maximum of ${MAX_USER_CERT_TTL_MS / 3_600_000} h`);
+  const max = Math.min(req.maxTtlMs ?? MAX_USER_CERT_TTL_MS, MAX_USER_CERT_TTL_MS);
+  if (!(req.ttlMs > 0)) throw new CredentialRequestError('a certificate lifetime must be positive');
+  if (req.ttlMs > max) {
+    throw new CredentialRequestError(`a lifetime of ${formatHours(req.ttlMs)} is longer than the maximum of ${formatHours(max)}`);
   }
-  return issueCertificate(userCa, {
+  const pair = issueCertificate(userCa, {
     commonName: req.user,
-    organizations: req.groups,
-    uris: [`kubegate://user/${encodeURIComponent(req.user)}`],
+    uris: [userUri(req.user)],
     usage: 'client',
     // A minute of slack for clocks that disagree a little.
     notBefore: new Date(req.now.getTime() - 60_000),
     notAfter: new Date(req.now.getTime() + req.ttlMs),
   });
+  const summary = summarizeCertificate(pair.certPem);
+  return { ...pair, serial: summary.serial, notBefore: summary.notBefore, notAfter: summary.notAfter };
+}
+
+function formatHours(ms: number): string {
+  const h = ms / 3_600_000;
+  return `${Number.isInteger(h) ? h : h.toFixed(2)} h`;
 }

@@ -134,9 +134,12 @@ export interface CertificateSummary {
   readonly commonName: string;
   readonly organizations: readonly string[];
   readonly uris: readonly string[];
+  readonly dnsNames: readonly string[];
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly fingerprintSha256: string;
+  /** Lowercase hex without separators or leading zeros, as the store keys certificates. */
+  readonly serial: string;
 }
 
 /** Reads the fields kubegate cares about from a PEM certificate. */
@@ -149,16 +152,22 @@ export function summarizeCertificate(certPem: string): CertificateSummary {
   }
   const subjectLines = x509.subject.split('\n');
   const values = (key: string) => subjectLines.filter((l) => l.startsWith(key + '=')).map((l) => l.slice(key.length + 1));
-  const uris = (x509.subjectAltName ?? '')
-    .split(', ')
-    .filter((s) => s.startsWith('URI:'))
-    .map((s) => s.slice(4));
+  const sans = (x509.subjectAltName ?? '').split(', ');
+  const uris = sans.filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
+  const dnsNames = sans.filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
   return {
     commonName: values('CN')[0] ?? '',
     organizations: values('O'),
     uris,
+    dnsNames,
     notBefore: new Date(x509.validFrom),
     notAfter: new Date(x509.validTo),
     fingerprintSha256: x509.fingerprint256,
+    serial: normalizeSerial(x509.serialNumber),
   };
+}
+
+/** One spelling for a serial number however it was printed (case, colons, leading zeros). */
+export function normalizeSerial(serial: string): string {
+  return serial.replace(/:/g, '').toLowerCase().replace(/^0+(?=.)/, '');
 }

@@ -11,6 +11,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createCertificateAuthority, issueCertificate, summarizeCertificate, type KeyPairPem } from './certificates';
 import { CONTROL_PLANE_SERVER_NAME } from '../envoy/bootstrap';
+import { DEFAULT_USER_SERVER_NAME_SUFFIX } from '../identity/user-identity';
 
 const DAY_MS = 86_400_000;
 const CA_LIFETIME_MS = 365 * DAY_MS;
@@ -25,9 +26,15 @@ export interface KubegatePki {
   readonly servingCa: KeyPairPem;
   readonly controlPlane: KeyPairPem;
   readonly edgeServing: KeyPairPem;
+  /** The control plane's admin API serving certificate, from the serving CA like the edge's. */
+  readonly apiServing: KeyPairPem;
   /** Files for a component's identity, for processes (Envoy) that read certificates from disk. */
   componentFiles(name: string): { certFile: string; keyFile: string; caFile: string };
   issueComponent(name: string, now: Date): KeyPairPem;
+  /** Issues and stores a new edge serving certificate (rotation); the caller publishes it. */
+  renewEdgeServing(now: Date): KeyPairPem;
+  /** Whether the stored edge serving certificate is within a day of expiring. */
+  edgeServingDue(now: Date): boolean;
 }
 
 export interface KubegatePkiProps {
@@ -35,6 +42,8 @@ export interface KubegatePkiProps {
   readonly now: Date;
   /** Extra names the edge's serving certificate carries. @default [] */
   readonly edgeNames?: readonly string[];
+  /** identity/user-identity.ts; the edge certificate carries *.<suffix>. @default 'users.kubegate.invalid' */
+  readonly userServerNameSuffix?: string;
 }
 
 function readPair(dir: string, name: string): KeyPairPem | null {
@@ -49,9 +58,12 @@ function writePair(dir: string, name: string, pair: KeyPairPem): void {
   fs.writeFileSync(path.join(dir, `${name}.key`), pair.keyPem, { mode: 0o600 });
 }
 
-function stillValid(pair: KeyPairPem | null, now: Date): pair is KeyPairPem {
+function stillValid(pair: KeyPairPem | null, now: Date, requiredDnsNames: readonly string[] = []): pair is KeyPairPem {
   if (!pair) return false;
-  return summarizeCertificate(pair.certPem).notAfter.getTime() - now.getTime() > RENEW_BEFORE_MS;
+  const summary = summarizeCertificate(pair.certPem);
+  if (summary.notAfter.getTime() - now.getTime() <= RENEW_BEFORE_MS) return false;
+  // A certificate from before a name was required (e.g. the users' wildcard) is re-issued.
+  return requiredDnsNames.every((n) => summary.dnsNames.includes(n));
 }
 
 function isIpAddress(name: string): boolean {
@@ -76,9 +88,9 @@ export function loadOrCreatePki(props: KubegatePkiProps): KubegatePki {
   const internalCa = ca('internal-ca', 'kubegate internal CA');
   const servingCa = ca('serving-ca', 'kubegate serving CA');
 
-  const leaf = (name: string, make: () => KeyPairPem): KeyPairPem => {
+  const leaf = (name: string, make: () => KeyPairPem, requiredDnsNames: readonly string[] = []): KeyPairPem => {
     const existing = readPair(dir, name);
-    if (stillValid(existing, now)) return existing;
+    if (stillValid(existing, now, requiredDnsNames)) return existing;
     const created = make();
     writePair(dir, name, created);
     return created;
@@ -92,12 +104,25 @@ export function loadOrCreatePki(props: KubegatePkiProps): KubegatePki {
       ...validity(COMPONENT_LIFETIME_MS),
     }),
   );
-  const edgeNames = ['localhost', '127.0.0.1', ...(props.edgeNames ?? [])];
-  const edgeServing = leaf('edge-serving', () =>
+  // Users' kubeconfigs send <digest>.<suffix> as the TLS server name and verify the edge's
+  // certificate against it, so the certificate carries the wildcard.
+  const usersWildcard = `*.${props.userServerNameSuffix ?? DEFAULT_USER_SERVER_NAME_SUFFIX}`;
+  const edgeNames = ['localhost', '127.0.0.1', usersWildcard, ...(props.edgeNames ?? [])];
+  const newEdgeServing = (at: Date) =>
     issueCertificate(servingCa, {
       commonName: 'kubegate-edge',
       dnsNames: edgeNames.filter((n) => !isIpAddress(n)),
       ipAddresses: edgeNames.filter(isIpAddress),
+      usage: 'server',
+      notBefore: new Date(at.getTime() - 60_000),
+      notAfter: new Date(at.getTime() + COMPONENT_LIFETIME_MS),
+    });
+  const edgeServing = leaf('edge-serving', () => newEdgeServing(now), [usersWildcard]);
+  const apiServing = leaf('api-serving', () =>
+    issueCertificate(servingCa, {
+      commonName: 'kubegate-api',
+      dnsNames: ['localhost'],
+      ipAddresses: ['127.0.0.1'],
       usage: 'server',
       ...validity(COMPONENT_LIFETIME_MS),
     }),
@@ -111,11 +136,18 @@ export function loadOrCreatePki(props: KubegatePkiProps): KubegatePki {
     servingCa,
     controlPlane,
     edgeServing,
+    apiServing,
     componentFiles: (name) => ({
       certFile: path.join(dir, `${name}.crt`),
       keyFile: path.join(dir, `${name}.key`),
       caFile: path.join(dir, 'internal-ca-bundle.crt'),
     }),
+    renewEdgeServing: (at) => {
+      const pair = newEdgeServing(at);
+      writePair(dir, 'edge-serving', pair);
+      return pair;
+    },
+    edgeServingDue: (at) => !stillValid(readPair(dir, 'edge-serving'), at),
     issueComponent: (name, at) =>
       leaf(name, () =>
         issueCertificate(internalCa, {
