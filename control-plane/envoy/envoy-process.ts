@@ -25,6 +25,8 @@ export interface EnvoyProcessProps {
   readonly logLevel?: string;
   /** @default 30000 */
   readonly readyTimeoutMs?: number;
+  /** How long a drained connection (revoked user) may linger before Envoy closes it. @default 1 */
+  readonly drainTimeSeconds?: number;
 }
 
 export class EnvoyProcess {
@@ -45,6 +47,12 @@ export class EnvoyProcess {
       // Several Envoys share one machine in tests; hot restart would make them fight over
       // one shared-memory region, and kubegate changes config over xDS, not by restarting.
       '--disable-hot-restart',
+      // When a user's filter chain changes (revocation, lost access), Envoy drains that
+      // chain's connections for the drain time and then closes them: a long-lived watch or
+      // exec must end within seconds, not the default ten minutes. Immediate: every draining
+      // connection is told at once (GOAWAY / Connection: close), not spread over the period.
+      '--drain-time-s', String(props.drainTimeSeconds ?? 1),
+      '--drain-strategy', 'immediate',
       '--log-level', props.logLevel ?? 'info',
       '--log-format', '{"ts":"%Y-%m-%dT%T.%eZ","level":"%l","component":"envoy","logger":"%n","msg":"%j"}',
     ];

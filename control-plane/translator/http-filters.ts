@@ -33,8 +33,10 @@ export function httpFilters(input: TranslatorInput): object[] {
         // Fail closed: if the control plane cannot answer, nobody gets in.
         failure_mode_allow: false,
         status_on_error: { code: 'ServiceUnavailable' },
-        // The verified client certificate is the user's identity.
+        // The verified client certificate is the user's identity, and the server name says
+        // which filter chain (whose user) the connection came in on.
         include_peer_certificate: true,
+        include_tls_session: true,
         // Method and path travel in their own fields; of the headers, the decision needs only
         // the Impersonate-* ones it must remove. Sending no others keeps the per-request
         // message (and its cost on both sides) small.

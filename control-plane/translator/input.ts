@@ -26,12 +26,37 @@ export interface EdgeSettings {
    * @default 2000
    */
   readonly authzTimeoutMs?: number;
+  /**
+   * Users' TLS server names are <digest>.<suffix> (identity/user-identity.ts); the edge's
+   * serving certificate must carry *.<suffix>.
+   * @default 'users.kubegate.invalid'
+   */
+  readonly userServerNameSuffix?: string;
+  /**
+   * The backstop behind revocation: no stream (watch, exec, logs -f) lives longer than this,
+   * even if a drain were missed.
+   * @default 14400 (4 h)
+   */
+  readonly maxStreamDurationSeconds?: number;
+}
+
+/**
+ * A user with a filter chain of their own at the edge, selected by their TLS server name and
+ * pinned to their certificate identity. When `revision` changes, the chain's configuration
+ * changes and Envoy drains that user's connections, and only theirs: this is how revocation
+ * closes open watches and exec sessions.
+ */
+export interface EdgeUser {
+  readonly name: string;
+  readonly revision: string;
 }
 
 /** A Kubernetes cluster the edge may route to. */
 export interface RegisteredCluster {
   /** DNS-label name; appears in the user's URL path as /clusters/<name>/. */
   readonly name: string;
+  /** What policies select clusters by (env: prod, region: eu-1). Not used by the translator. @default {} */
+  readonly labels?: Readonly<Record<string, string>>;
   readonly apiserver: {
     readonly host: string;
     readonly port: number;
@@ -56,4 +81,6 @@ export interface TranslatorInput {
   readonly edge: EdgeSettings;
   readonly clusters: readonly RegisteredCluster[];
   readonly certificates: EdgeCertificates;
+  /** Users who get their own filter chain (enabled users). @default [] */
+  readonly users?: readonly EdgeUser[];
 }

@@ -1,45 +1,89 @@
-import type { TranslatorInput } from './input';
-import { ADS_CONFIG_SOURCE, EDGE_LISTENER, EDGE_ROUTES, EDGE_SERVING_SECRET, USER_CA_SECRET, typeUrl } from './names';
+import type { EdgeUser, TranslatorInput } from './input';
+import { ADS_CONFIG_SOURCE, EDGE_LISTENER, EDGE_ROUTES, EDGE_SERVING_SECRET, USER_CA_SECRET, typeUrl, userFilterChainName } from './names';
 import { httpFilters } from './http-filters';
 import { accessLogs } from './access-log';
+import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName, userUri } from '../identity/user-identity';
+import { toStruct } from '../proto/struct-value';
 
 const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 3600;
+const DEFAULT_MAX_STREAM_DURATION_SECONDS = 4 * 3600;
 
 /**
  * The edge's one TLS listener. A client certificate signed by the user CA is required for the
  * handshake to complete at all, so nothing unauthenticated reaches an HTTP filter.
+ *
+ * Each enabled user has a filter chain of their own, selected by the TLS server name their
+ * kubeconfig sends and pinned to their certificate's URI SAN, so another user's certificate
+ * cannot complete a handshake on it. Envoy updates filter chains in place and drains only the
+ * connections of a chain that changed or went away: changing one user's chain (revocation) or
+ * removing it (disabled, deleted) closes that user's watches and exec sessions and nobody
+ * else's. Everything else (no or unknown server name) lands on the default chain, where
+ * ext_authz refuses it with a reason the user can act on.
  */
 export function translateListeners(input: TranslatorInput): object[] {
   const { edge } = input;
+  const hcm = httpConnectionManager(input);
+  const suffix = edge.userServerNameSuffix ?? DEFAULT_USER_SERVER_NAME_SUFFIX;
+  const users = [...(input.users ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return [
     {
       name: EDGE_LISTENER,
       address: { socket_address: { address: edge.listenAddress, port_value: edge.listenPort } },
-      filter_chains: [
+      // Reads the server name from the ClientHello so that a user's chain can be chosen.
+      listener_filters: [
         {
-          filters: [
-            {
-              name: 'envoy.filters.network.http_connection_manager',
-              typed_config: httpConnectionManager(input),
-            },
-          ],
-          transport_socket: {
-            name: 'envoy.transport_sockets.tls',
-            typed_config: {
-              '@type': typeUrl('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext'),
-              require_client_certificate: { value: true },
-              common_tls_context: {
-                tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
-                alpn_protocols: ['h2', 'http/1.1'],
-                tls_certificate_sds_secret_configs: [{ name: EDGE_SERVING_SECRET, sds_config: ADS_CONFIG_SOURCE }],
-                validation_context_sds_secret_config: { name: USER_CA_SECRET, sds_config: ADS_CONFIG_SOURCE },
-              },
-            },
-          },
+          name: 'envoy.filters.listener.tls_inspector',
+          typed_config: { '@type': typeUrl('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector') },
         },
       ],
+      filter_chains: users.map((user) => userFilterChain(user, suffix, hcm)),
+      default_filter_chain: {
+        name: 'default',
+        filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
+        transport_socket: downstreamTls(null),
+      },
     },
   ];
+}
+
+function userFilterChain(user: EdgeUser, suffix: string, hcm: object): object {
+  return {
+    name: userFilterChainName(user.name),
+    filter_chain_match: { server_names: [userServerName(user.name, suffix)] },
+    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
+    transport_socket: downstreamTls(user.name),
+    // Part of the chain's configuration on purpose: a new revision is a changed chain, which
+    // Envoy drains.
+    metadata: { filter_metadata: { kubegate: toStruct({ user: user.name, revision: user.revision }) } },
+  };
+}
+
+/** TLS 1.2+, a client certificate from the user CA, and on a user's chain that user's URI SAN. */
+function downstreamTls(user: string | null): object {
+  const caFromSds = { name: USER_CA_SECRET, sds_config: ADS_CONFIG_SOURCE };
+  const validation = user
+    ? {
+        combined_validation_context: {
+          default_validation_context: {
+            match_typed_subject_alt_names: [{ san_type: 'URI', matcher: { exact: userUri(user) } }],
+          },
+          validation_context_sds_secret_config: caFromSds,
+        },
+      }
+    : { validation_context_sds_secret_config: caFromSds };
+  return {
+    name: 'envoy.transport_sockets.tls',
+    typed_config: {
+      '@type': typeUrl('envoy.extensions.transport_sockets.tls.v3.DownstreamTlsContext'),
+      require_client_certificate: { value: true },
+      common_tls_context: {
+        tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
+        alpn_protocols: ['h2', 'http/1.1'],
+        tls_certificate_sds_secret_configs: [{ name: EDGE_SERVING_SECRET, sds_config: ADS_CONFIG_SOURCE }],
+        ...validation,
+      },
+    },
+  };
 }
 
 function httpConnectionManager(input: TranslatorInput): object {
@@ -54,6 +98,9 @@ function httpConnectionManager(input: TranslatorInput): object {
     stream_idle_timeout: { seconds: input.edge.streamIdleTimeoutSeconds ?? DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS },
     // The user-facing request timeout is off: a watch is a request that legitimately lasts.
     request_timeout: { seconds: 0 },
+    common_http_protocol_options: {
+      max_stream_duration: { seconds: input.edge.maxStreamDurationSeconds ?? DEFAULT_MAX_STREAM_DURATION_SECONDS },
+    },
     use_remote_address: { value: true },
     // Normalise before routing and authorization so /clusters/a/../b or // cannot pick
     // a different cluster than the one the decision was made for; encoded slashes have no

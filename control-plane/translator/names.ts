@@ -6,6 +6,7 @@ export const EDGE_LISTENER = 'edge-https';
 export const EDGE_ROUTES = 'edge-routes';
 export const EDGE_SERVING_SECRET = 'edge-serving-certificate';
 export const USER_CA_SECRET = 'user-ca';
+export const userFilterChainName = (user: string) => `user/${user}`;
 
 export const upstreamClusterName = (cluster: string) => `kube-apiserver/${cluster}`;
 export const upstreamIdentitySecret = (cluster: string) => `upstream-identity/${cluster}`;
