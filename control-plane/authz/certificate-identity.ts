@@ -1,36 +1,46 @@
 import { X509Certificate } from 'node:crypto';
-import type { Identity } from './decision';
+import { userFromUri } from '../identity/user-identity';
+import { normalizeSerial } from '../pki/certificates';
+
+/** What a verified user certificate says: who, and which certificate (for revocation). */
+export interface CertificateIdentity {
+  readonly user: string;
+  readonly serial: string;
+}
 
 /**
- * Reads a user's identity from the client certificate Envoy already verified: CN is the user,
- * each O is a group (the Kubernetes convention). Parsing is cached by certificate, because the
- * same certificate arrives on every request of a session.
+ * Reads the user from the client certificate Envoy already verified: the URI SAN
+ * kubegate://user/<name>, never the CN or O (a certificate's subject is not what kubegate
+ * trusts for identity, and groups come from kubegate's records). Parsing is cached by
+ * certificate, because the same certificate arrives on every request of a session.
  */
 export class CertificateIdentityReader {
-  private readonly cache = new Map<string, Identity | null>();
+  private readonly cache = new Map<string, CertificateIdentity | null>();
   constructor(private readonly maxEntries = 10000) {}
 
-  read(certPem: string): Identity | null {
+  read(certPem: string): CertificateIdentity | null {
     if (!certPem) return null;
     // Keyed by the PEM itself: a string Map lookup is cheaper than hashing it ourselves.
-    const key = certPem;
-    const hit = this.cache.get(key);
+    const hit = this.cache.get(certPem);
     if (hit !== undefined) return hit;
     const identity = parse(certPem);
     if (this.cache.size >= this.maxEntries) this.cache.delete(this.cache.keys().next().value as string);
-    this.cache.set(key, identity);
+    this.cache.set(certPem, identity);
     return identity;
   }
 }
 
-function parse(certPem: string): Identity | null {
+function parse(certPem: string): CertificateIdentity | null {
   try {
     const cert = new X509Certificate(certPem);
-    const lines = cert.subject.split('\n');
-    const user = lines.find((l) => l.startsWith('CN='))?.slice(3) ?? '';
-    if (!user) return null;
-    const groups = lines.filter((l) => l.startsWith('O=')).map((l) => l.slice(2));
-    return { user, groups };
+    const users = (cert.subjectAltName ?? '')
+      .split(', ')
+      .filter((san) => san.startsWith('URI:'))
+      .map((san) => userFromUri(san.slice(4)))
+      .filter((u): u is string => u !== null);
+    // Exactly one user: a certificate naming two users is not one kubegate issued.
+    if (users.length !== 1) return null;
+    return { user: users[0]!, serial: normalizeSerial(cert.serialNumber) };
   } catch {
     return null;
   }

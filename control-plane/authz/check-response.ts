@@ -4,7 +4,7 @@
  * headers to present upstream or a Kubernetes Status refusal.
  */
 import type { AuthzRequest, Decision } from './decision';
-import { toStruct } from './struct-value';
+import { toStruct } from '../proto/struct-value';
 import { kubernetesStatusBody } from '../translator/status-body';
 
 const GRPC_OK = 0;
@@ -14,13 +14,14 @@ const GRPC_UNAUTHENTICATED = 16;
 /** Namespace of the dynamic metadata the access log receives from ext_authz. */
 export const AUTHZ_METADATA_NAMESPACE = 'envoy.filters.http.ext_authz';
 
-const STATUS_REASON: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 503: 'ServiceUnavailable' };
-const STATUS_CODE_NAME: Record<number, string> = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 503: 'ServiceUnavailable' };
+const STATUS_REASON: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 503: 'ServiceUnavailable' };
+const STATUS_CODE_NAME: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 503: 'ServiceUnavailable' };
 
 export type CheckRequestWire = {
   attributes?: {
     source?: { address?: { socket_address?: { address?: string } }; certificate?: string };
     request?: { http?: { id?: string; method?: string; path?: string; headers?: Record<string, string> } };
+    tls_session?: { sni?: string };
   };
 };
 
@@ -49,6 +50,7 @@ export function toAuthzRequest(wire: CheckRequestWire): AuthzRequest {
     headers: http.headers ?? {},
     sourceAddress: wire.attributes?.source?.address?.socket_address?.address ?? '',
     peerCertificatePem: cert ? decodeCertificate(cert) : '',
+    serverName: wire.attributes?.tls_session?.sni ?? '',
   };
 }
 
@@ -65,12 +67,20 @@ function okResponse(decision: Extract<Decision, { allowed: true }>, request: Aut
 }
 
 export function toCheckResponse(decision: Decision, request: AuthzRequest): object {
+  const attrs = decision.attributes;
   const metadata = toStruct({
     user: decision.identity?.user ?? '',
     groups: [...(decision.identity?.groups ?? [])],
     cluster: decision.cluster ?? '',
     decision: decision.allowed ? 'allow' : 'deny',
     reason: decision.reason,
+    verb: attrs?.verb ?? '',
+    apiGroup: attrs?.apiGroup ?? '',
+    resource: attrs ? (attrs.subresource ? `${attrs.resource}/${attrs.subresource}` : attrs.resource) : '',
+    namespace: attrs?.namespace ?? '',
+    name: attrs?.name ?? '',
+    policy: decision.policy ?? '',
+    breakGlassId: decision.breakGlassId ?? '',
   });
   if (decision.allowed) {
     return { status: { code: GRPC_OK }, ok_response: okResponse(decision, request), dynamic_metadata: metadata };

@@ -1,4 +1,5 @@
 /** The contract between the authorization check service and whatever decides. */
+import type { RequestAttributes } from './request-attributes';
 
 export interface Identity {
   readonly user: string;
@@ -15,26 +16,38 @@ export interface AuthzRequest {
   readonly sourceAddress: string;
   /** The verified client certificate (PEM); empty when none was presented. */
   readonly peerCertificatePem: string;
+  /** The TLS server name the client sent; empty when none. */
+  readonly serverName: string;
+}
+
+/** What audit records and access-log lines say about the decided request, beyond allow/deny. */
+export interface DecisionDetail {
+  /** The Kubernetes request attributes, when the request could be parsed. */
+  readonly attributes?: RequestAttributes;
+  /** The policy (or BreakGlassPolicy) that allowed or denied, if one did. */
+  readonly policy?: string;
+  /** The break-glass grant that allowed the request, if one did. */
+  readonly breakGlassId?: string;
 }
 
 export type Decision =
-  | {
+  | ({
       readonly allowed: true;
       readonly identity: Identity;
       readonly cluster: string;
       readonly reason: string;
-    }
-  | {
+    } & DecisionDetail)
+  | ({
       readonly allowed: false;
-      /** HTTP status for the refusal: 401 no identity, 403 forbidden, 404 no such cluster. */
-      readonly httpStatus: 401 | 403 | 404 | 503;
+      /** HTTP status: 400 malformed request, 401 no or revoked identity, 403 forbidden, 404 no such cluster, 503 cannot decide. */
+      readonly httpStatus: 400 | 401 | 403 | 404 | 503;
       /** Safe to show the client. */
       readonly message: string;
       /** For logs and audit only. */
       readonly reason: string;
       readonly identity?: Identity;
       readonly cluster?: string;
-    };
+    } & DecisionDetail);
 
 export interface Authorizer {
   decide(request: AuthzRequest): Decision | Promise<Decision>;

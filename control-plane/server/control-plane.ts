@@ -1,11 +1,17 @@
 /**
- * The control plane process's core: it owns the registered clusters and the edge's
- * certificates, turns them into xDS snapshots through the pure translator, and serves ADS,
- * ext_authz and the access-log service on one mTLS gRPC port.
+ * The control plane process's core: it owns the registered clusters, the edge's certificates
+ * and the in-memory access state loaded from the store; turns them into xDS snapshots through
+ * the pure translator; and serves ADS, the access-log service (one mTLS gRPC port) and
+ * ext_authz (its own mTLS port).
+ *
+ * Changes flow one way: the store reports a change → the access state is reloaded → open
+ * streams are decided again → a new snapshot is published. Revocation, disabling a user and
+ * lost access all end the same way: the user's filter chain changes or disappears, and Envoy
+ * drains that user's connections.
  */
 import type { Logger } from '../log/logger';
 import type { KeyPairPem } from '../pki/certificates';
-import type { EdgeCertificates, EdgeSettings, RegisteredCluster } from '../translator/input';
+import type { EdgeCertificates, EdgeSettings, EdgeUser, RegisteredCluster } from '../translator/input';
 import { translate } from '../translator/translate';
 import { Snapshot } from '../xds/snapshot';
 import { SnapshotCache } from '../xds/snapshot-cache';
@@ -13,10 +19,18 @@ import { addAdsService } from '../xds/ads-server';
 import { startGrpcServer } from '../xds/grpc-server';
 import { startCheckServer, type CheckServerMetrics, type RunningCheckServer } from '../authz/check-server';
 import type { Authorizer } from '../authz/decision';
-import { CertificateAuthorizer } from '../authz/certificate-authorizer';
-import { addAccessLogService } from '../accesslog/access-log-service';
+import { PolicyAuthorizer } from '../authz/policy-authorizer';
+import { addAccessLogService, type AccessLogWriter } from '../accesslog/access-log-service';
 import { JsonLinesSink } from '../accesslog/json-lines-sink';
+import type { AccessLogRecord } from '../accesslog/access-log-record';
 import { startStatusServer, type RunningStatusServer } from './status-http';
+import type { Store, StoreChange } from '../store/store';
+import { AccessState } from '../access/access-state';
+import { OpenStreams } from '../access/open-streams';
+import { DecisionCache } from '../policy-engine/decision-cache';
+
+/** setTimeout's ceiling; later checks are re-armed when this one fires. */
+const MAX_TIMER_MS = 2_147_483_647;
 
 export interface ControlPlaneProps {
   /** @default '127.0.0.1' */
@@ -37,28 +51,55 @@ export interface ControlPlaneProps {
   readonly accessLogFile: string;
   /** Loopback port of the status endpoint (/healthz, /status, /metrics); 0 picks one. @default 0 */
   readonly statusPort?: number;
-  /** Decides every request; @default CertificateAuthorizer over the registered clusters. */
+  /** Users, groups, certificates, policies, break-glass and sessions. */
+  readonly store: Store;
+  /** Decides every request. @default a PolicyAuthorizer over the access state */
   readonly authorizer?: Authorizer;
+  /** Epoch ms. @default Date.now */
+  readonly clock?: () => number;
   readonly logger: Logger;
 }
 
 export class ControlPlane {
   readonly cache: SnapshotCache;
   readonly accessLog: JsonLinesSink;
+  readonly access: AccessState;
+  readonly openStreams = new OpenStreams();
   private readonly registered = new Map<string, RegisteredCluster>();
+  /** Advances for a user whose open streams lost their access, to drain their filter chain. */
+  private readonly drainEpochs = new Map<string, number>();
+  private readonly clock: () => number;
   private grpc?: { port: number; stop(): Promise<void> };
   private checkServer?: RunningCheckServer;
   private statusServer?: RunningStatusServer;
+  private unwatch?: () => void;
+  private reloading: Promise<void> | null = null;
+  private reloadAgain = false;
+  private recheckTimer?: NodeJS.Timeout;
+  private stopped = false;
+  private lastPolicyError: string | null = null;
+  private edgeCertificates: EdgeCertificates;
 
   private constructor(private readonly props: ControlPlaneProps) {
     this.cache = new SnapshotCache(props.logger.child('xds'));
     this.accessLog = new JsonLinesSink(props.accessLogFile);
+    this.access = new AccessState(props.edge.userServerNameSuffix);
+    this.clock = props.clock ?? Date.now;
+    this.edgeCertificates = props.edgeCertificates;
   }
 
   static async start(props: ControlPlaneProps): Promise<ControlPlane> {
     const cp = new ControlPlane(props);
-    cp.publish();
-    const authorizer = props.authorizer ?? new CertificateAuthorizer((name) => cp.registered.has(name));
+    await cp.reloadNow();
+    cp.unwatch = props.store.watch((change) => cp.onStoreChange(change));
+    const authorizer =
+      props.authorizer ?? new PolicyAuthorizer({ view: () => cp.access, clock: cp.clock, cache: new DecisionCache(), observer: cp.openStreams });
+    const accessLogWriter: AccessLogWriter = {
+      writeBatch: (records: readonly AccessLogRecord[]) => {
+        for (const r of records) cp.openStreams.ended(r.requestId);
+        cp.accessLog.writeBatch(records);
+      },
+    };
     cp.grpc = await startGrpcServer({
       host: props.host ?? '127.0.0.1',
       port: props.port ?? 0,
@@ -66,7 +107,7 @@ export class ControlPlane {
       logger: props.logger.child('grpc'),
       register: (server) => {
         addAdsService(server, cp.cache, props.logger.child('ads'));
-        addAccessLogService(server, cp.accessLog, props.logger.child('accesslog'));
+        addAccessLogService(server, accessLogWriter, props.logger.child('accesslog'));
       },
     });
     cp.checkServer = await startCheckServer({
@@ -77,7 +118,7 @@ export class ControlPlane {
       logger: props.logger.child('authz'),
     });
     cp.statusServer = await startStatusServer(cp, props.statusPort ?? 0);
-    props.logger.info('control plane serving', { port: cp.grpc.port, statusPort: cp.statusServer.port, node: props.edge.nodeId });
+    props.logger.info('control plane serving', { port: cp.grpc.port, statusPort: cp.statusServer.port, node: props.edge.nodeId, store: props.store.kind });
     return cp;
   }
 
@@ -90,6 +131,14 @@ export class ControlPlane {
     return this.props.edge.nodeId;
   }
 
+  get store(): Store {
+    return this.props.store;
+  }
+
+  now(): number {
+    return this.clock();
+  }
+
   clusters(): RegisteredCluster[] {
     return [...this.registered.values()];
   }
@@ -99,21 +148,41 @@ export class ControlPlane {
     const previous = this.registered.get(cluster.name);
     this.registered.set(cluster.name, cluster);
     try {
-      this.publish();
+      this.clustersChanged();
     } catch (err) {
       // A cluster the translator refuses must not stay registered half-way.
       if (previous) this.registered.set(cluster.name, previous);
       else this.registered.delete(cluster.name);
+      this.access.setClusters(this.clusterInfos());
       throw err;
     }
-    this.props.logger.info('cluster registered', { cluster: cluster.name });
+    this.props.logger.info('cluster registered', { cluster: cluster.name, labels: cluster.labels ?? {} });
   }
 
   unregisterCluster(name: string): boolean {
-    if (!this.registered.delete(name)) return false;
-    this.publish();
+    if (!this.registered.has(name)) return false;
+    this.registered.delete(name);
+    this.clustersChanged();
     this.props.logger.info('cluster unregistered', { cluster: name });
     return true;
+  }
+
+  private clusterInfos() {
+    return this.clusters().map((c) => ({ name: c.name, labels: { ...(c.labels ?? {}) } }));
+  }
+
+  private clustersChanged(): void {
+    this.access.setClusters(this.clusterInfos());
+    this.revalidateOpenStreams();
+    this.publish();
+  }
+
+  /** The users who get a filter chain, each with the revision that drains it when it changes. */
+  edgeUsers(): EdgeUser[] {
+    return this.access
+      .allUsers()
+      .filter((u) => !u.disabled)
+      .map((u) => ({ name: u.name, revision: `${u.credentialRevision}.${this.drainEpochs.get(u.name) ?? 0}` }));
   }
 
   /** Translates the current state and hands the snapshot to the cache. */
@@ -121,11 +190,92 @@ export class ControlPlane {
     const resources = translate({
       edge: { ...this.props.edge, controlPlaneCluster: this.props.controlPlaneCluster, authzCluster: this.props.authzCluster },
       clusters: this.clusters(),
-      certificates: this.props.edgeCertificates,
+      certificates: this.edgeCertificates,
+      users: this.edgeUsers(),
     });
     const snapshot = new Snapshot(resources);
     this.cache.setSnapshot(this.props.edge.nodeId, snapshot);
     return snapshot;
+  }
+
+  /**
+   * Replaces the edge's serving certificate. It travels by SDS, so Envoy uses it for new
+   * handshakes without a restart and without touching open connections.
+   */
+  setEdgeServingCertificate(serving: KeyPairPem): Snapshot {
+    this.edgeCertificates = { ...this.edgeCertificates, serving };
+    this.props.logger.info('edge serving certificate replaced');
+    return this.publish();
+  }
+
+  /** Reloads from the store now and waits until the edge's snapshot reflects it. */
+  async refresh(): Promise<void> {
+    await this.reloadNow();
+  }
+
+  private onStoreChange(change: StoreChange): void {
+    if (this.stopped) return;
+    if (change.sessionActivity) {
+      this.access.sessionActivity(change.sessionActivity);
+      return;
+    }
+    if (change.generation === this.access.storeGeneration) return;
+    void this.reloadNow().catch((err: Error) => this.props.logger.error('could not reload from the store', { error: err.message }));
+  }
+
+  /** One reload at a time; a change during a reload causes one more afterwards. */
+  private reloadNow(): Promise<void> {
+    if (this.reloading) {
+      this.reloadAgain = true;
+      return this.reloading;
+    }
+    this.reloading = (async () => {
+      try {
+        do {
+          this.reloadAgain = false;
+          const state = await this.props.store.loadState(this.clock());
+          if (this.stopped) return;
+          const policyError = this.access.applyStoreState(state);
+          this.reportPolicyError(policyError);
+          this.revalidateOpenStreams();
+          this.publish();
+        } while (this.reloadAgain && !this.stopped);
+      } finally {
+        this.reloading = null;
+      }
+    })();
+    return this.reloading;
+  }
+
+  private reportPolicyError(err: Error | null): void {
+    const message = err ? ((err as Error & { format?: () => string }).format?.() ?? err.message) : null;
+    if (message && message !== this.lastPolicyError) {
+      this.props.logger.error('the stored policy set does not load; the previous one stays in force', { error: message });
+    }
+    this.lastPolicyError = message;
+  }
+
+  /**
+   * Decides every open stream again; users who lost access get a new drain epoch (so a new
+   * filter chain revision), and a timer is set for the next moment a decision can change.
+   */
+  private revalidateOpenStreams(): boolean {
+    const now = this.clock();
+    const { usersToDrain, nextCheckAt } = this.openStreams.revalidate(this.access, now);
+    for (const user of usersToDrain) {
+      this.drainEpochs.set(user, (this.drainEpochs.get(user) ?? 0) + 1);
+      this.props.logger.info('closing open streams of a user who lost access', { user });
+    }
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.recheckTimer = undefined;
+    if (nextCheckAt < Number.MAX_SAFE_INTEGER && !this.stopped) {
+      const delay = Math.min(Math.max(nextCheckAt - now, 0) + 5, MAX_TIMER_MS);
+      this.recheckTimer = setTimeout(() => {
+        if (this.revalidateOpenStreams()) this.publish();
+      }, delay);
+      this.recheckTimer.unref();
+    }
+    return usersToDrain.size > 0;
   }
 
   get authzPort(): number {
@@ -139,19 +289,37 @@ export class ControlPlane {
   }
 
   status(): object {
-    return { clusters: this.clusters().map((c) => c.name).sort(), authz: this.authzMetrics(), xds: this.cache.status() };
+    return {
+      clusters: this.clusters().map((c) => c.name).sort(),
+      authz: this.authzMetrics(),
+      xds: this.cache.status(),
+      access: {
+        store: this.props.store.kind,
+        storeGeneration: this.access.storeGeneration,
+        policyRevision: this.access.policyRevision,
+        policyError: this.lastPolicyError,
+        users: this.access.allUsers().length,
+        openStreams: this.openStreams.size,
+      },
+    };
   }
 
   metricsText(): string {
     const m = this.authzMetrics();
-    const authz = [
+    const lines = [
       '# HELP kubegate_authz_decisions_total Authorization decisions by outcome.',
       '# TYPE kubegate_authz_decisions_total counter',
       `kubegate_authz_decisions_total{decision="allow"} ${m.allowed}`,
       `kubegate_authz_decisions_total{decision="deny"} ${m.denied}`,
       `kubegate_authz_decisions_total{decision="error"} ${m.errors}`,
+      '# HELP kubegate_open_streams Long-lived requests (watch, exec, logs -f) being tracked for revalidation.',
+      '# TYPE kubegate_open_streams gauge',
+      `kubegate_open_streams ${this.openStreams.size}`,
+      '# HELP kubegate_policy_revision Revision of the policy set in force.',
+      '# TYPE kubegate_policy_revision gauge',
+      `kubegate_policy_revision ${this.access.policyRevision}`,
     ];
-    return this.cache.metricsText() + authz.join('\n') + '\n';
+    return this.cache.metricsText() + lines.join('\n') + '\n';
   }
 
   authzMetrics(): CheckServerMetrics {
@@ -159,6 +327,10 @@ export class ControlPlane {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
+    this.unwatch?.();
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    await this.reloading?.catch(() => undefined);
     await this.statusServer?.stop();
     await this.checkServer?.stop();
     await this.grpc?.stop();

@@ -7,10 +7,9 @@ import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../control-plane/pki/certificates';
 import { encodeGrpcMessage, startCheckServer, type RunningCheckServer } from '../../control-plane/authz/check-server';
-import { CertificateAuthorizer } from '../../control-plane/authz/certificate-authorizer';
-import type { Authorizer } from '../../control-plane/authz/decision';
+import type { Authorizer, AuthzRequest, Decision } from '../../control-plane/authz/decision';
 import { grpcService } from '../../control-plane/proto/envoy-protos';
-import { fromStruct } from '../../control-plane/authz/struct-value';
+import { fromStruct } from '../../control-plane/proto/struct-value';
 import { silentLogger } from '../../control-plane/log/logger';
 
 const day = 86_400_000;
@@ -20,7 +19,18 @@ const internalCa = createCertificateAuthority({ commonName: 'internal', ...valid
 const serving = issueCertificate(internalCa, { commonName: 'kubegate-control-plane', dnsNames: ['kubegate-control-plane'], usage: 'server', ...validity });
 const envoyIdentity = issueCertificate(internalCa, { commonName: 'edge', usage: 'client', ...validity });
 const userCa = createCertificateAuthority({ commonName: 'users', ...validity });
-const alice = issueCertificate(userCa, { commonName: 'alice', organizations: ['dev'], usage: 'client', ...validity });
+const alice = issueCertificate(userCa, { commonName: 'alice', usage: 'client', ...validity });
+
+/**
+ * These tests are about the gRPC transport, not about deciding (test/authz/policy-authorizer
+ * covers that): this authorizer admits cluster alpha for alice in group dev, refuses the rest.
+ */
+const pathAuthorizer: Authorizer = {
+  decide(r: AuthzRequest): Decision {
+    if (r.path.startsWith('/clusters/alpha/')) return { allowed: true, identity: { user: 'alice', groups: ['dev'] }, cluster: 'alpha', reason: 'test' };
+    return { allowed: false, httpStatus: 404, message: 'kubegate: no such cluster', reason: 'unknown-cluster' };
+  },
+};
 
 const Authorization = grpcService('envoy.service.auth.v3.Authorization');
 
@@ -28,7 +38,7 @@ let server: RunningCheckServer;
 let authorizer: Authorizer;
 
 beforeEach(async () => {
-  authorizer = new CertificateAuthorizer((name) => name === 'alpha');
+  authorizer = pathAuthorizer;
   server = await startCheckServer({
     tls: { caPem: internalCa.certPem, ...serving },
     authorizer: { decide: (r) => authorizer.decide(r) },

@@ -1,5 +1,5 @@
 import { toAccessLogRecord } from '../../control-plane/accesslog/access-log-record';
-import { toStruct } from '../../control-plane/authz/struct-value';
+import { toStruct } from '../../control-plane/proto/struct-value';
 
 describe('access-log records', () => {
   test("flatten Envoy's HTTPAccessLogEntry and join the authorization metadata", () => {
