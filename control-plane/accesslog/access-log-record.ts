@@ -2,7 +2,7 @@
  * One completed request as kubegate records it: a flat, JSON-friendly view of Envoy's
  * HTTPAccessLogEntry joined with the authorization decision ext_authz left in its metadata.
  */
-import { fromStruct } from '../authz/struct-value';
+import { fromStruct } from '../proto/struct-value';
 import { AUTHZ_METADATA_NAMESPACE } from '../authz/check-response';
 
 export interface AccessLogRecord {
@@ -14,6 +14,17 @@ export interface AccessLogRecord {
   readonly cluster: string;
   readonly decision: string;
   readonly reason: string;
+  /** Kubernetes request attributes as the edge decided them ('' when the request did not parse). */
+  readonly verb: string;
+  readonly apiGroup: string;
+  /** resource or resource/subresource, e.g. pods/exec. */
+  readonly resource: string;
+  readonly namespace: string;
+  readonly name: string;
+  /** The AccessPolicy or BreakGlassPolicy that allowed or denied, if one did. */
+  readonly policy: string;
+  /** The break-glass grant the request was allowed under, if any: every line it covers says so. */
+  readonly breakGlassId: string;
   readonly sourceAddress: string;
   readonly method: string;
   /** The path the user asked for (before the /clusters/<name> prefix was removed). */
@@ -65,6 +76,13 @@ export function toAccessLogRecord(entry: Wire, edge: string): AccessLogRecord {
     cluster: String(authz.cluster ?? ''),
     decision: String(authz.decision ?? 'none'),
     reason: String(authz.reason ?? ''),
+    verb: String(authz.verb ?? ''),
+    apiGroup: String(authz.apiGroup ?? ''),
+    resource: String(authz.resource ?? ''),
+    namespace: String(authz.namespace ?? ''),
+    name: String(authz.name ?? ''),
+    policy: String(authz.policy ?? ''),
+    breakGlassId: String(authz.breakGlassId ?? ''),
     sourceAddress: socketAddress(common.downstream_remote_address),
     method: request.request_method ?? '',
     path: request.original_path || request.path || '',

@@ -4,9 +4,10 @@ import { subjectName } from './names';
 import { PolicyMissingFieldError } from './policy-errors';
 
 /**
- * Who: users and groups exactly as the identity names them (a kubegate certificate's CN and O,
- * or the identity provider's claims). A person matches when they are one of the users or belong
- * to one of the groups. Group membership is the identity provider's business, not the policy's.
+ * Who: users by their kubegate name (the user a kubegate certificate's URI SAN names), groups
+ * as kubegate's records (or the identity provider's claims) name them. A person matches when
+ * they are one of the users or belong to one of the groups. Membership lives in those records,
+ * not in policies.
  */
 export interface Subjects {
   readonly users?: readonly string[];
@@ -22,7 +23,7 @@ export const subjects = object<Subjects>({
   fields: {
     users: {
       decoder: list(subjectName('user'), { expected: 'a list of user names', noun: 'user' }),
-      description: 'Users, by the name their identity carries (certificate CN, identity-provider subject or email).',
+      description: 'Users, by their kubegate user name (what their certificate names; an identity-provider subject or email).',
       example: ['alice@example.com', 'bob@example.com'],
     },
     groups: {

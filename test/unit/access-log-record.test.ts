@@ -14,7 +14,20 @@ describe('access-log records', () => {
         connection_termination_details: '',
         metadata: {
           filter_metadata: {
-            'envoy.filters.http.ext_authz': toStruct({ user: 'alice', groups: ['dev'], cluster: 'alpha', decision: 'allow', reason: 'valid-certificate' }),
+            'envoy.filters.http.ext_authz': toStruct({
+              user: 'alice',
+              groups: ['dev'],
+              cluster: 'alpha',
+              decision: 'allow',
+              reason: 'rule 0 of BreakGlassPolicy "oncall" allows list namespaces',
+              verb: 'list',
+              apiGroup: '',
+              resource: 'namespaces',
+              namespace: '',
+              name: '',
+              policy: 'oncall',
+              breakGlassId: 'bg-7',
+            }),
           },
         },
       },
@@ -38,7 +51,14 @@ describe('access-log records', () => {
       groups: ['dev'],
       cluster: 'alpha',
       decision: 'allow',
-      reason: 'valid-certificate',
+      reason: 'rule 0 of BreakGlassPolicy "oncall" allows list namespaces',
+      verb: 'list',
+      apiGroup: '',
+      resource: 'namespaces',
+      namespace: '',
+      name: '',
+      policy: 'oncall',
+      breakGlassId: 'bg-7',
       sourceAddress: '127.0.0.1:51000',
       method: 'GET',
       path: '/clusters/alpha/api/v1/namespaces',
@@ -59,6 +79,6 @@ describe('access-log records', () => {
 
   test('a request refused before authorization has no identity and decision "none"', () => {
     const r = toAccessLogRecord({ common_properties: {}, request: { request_method: 'GET', path: '/x' }, response: { response_code: { value: 400 } } }, 'edge-0');
-    expect(r).toMatchObject({ user: '', cluster: '', decision: 'none', status: 400, path: '/x' });
+    expect(r).toMatchObject({ user: '', cluster: '', decision: 'none', status: 400, path: '/x', verb: '', breakGlassId: '' });
   });
 });
