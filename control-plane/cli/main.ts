@@ -6,6 +6,14 @@
 import { UsageError } from './cli-error';
 import { kubeconfigCommand } from './commands/kubeconfig';
 import { devCommand } from './commands/dev';
+import { userCommand } from './commands/user';
+import { groupCommand } from './commands/group';
+import { policyCommand } from './commands/policy';
+import { revokeCommand } from './commands/revoke';
+import { breakglassCommand } from './commands/breakglass';
+import { sessionCommand } from './commands/session';
+import { clustersCommand } from './commands/clusters';
+import { whoamiCommand } from './commands/whoami';
 
 interface Command {
   readonly summary: string;
@@ -14,6 +22,14 @@ interface Command {
 
 const COMMANDS: Record<string, Command> = {
   kubeconfig: kubeconfigCommand,
+  user: userCommand,
+  group: groupCommand,
+  policy: policyCommand,
+  revoke: revokeCommand,
+  breakglass: breakglassCommand,
+  session: sessionCommand,
+  clusters: clustersCommand,
+  whoami: whoamiCommand,
   dev: devCommand,
 };
 

@@ -12,6 +12,11 @@ export interface StackDescriptor {
   readonly controlPlanePort: number;
   /** http://127.0.0.1:<port>/status, /metrics and /healthz of the control plane. */
   readonly controlPlaneStatusUrl: string;
+  /**
+   * https://<host>:<port> of the control plane's admin API, which the kubegate CLI talks to
+   * (users, groups, policies, kubeconfigs, break-glass). Absent when the stack serves none.
+   */
+  readonly apiUrl?: string;
   readonly clusters: readonly { readonly name: string; readonly apiserverUrl: string }[];
   readonly adminKubeconfig: string;
   readonly accessLog: string;

@@ -26,7 +26,21 @@ Options:
   --detach          (up) start in the background and return once it is ready
   --edge-port N     (up) the edge's HTTPS port (default: a free port)
   --clusters N      (up) how many local clusters to start (default 1)
+  --store URL       (up) where users, policies and grants live: sqlite:FILE or
+                    postgres://user:password@host:port/db for several control planes
+                    (default sqlite:<state-dir>/kubegate.db)
+  --policy-dir DIR  (up) keep the policy set equal to the YAML files in DIR (GitOps):
+                    changes apply within a second; a set that does not validate changes
+                    nothing and is reported in the log and on /status
 `;
+
+interface UpOptions {
+  readonly detach: boolean;
+  readonly edgePort: number;
+  readonly clusters: number;
+  readonly store?: string;
+  readonly policyDir?: string;
+}
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -37,14 +51,17 @@ function nextSteps(d: StackDescriptor): string {
     `  clusters:      ${d.clusters.map((c) => c.name).join(', ')}`,
     `  admin:         export KUBECONFIG=${d.adminKubeconfig}`,
     '                 kubectl get namespaces',
-    '  another user:  ./kubegate kubeconfig --user alice --group dev -o alice.kubeconfig',
+    '  another user:  ./kubegate user create alice --group dev',
+    '                 ./kubegate policy apply DIR   (the whole policy set: keep kubegate-admins in it)',
+    '                 ./kubegate kubeconfig --user alice -o alice.kubeconfig',
+    `  admin API:     ${d.apiUrl ?? '(not running)'}`,
     `  access log:    tail -f ${d.accessLog}`,
     `  xDS status:    curl ${d.controlPlaneStatusUrl}/status`,
     '',
   ].join('\n');
 }
 
-async function up(stateDir: string, opts: { detach: boolean; edgePort: number; clusters: number }): Promise<number> {
+async function up(stateDir: string, opts: UpOptions): Promise<number> {
   try {
     const existing = readStackDescriptor(stateDir);
     if (isStackProcessAlive(existing)) {
@@ -59,7 +76,14 @@ async function up(stateDir: string, opts: { detach: boolean; edgePort: number; c
 
   const logger = createLogger('kubegate');
   const names = opts.clusters === 1 ? ['dev'] : Array.from({ length: opts.clusters }, (_, i) => `dev-${i + 1}`);
-  const stack = await startLocalStack({ stateDir, clusters: names, edgePort: opts.edgePort, logger });
+  const stack = await startLocalStack({
+    stateDir,
+    clusters: names,
+    edgePort: opts.edgePort,
+    logger,
+    ...(opts.store ? { storeUrl: opts.store } : {}),
+    ...(opts.policyDir ? { policyDir: opts.policyDir } : {}),
+  });
   const descriptor: StackDescriptor = {
     pid: process.pid,
     edgeUrl: stack.edgeUrl,
@@ -69,6 +93,7 @@ async function up(stateDir: string, opts: { detach: boolean; edgePort: number; c
     clusters: stack.clusters.map((c) => ({ name: c.name, apiserverUrl: c.apiserverUrl })),
     adminKubeconfig: stack.adminKubeconfigPath,
     accessLog: stack.accessLogPath,
+    apiUrl: stack.apiUrl,
     startedAt: new Date().toISOString(),
   };
   writeStackDescriptor(stateDir, descriptor);
@@ -88,14 +113,13 @@ async function up(stateDir: string, opts: { detach: boolean; edgePort: number; c
   return 0;
 }
 
-async function upDetached(stateDir: string, opts: { edgePort: number; clusters: number }): Promise<number> {
+async function upDetached(stateDir: string, opts: UpOptions): Promise<number> {
   const logFile = path.join(stateDir, 'dev-stack.log');
   const out = fs.openSync(logFile, 'a');
-  const child = spawn(
-    process.execPath,
-    [process.argv[1]!, 'dev', 'up', '--state-dir', stateDir, '--edge-port', String(opts.edgePort), '--clusters', String(opts.clusters)],
-    { detached: true, stdio: ['ignore', out, out] },
-  );
+  const args = [process.argv[1]!, 'dev', 'up', '--state-dir', stateDir, '--edge-port', String(opts.edgePort), '--clusters', String(opts.clusters)];
+  if (opts.store) args.push('--store', opts.store);
+  if (opts.policyDir) args.push('--policy-dir', opts.policyDir);
+  const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   child.unref();
   process.stderr.write(`starting the local stack in the background (pid ${child.pid}); log: ${logFile}\n`);
@@ -175,6 +199,8 @@ export const devCommand = {
         detach: { type: 'boolean' },
         'edge-port': { type: 'string' },
         clusters: { type: 'string' },
+        store: { type: 'string' },
+        'policy-dir': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       true,
@@ -190,9 +216,18 @@ export const devCommand = {
     if (!Number.isInteger(edgePort) || edgePort < 0 || edgePort > 65535) throw new UsageError(`--edge-port "${values['edge-port']}" is not a TCP port`);
     const clusters = values.clusters === undefined ? 1 : Number(values.clusters);
     if (!Number.isInteger(clusters) || clusters < 1 || clusters > 10) throw new UsageError(`--clusters "${values.clusters}" must be a whole number from 1 to 10`);
+    const store = values.store;
+    if (store !== undefined && !/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(store)) {
+      throw new UsageError(`--store "${store}" is not a store URL: use sqlite:FILE or postgres://user:password@host:port/database`);
+    }
+    const policyDir = values['policy-dir'] === undefined ? undefined : path.resolve(values['policy-dir']);
+    if (policyDir !== undefined && !(fs.existsSync(policyDir) && fs.statSync(policyDir).isDirectory())) {
+      throw new UsageError(`--policy-dir "${values['policy-dir']}" is not a directory`);
+    }
+    const upOptions: UpOptions = { detach: values.detach ?? false, edgePort, clusters, ...(store ? { store } : {}), ...(policyDir ? { policyDir } : {}) };
     switch (sub) {
       case 'up':
-        return up(stateDir, { detach: values.detach ?? false, edgePort, clusters });
+        return up(stateDir, upOptions);
       case 'down':
         return down(stateDir);
       case 'status':

@@ -1,69 +1,55 @@
+/**
+ * `kubegate kubeconfig`: a kubeconfig for a user, issued by the control plane through the admin
+ * API. The control plane picks the contexts (clusters the user may reach with kubectl), records
+ * the certificate so it can be revoked, and refuses with the reason when there is nothing the
+ * user could reach.
+ */
 import * as fs from 'node:fs';
-import * as path from 'node:path';
-import { parseOptions } from '../parse-options';
-import { UsageError } from '../cli-error';
+import type { KubeconfigView } from '../../api/api-views';
 import { parseDurationMs } from '../../config/duration';
-import { DEFAULT_USER_CERT_TTL_MS, issueUserCertificate } from '../../credentials/user-certificate';
-import { buildKubeconfig } from '../../credentials/kubeconfig';
-import { defaultStateDir, readStackDescriptor } from '../../dev/stack-descriptor';
-import { loadOrCreatePki } from '../../pki/kubegate-pki';
+import { UsageError } from '../cli-error';
+import { apiSubcommand } from './api-command';
 
-const HELP = `Usage: kubegate kubeconfig --user NAME [--group G]... [--ttl DURATION] [-o FILE] [--state-dir DIR]
-
-Writes a kubeconfig with a short-lived client certificate for NAME and one context per
-cluster behind the edge. Without -o it is printed on standard output.
-
-Options:
-  --user NAME        the user the certificate names (required)
-  --group G          a group the user belongs to; repeat for several
-  --ttl DURATION     certificate lifetime, e.g. 30m, 8h (default 8h, at most 24h)
-  --cluster NAME     only this cluster; repeat for several (default: all)
-  -o, --output FILE  write here (mode 0600) instead of standard output
-  --state-dir DIR    the local stack's state directory (default .state or $KUBEGATE_STATE_DIR)
-`;
-
-export const kubeconfigCommand = {
+export const kubeconfigCommand = apiSubcommand({
   summary: 'issue a kubeconfig with a short-lived client certificate',
-  async run(args: string[]): Promise<number> {
-    const { values } = parseOptions(args, {
-      user: { type: 'string' },
-      group: { type: 'string', multiple: true },
-      ttl: { type: 'string' },
-      cluster: { type: 'string', multiple: true },
-      output: { type: 'string', short: 'o' },
-      'state-dir': { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    });
-    if (values.help) {
-      process.stdout.write(HELP);
-      return 0;
-    }
+  usage: 'kubeconfig --user NAME [--ttl DURATION] [--cluster C]... [-o FILE]',
+  description: `Issues a kubeconfig for NAME with a short-lived client certificate and one context per
+cluster the user may reach with kubectl under the policies in force. Administrators may issue
+one for anyone; everyone may renew their own. Without -o it is printed on standard output.`,
+  options: {
+    user: { type: 'string' },
+    ttl: { type: 'string' },
+    cluster: { type: 'string', multiple: true },
+    output: { type: 'string', short: 'o' },
+  },
+  optionsHelp: `  --user NAME           the user the certificate names (required)
+  --ttl DURATION        certificate lifetime, e.g. 30m, 8h (default and maximum: the control
+                        plane's, normally 8h and 24h)
+  --cluster C           only this cluster; repeat for several (default: every cluster the user
+                        may reach with kubectl)
+  -o, --output FILE     write here (mode 0600) instead of standard output
+`,
+  async run(values, _args, client) {
     if (!values.user) throw new UsageError('--user is required');
-    const ttlMs = values.ttl ? parseDurationMs(values.ttl) : DEFAULT_USER_CERT_TTL_MS;
-    const stateDir = path.resolve(values['state-dir'] ?? defaultStateDir());
-    const stack = readStackDescriptor(stateDir);
-    const known = stack.clusters.map((c) => c.name);
-    const wanted = values.cluster ?? known;
-    const unknown = wanted.filter((c) => !known.includes(c));
-    if (unknown.length > 0) throw new UsageError(`unknown cluster ${unknown.join(', ')}; the edge serves: ${known.join(', ') || 'none'}`);
-    if (wanted.length === 0) throw new UsageError('the edge serves no cluster yet, so there is nothing to put in a kubeconfig');
-    const now = new Date();
-    const pki = loadOrCreatePki({ stateDir, now });
-    const cert = issueUserCertificate(pki.userCa, { user: values.user, groups: values.group ?? [], ttlMs, now });
-    const text = buildKubeconfig({
-      edgeUrl: stack.edgeUrl,
-      edgeCaPem: pki.servingCa.certPem,
+    // Checked here too, so a typo is reported before anything else is needed.
+    if (values.ttl !== undefined) parseDurationMs(values.ttl);
+    const body = {
       user: values.user,
-      clientCertPem: cert.certPem,
-      clientKeyPem: cert.keyPem,
-      clusters: wanted,
-    });
+      ...(values.ttl !== undefined ? { ttl: values.ttl } : {}),
+      ...(values.cluster !== undefined ? { clusters: values.cluster } : {}),
+    };
+    const issued = await client().post<KubeconfigView>('/kubeconfigs', body);
+    for (const note of issued.notes) process.stderr.write(`note: ${note}\n`);
     if (values.output) {
-      fs.writeFileSync(values.output, text, { mode: 0o600 });
-      process.stderr.write(`wrote ${values.output}: user ${values.user}, ${wanted.length} context(s), valid until ${new Date(now.getTime() + ttlMs).toISOString()}\n`);
+      fs.writeFileSync(values.output, issued.kubeconfig, { mode: 0o600 });
+      // writeFileSync keeps an existing file's mode; a kubeconfig holds a private key.
+      fs.chmodSync(values.output, 0o600);
+      process.stderr.write(
+        `wrote ${values.output}: user ${issued.user}, ${issued.clusters.length} context(s) (${issued.clusters.join(', ')}), valid until ${issued.notAfter}\n`,
+      );
     } else {
-      process.stdout.write(text);
+      process.stdout.write(issued.kubeconfig);
     }
     return 0;
   },
-};
+});
