@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { startLocalStack } from '../control-plane/dev/local-stack';
 import { createLogger } from '../control-plane/log/logger';
 import { issueUserCertificate } from '../control-plane/credentials/user-certificate';
+import { userServerName } from '../control-plane/identity/user-identity';
 import { ADMIN_GROUP, PROXY_IDENTITY_USER } from '../control-plane/dev/cluster-access-rbac';
 import type { LoadResult, LoadTarget } from './load';
 import { cpuPerRequest, sampleCpu } from './process-cpu';
@@ -84,7 +85,8 @@ async function main(): Promise<void> {
   try {
     const cluster = stack.clusters[0]!;
     const proxy = cluster.issueClientCertificate(PROXY_IDENTITY_USER, []);
-    const user = issueUserCertificate(stack.pki.userCa, { user: 'admin', groups: [ADMIN_GROUP], ttlMs: 3_600_000, now: new Date() });
+    const issued = issueUserCertificate(stack.pki.userCa, { user: 'admin', ttlMs: 3_600_000, now: new Date() });
+    const user = { certPem: issued.certPem, keyPem: issued.keyPem, servername: userServerName('admin') };
     const apiPath = '/api/v1/namespaces/default';
     const direct: LoadTarget = {
       name: 'direct',

@@ -11,6 +11,8 @@ export interface LoadTarget {
   readonly certPem: string;
   readonly keyPem: string;
   readonly headers?: Record<string, string | string[]>;
+  /** TLS server name (a user's endpoint at the edge). @default the URL's host */
+  readonly servername?: string;
 }
 
 export interface LoadResult {
@@ -30,7 +32,7 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 export async function runLoad(target: LoadTarget, opts: { concurrency: number; requests: number }): Promise<LoadResult> {
-  const agent = new https.Agent({ keepAlive: true, maxSockets: opts.concurrency, ca: target.caPem, cert: target.certPem, key: target.keyPem });
+  const agent = new https.Agent({ keepAlive: true, maxSockets: opts.concurrency, ca: target.caPem, cert: target.certPem, key: target.keyPem, ...(target.servername ? { servername: target.servername } : {}) });
   const latencies: number[] = [];
   let errors = 0;
   let remaining = opts.requests;

@@ -15,16 +15,43 @@ import { EnvoyProcess } from '../envoy/envoy-process';
 import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER, edgeBootstrap } from '../envoy/bootstrap';
 import type { RegisteredCluster } from '../translator/input';
 import { ADMIN_GROUP, PROXY_IDENTITY_USER, clusterAccessManifests } from './cluster-access-rbac';
-import { issueUserCertificate, DEFAULT_USER_CERT_TTL_MS } from '../credentials/user-certificate';
-import { buildKubeconfig } from '../credentials/kubeconfig';
+import { DEFAULT_USER_CERT_TTL_MS } from '../credentials/user-certificate';
+import { issueKubeconfig } from '../credentials/kubeconfig-issuer';
+import { openStore } from '../store/open-store';
+import type { PolicyFileRecord, Store } from '../store/store';
+import { StoreConflictError } from '../store/store';
+import { loadPolicies } from '../../policies/src';
+import { DEFAULT_POLICY_FILE, defaultPolicyText } from './default-policies';
+import { DEFAULT_USER_SERVER_NAME_SUFFIX } from '../identity/user-identity';
+import { startApiServer, type RunningApiServer } from '../api/api-server';
+import { PolicyDirectoryWatcher } from '../policy-source/policy-directory-watcher';
+import { MAX_USER_CERT_TTL_MS } from '../credentials/user-certificate';
 
 export const EDGE_NODE_ID = 'edge-0';
 export const ADMIN_USER = 'admin';
 
+/** A local cluster to start, with the labels policies select it by. */
+export interface LocalClusterSpec {
+  readonly name: string;
+  /** @default { env: 'dev' } */
+  readonly labels?: Readonly<Record<string, string>>;
+}
+
 export interface LocalStackProps {
   readonly stateDir: string;
-  /** Names of the local clusters to start. @default ['dev'] */
-  readonly clusters?: readonly string[];
+  /** The local clusters to start, by name or with labels. @default ['dev'] */
+  readonly clusters?: readonly (string | LocalClusterSpec)[];
+  /**
+   * Where users, policies and grants live: sqlite:<file> or postgres://...
+   * @default sqlite:<stateDir>/kubegate.db
+   */
+  readonly storeUrl?: string;
+  /**
+   * Keep the policy set equal to the YAML files in this directory (GitOps). When set, the
+   * default policies are not seeded: the directory is the source of truth.
+   * @default none
+   */
+  readonly policyDir?: string;
   /** Edge HTTPS port; 0 picks a free one. @default 0 */
   readonly edgePort?: number;
   readonly logger: Logger;
@@ -34,21 +61,30 @@ export interface LocalStackProps {
 
 export interface KubeconfigRequest {
   readonly user: string;
-  /** @default [] */
-  readonly groups?: readonly string[];
   /** @default 8 h */
   readonly ttlMs?: number;
+  /** Only these clusters. @default every cluster the user may reach with kubectl */
+  readonly clusters?: readonly string[];
+  /** See issueKubeconfig: for the operator's bootstrap credential only. @default false */
+  readonly evenWithoutAccess?: boolean;
   /** Where to write it. @default <stateDir>/kubeconfigs/<user>.kubeconfig */
   readonly file?: string;
 }
 
+/** How often the stack checks whether the edge's serving certificate is due for rotation. */
+const ROTATION_CHECK_MS = 3_600_000;
+
 export class LocalStack {
   private readonly localClusters = new Map<string, LocalCluster>();
+  private rotationTimer?: NodeJS.Timeout;
+  private apiServer?: RunningApiServer;
+  private policyWatcher?: PolicyDirectoryWatcher;
 
   private constructor(
     readonly props: LocalStackProps,
     readonly toolchain: Toolchain,
     readonly pki: KubegatePki,
+    readonly store: Store,
     readonly controlPlane: ControlPlane,
     private edge: EnvoyProcess | undefined,
     readonly edgePort: number,
@@ -67,6 +103,12 @@ export class LocalStack {
     return [...this.localClusters.values()];
   }
 
+  /** The control plane's admin API (users, policies, revocation, break-glass, kubeconfigs). */
+  get apiUrl(): string {
+    if (!this.apiServer) throw new Error('the admin API is not running');
+    return this.apiServer.url;
+  }
+
   get adminKubeconfigPath(): string {
     return path.join(this.props.stateDir, 'admin.kubeconfig');
   }
@@ -82,8 +124,12 @@ export class LocalStack {
     const pki = loadOrCreatePki({ stateDir: props.stateDir, now: new Date() });
     const [freeEdgePort, adminPort] = await getFreePorts(2);
     const edgePort = props.edgePort || freeEdgePort!;
+    const store = await openStore(props.storeUrl ?? `sqlite:${path.join(props.stateDir, 'kubegate.db')}`);
 
-    const controlPlane = await ControlPlane.start({
+    let controlPlane: ControlPlane;
+    try {
+      controlPlane = await ControlPlane.start({
+      store,
       tls: { caPem: pki.internalCa.certPem, serving: pki.controlPlane },
       edge: { nodeId: EDGE_NODE_ID, listenAddress: '127.0.0.1', listenPort: edgePort },
       edgeCertificates: { userCaPem: pki.userCa.certPem, serving: pki.edgeServing },
@@ -92,9 +138,25 @@ export class LocalStack {
       accessLogFile: path.join(props.stateDir, 'access-log.jsonl'),
       logger: logger.child('control-plane'),
     });
-    const stack = new LocalStack(props, toolchain, pki, controlPlane, undefined, edgePort);
+    } catch (err) {
+      await store.close();
+      throw err;
+    }
+    const stack = new LocalStack(props, toolchain, pki, store, controlPlane, undefined, edgePort);
     try {
-      for (const name of props.clusters ?? ['dev']) await stack.addCluster(name);
+      await stack.seed();
+      if (props.policyDir) {
+        const watcher = new PolicyDirectoryWatcher({
+          dir: props.policyDir,
+          store,
+          refresh: () => controlPlane.refresh(),
+          logger: logger.child('policy-dir'),
+        });
+        stack.policyWatcher = watcher;
+        controlPlane.addStatusSection('policyDirectory', () => watcher.status());
+        await watcher.start();
+      }
+      for (const spec of props.clusters ?? ['dev']) await stack.addCluster(spec);
       pki.issueComponent('edge-xds-client', new Date());
       stack.edge = await EnvoyProcess.start({
         binary: toolchain.envoy,
@@ -110,7 +172,27 @@ export class LocalStack {
         component: 'edge-envoy',
         logger: logger.child('edge-envoy'),
       });
-      stack.writeKubeconfig({ user: ADMIN_USER, groups: [ADMIN_GROUP], file: stack.adminKubeconfigPath });
+      stack.apiServer = await startApiServer({
+        tls: pki.apiServing,
+        userCaPem: pki.userCa.certPem,
+        store,
+        access: () => controlPlane.access,
+        refresh: () => controlPlane.refresh(),
+        issueKubeconfig: {
+          userCa: pki.userCa,
+          edgeUrl: stack.edgeUrl,
+          edgeCaPem: pki.servingCa.certPem,
+          userServerNameSuffix: DEFAULT_USER_SERVER_NAME_SUFFIX,
+          defaultTtlMs: DEFAULT_USER_CERT_TTL_MS,
+          maxTtlMs: MAX_USER_CERT_TTL_MS,
+        },
+        logger: logger.child('api'),
+      });
+      await stack.writeAdminKubeconfig();
+      stack.rotationTimer = setInterval(() => {
+        if (stack.pki.edgeServingDue(new Date())) stack.rotateEdgeCertificate();
+      }, ROTATION_CHECK_MS);
+      stack.rotationTimer.unref();
       logger.info('local stack ready', { edge: stack.edgeUrl, clusters: stack.clusters.map((c) => c.name) });
       return stack;
     } catch (err) {
@@ -123,7 +205,8 @@ export class LocalStack {
    * Starts a local cluster, grants kubegate's proxy identity what it needs there and registers
    * it with the control plane; a running edge picks it up over xDS.
    */
-  async addCluster(name: string): Promise<LocalCluster> {
+  async addCluster(spec: string | LocalClusterSpec): Promise<LocalCluster> {
+    const { name, labels } = typeof spec === 'string' ? { name: spec, labels: undefined } : spec;
     if (this.localClusters.has(name)) throw new Error(`cluster "${name}" is already running`);
     const cluster = await startLocalCluster({
       name,
@@ -137,6 +220,7 @@ export class LocalStack {
     const url = new URL(cluster.apiserverUrl);
     const registration: RegisteredCluster = {
       name,
+      labels: labels ?? { env: 'dev' },
       apiserver: { host: url.hostname, port: Number(url.port), caPem: cluster.caPem },
       proxyIdentity: cluster.issueClientCertificate(PROXY_IDENTITY_USER, []),
     };
@@ -144,28 +228,106 @@ export class LocalStack {
     return cluster;
   }
 
-  /** Issues a user certificate and writes a kubeconfig with a context per cluster. */
-  writeKubeconfig(req: KubeconfigRequest): string {
-    const now = new Date();
-    const cert = issueUserCertificate(this.pki.userCa, { user: req.user, groups: req.groups ?? [], ttlMs: req.ttlMs ?? DEFAULT_USER_CERT_TTL_MS, now });
+  /**
+   * A new stack's administrator and policies: the admin user in kubegate:admins, and the
+   * default policy set if none was ever applied. What an operator changed is kept.
+   */
+  private async seed(): Promise<void> {
+    const now = Date.now();
+    const admin = await this.store.getUser(ADMIN_USER);
+    if (!admin) await this.store.createUser({ name: ADMIN_USER, groups: [ADMIN_GROUP], now });
+    else if (!admin.groups.includes(ADMIN_GROUP)) await this.store.setUserGroups(ADMIN_USER, [...admin.groups, ADMIN_GROUP], now);
+    const policies = await this.store.getPolicySet();
+    if (policies.revision === 0 && !this.props.policyDir) await this.applyPolicies([{ fileName: DEFAULT_POLICY_FILE, text: defaultPolicyText() }], 'kubegate dev up');
+    await this.controlPlane.refresh();
+  }
+
+  /** Creates a user (tests and examples); the edge knows them once this returns. */
+  async createUser(name: string, groups: readonly string[] = []): Promise<void> {
+    await this.store.createUser({ name, groups, now: Date.now() });
+    await this.controlPlane.refresh();
+  }
+
+  /**
+   * Validates and applies a whole policy set, replacing the current one; in force at the edge
+   * once this returns. A set that does not validate throws and changes nothing.
+   */
+  async applyPolicies(files: readonly PolicyFileRecord[], appliedBy = 'local-stack'): Promise<number> {
+    loadPolicies(files.map((f) => ({ fileName: f.fileName, text: f.text })));
+    for (;;) {
+      const current = await this.store.getPolicySet();
+      try {
+        const applied = await this.store.applyPolicySet({ files, appliedAt: Date.now(), appliedBy, expectedRevision: current.revision });
+        await this.controlPlane.refresh();
+        return applied.revision;
+      } catch (err) {
+        if (!(err instanceof StoreConflictError)) throw err;
+      }
+    }
+  }
+
+  /**
+   * admin.kubeconfig: the operator's credential for kubectl and for the kubegate API. Written
+   * even when the policy set (say, from --policy-dir) gives admin no kubectl access, because
+   * the operator needs it to fix exactly that; the log says so.
+   */
+  private async writeAdminKubeconfig(): Promise<void> {
+    const subject = this.controlPlane.access.user(ADMIN_USER);
+    const context = this.controlPlane.access.evaluationContext(ADMIN_USER, Date.now());
+    const reachable = this.controlPlane.access
+      .allClusters()
+      .filter((c) => subject && this.controlPlane.access.engine.clusterAccess({ user: subject.name, groups: subject.groups }, c, context).mode === 'kubectl');
+    if (reachable.length === 0) {
+      this.props.logger.warn('the policy set gives the admin user no kubectl access; admin.kubeconfig still works for the kubegate API', { user: ADMIN_USER });
+    }
+    await this.writeKubeconfig({ user: ADMIN_USER, file: this.adminKubeconfigPath, evenWithoutAccess: true });
+  }
+
+  /** Issues a kubeconfig (recorded, revocable) with a context per cluster the user may reach. */
+  async writeKubeconfig(req: KubeconfigRequest): Promise<string> {
+    const issued = await issueKubeconfig(
+      {
+        store: this.store,
+        access: this.controlPlane.access,
+        userCa: this.pki.userCa,
+        edgeUrl: this.edgeUrl,
+        edgeCaPem: this.pki.servingCa.certPem,
+        userServerNameSuffix: DEFAULT_USER_SERVER_NAME_SUFFIX,
+      },
+      {
+        user: req.user,
+        ttlMs: req.ttlMs ?? DEFAULT_USER_CERT_TTL_MS,
+        now: new Date(),
+        ...(req.clusters ? { clusters: req.clusters } : {}),
+        ...(req.evenWithoutAccess ? { evenWithoutAccess: true } : {}),
+      },
+    );
     const file = req.file ?? path.join(this.props.stateDir, 'kubeconfigs', `${req.user}.kubeconfig`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
-    const text = buildKubeconfig({
-      edgeUrl: this.edgeUrl,
-      edgeCaPem: this.pki.servingCa.certPem,
-      user: req.user,
-      clientCertPem: cert.certPem,
-      clientKeyPem: cert.keyPem,
-      clusters: this.controlPlane.clusters().map((c) => c.name).sort(),
-    });
-    fs.writeFileSync(file, text, { mode: 0o600 });
+    fs.writeFileSync(file, issued.kubeconfig, { mode: 0o600 });
     return file;
+  }
+
+  /**
+   * Issues a new serving certificate for the edge and hands it to Envoy over SDS: new
+   * handshakes get it, open connections (watches, exec) carry on undisturbed. Runs by itself
+   * a day before expiry; callable any time (tests, a suspected key compromise).
+   */
+  rotateEdgeCertificate(): string {
+    const pair = this.pki.renewEdgeServing(new Date());
+    this.controlPlane.setEdgeServingCertificate(pair);
+    this.props.logger.info('edge serving certificate rotated');
+    return pair.certPem;
   }
 
   /** Stops the edge, the control plane and every cluster; safe to call twice. */
   async stop(): Promise<void> {
+    if (this.rotationTimer) clearInterval(this.rotationTimer);
+    await this.policyWatcher?.stop();
+    await this.apiServer?.close();
     await this.edge?.stop();
     await this.controlPlane.stop();
+    await this.store.close();
     await Promise.all(this.clusters.map((c) => c.stop()));
   }
 }

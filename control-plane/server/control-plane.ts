@@ -79,6 +79,7 @@ export class ControlPlane {
   private stopped = false;
   private lastPolicyError: string | null = null;
   private edgeCertificates: EdgeCertificates;
+  private readonly statusSections = new Map<string, () => object>();
 
   private constructor(private readonly props: ControlPlaneProps) {
     this.cache = new SnapshotCache(props.logger.child('xds'));
@@ -288,8 +289,15 @@ export class ControlPlane {
     return this.statusServer.port;
   }
 
+  /** Adds a part to /status (e.g. the policy directory's last sync and its errors). */
+  addStatusSection(name: string, section: () => object): void {
+    this.statusSections.set(name, section);
+  }
+
   status(): object {
+    const extra = Object.fromEntries([...this.statusSections].map(([name, section]) => [name, section()]));
     return {
+      ...extra,
       clusters: this.clusters().map((c) => c.name).sort(),
       authz: this.authzMetrics(),
       xds: this.cache.status(),

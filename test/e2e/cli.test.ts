@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { runCommand } from '../support/run-command';
 import { loadToolchain } from '../../control-plane/toolchain/tools';
+import { defaultPolicyText } from '../../control-plane/dev/default-policies';
 import { readStackDescriptor } from '../../control-plane/dev/stack-descriptor';
 import { runningProcessesMentioning, waitUntil } from '../support/process-table';
 
@@ -16,7 +17,7 @@ jest.setTimeout(180_000);
 const root = path.join(__dirname, '..', '..');
 const cli = path.join(root, 'dist', 'control-plane', 'cli', 'main.js');
 const kubegate = (args: string[]) => runCommand(process.execPath, [cli, ...args], { timeoutMs: 170_000 });
-const kubectl = (args: string[]) => runCommand(loadToolchain().kubectl, args);
+const kubectl = (args: string[], input?: string) => runCommand(loadToolchain().kubectl, args, input === undefined ? {} : { input });
 
 beforeAll(async () => {
   // The CLI runs from the compiled output; make sure it matches the sources under test.
@@ -74,6 +75,31 @@ describe('kubegate usage errors', () => {
   });
 });
 
+const DEV_POLICY = `apiVersion: kubegate.dev/v1alpha1
+kind: AccessPolicy
+metadata: {name: dev-pods}
+spec:
+  subjects: {groups: [dev]}
+  clusters: {all: true}
+  rules:
+    - apiGroups: [""]
+      resources: [pods]
+      verbs: [get, list]
+      namespaces: [default]
+`;
+
+const DEV_RBAC = `apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: e2e-pod-reader}
+rules: [{apiGroups: [""], resources: [pods], verbs: [get, list]}]
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: RoleBinding
+metadata: {name: e2e-dev-pod-reader, namespace: default}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: e2e-pod-reader}
+subjects: [{apiGroup: rbac.authorization.k8s.io, kind: Group, name: dev}]
+`;
+
 describe('a detached local stack', () => {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-cli-'));
 
@@ -93,15 +119,44 @@ describe('a detached local stack', () => {
     const admin = await kubectl(['--kubeconfig', d.adminKubeconfig, 'get', 'namespace', 'default', '-o', 'name']);
     expect(admin.stdout.trim()).toBe('namespace/default');
 
+    // The operator's flow with the real CLI against the running stack's admin API.
+    const created = await kubegate(['user', 'create', 'alice', '--group', 'dev', '--state-dir', stateDir]);
+    expect(created.stderr).toBe('');
+    expect(created.stdout).toContain('created user alice (groups: dev)');
+    const policyDir = path.join(stateDir, 'my-policies');
+    fs.mkdirSync(policyDir);
+    fs.writeFileSync(path.join(policyDir, 'admins.yaml'), defaultPolicyText());
+    fs.writeFileSync(path.join(policyDir, 'dev.yaml'), DEV_POLICY);
+    const invalid = path.join(stateDir, 'invalid.yaml');
+    fs.writeFileSync(invalid, DEV_POLICY.replace('verbs: [get, list]', 'verbs: [get, lsit]'));
+    const refused = await kubegate(['policy', 'apply', invalid, '--state-dir', stateDir]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('ERR_POLICY_UNKNOWN_VERB');
+    const applied = await kubegate(['policy', 'apply', policyDir, '--state-dir', stateDir]);
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+
     const aliceFile = path.join(stateDir, 'alice.kubeconfig');
-    const issued = await kubegate(['kubeconfig', '--user', 'alice', '--group', 'dev', '--ttl', '30m', '-o', aliceFile, '--state-dir', stateDir]);
+    const issued = await kubegate(['kubeconfig', '--user', 'alice', '--ttl', '30m', '-o', aliceFile, '--state-dir', stateDir]);
     expect(issued.code).toBe(0);
-    expect(issued.stderr).toContain('user alice, 1 context(s)');
+    expect(issued.stderr).toContain('alice');
     expect(fs.statSync(aliceFile).mode & 0o777).toBe(0o600);
-    const whoami = await kubectl(['--kubeconfig', aliceFile, 'auth', 'whoami', '-o', 'jsonpath={.status.userInfo.username} {.status.userInfo.groups}']);
-    expect(whoami.stdout).toBe('alice ["dev","system:authenticated"]');
+    // The cluster's own RBAC must allow it too (the relay agent will manage these bindings).
+    const rbac = await kubectl(['--kubeconfig', d.adminKubeconfig, 'apply', '-f', '-'], DEV_RBAC);
+    expect(rbac.code).toBe(0);
+    const pods = await kubectl(['--kubeconfig', aliceFile, 'get', 'pods', '-n', 'default']);
+    expect(pods.stderr).toContain('No resources found');
+    expect(pods.code).toBe(0);
     const forbidden = await kubectl(['--kubeconfig', aliceFile, 'get', 'secrets', '-A']);
-    expect(forbidden.stderr).toContain('User "alice" cannot list resource "secrets"');
+    expect(forbidden.code).not.toBe(0);
+    expect(forbidden.stderr).toContain('kubegate: user "alice" cannot list secrets');
+
+    const revoked = await kubegate(['revoke', '--user', 'alice', '--state-dir', stateDir]);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toMatch(/revoked [1-9]\d* certificate\(s\) of user alice/);
+    const afterRevoke = await kubectl(['--kubeconfig', aliceFile, 'get', 'pods', '-n', 'default']);
+    expect(afterRevoke.code).not.toBe(0);
+    expect(afterRevoke.stderr).toContain('revoked');
 
     const again = await kubegate(['dev', 'up', '--state-dir', stateDir]);
     expect(again.code).toBe(2);

@@ -10,6 +10,8 @@ import { spawn } from 'node:child_process';
 import { startLocalStack, type LocalStack } from '../../control-plane/dev/local-stack';
 import { silentLogger } from '../../control-plane/log/logger';
 import { createCertificateAuthority, issueCertificate } from '../../control-plane/pki/certificates';
+import { issueUserCertificate } from '../../control-plane/credentials/user-certificate';
+import { userServerName, userUri } from '../../control-plane/identity/user-identity';
 import { runCommand } from '../support/run-command';
 import { tlsRequest } from '../support/tls-request';
 import { openWebSocket } from '../support/websocket-upgrade';
@@ -24,7 +26,23 @@ beforeAll(async () => {
   stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-e2e-'));
   stack = await startLocalStack({ stateDir, clusters: ['alpha'], logger: silentLogger });
   adminKubeconfig = stack.adminKubeconfigPath;
+  // Interns pass the edge (a policy with clusterRoles and no rules lets the cluster's RBAC
+  // decide), and the cluster's RBAC grants them nothing: what they get is the apiserver's own
+  // Forbidden, which is what these tests are about.
+  await stack.createUser('nobody', ['interns']);
+  await stack.createUser('mallory', ['interns']);
+  const current = await stack.store.getPolicySet();
+  await stack.applyPolicies([...current.files, { fileName: 'interns.yaml', text: INTERNS_POLICY }]);
 });
+
+const INTERNS_POLICY = `apiVersion: kubegate.dev/v1alpha1
+kind: AccessPolicy
+metadata: {name: interns}
+spec:
+  subjects: {groups: [interns]}
+  clusters: {all: true}
+  clusterRoles: [{name: view, namespaces: [interns-sandbox]}]
+`;
 
 afterAll(async () => {
   await stack?.stop();
@@ -36,15 +54,9 @@ const kubectl = (kubeconfig: string, args: string[], input?: string) =>
 
 const selfSubjectReview = JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' });
 
-function userCertificate(user: string, groups: string[] = []) {
-  const now = new Date();
-  return issueCertificate(stack.pki.userCa, {
-    commonName: user,
-    organizations: groups,
-    usage: 'client',
-    notBefore: new Date(now.getTime() - 60_000),
-    notAfter: new Date(now.getTime() + 3_600_000),
-  });
+/** A certificate as kubegate issues it, for requests kubectl cannot make. */
+function userCertificate(user: string) {
+  return issueUserCertificate(stack.pki.userCa, { user, ttlMs: 3_600_000, now: new Date() });
 }
 
 describe('kubectl through the edge', () => {
@@ -88,7 +100,8 @@ describe('kubectl through the edge', () => {
     const ws = await openWebSocket({
       url: `${stack.edgeUrl}/clusters/alpha/api/v1/namespaces/default/configmaps?watch=true`,
       caPem: stack.pki.servingCa.certPem,
-      ...pemPair(userCertificate('admin', ['kubegate:admins'])),
+      servername: userServerName('admin'),
+      ...pemPair(userCertificate('admin')),
     });
     try {
       expect(ws.status).toBe(101);
@@ -101,7 +114,7 @@ describe('kubectl through the edge', () => {
     }
   });
 
-  test('the apiserver sees the user and groups from the certificate (impersonation)', async () => {
+  test("the apiserver sees the user and the groups kubegate's records give them (impersonation)", async () => {
     const r = await kubectl(adminKubeconfig, ['auth', 'whoami', '-o', 'json']);
     expect(r.code).toBe(0);
     const info = JSON.parse(r.stdout).status.userInfo;
@@ -111,7 +124,7 @@ describe('kubectl through the edge', () => {
   });
 
   test("a user whom the cluster's RBAC allows nothing gets the apiserver's Forbidden", async () => {
-    const kubeconfig = stack.writeKubeconfig({ user: 'nobody', groups: ['interns'] });
+    const kubeconfig = await stack.writeKubeconfig({ user: 'nobody' });
     const r = await kubectl(kubeconfig, ['get', 'namespaces']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('Forbidden');
@@ -137,8 +150,8 @@ describe('kubectl through the edge', () => {
   });
 
   test('a path naming no registered cluster gets a Kubernetes 404 Status from kubegate', async () => {
-    const cert = userCertificate('admin', ['kubegate:admins']);
-    const r = await tlsRequest({ url: `${stack.edgeUrl}/clusters/nope/api`, caPem: stack.pki.servingCa.certPem, ...pemPair(cert) });
+    const cert = userCertificate('admin');
+    const r = await tlsRequest({ url: `${stack.edgeUrl}/clusters/nope/api`, caPem: stack.pki.servingCa.certPem, servername: userServerName('admin'), ...pemPair(cert) });
     expect(r.status).toBe(404);
     const status = JSON.parse(r.body);
     expect(status).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
@@ -158,29 +171,36 @@ describe('the edge refuses connections without a valid client certificate', () =
   test('a certificate from another CA', async () => {
     const now = new Date();
     const otherCa = createCertificateAuthority({ commonName: 'not kubegate', notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + 3_600_000) });
-    const cert = issueCertificate(otherCa, { commonName: 'admin', organizations: ['kubegate:admins'], usage: 'client', notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + 3_600_000) });
+    const cert = issueCertificate(otherCa, { commonName: 'admin', uris: [userUri('admin')], usage: 'client', notBefore: new Date(now.getTime() - 60_000), notAfter: new Date(now.getTime() + 3_600_000) });
+    await expect(tlsRequest({ url: url(), caPem: stack.pki.servingCa.certPem, servername: userServerName('admin'), ...pemPair(cert) })).rejects.toThrow(/certificate|alert|hang up|reset/i);
     await expect(tlsRequest({ url: url(), caPem: stack.pki.servingCa.certPem, ...pemPair(cert) })).rejects.toThrow(/certificate|alert|hang up|reset/i);
   });
 
   test('an expired certificate from the right CA', async () => {
     const now = Date.now();
-    const cert = issueCertificate(stack.pki.userCa, { commonName: 'admin', organizations: ['kubegate:admins'], usage: 'client', notBefore: new Date(now - 7_200_000), notAfter: new Date(now - 3_600_000) });
-    await expect(tlsRequest({ url: url(), caPem: stack.pki.servingCa.certPem, ...pemPair(cert) })).rejects.toThrow(/certificate|alert|hang up|reset|expired/i);
+    const cert = issueCertificate(stack.pki.userCa, { commonName: 'admin', uris: [userUri('admin')], usage: 'client', notBefore: new Date(now - 7_200_000), notAfter: new Date(now - 3_600_000) });
+    await expect(tlsRequest({ url: url(), caPem: stack.pki.servingCa.certPem, servername: userServerName('admin'), ...pemPair(cert) })).rejects.toThrow(/certificate|alert|hang up|reset|expired/i);
   });
 
   test('a valid certificate is accepted (the refusals above are about the certificate)', async () => {
-    const r = await tlsRequest({ url: url(), caPem: stack.pki.servingCa.certPem, ...pemPair(userCertificate('admin', ['kubegate:admins'])) });
+    const r = await tlsRequest({ url: url(), caPem: stack.pki.servingCa.certPem, servername: userServerName('admin'), ...pemPair(userCertificate('admin')) });
     expect(r.status).toBe(200);
+  });
+
+  test("another user's certificate cannot complete a handshake on a user's endpoint", async () => {
+    const r = tlsRequest({ url: url(), caPem: stack.pki.servingCa.certPem, servername: userServerName('admin'), ...pemPair(userCertificate('mallory')) });
+    await expect(r).rejects.toThrow(/certificate|alert|hang up|reset/i);
   });
 });
 
 describe('identity headers from the client are ignored', () => {
-  const review = (headers: Record<string, string>, cert: { certPem: string; keyPem: string }) =>
+  const review = (headers: Record<string, string>, user: string) =>
     tlsRequest({
       url: `${stack.edgeUrl}/clusters/alpha/apis/authentication.k8s.io/v1/selfsubjectreviews`,
       method: 'POST',
       caPem: stack.pki.servingCa.certPem,
-      ...pemPair(cert),
+      servername: userServerName(user),
+      ...pemPair(userCertificate(user)),
       headers: { 'content-type': 'application/json', ...headers },
       body: selfSubjectReview,
     });
@@ -194,7 +214,7 @@ describe('identity headers from the client are ignored', () => {
         'Impersonate-Extra-Scopes': 'everything',
         Authorization: 'Bearer not-a-real-token',
       },
-      userCertificate('mallory', ['interns']),
+      'mallory',
     );
     expect(r.status).toBe(201);
     const info = JSON.parse(r.body).status.userInfo;
@@ -206,7 +226,7 @@ describe('identity headers from the client are ignored', () => {
   });
 
   test('smuggled groups do not grant access the user lacks', async () => {
-    const kubeconfig = stack.writeKubeconfig({ user: 'mallory', groups: [] });
+    const kubeconfig = await stack.writeKubeconfig({ user: 'mallory' });
     const r = await runCommand(stack.toolchain.kubectl, ['--kubeconfig', kubeconfig, '--as', 'admin', '--as-group', 'system:masters', 'get', 'namespaces']);
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('User "mallory" cannot list resource "namespaces"');
@@ -217,7 +237,7 @@ describe('xDS keeps the running edge up to date', () => {
   test('a cluster registered while Envoy runs is served without a restart', async () => {
     const pidBefore = stack.envoy.pid;
     await stack.addCluster('beta');
-    const kubeconfig = stack.writeKubeconfig({ user: 'admin', groups: ['kubegate:admins'] });
+    const kubeconfig = await stack.writeKubeconfig({ user: 'admin' });
     const created = await kubectl(kubeconfig, ['--context', 'beta', 'create', 'configmap', 'only-in-beta', '-n', 'default']);
     expect(created.stderr).toBe('');
     expect(created.code).toBe(0);

@@ -12,6 +12,8 @@ export interface TlsRequestOptions {
   readonly method?: string;
   readonly headers?: Record<string, string | string[]>;
   readonly body?: string;
+  /** The TLS server name to send (a user's endpoint at the edge). @default the URL's host */
+  readonly servername?: string;
 }
 
 export interface TlsResponse {
@@ -32,6 +34,7 @@ export function tlsRequest(opts: TlsRequestOptions): Promise<TlsResponse> {
         headers: opts.headers,
         agent: false,
         timeout: 10000,
+        ...(opts.servername ? { servername: opts.servername } : {}),
       },
       (res) => {
         const chunks: Buffer[] = [];

@@ -11,10 +11,12 @@ export interface UpgradedConnection {
   readonly status: number;
   readonly protocol: string | undefined;
   received(): string;
+  /** Resolves when the connection ends (closed by the server, the edge or close()). */
+  readonly ended: Promise<void>;
   close(): void;
 }
 
-export function openWebSocket(opts: { url: string; caPem: string; certPem: string; keyPem: string; protocols?: string[] }): Promise<UpgradedConnection> {
+export function openWebSocket(opts: { url: string; caPem: string; certPem: string; keyPem: string; protocols?: string[]; servername?: string }): Promise<UpgradedConnection> {
   return new Promise((resolve, reject) => {
     const key = crypto.randomBytes(16).toString('base64');
     const req = https.request(opts.url, {
@@ -22,6 +24,7 @@ export function openWebSocket(opts: { url: string; caPem: string; certPem: strin
       cert: opts.certPem,
       key: opts.keyPem,
       agent: false,
+      ...(opts.servername ? { servername: opts.servername } : {}),
       headers: {
         Connection: 'Upgrade',
         Upgrade: 'websocket',
@@ -42,10 +45,12 @@ export function openWebSocket(opts: { url: string; caPem: string; certPem: strin
       let data = head.toString('latin1');
       socket.on('data', (d: Buffer) => (data += d.toString('latin1')));
       socket.on('error', () => undefined);
+      const ended = new Promise<void>((done) => socket.once('close', () => done()));
       resolve({
         status: res.statusCode ?? 0,
         protocol: res.headers['sec-websocket-protocol'] as string | undefined,
         received: () => data,
+        ended,
         close: () => socket.destroy(),
       });
     });
