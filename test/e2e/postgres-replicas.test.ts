@@ -17,6 +17,9 @@ import { runCommand } from '../support/run-command';
 
 jest.setTimeout(180_000);
 
+/** A drained stream closes after Envoy's 1 s drain time; this only rules out any other cause. */
+const DRAINED_WITHIN_MS = 15_000;
+
 let pg: PostgresServer;
 let stack: LocalStack;
 let otherReplica: Store;
@@ -109,7 +112,8 @@ test("a user, a policy and a revocation made through another replica reach this 
     await otherReplica.revokeUser('ruth', started, 'replica-2');
     await exited;
     const closedAfterMs = Date.now() - started;
-    expect(closedAfterMs).toBeLessThan(5000);
+    // Functional, not a performance figure: closed by the drain, not the 4 h backstop.
+    expect(closedAfterMs).toBeLessThan(DRAINED_WITHIN_MS);
     const again = await runCommand(stack.toolchain.kubectl, ['--kubeconfig', kubeconfig, 'get', 'configmaps', '-n', 'default']);
     expect(again.code).not.toBe(0);
     expect(again.stderr).toMatch(/revoked/);
