@@ -410,9 +410,10 @@ export function parseRequestAttributes(method: string, pathWithQuery: string): R
 }
 
 /**
- * The path (without query) that the attributes describe, in canonical form: no trailing slash,
- * and for the one ambiguous shape, /namespaces/N/namespaces/N[/status|/finalize], which kube
- * reads exactly like /namespaces/N[/status|/finalize], the shorter form.
+ * The path (without query) that the attributes describe. For resource requests, in canonical
+ * form: no trailing slash, and for the one ambiguous shape, /namespaces/N/namespaces/N[/status|/finalize], which kube
+ * reads exactly like /namespaces/N[/status|/finalize], the shorter form. Non-resource requests
+ * keep their path as received, trailing slash included: nonResourceURLs rules match it exactly.
  */
 export function formatRequestPath(attrs: RequestAttributes): string {
   if (!attrs.isResourceRequest) return attrs.path;
