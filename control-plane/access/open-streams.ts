@@ -50,10 +50,12 @@ export class OpenStreams implements AllowedRequestObserver {
     return this.streams.size;
   }
 
-  allowed(request: AuthzRequest, decision: Extract<Decision, { allowed: true }>, attributes: RequestAttributes, now: number): void {
-    if (!request.requestId || !isLongLived(attributes)) return;
+  /** Remembers the request if it may stay open; says whether it did. */
+  allowed(request: AuthzRequest, decision: Extract<Decision, { allowed: true }>, attributes: RequestAttributes, now: number): boolean {
+    if (!request.requestId || !isLongLived(attributes)) return false;
     if (this.streams.size >= this.maxStreams) this.streams.delete(this.streams.keys().next().value as string);
     this.streams.set(request.requestId, { user: decision.identity.user, cluster: decision.cluster, attributes, since: now });
+    return true;
   }
 
   /** The request finished (its access-log record arrived). */

@@ -28,6 +28,11 @@ export interface DecisionDetail {
   readonly policy?: string;
   /** The break-glass grant that allowed the request, if one did. */
   readonly breakGlassId?: string;
+  /**
+   * Epoch ms until which an allow stands if nothing changes (a window closing, a grant or a
+   * session expiring): an open stream must be decided again then.
+   */
+  readonly validUntil?: number;
 }
 
 export type Decision =

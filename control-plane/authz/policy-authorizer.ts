@@ -14,7 +14,7 @@ import { decisionCacheKey } from '../policy-engine/decision-cache';
 
 /** Told about every allowed request, so open streams can be checked again when policy changes. */
 export interface AllowedRequestObserver {
-  allowed(request: AuthzRequest, decision: Extract<Decision, { allowed: true }>, attributes: RequestAttributes, now: number): void;
+  allowed(request: AuthzRequest, decision: Extract<Decision, { allowed: true }>, attributes: RequestAttributes, now: number): unknown;
 }
 
 /** Caches engine decisions; see policy-engine/decision-cache.ts. */
@@ -117,6 +117,7 @@ export class PolicyAuthorizer implements Authorizer {
       reason: engineDecision.reason,
       attributes,
       policy: engineDecision.policy,
+      validUntil: engineDecision.validUntil,
       ...(engineDecision.breakGlassId ? { breakGlassId: engineDecision.breakGlassId } : {}),
     };
     this.props.observer?.allowed(request, decision, attributes, now);

@@ -52,6 +52,11 @@ export interface LocalStackProps {
    * @default none
    */
   readonly policyDir?: string;
+  /**
+   * The organisation's ceiling on user certificate lifetimes (at most 24 h).
+   * @default 24 h
+   */
+  readonly maxCertTtlMs?: number;
   /** Edge HTTPS port; 0 picks a free one. @default 0 */
   readonly edgePort?: number;
   readonly logger: Logger;
@@ -101,6 +106,11 @@ export class LocalStack {
 
   get clusters(): LocalCluster[] {
     return [...this.localClusters.values()];
+  }
+
+  /** The organisation's ceiling on user certificate lifetimes. */
+  get maxCertTtlMs(): number {
+    return Math.min(this.props.maxCertTtlMs ?? MAX_USER_CERT_TTL_MS, MAX_USER_CERT_TTL_MS);
   }
 
   /** The control plane's admin API (users, policies, revocation, break-glass, kubeconfigs). */
@@ -183,8 +193,8 @@ export class LocalStack {
           edgeUrl: stack.edgeUrl,
           edgeCaPem: pki.servingCa.certPem,
           userServerNameSuffix: DEFAULT_USER_SERVER_NAME_SUFFIX,
-          defaultTtlMs: DEFAULT_USER_CERT_TTL_MS,
-          maxTtlMs: MAX_USER_CERT_TTL_MS,
+          defaultTtlMs: Math.min(DEFAULT_USER_CERT_TTL_MS, props.maxCertTtlMs ?? MAX_USER_CERT_TTL_MS),
+          maxTtlMs: Math.min(props.maxCertTtlMs ?? MAX_USER_CERT_TTL_MS, MAX_USER_CERT_TTL_MS),
         },
         logger: logger.child('api'),
       });
@@ -293,10 +303,11 @@ export class LocalStack {
         edgeUrl: this.edgeUrl,
         edgeCaPem: this.pki.servingCa.certPem,
         userServerNameSuffix: DEFAULT_USER_SERVER_NAME_SUFFIX,
+        maxTtlMs: this.maxCertTtlMs,
       },
       {
         user: req.user,
-        ttlMs: req.ttlMs ?? DEFAULT_USER_CERT_TTL_MS,
+        ttlMs: req.ttlMs ?? Math.min(DEFAULT_USER_CERT_TTL_MS, this.maxCertTtlMs),
         now: new Date(),
         ...(req.clusters ? { clusters: req.clusters } : {}),
         ...(req.evenWithoutAccess ? { evenWithoutAccess: true } : {}),

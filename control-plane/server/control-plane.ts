@@ -19,7 +19,7 @@ import { addAdsService } from '../xds/ads-server';
 import { startGrpcServer } from '../xds/grpc-server';
 import { startCheckServer, type CheckServerMetrics, type RunningCheckServer } from '../authz/check-server';
 import type { Authorizer } from '../authz/decision';
-import { PolicyAuthorizer } from '../authz/policy-authorizer';
+import { PolicyAuthorizer, type AllowedRequestObserver } from '../authz/policy-authorizer';
 import { addAccessLogService, type AccessLogWriter } from '../accesslog/access-log-service';
 import { JsonLinesSink } from '../accesslog/json-lines-sink';
 import type { AccessLogRecord } from '../accesslog/access-log-record';
@@ -76,6 +76,8 @@ export class ControlPlane {
   private reloading: Promise<void> | null = null;
   private reloadAgain = false;
   private recheckTimer?: NodeJS.Timeout;
+  /** When the armed recheck fires (epoch ms); MAX_SAFE_INTEGER when none is armed. */
+  private recheckAt = Number.MAX_SAFE_INTEGER;
   private stopped = false;
   private lastPolicyError: string | null = null;
   private edgeCertificates: EdgeCertificates;
@@ -93,8 +95,14 @@ export class ControlPlane {
     const cp = new ControlPlane(props);
     await cp.reloadNow();
     cp.unwatch = props.store.watch((change) => cp.onStoreChange(change));
-    const authorizer =
-      props.authorizer ?? new PolicyAuthorizer({ view: () => cp.access, clock: cp.clock, cache: new DecisionCache(), observer: cp.openStreams });
+    // A stream that starts between reloads must be checked again when its allowance ends (a
+    // window closing, a grant expiring), so tracking it arms the recheck timer.
+    const observer: AllowedRequestObserver = {
+      allowed: (request, decision, attributes, now) => {
+        if (cp.openStreams.allowed(request, decision, attributes, now) && decision.validUntil !== undefined) cp.armRecheck(decision.validUntil);
+      },
+    };
+    const authorizer = props.authorizer ?? new PolicyAuthorizer({ view: () => cp.access, clock: cp.clock, cache: new DecisionCache(), observer });
     const accessLogWriter: AccessLogWriter = {
       writeBatch: (records: readonly AccessLogRecord[]) => {
         for (const r of records) cp.openStreams.ended(r.requestId);
@@ -269,14 +277,23 @@ export class ControlPlane {
     }
     if (this.recheckTimer) clearTimeout(this.recheckTimer);
     this.recheckTimer = undefined;
-    if (nextCheckAt < Number.MAX_SAFE_INTEGER && !this.stopped) {
-      const delay = Math.min(Math.max(nextCheckAt - now, 0) + 5, MAX_TIMER_MS);
-      this.recheckTimer = setTimeout(() => {
-        if (this.revalidateOpenStreams()) this.publish();
-      }, delay);
-      this.recheckTimer.unref();
-    }
+    this.recheckAt = Number.MAX_SAFE_INTEGER;
+    this.armRecheck(nextCheckAt);
     return usersToDrain.size > 0;
+  }
+
+  /** Makes sure open streams are decided again no later than `at` (epoch ms). */
+  private armRecheck(at: number): void {
+    if (this.stopped || at >= Number.MAX_SAFE_INTEGER || at >= this.recheckAt) return;
+    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.recheckAt = at;
+    const delay = Math.min(Math.max(at - this.clock(), 0) + 5, MAX_TIMER_MS);
+    this.recheckTimer = setTimeout(() => {
+      this.recheckTimer = undefined;
+      this.recheckAt = Number.MAX_SAFE_INTEGER;
+      if (this.revalidateOpenStreams()) this.publish();
+    }, delay);
+    this.recheckTimer.unref();
   }
 
   get authzPort(): number {

@@ -68,6 +68,10 @@ describe('kubegate usage errors', () => {
     [['dev', 'up', '--edge-port', 'abc'], '--edge-port "abc" is not a TCP port'],
     [['dev', 'up', '--clusters', '0'], '--clusters "0" must be a whole number from 1 to 10'],
     [['dev', 'sideways'], 'unknown subcommand "sideways"'],
+    [['dev', 'up', '--max-cert-ttl', '48h'], "--max-cert-ttl 48h is longer than kubegate's ceiling of 24h"],
+    [['dev', 'up', '--max-cert-ttl', 'forever'], '--max-cert-ttl: "forever" is not a duration'],
+    [['dev', 'up', '--store', 'mysql://x'], '--store "mysql://x" is not a store URL'],
+    [['dev', 'up', '--policy-dir', '/nonexistent-kubegate-dir'], '--policy-dir "/nonexistent-kubegate-dir" is not a directory'],
   ])('dev %j is refused', async (args, message) => {
     const r = await kubegate(args);
     expect(r.code).toBe(2);

@@ -315,8 +315,10 @@ describe('access modes, kill switch, active sessions', () => {
     expect(JSON.parse(r.body).message).toMatch(/console/);
   });
 
-  test('a cluster kill switch refuses kubectl on that cluster only, and lifting it restores access', async () => {
+  test('a cluster kill switch refuses kubectl on that cluster only, closes open streams there, and lifting it restores access', async () => {
     expect((await asUser('bob', '/clusters/prod/api/v1/namespaces/team-a/pods')).status).toBe(200);
+    const bob = await stack.writeKubeconfig({ user: 'bob' });
+    const watch = startWatch(bob, ['--context', 'prod', 'configmaps', '-n', 'team-a']);
     const killSwitch = `apiVersion: kubegate.dev/v1alpha1
 kind: ClusterSettings
 metadata: {name: prod-kill-switch}
@@ -325,13 +327,18 @@ spec:
   clusters: {names: [prod]}
   kubectl: disabled
 `;
-    await stack.applyPolicies([...baseFiles, { fileName: 'kill.yaml', text: killSwitch }]);
     try {
+      const prodCluster = stack.clusters.find((c) => c.name === 'prod')!;
+      expect((await prodCluster.kubectl(['create', 'configmap', 'before-kill-switch', '-n', 'team-a'])).code).toBe(0);
+      await waitFor(() => watch.output().includes('before-kill-switch'), 15_000, 'watch established');
+      await stack.applyPolicies([...baseFiles, { fileName: 'kill.yaml', text: killSwitch }]);
+      await watch.exited;
       const refused = await asUser('bob', '/clusters/prod/api/v1/namespaces/team-a/pods');
       expect(refused.status).toBe(403);
       expect(JSON.parse(refused.body).message).toMatch(/kubectl/);
       expect((await asUser('bob', '/clusters/alpha/api/v1/namespaces/team-a/pods')).status).toBe(200);
     } finally {
+      watch.proc.kill('SIGKILL');
       await stack.applyPolicies(baseFiles);
     }
     expect((await asUser('bob', '/clusters/prod/api/v1/namespaces/team-a/pods')).status).toBe(200);
@@ -403,9 +410,21 @@ describe('break-glass', () => {
     await stack.controlPlane.refresh();
     const allowed = await asUser('dave', url);
     expect(allowed.status).toBe(200);
+    // A watch opened under the grant closes when the grant expires, without anyone acting.
+    const cert = issueUserCertificate(stack.pki.userCa, { user: 'dave', ttlMs: 600_000, now: new Date() });
+    const watch = await openWebSocket({
+      url: `${stack.edgeUrl}/clusters/prod/api/v1/namespaces/team-b/configmaps?watch=true`,
+      caPem: stack.pki.servingCa.certPem,
+      certPem: cert.certPem,
+      keyPem: cert.keyPem,
+      servername: userServerName('dave'),
+    });
+    expect(watch.status).toBe(101);
     const record = await stack.controlPlane.accessLog.waitFor((x) => x.user === 'dave' && x.status === 200 && x.cluster === 'prod');
     expect(record).toMatchObject({ decision: 'allow', breakGlassId: 'bg-e2e-1', policy: 'oncall-prod', verb: 'list', resource: 'configmaps', namespace: 'team-b' });
     await waitFor(async () => (await asUser('dave', url)).status === 403, 15_000, 'grant expires');
+    expect(Date.now()).toBeGreaterThanOrEqual(activatedAt + 6000);
+    await watch.ended;
     expect(Date.now()).toBeGreaterThanOrEqual(activatedAt + 6000);
   });
 });

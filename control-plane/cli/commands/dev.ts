@@ -5,6 +5,8 @@ import { parseOptions } from '../parse-options';
 import { UsageError } from '../cli-error';
 import { createLogger } from '../../log/logger';
 import { startLocalStack } from '../../dev/local-stack';
+import { parseDurationMs } from '../../config/duration';
+import { MAX_USER_CERT_TTL_MS } from '../../credentials/user-certificate';
 import {
   defaultStateDir,
   isStackProcessAlive,
@@ -29,6 +31,8 @@ Options:
   --store URL       (up) where users, policies and grants live: sqlite:FILE or
                     postgres://user:password@host:port/db for several control planes
                     (default sqlite:<state-dir>/kubegate.db)
+  --max-cert-ttl D  (up) the longest lifetime a user certificate may have, e.g. 12h
+                    (default and ceiling 24h; kubeconfigs default to 8h or this if shorter)
   --policy-dir DIR  (up) keep the policy set equal to the YAML files in DIR (GitOps):
                     changes apply within a second; a set that does not validate changes
                     nothing and is reported in the log and on /status
@@ -40,6 +44,7 @@ interface UpOptions {
   readonly clusters: number;
   readonly store?: string;
   readonly policyDir?: string;
+  readonly maxCertTtl?: string;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -83,6 +88,7 @@ async function up(stateDir: string, opts: UpOptions): Promise<number> {
     logger,
     ...(opts.store ? { storeUrl: opts.store } : {}),
     ...(opts.policyDir ? { policyDir: opts.policyDir } : {}),
+    ...(opts.maxCertTtl ? { maxCertTtlMs: parseDurationMs(opts.maxCertTtl) } : {}),
   });
   const descriptor: StackDescriptor = {
     pid: process.pid,
@@ -119,6 +125,7 @@ async function upDetached(stateDir: string, opts: UpOptions): Promise<number> {
   const args = [process.argv[1]!, 'dev', 'up', '--state-dir', stateDir, '--edge-port', String(opts.edgePort), '--clusters', String(opts.clusters)];
   if (opts.store) args.push('--store', opts.store);
   if (opts.policyDir) args.push('--policy-dir', opts.policyDir);
+  if (opts.maxCertTtl) args.push('--max-cert-ttl', opts.maxCertTtl);
   const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out] });
   fs.closeSync(out);
   child.unref();
@@ -201,6 +208,7 @@ export const devCommand = {
         clusters: { type: 'string' },
         store: { type: 'string' },
         'policy-dir': { type: 'string' },
+        'max-cert-ttl': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
       true,
@@ -224,7 +232,24 @@ export const devCommand = {
     if (policyDir !== undefined && !(fs.existsSync(policyDir) && fs.statSync(policyDir).isDirectory())) {
       throw new UsageError(`--policy-dir "${values['policy-dir']}" is not a directory`);
     }
-    const upOptions: UpOptions = { detach: values.detach ?? false, edgePort, clusters, ...(store ? { store } : {}), ...(policyDir ? { policyDir } : {}) };
+    const maxCertTtl = values['max-cert-ttl'];
+    if (maxCertTtl !== undefined) {
+      let ms: number;
+      try {
+        ms = parseDurationMs(maxCertTtl);
+      } catch (err) {
+        throw new UsageError(`--max-cert-ttl: ${(err as Error).message}`);
+      }
+      if (ms > MAX_USER_CERT_TTL_MS) throw new UsageError(`--max-cert-ttl ${maxCertTtl} is longer than kubegate's ceiling of 24h`);
+    }
+    const upOptions: UpOptions = {
+      detach: values.detach ?? false,
+      edgePort,
+      clusters,
+      ...(store ? { store } : {}),
+      ...(policyDir ? { policyDir } : {}),
+      ...(maxCertTtl ? { maxCertTtl } : {}),
+    };
     switch (sub) {
       case 'up':
         return up(stateDir, upOptions);
