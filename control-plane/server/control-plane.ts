@@ -217,7 +217,11 @@ export class ControlPlane {
     return this.publish();
   }
 
-  /** Reloads from the store now and waits until the edge's snapshot reflects it. */
+  /**
+   * Reloads from the store now. When it resolves, ext_authz decides with the new state (so the
+   * next request sees the change) and the new snapshot is published; Envoy applies listener
+   * changes (a drained user's chain) asynchronously, typically within a few hundred ms.
+   */
   async refresh(): Promise<void> {
     await this.reloadNow();
   }

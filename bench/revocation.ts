@@ -1,0 +1,411 @@
+/**
+ * Benchmark: revocation-to-stream-closed time. The issue's target: open streams closed within
+ * 2 s of a revocation.
+ *
+ * N users (default 50) each hold an open ConfigMap watch through the edge: a real
+ * `kubectl get -w` for some, a raw HTTP/2 watch (as kubectl sends it: the user's certificate
+ * and server name, ALPN h2) for the rest. Then, round by round, one user loses access and the
+ * time until that user's stream is closed at the client is measured, while every other watch
+ * must stay open and keep receiving events (a close or a stall is counted as collateral; it must
+ * be 0). Three ways to lose access:
+ *   revoke       store.revokeUser + controlPlane.refresh(), as the admin API does
+ *   lost-access  the user's only group is removed (store.setUserGroups + refresh): the open
+ *                stream is decided again and no longer allowed
+ *   cli-revoke   `kubegate revoke --user NAME` (the compiled CLI, through the admin API), timed
+ *                from the moment the command is started
+ * Each round also records when the control plane had published (refresh returned), when the
+ * edge ACKed the new listener, and (raw watches) when the edge sent GOAWAY, so the total can be
+ * read as publish + xDS delivery + Envoy's drain.
+ *
+ * With --background-users N, N more users (each with a filter chain, none with a watch) are
+ * added first, to see how the time grows with the size of the edge's listener.
+ *
+ *   npm run bench:revocation -- [--users 50] [--kubectl-users 16] [--rounds 10]
+ *     [--lost-access-rounds 10] [--cli-rounds 5] [--background-users 0] [--close-timeout-ms 15000]
+ * Writes bench/results/revocation.json. Measures, never passes or fails.
+ */
+import * as fs from 'node:fs';
+import * as http2 from 'node:http2';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { parseArgs } from 'node:util';
+import { startLocalStack, EDGE_NODE_ID, type LocalStack } from '../control-plane/dev/local-stack';
+import { createLogger } from '../control-plane/log/logger';
+import { userServerName } from '../control-plane/identity/user-identity';
+import { LISTENER_TYPE_URL } from '../control-plane/xds/resource-types';
+import { AckTracker, BenchUserCertificates, bulkCreateUsers, machine, round, sleep, summarize, waitFor, waitForAck, writeResults } from './bench-support';
+
+const CLUSTER = 'bench';
+const NAMESPACE = 'watch-ns';
+const GROUP = 'watchers';
+const SEED_CONFIGMAP = 'seed';
+const TARGET_MS = 2000;
+
+type Method = 'revoke' | 'lost-access' | 'cli-revoke';
+type ClientKind = 'raw' | 'kubectl';
+
+const POLICY = `apiVersion: kubegate.dev/v1alpha1
+kind: AccessPolicy
+metadata: {name: bench-watchers}
+spec:
+  subjects: {groups: [${GROUP}]}
+  clusters: {names: [${CLUSTER}]}
+  rules:
+    - {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch], namespaces: [${NAMESPACE}]}
+`;
+
+// The aggregated view role is empty without kube-controller-manager, hence a role of our own.
+const CLUSTER_OBJECTS = `apiVersion: v1
+kind: Namespace
+metadata: {name: ${NAMESPACE}}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: ${SEED_CONFIGMAP}, namespace: ${NAMESPACE}}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRole
+metadata: {name: bench-watcher}
+rules:
+  - {apiGroups: [""], resources: [configmaps], verbs: [get, list, watch]}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: bench-watchers}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: bench-watcher}
+subjects:
+  - {apiGroup: rbac.authorization.k8s.io, kind: Group, name: ${GROUP}}
+`;
+
+/** One user's open watch. Times are performance.now(). */
+interface Watcher {
+  readonly user: string;
+  readonly kind: ClientKind;
+  /** Resolves when the stream is closed (raw) or kubectl exited. */
+  readonly closed: Promise<number>;
+  closedAt?: number;
+  /** First GOAWAY from the edge (raw only). */
+  goawayAt?: number;
+  output(): string;
+  stop(): void;
+}
+
+function rawWatch(stack: LocalStack, user: string, cert: { certPem: string; keyPem: string }): Promise<Watcher> {
+  return new Promise((resolve, reject) => {
+    let out = '';
+    let settle: (t: number) => void = () => undefined;
+    const closed = new Promise<number>((r) => (settle = r));
+    const session = http2.connect(stack.edgeUrl, { ca: stack.pki.servingCa.certPem, cert: cert.certPem, key: cert.keyPem, servername: userServerName(user) });
+    const watcher: Watcher = {
+      user,
+      kind: 'raw',
+      closed,
+      output: () => out,
+      stop: () => session.destroy(),
+    };
+    const markClosed = () => {
+      if (watcher.closedAt === undefined) {
+        watcher.closedAt = performance.now();
+        settle(watcher.closedAt);
+      }
+    };
+    session.on('error', (err) => reject(err));
+    session.on('goaway', () => (watcher.goawayAt ??= performance.now()));
+    session.on('close', markClosed);
+    const stream = session.request({
+      ':method': 'GET',
+      ':path': `/clusters/${CLUSTER}/api/v1/namespaces/${NAMESPACE}/configmaps?watch=true&allowWatchBookmarks=true`,
+      accept: 'application/json',
+      'user-agent': 'kubegate-bench/revocation',
+    });
+    stream.setEncoding('utf8');
+    stream.on('response', (headers) => {
+      const status = Number(headers[':status']);
+      if (status === 200) resolve(watcher);
+      else reject(new Error(`watch as ${user} answered ${status}`));
+    });
+    stream.on('data', (d: string) => (out += d));
+    stream.on('error', () => undefined);
+    stream.on('close', markClosed);
+    stream.end();
+  });
+}
+
+async function kubectlWatch(stack: LocalStack, user: string): Promise<Watcher> {
+  const kubeconfig = await stack.writeKubeconfig({ user, clusters: [CLUSTER] });
+  let out = '';
+  const proc: ChildProcess = spawn(stack.toolchain.kubectl, ['--kubeconfig', kubeconfig, 'get', 'configmaps', '-n', NAMESPACE, '-w', '-o', 'name']);
+  let settle: (t: number) => void = () => undefined;
+  const closed = new Promise<number>((r) => (settle = r));
+  const watcher: Watcher = { user, kind: 'kubectl', closed, output: () => out, stop: () => proc.kill('SIGKILL') };
+  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
+  proc.on('exit', () => {
+    watcher.closedAt = performance.now();
+    settle(watcher.closedAt);
+  });
+  // The initial list has been printed: the watch request follows at once.
+  await waitFor(() => out.includes(`configmap/${SEED_CONFIGMAP}`) || watcher.closedAt !== undefined, 60_000, `kubectl watch as ${user}`);
+  if (watcher.closedAt !== undefined) throw new Error(`kubectl watch as ${user} exited: ${out.trim()}`);
+  return watcher;
+}
+
+/** `kubegate revoke` from the compiled CLI, when this build has it. */
+function cliPath(): string | null {
+  const cli = path.join(__dirname, '..', 'control-plane', 'cli', 'main.js');
+  const revoke = path.join(__dirname, '..', 'control-plane', 'cli', 'commands', 'revoke.js');
+  return fs.existsSync(cli) && fs.existsSync(revoke) ? cli : null;
+}
+
+function runCli(cli: string, args: string[]): Promise<{ code: number | null; output: string; exitedAt: number }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [cli, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBEGATE_SKIP_TOOLCHAIN: '1' } });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    child.on('close', (code) => resolve({ code, output, exitedAt: performance.now() }));
+  });
+}
+
+interface Round {
+  readonly method: Method;
+  readonly user: string;
+  readonly client: ClientKind;
+  /** From the start of the action; null when not closed within --close-timeout-ms. */
+  readonly closedMs: number | null;
+  /** The store and the control plane's reload and publish (the API call, for cli-revoke). */
+  readonly publishedMs: number;
+  readonly ldsAckMs: number | null;
+  readonly goawayMs: number | null;
+  readonly collateralCloses: number;
+  readonly stalledWatches: number;
+}
+
+const log = (line: string) => process.stderr.write(line + '\n');
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      users: { type: 'string', default: '50' },
+      'kubectl-users': { type: 'string', default: '16' },
+      // A stream not closed this long after its user lost access counts as not closed.
+      'close-timeout-ms': { type: 'string', default: '15000' },
+      rounds: { type: 'string', default: '10' },
+      'lost-access-rounds': { type: 'string', default: '10' },
+      'cli-rounds': { type: 'string', default: '5' },
+      'background-users': { type: 'string', default: '0' },
+    },
+  });
+  const users = Number(values.users);
+  const kubectlUsers = Number(values['kubectl-users']);
+  const CLOSE_TIMEOUT_MS = Number(values['close-timeout-ms']);
+  const plan: Array<[Method, number]> = [
+    ['revoke', Number(values.rounds)],
+    ['lost-access', Number(values['lost-access-rounds'])],
+    ['cli-revoke', Number(values['cli-rounds'])],
+  ];
+  const background = Number(values['background-users']);
+  const counts = [users, kubectlUsers, background, CLOSE_TIMEOUT_MS, ...plan.map(([, n]) => n)];
+  if (counts.some((n) => !Number.isInteger(n) || n < 0)) throw new Error('every count must be a whole number');
+  const victims = plan.reduce((s, [, n]) => s + n, 0);
+  if (users < victims + 2) throw new Error(`--users must be at least the number of rounds plus 2 (${victims + 2}): each round takes one user's access, and some must stay`);
+  if (kubectlUsers > users) throw new Error('--kubectl-users cannot exceed --users');
+
+  const logger = createLogger('bench', { level: 'warn' });
+  const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-bench-revocation-'));
+  const machineAtStart = machine();
+  log(`starting the local stack in ${stateDir}... (load average ${machineAtStart.loadAverage.join(' ')})`);
+  const stack = await startLocalStack({ stateDir, clusters: [CLUSTER], logger });
+  const watchers: Watcher[] = [];
+  let stopTracker = () => undefined as void;
+  try {
+    const cp = stack.controlPlane;
+    const cluster = stack.clusters[0]!;
+    const applied = await cluster.kubectl(['apply', '-f', '-'], CLUSTER_OBJECTS);
+    if (applied.code !== 0) throw new Error(`could not prepare the cluster: ${applied.stderr.trim()}`);
+    await stack.applyPolicies([...(await stack.store.getPolicySet()).files, { fileName: 'bench-watchers.yaml', text: POLICY }], 'bench');
+
+    const names = Array.from({ length: users }, (_, i) => `watcher-${i}`);
+    await bulkCreateUsers(path.join(stateDir, 'kubegate.db'), [
+      ...names.map((name) => ({ name, groups: [GROUP] })),
+      ...Array.from({ length: background }, (_, i) => ({ name: `background-${i}`, groups: [`team-${i % 100}`] })),
+    ]);
+    let t = performance.now();
+    await cp.refresh();
+    const initialSnapshot = cp.cache.getSnapshot(EDGE_NODE_ID)!;
+    const initialAckMs = await waitForAck(cp.cache, EDGE_NODE_ID, initialSnapshot, t, { ldsOnly: true });
+    log(`${users} watchers${background ? ` and ${background} background users` : ''} created; edge ACKed ${cp.edgeUsers().length} filter chains after ${initialAckMs.toFixed(0)} ms`);
+
+    // Every kind of client takes part in every method: victims alternate between kinds.
+    const certificates = new BenchUserCertificates(stack.pki.userCa);
+    const kindOf = (i: number): ClientKind => (i < kubectlUsers ? 'kubectl' : 'raw');
+    log(`opening ${users} watches (${names.filter((_, i) => kindOf(i) === 'kubectl').length} kubectl, the rest raw HTTP/2)...`);
+    const opened = await Promise.all(
+      names.map(async (user, i) => {
+        if (kindOf(i) === 'kubectl') return kubectlWatch(stack, user);
+        const cert = certificates.issue(user, 3_600_000);
+        await stack.store.recordCertificate({ serial: cert.serial, user, notBefore: cert.notBefore.getTime(), notAfter: cert.notAfter.getTime(), issuedAt: Date.now() });
+        return rawWatch(stack, user, cert);
+      }),
+    );
+    watchers.push(...opened);
+
+    let probes = 0;
+    /** Creates a ConfigMap and waits until every open watch has seen it; returns those that did not. */
+    const probeLiveness = async (open: readonly Watcher[]): Promise<Watcher[]> => {
+      const name = `probe-${probes++}`;
+      const created = await cluster.kubectl(['create', 'configmap', name, '-n', NAMESPACE]);
+      if (created.code !== 0) throw new Error(`could not create ConfigMap ${name}: ${created.stderr.trim()}`);
+      try {
+        await waitFor(() => open.every((w) => w.output().includes(name)), 15_000, 'every open watch sees the probe', 50);
+        return [];
+      } catch {
+        return open.filter((w) => !w.output().includes(name));
+      }
+    };
+    const stalledAtStart = await probeLiveness(watchers);
+    if (stalledAtStart.length > 0) throw new Error(`${stalledAtStart.length} watches do not receive events: ${stalledAtStart.map((w) => w.user).join(', ')}`);
+    log('every watch is established and receives events');
+
+    const cli = cliPath();
+    const acks = new AckTracker(cp.cache, EDGE_NODE_ID);
+    stopTracker = () => acks.stop();
+    const rounds: Round[] = [];
+    let next = 0;
+    // Victims taken in an order that alternates client kinds within each method.
+    const byKind = { raw: watchers.filter((w) => w.kind === 'raw'), kubectl: watchers.filter((w) => w.kind === 'kubectl') };
+    // Two watches of each kind stay untouched when possible, to show collateral damage on both.
+    const takeVictim = (r: number): Watcher => {
+      const spare = (kind: ClientKind) => byKind[kind].length > 2;
+      const kind: ClientKind = r % 2 === 1 && spare('kubectl') ? 'kubectl' : spare('raw') ? 'raw' : byKind.kubectl.length > byKind.raw.length ? 'kubectl' : 'raw';
+      next++;
+      return byKind[kind].shift()!;
+    };
+    for (const [method, count] of plan) {
+      if (method === 'cli-revoke' && count > 0 && !cli) {
+        log('cli-revoke: the compiled CLI has no revoke command in this build; skipped');
+        continue;
+      }
+      for (let r = 0; r < count; r++) {
+        const victim = takeVictim(r);
+        const others = watchers.filter((w) => w !== victim && w.closedAt === undefined);
+        const closedBefore = new Set(watchers.filter((w) => w.closedAt !== undefined));
+        const before = cp.cache.getSnapshot(EDGE_NODE_ID)!.version(LISTENER_TYPE_URL);
+        const t0 = performance.now();
+        let publishedAt: number;
+        if (method === 'revoke') {
+          const revoked = await stack.store.revokeUser(victim.user, Date.now(), 'bench');
+          if (revoked.revokedCertificates < 1) throw new Error(`revoking ${victim.user} revoked no certificate`);
+          await cp.refresh();
+          publishedAt = performance.now();
+        } else if (method === 'lost-access') {
+          await stack.store.setUserGroups(victim.user, [], Date.now());
+          await cp.refresh();
+          publishedAt = performance.now();
+        } else {
+          const done = await runCli(cli!, ['revoke', '--user', victim.user, '--server', stack.apiUrl, '--kubeconfig', stack.adminKubeconfigPath]);
+          if (done.code !== 0) throw new Error(`kubegate revoke failed (${done.code}): ${done.output.trim()}`);
+          publishedAt = done.exitedAt;
+        }
+        const snapshot = cp.cache.getSnapshot(EDGE_NODE_ID)!;
+        const ack = snapshot.version(LISTENER_TYPE_URL) === before ? Promise.resolve(null) : acks.ackedAt(snapshot, CLOSE_TIMEOUT_MS);
+        let timer: NodeJS.Timeout | undefined;
+        const timeout = new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), Math.max(0, CLOSE_TIMEOUT_MS - (performance.now() - t0)))));
+        const closedAt = await Promise.race([victim.closed, timeout]);
+        clearTimeout(timer);
+        const ackedAt = await ack;
+        const ldsAckMs = ackedAt === null ? null : ackedAt - t0;
+        // A moment for any collateral close to show, then check the others still receive events.
+        await sleep(200);
+        const collateral = watchers.filter((w) => w !== victim && w.closedAt !== undefined && !closedBefore.has(w));
+        const stalled = await probeLiveness(others.filter((w) => w.closedAt === undefined));
+        const result: Round = {
+          method,
+          user: victim.user,
+          client: victim.kind,
+          closedMs: closedAt === null ? null : closedAt - t0,
+          publishedMs: publishedAt - t0,
+          ldsAckMs,
+          goawayMs: victim.goawayAt !== undefined ? victim.goawayAt - t0 : null,
+          collateralCloses: collateral.length,
+          stalledWatches: stalled.length,
+        };
+        rounds.push(result);
+        if (closedAt === null) victim.stop();
+        log(
+          `${method.padEnd(11)} ${victim.user.padEnd(11)} (${victim.kind.padEnd(7)}) closed after ${result.closedMs === null ? `> ${CLOSE_TIMEOUT_MS}` : result.closedMs.toFixed(0)} ms ` +
+            `(published ${result.publishedMs.toFixed(0)} ms, LDS ACK ${ldsAckMs === null ? '-' : ldsAckMs.toFixed(0)} ms${result.goawayMs === null ? '' : `, GOAWAY ${result.goawayMs.toFixed(0)} ms`}); collateral closes ${collateral.length}, stalled ${stalled.length}`,
+        );
+      }
+    }
+
+    const stats = (list: readonly Round[]) => {
+      const closed = list.filter((r) => r.closedMs !== null).map((r) => r.closedMs!);
+      const s = summarize(closed);
+      const p50 = (f: (r: Round) => number | null) => {
+        const v = list.map(f).filter((x): x is number => x !== null);
+        return v.length ? round(summarize(v).p50, 0) : null;
+      };
+      return {
+        rounds: list.length,
+        closed: closed.length,
+        notClosedWithinMs: { timeout: CLOSE_TIMEOUT_MS, count: list.length - closed.length },
+        withinTarget: closed.filter((ms) => ms <= TARGET_MS).length,
+        closedMs: { min: round(s.min, 0), p50: round(s.p50, 0), p99: round(s.p99, 0), max: round(s.max, 0), mean: round(s.mean, 0) },
+        p50Breakdown: { publishedMs: p50((r) => r.publishedMs), ldsAckMs: p50((r) => r.ldsAckMs), goawayMs: p50((r) => r.goawayMs) },
+        collateralCloses: list.reduce((n, r) => n + r.collateralCloses, 0),
+        stalledWatches: list.reduce((n, r) => n + r.stalledWatches, 0),
+      };
+    };
+    const methods = [...new Set(rounds.map((r) => r.method))];
+    const summary = methods.map((m) => {
+      const list = rounds.filter((r) => r.method === m);
+      return { method: m, all: stats(list), raw: stats(list.filter((r) => r.client === 'raw')), kubectl: stats(list.filter((r) => r.client === 'kubectl')) };
+    });
+    const survivors = watchers.filter((w) => w.closedAt === undefined).length;
+    const report = {
+      benchmark: 'revocation',
+      when: new Date().toISOString(),
+      machine: { ...machineAtStart, loadAverageAtEnd: machine().loadAverage },
+      target: { closedWithinMs: TARGET_MS, collateralCloses: 0 },
+      setup: {
+        watchers: users,
+        kubectlWatchers: watchers.filter((w) => w.kind === 'kubectl').length,
+        rawWatchers: watchers.filter((w) => w.kind === 'raw').length,
+        backgroundUsers: background,
+        filterChains: cp.edgeUsers().length,
+        edgeDrainTimeSeconds: 1,
+        initialLdsAckMs: Math.round(initialAckMs),
+      },
+      summary,
+      survivingWatches: survivors,
+      rounds: rounds.map((r) => ({ ...r, closedMs: r.closedMs === null ? null : round(r.closedMs, 0), publishedMs: round(r.publishedMs, 0), ldsAckMs: r.ldsAckMs === null ? null : round(r.ldsAckMs, 0), goawayMs: r.goawayMs === null ? null : round(r.goawayMs, 0) })),
+    };
+
+    const out: string[] = [`${users} watchers (${report.setup.kubectlWatchers} kubectl, ${report.setup.rawWatchers} raw HTTP/2), ${report.setup.filterChains} filter chains at the edge`];
+    const line = (label: string, s: ReturnType<typeof stats>) =>
+      s.rounds === 0
+        ? null
+        : `  ${label.padEnd(22)} n=${String(s.rounds).padStart(2)}  closed ms min ${s.closedMs.min}  p50 ${s.closedMs.p50}  p99 ${s.closedMs.p99}  max ${s.closedMs.max}  within ${TARGET_MS} ms: ${s.withinTarget}/${s.rounds}  ` +
+          `not closed: ${s.notClosedWithinMs.count}  collateral closes: ${s.collateralCloses}  stalled: ${s.stalledWatches}  (p50 published ${s.p50Breakdown.publishedMs} ms, LDS ACK ${s.p50Breakdown.ldsAckMs ?? '-'} ms${s.p50Breakdown.goawayMs === null ? '' : `, GOAWAY ${s.p50Breakdown.goawayMs} ms`})`;
+    for (const s of summary) {
+      out.push(`${s.method}:`);
+      for (const l of [line('all', s.all), line('raw HTTP/2 watch', s.raw), line('kubectl get -w', s.kubectl)]) if (l) out.push(l);
+    }
+    out.push(`watches still open at the end: ${survivors} of ${users - next} not targeted`);
+    out.push(`machine: ${machineAtStart.cpus} cpus, load average at start ${machineAtStart.loadAverage.join(' ')}, at end ${report.machine.loadAverageAtEnd.join(' ')}`);
+    process.stdout.write(out.join('\n') + '\n');
+    log(`results written to ${writeResults('revocation', report)}`);
+  } finally {
+    stopTracker();
+    for (const w of watchers) w.stop();
+    await stack.stop();
+    fs.rmSync(stateDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err) => {
+  process.stderr.write(`benchmark failed: ${(err as Error).stack ?? (err as Error).message}\n`);
+  process.exitCode = 1;
+});
