@@ -16,54 +16,14 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { startLocalStack } from '../control-plane/dev/local-stack';
 import { createLogger } from '../control-plane/log/logger';
 import { issueUserCertificate } from '../control-plane/credentials/user-certificate';
 import { userServerName } from '../control-plane/identity/user-identity';
 import { ADMIN_GROUP, PROXY_IDENTITY_USER } from '../control-plane/dev/cluster-access-rbac';
-import type { LoadResult, LoadTarget } from './load';
-import { cpuPerRequest, sampleCpu } from './process-cpu';
-
-type WorkerResult = LoadResult & { loadGeneratorCpuSeconds: number };
-type Measured = WorkerResult & { cpuMicrosPerRequest: Record<string, number> };
-
-/** One load run in a separate process (bench/load-worker.ts). */
-function runWorker(target: LoadTarget, opts: { concurrency: number; requests: number }): Promise<WorkerResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(__dirname, 'load-worker.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as WorkerResult) : reject(new Error(`load worker exited with ${code}`))));
-    child.stdin.end(JSON.stringify({ target, ...opts }));
-  });
-}
-
-async function measure(target: LoadTarget, pids: Record<string, number>, opts: { concurrency: number; requests: number }): Promise<Measured> {
-  const before = sampleCpu(pids);
-  const r = await runWorker(target, opts);
-  const cpu = cpuPerRequest(before, sampleCpu(pids), r.requests);
-  cpu['load-generator'] = Math.round((r.loadGeneratorCpuSeconds / Math.max(1, r.requests)) * 1e6);
-  return { ...r, cpuMicrosPerRequest: cpu };
-}
-
-function combine(name: string, runs: Measured[]) {
-  const mean = (f: (r: Measured) => number) => runs.reduce((s, r) => s + f(r), 0) / runs.length;
-  const cpu: Record<string, number> = {};
-  for (const k of Object.keys(runs[0]!.cpuMicrosPerRequest)) cpu[k] = Math.round(mean((r) => r.cpuMicrosPerRequest[k]!));
-  return {
-    name,
-    rounds: runs.length,
-    requests: runs.reduce((s, r) => s + r.requests, 0),
-    errors: runs.reduce((s, r) => s + r.errors, 0),
-    requestsPerSecond: mean((r) => r.requestsPerSecond),
-    p50Ms: mean((r) => r.p50Ms),
-    p99Ms: mean((r) => r.p99Ms),
-    cpuMicrosPerRequest: cpu,
-  };
-}
+import type { LoadTarget } from './load';
+import { combineRuns, formatCombined, measureLoad, runLoadWorker, type Measured } from './load-run-support';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -104,8 +64,8 @@ async function main(): Promise<void> {
     };
 
     process.stderr.write('warming up...\n');
-    await runWorker(direct, { concurrency: 8, requests: 500 });
-    await runWorker(edge, { concurrency: 8, requests: 500 });
+    await runLoadWorker(direct, { concurrency: 8, requests: 500 });
+    await runLoadWorker(edge, { concurrency: 8, requests: 500 });
 
     const results = [];
     for (const concurrency of levels) {
@@ -114,11 +74,11 @@ async function main(): Promise<void> {
       const edgeRuns: Measured[] = [];
       for (let i = 0; i < rounds; i++) {
         process.stderr.write(`concurrency ${concurrency}: round ${i + 1}/${rounds}\n`);
-        directRuns.push(await measure(direct, pids, { concurrency, requests: n }));
-        edgeRuns.push(await measure(edge, pids, { concurrency, requests: n }));
+        directRuns.push(await measureLoad(direct, pids, { concurrency, requests: n }));
+        edgeRuns.push(await measureLoad(edge, pids, { concurrency, requests: n }));
       }
-      const d = combine('direct', directRuns);
-      const e = combine('edge', edgeRuns);
+      const d = combineRuns('direct', directRuns);
+      const e = combineRuns('edge', edgeRuns);
       results.push({
         concurrency,
         requestsPerRound: n,
@@ -138,8 +98,7 @@ async function main(): Promise<void> {
       targets: { throughputRatioAtLeast: 0.9, addedP99MsAtMost: 1 },
       results,
     };
-    const fmt = (r: ReturnType<typeof combine>) =>
-      `  ${r.name.padEnd(7)} ${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms  errors ${r.errors}  cpu µs/req ${JSON.stringify(r.cpuMicrosPerRequest)}`;
+    const fmt = (r: ReturnType<typeof combineRuns>) => formatCombined(r, 7);
     for (const r of results) {
       process.stdout.write(
         [
