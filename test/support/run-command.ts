@@ -16,6 +16,8 @@ export function runCommand(command: string, args: readonly string[], opts: { inp
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30000);
     child.on('error', reject);
+    // A command that exits without reading its input would otherwise crash the test with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.on('close', (code) => {
       clearTimeout(timer);
       resolve({ code, stdout, stderr });
