@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Installs the real components kubegate runs against (Envoy, etcd, kube-apiserver, kubectl)
-# into a cache directory keyed by version, and writes tools.json naming each binary.
+# Installs the real components kubegate runs against (Envoy, etcd, kube-apiserver,
+# kube-scheduler, kube-controller-manager, kwok, kubectl) into a cache directory keyed by
+# version, and writes tools.json naming each binary.
 #
 # Idempotent: a component whose versioned directory is complete is not touched again, so a
 # second run costs seconds. Builds go to a temporary directory and are renamed into place only
@@ -96,18 +97,30 @@ install_etcd() {
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
-# kube-apiserver (and kubectl when the machine's is too old) from k8s.io/kubernetes. That
-# module's go.mod points every staging module at ./staging, which does not exist in the module
-# zip; replacing each with its published v0 release is what makes it buildable as a dependency.
+# The control plane's binaries (kube-apiserver, kube-scheduler, kube-controller-manager, and
+# kubectl when the machine's is too old) from k8s.io/kubernetes. That module's go.mod points
+# every staging module at ./staging, which does not exist in the module zip; replacing each
+# with its published v0 release is what makes it buildable as a dependency.
+#
+# Only the binaries the cache directory lacks are built, all in one `go build` (one step, one
+# log; the packages the commands share are compiled once either way, through Go's build
+# cache). Binaries an earlier run built stay as they are. On 2 cores: kube-apiserver from a
+# cold build cache about 8 minutes; kube-scheduler and kube-controller-manager after it about
+# 1.5 minutes more; linking alone (warm cache) under a minute.
+KUBERNETES_BINARIES=(kube-apiserver kube-scheduler kube-controller-manager)
 install_kubernetes() {
   local want_kubectl=$1
   local dest="$cache/kubernetes-v$KUBERNETES_VERSION"
-  local have_all=1
-  [[ -x $dest/bin/kube-apiserver ]] || have_all=0
-  [[ $want_kubectl == 0 || -x $dest/bin/kubectl ]] || have_all=0
-  if (( have_all )); then log info "kubernetes binaries cached" "version=$KUBERNETES_VERSION"; return; fi
+  local -a missing=()
+  local name
+  for name in "${KUBERNETES_BINARIES[@]}"; do
+    [[ -x $dest/bin/$name ]] || missing+=("$name")
+  done
+  [[ $want_kubectl == 1 && ! -x $dest/bin/kubectl ]] && missing+=(kubectl)
+  if (( ${#missing[@]} == 0 )); then log info "kubernetes binaries cached" "version=$KUBERNETES_VERSION"; return; fi
   require_go
-  log info "building kube-apiserver from Go modules (10-20 minutes on 2 cores, once per version)" "version=$KUBERNETES_VERSION"
+  log info "building kubernetes binaries from Go modules (10-25 minutes on 2 cores for all of them, once per version)" \
+    "version=$KUBERNETES_VERSION" "binaries=$(IFS=,; echo "${missing[*]}")"
   local tmp="$dest.tmp.$$"; rm -rf "$tmp"
   new_go_module "$tmp/src" kubegate.local/tools/kubernetes
   local staging_version="v0.${KUBERNETES_VERSION#1.}"
@@ -131,17 +144,71 @@ install_kubernetes() {
     ldflags+=" -X $pkg.gitVersion=v$KUBERNETES_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
   done
-  local -a targets=(k8s.io/kubernetes/cmd/kube-apiserver)
-  [[ $want_kubectl == 1 ]] && targets+=(k8s.io/kubernetes/cmd/kubectl)
-  mkdir -p "$tmp/bin"
-  for target in "${targets[@]}"; do
-    local name=${target##*/}
-    (cd "$tmp/src" && GOTOOLCHAIN=local go get "$target@v$KUBERNETES_VERSION" >>"$tmp/get.log" 2>&1 || true)
-    run_with_progress "$name-build" "$tmp/$name-build.log" \
-      env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/bin/$name" "$target"
+  local -a targets=()
+  for name in "${missing[@]}"; do
+    targets+=("k8s.io/kubernetes/cmd/$name")
+    # Adds the requirements this command's packages need to the tools module; a failure here
+    # shows up, with its reason, in the build log.
+    (cd "$tmp/src" && GOTOOLCHAIN=local go get "k8s.io/kubernetes/cmd/$name@v$KUBERNETES_VERSION" >>"$tmp/get.log" 2>&1 || true)
   done
-  # Keep a binary from an earlier run (e.g. kubectl) that this run did not need to build.
-  if [[ -d $dest/bin ]]; then cp -n "$dest"/bin/* "$tmp/bin/" 2>/dev/null || true; fi
+  mkdir -p "$tmp/bin"
+  # With -o naming a directory (trailing slash), go build writes one binary per main package.
+  run_with_progress kubernetes-build "$tmp/build.log" \
+    env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -ldflags "$ldflags" -o "$tmp/bin/" "${targets[@]}"
+  for name in "${missing[@]}"; do
+    [[ -x $tmp/bin/$name ]] || die "go build succeeded but wrote no $name" "log=$tmp/build.log"
+  done
+  # Keep the binaries an earlier run built (e.g. kube-apiserver, kubectl): they are not rebuilt.
+  if [[ -d $dest/bin ]]; then cp -np "$dest"/bin/* "$tmp/bin/" 2>/dev/null || true; fi
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
+# kwok simulates nodes: it keeps fake Nodes ready and plays pods through their lifecycle, and
+# serves the kubelet API (exec, logs, attach, port-forward) for them. `go install` of the
+# module's command uses kwok's own go.mod exactly as released. kwok's go directive may ask for
+# a newer Go than the Kubernetes build does; that is checked first, for a clear error.
+# The lifecycle Stages kwokctl runs kwok with (node: fast + heartbeat-with-lease, pod: fast)
+# come from the same module release, so templates and binary always match.
+KWOK_STAGE_FILES=(
+  kustomize/stage/node/fast/node-initialize.yaml
+  kustomize/stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml
+  kustomize/stage/pod/fast/pod-ready.yaml
+  kustomize/stage/pod/fast/pod-complete.yaml
+  kustomize/stage/pod/fast/pod-delete.yaml
+)
+kwok_complete() {
+  local dir=$1 f
+  [[ -x $dir/bin/kwok ]] || return 1
+  for f in "${KWOK_STAGE_FILES[@]}"; do [[ -f $dir/stages/${f##*/} ]] || return 1; done
+}
+install_kwok() {
+  local dest="$cache/kwok-v$KWOK_VERSION"
+  if kwok_complete "$dest"; then log info "kwok cached" "version=$KWOK_VERSION"; return; fi
+  require_go
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/bin" "$tmp/stages"
+  (cd "$tmp" && GOTOOLCHAIN=local go mod download -json "sigs.k8s.io/kwok@v$KWOK_VERSION" >"$tmp/download.json" 2>"$tmp/download.log") \
+    || { cat "$tmp/download.log" >&2; die "could not fetch the kwok module" "version=$KWOK_VERSION" "log=$tmp/download.log"; }
+  local modfile moddir need have f
+  modfile=$(sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p' "$tmp/download.json")
+  moddir=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p' "$tmp/download.json")
+  for f in "${KWOK_STAGE_FILES[@]}"; do
+    install -m 0644 "$moddir/$f" "$tmp/stages/" || die "the kwok module lacks a stage file" "file=$f" "module=$moddir"
+  done
+  if [[ -x $dest/bin/kwok ]]; then
+    # Built by an earlier run that did not keep the stages yet: only those are added.
+    cp -p "$dest/bin/kwok" "$tmp/bin/kwok"
+  else
+    need=$(sed -n 's/^go \([0-9][0-9.]*\).*/\1/p' "$modfile" | head -n1)
+    have=$(go env GOVERSION | sed 's/^go//')
+    if [[ -n $need ]] && ! printf '%s\n%s\n' "$need" "$have" | sort -V -C; then
+      rm -rf "$tmp"
+      die "Go $have is too old to build kwok v$KWOK_VERSION, whose go.mod asks for Go $need: install Go $need or newer" "have=go$have" "need=go$need"
+    fi
+    log info "building kwok from Go modules (a few minutes)" "version=$KWOK_VERSION"
+    run_with_progress kwok-build "$tmp/build.log" \
+      env GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp/bin" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@v$KWOK_VERSION"
+    [[ -x $tmp/bin/kwok ]] || die "go install succeeded but wrote no kwok binary" "log=$tmp/build.log"
+  fi
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
@@ -182,6 +249,33 @@ install_postgresql() {
   postgres_server_present || die "apt-get installed postgresql but initdb and postgres are still not found" "log=$cache/postgresql-install.log"
 }
 
+# iproute2 (ip) and iptables for the firewalled-site harness (control-plane/netns), whose tests
+# put each cluster in a network namespace behind its own firewall. Debian's packages, installed
+# only when a tool is missing: the check costs nothing.
+network_tools_present() {
+  local tool
+  for tool in ip iptables iptables-restore iptables-save ip6tables ip6tables-restore ip6tables-save; do
+    command -v "$tool" >/dev/null 2>&1 || [[ -x /usr/sbin/$tool || -x /sbin/$tool ]] || return 1
+  done
+}
+
+install_network_tools() {
+  if network_tools_present; then log info "iproute2 and iptables present"; return; fi
+  command -v apt-get >/dev/null 2>&1 \
+    || die "ip or iptables is missing and there is no apt-get to install them: install iproute2 and iptables" "need=iproute2,iptables"
+  local -a as_root=()
+  if (( EUID != 0 )); then
+    sudo -n true 2>/dev/null \
+      || die "ip or iptables is missing and installing them needs root: run sudo apt-get install -y iproute2 iptables, or run this script as root" "need=iproute2,iptables"
+    as_root=(sudo -n)
+  fi
+  log info "installing Debian's iproute2 and iptables packages with apt-get"
+  run_with_progress apt-get-update "$cache/apt-get-update.log" "${as_root[@]}" apt-get update
+  run_with_progress network-tools-install "$cache/network-tools-install.log" \
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iproute2 iptables
+  network_tools_present || die "apt-get installed iproute2 and iptables but ip or iptables is still not found" "log=$cache/network-tools-install.log"
+}
+
 main() {
   log info "toolchain install starting" "cache=$cache"
   install_envoy
@@ -195,14 +289,20 @@ main() {
     install_kubernetes 1
     kubectl_path="$cache/kubernetes-v$KUBERNETES_VERSION/bin/kubectl"
   fi
+  install_kwok
   install_postgresql
+  install_network_tools
   local manifest="$cache/tools.json"
   cat >"$manifest.tmp" <<JSON
 {
-  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION"},
+  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "kwok": "$KWOK_VERSION"},
   "envoy": "$cache/envoy-$ENVOY_VERSION/envoy",
   "etcd": "$cache/etcd-v$ETCD_VERSION/bin/etcd",
   "kubeApiserver": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-apiserver",
+  "kubeScheduler": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-scheduler",
+  "kubeControllerManager": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-controller-manager",
+  "kwok": "$cache/kwok-v$KWOK_VERSION/bin/kwok",
+  "kwokStages": "$cache/kwok-v$KWOK_VERSION/stages",
   "kubectl": "$kubectl_path"
 }
 JSON

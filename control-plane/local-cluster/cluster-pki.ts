@@ -63,7 +63,8 @@ export interface ClusterPki {
   issueClientCertificate(commonName: string, groups: readonly string[], now?: Date): KeyPairPem;
 }
 
-function writePair(dir: string, name: string, pair: KeyPairPem): KeyPairFiles {
+/** Writes `<dir>/<name>.crt` (0644) and `<dir>/<name>.key` (0600). */
+export function writePair(dir: string, name: string, pair: KeyPairPem): KeyPairFiles {
   const certFile = path.join(dir, `${name}.crt`);
   const keyFile = path.join(dir, `${name}.key`);
   fs.mkdirSync(path.dirname(certFile), { recursive: true });
@@ -72,7 +73,8 @@ function writePair(dir: string, name: string, pair: KeyPairPem): KeyPairFiles {
   return { ...pair, certFile, keyFile };
 }
 
-function leafValidity(now: Date): { notBefore: Date; notAfter: Date } {
+/** The validity of every leaf certificate of a cluster started at `now`. */
+export function leafValidity(now: Date): { notBefore: Date; notAfter: Date } {
   return { notBefore: new Date(now.getTime() - BACKDATE_MS), notAfter: new Date(now.getTime() + LEAF_LIFETIME_MS) };
 }
 

@@ -29,3 +29,37 @@ export function httpsGet(url: string, tls: TlsClientMaterial, timeoutMs = 2_000)
     req.on('error', reject);
   });
 }
+
+export interface HttpsRequestOptions {
+  /** @default 'GET' */
+  readonly method?: string;
+  /** Sent as JSON (Content-Type: application/json). @default no body */
+  readonly json?: unknown;
+  /** @default 5000 */
+  readonly timeoutMs?: number;
+}
+
+/**
+ * One HTTPS request with a client certificate, for the harness's own API calls (creating the
+ * kwok nodes, waiting for objects the controllers make). Nothing is pooled, as for httpsGet.
+ */
+export function httpsRequest(url: string, tls: TlsClientMaterial, options: HttpsRequestOptions = {}): Promise<HttpsResponse> {
+  const timeoutMs = options.timeoutMs ?? 5_000;
+  const body = options.json === undefined ? undefined : Buffer.from(JSON.stringify(options.json));
+  return new Promise((resolve, reject) => {
+    const headers: Record<string, string | number> = { Accept: 'application/json' };
+    if (body) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = body.length;
+    }
+    const req = https.request(url, { method: options.method ?? 'GET', headers, ca: tls.caPem, cert: tls.certPem, key: tls.keyPem, agent: false, timeout: timeoutMs }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`no response within ${timeoutMs} ms`)));
+    req.on('error', reject);
+    req.end(body);
+  });
+}

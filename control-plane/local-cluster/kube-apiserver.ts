@@ -32,6 +32,13 @@ export interface KubeApiserverProps {
   readonly stopTimeoutMs: number;
   /** Write an audit log (metadata of every request) to auditLogPath(logDir). */
   readonly audit: boolean;
+  /**
+   * How the apiserver reaches kubelets (here kwok's kubelet API) for exec, attach, logs and
+   * port-forward: with this client certificate, verifying the kubelet's serving certificate
+   * against `certificateAuthorityFile`, at the node's InternalIP.
+   * @default no kubelet flags (nothing runs pods)
+   */
+  readonly kubelet?: { readonly clientCertFile: string; readonly clientKeyFile: string; readonly certificateAuthorityFile: string };
   /** Appended after the harness's own flags. @default [] */
   readonly extraArgs?: readonly string[];
 }
@@ -42,7 +49,7 @@ export interface KubeApiserver {
   readonly process: ManagedProcess;
 }
 
-export function kubeApiserverArgs(props: Pick<KubeApiserverProps, 'stateDir' | 'logDir' | 'port' | 'etcdUrl' | 'pki' | 'audit' | 'extraArgs'>): string[] {
+export function kubeApiserverArgs(props: Pick<KubeApiserverProps, 'stateDir' | 'logDir' | 'port' | 'etcdUrl' | 'pki' | 'audit' | 'kubelet' | 'extraArgs'>): string[] {
   const { pki } = props;
   return [
     `--etcd-servers=${props.etcdUrl}`,
@@ -71,7 +78,18 @@ export function kubeApiserverArgs(props: Pick<KubeApiserverProps, 'stateDir' | '
     // Nothing in the harness runs pods that would use that endpoint.
     '--endpoint-reconciler-type=none',
     ...(props.audit ? auditArgs(props.stateDir, props.logDir) : []),
+    ...(props.kubelet ? kubeletArgs(props.kubelet) : []),
     ...(props.extraArgs ?? []),
+  ];
+}
+
+function kubeletArgs(kubelet: NonNullable<KubeApiserverProps['kubelet']>): string[] {
+  return [
+    `--kubelet-client-certificate=${kubelet.clientCertFile}`,
+    `--kubelet-client-key=${kubelet.clientKeyFile}`,
+    `--kubelet-certificate-authority=${kubelet.certificateAuthorityFile}`,
+    // kwok's nodes also list their name as a Hostname address, which nothing resolves.
+    '--kubelet-preferred-address-types=InternalIP',
   ];
 }
 

@@ -11,8 +11,16 @@ export interface Toolchain {
   readonly envoy: string;
   readonly etcd: string;
   readonly kubeApiserver: string;
+  /** Built from the same tools module and version as kube-apiserver. */
+  readonly kubeScheduler: string;
+  /** Built from the same tools module and version as kube-apiserver. */
+  readonly kubeControllerManager: string;
+  /** sigs.k8s.io/kwok's controller: fake nodes, and the kubelet API for their pods. */
+  readonly kwok: string;
+  /** Directory of the kwok release's lifecycle Stage manifests (node-initialize.yaml, pod-ready.yaml, ...). */
+  readonly kwokStages: string;
   readonly kubectl: string;
-  readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string };
+  readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string; readonly kwok: string };
 }
 
 export class ToolchainMissingError extends Error {
@@ -57,11 +65,14 @@ export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   if (!fs.existsSync(manifest)) throw new ToolchainMissingError(`no toolchain at ${manifest}: ${hint}`);
   const tools = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Toolchain;
   const pinned = pinnedVersions();
-  if (tools.versions.envoy !== pinned.ENVOY_VERSION || tools.versions.kubernetes !== pinned.KUBERNETES_VERSION || tools.versions.etcd !== pinned.ETCD_VERSION) {
+  const v = tools.versions;
+  if (v.envoy !== pinned.ENVOY_VERSION || v.kubernetes !== pinned.KUBERNETES_VERSION || v.etcd !== pinned.ETCD_VERSION || v.kwok !== pinned.KWOK_VERSION) {
     throw new ToolchainMissingError(`toolchain at ${manifest} was built for other versions than toolchain/versions.env: ${hint}`);
   }
-  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubectl'] as const) {
-    if (!fs.existsSync(tools[key])) throw new ToolchainMissingError(`${key} binary ${tools[key]} is missing: ${hint}`);
+  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kwok', 'kwokStages', 'kubectl'] as const) {
+    // A tools.json from before a binary was added lacks its key: that too means "run the installer".
+    const what = key === 'kwokStages' ? 'directory' : 'binary';
+    if (typeof tools[key] !== 'string' || !fs.existsSync(tools[key])) throw new ToolchainMissingError(`${key} ${what} ${tools[key]} is missing: ${hint}`);
   }
   return tools;
 }

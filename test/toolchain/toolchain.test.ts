@@ -56,17 +56,43 @@ describe('loadToolchain', () => {
     const v = pinnedVersions();
     fs.writeFileSync(
       path.join(cache, 'tools.json'),
-      JSON.stringify({ versions: { envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION }, envoy: '/bin/true', etcd: path.join(cache, 'gone', 'etcd'), kubeApiserver: '/bin/true', kubectl: '/bin/true' }),
+      JSON.stringify({
+        versions: { envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION, kwok: v.KWOK_VERSION },
+        envoy: '/bin/true',
+        etcd: path.join(cache, 'gone', 'etcd'),
+        kubeApiserver: '/bin/true',
+        kubeScheduler: '/bin/true',
+        kubeControllerManager: '/bin/true',
+        kwok: '/bin/true',
+        kwokStages: cache,
+        kubectl: '/bin/true',
+      }),
     );
     expect(() => loadToolchain({ KUBEGATE_CACHE_DIR: cache })).toThrow(`etcd binary ${path.join(cache, 'gone', 'etcd')} is missing`);
+  });
+
+  test('a tools.json from before the scheduler, controller manager and kwok were added says to run the installer', () => {
+    const cache = tmp();
+    const v = pinnedVersions();
+    // The old shape, with today's versions: only the new keys are missing.
+    fs.writeFileSync(
+      path.join(cache, 'tools.json'),
+      JSON.stringify({ versions: { envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION, kwok: v.KWOK_VERSION }, envoy: '/bin/true', etcd: '/bin/true', kubeApiserver: '/bin/true', kubectl: '/bin/true' }),
+    );
+    expect(() => loadToolchain({ KUBEGATE_CACHE_DIR: cache })).toThrow(/kubeScheduler binary undefined is missing: run toolchain\/install.sh/);
   });
 
   test('the installed toolchain matches the pinned versions and runs', async () => {
     const tools = loadToolchain();
     const v = pinnedVersions();
-    expect(tools.versions).toEqual({ envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION });
+    expect(tools.versions).toEqual({ envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION, kwok: v.KWOK_VERSION });
     expect((await runCommand(tools.envoy, ['--version'])).stdout).toContain(`/${v.ENVOY_VERSION}/`);
     expect((await runCommand(tools.kubeApiserver, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
     expect((await runCommand(tools.etcd, ['--version'])).stdout).toContain(`etcd Version: ${v.ETCD_VERSION}`);
+    // Built from the same tools module with the same version ldflags as kube-apiserver.
+    expect((await runCommand(tools.kubeScheduler, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
+    expect((await runCommand(tools.kubeControllerManager, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
+    expect((await runCommand(tools.kwok, ['--version'])).stdout).toContain(`kwok version v${v.KWOK_VERSION} `);
+    expect(fs.readdirSync(tools.kwokStages).sort()).toEqual(['node-heartbeat-with-lease.yaml', 'node-initialize.yaml', 'pod-complete.yaml', 'pod-delete.yaml', 'pod-ready.yaml']);
   });
 });
