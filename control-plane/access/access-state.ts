@@ -9,7 +9,7 @@ import type { ActiveGrant, ClusterInfo, EvaluationContext } from '../policy-engi
 import type { AuthorizationView } from './authorization-view';
 import { PolicyEngine } from '../policy-engine/policy-engine';
 import { loadPolicies, type PolicyDocument } from '../../policies/src';
-import { DEFAULT_USER_SERVER_NAME_SUFFIX } from '../identity/user-identity';
+import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName } from '../identity/user-identity';
 
 export class AccessState implements AuthorizationView {
   generation = 0;
@@ -25,6 +25,8 @@ export class AccessState implements AuthorizationView {
   private sessions = new Map<string, ConsoleSessionRecord>();
   private grants = new Map<string, ActiveGrant[]>();
   private breakGlass: readonly BreakGlassRecord[] = [];
+  /** userServerName is a SHA-256 digest; ext_authz needs it on every request, so once per user. */
+  private readonly serverNames = new Map<string, string>();
 
   constructor(userServerNameSuffix: string = DEFAULT_USER_SERVER_NAME_SUFFIX) {
     this.userServerNameSuffix = userServerNameSuffix;
@@ -98,6 +100,16 @@ export class AccessState implements AuthorizationView {
 
   user(name: string): UserRecord | undefined {
     return this.users.get(name);
+  }
+
+  serverNameOf(user: string): string {
+    let name = this.serverNames.get(user);
+    if (name === undefined) {
+      name = userServerName(user, this.userServerNameSuffix);
+      if (this.serverNames.size >= 100_000) this.serverNames.clear();
+      this.serverNames.set(user, name);
+    }
+    return name;
   }
 
   allUsers(): UserRecord[] {

@@ -17,6 +17,8 @@ export interface AuthorizationView {
   readonly generation: number;
   /** identity/user-identity.ts: the suffix of users' TLS server names. */
   readonly userServerNameSuffix: string;
+  /** The TLS server name of the user's own endpoint (userServerName with this suffix). */
+  serverNameOf(user: string): string;
   readonly engine: Evaluator;
   user(name: string): UserRecord | undefined;
   isRevoked(serial: string): boolean;

@@ -7,9 +7,8 @@
 import type { AuthzRequest, Authorizer, Decision, Identity } from './decision';
 import { CertificateIdentityReader } from './certificate-identity';
 import { parseRequestAttributes, RequestPathError, stripClusterPrefix, type RequestAttributes } from './request-attributes';
-import { userServerName } from '../identity/user-identity';
 import type { AuthorizationView } from '../access/authorization-view';
-import type { AccessRequest, EngineDecision } from '../policy-engine/engine-contract';
+import type { AccessRequest, ClusterInfo, EngineDecision } from '../policy-engine/engine-contract';
 import { decisionCacheKey } from '../policy-engine/decision-cache';
 
 /** Told about every allowed request, so open streams can be checked again when policy changes. */
@@ -70,7 +69,7 @@ export class PolicyAuthorizer implements Authorizer {
     if (view.isRevoked(cert.serial)) {
       return deny(401, 'kubegate: this client certificate was revoked; get a new kubeconfig with kubegate kubeconfig', 'certificate-revoked', { identity });
     }
-    if (request.serverName !== userServerName(record.name, view.userServerNameSuffix)) {
+    if (request.serverName !== view.serverNameOf(record.name)) {
       // Only a user's own filter chain can be drained when their access ends, so every
       // request must come through it (the kubeconfig's tls-server-name selects it).
       return deny(
@@ -101,7 +100,7 @@ export class PolicyAuthorizer implements Authorizer {
     }
 
     const now = this.clock();
-    const engineDecision = this.evaluate(view, identity, cluster.name, attributes, now);
+    const engineDecision = this.evaluate(view, identity, cluster, attributes, now);
     if (!engineDecision.allowed) {
       return deny(403, `kubegate: ${engineDecision.message}`, `${engineDecision.code}: ${engineDecision.reason}`, {
         identity,
@@ -124,8 +123,8 @@ export class PolicyAuthorizer implements Authorizer {
     return decision;
   }
 
-  private evaluate(view: AuthorizationView, identity: Identity, clusterName: string, attributes: RequestAttributes, now: number): EngineDecision {
-    const request: AccessRequest = { subject: identity, cluster: view.cluster(clusterName)!, channel: 'kubectl', attributes };
+  private evaluate(view: AuthorizationView, identity: Identity, cluster: ClusterInfo, attributes: RequestAttributes, now: number): EngineDecision {
+    const request: AccessRequest = { subject: identity, cluster, channel: 'kubectl', attributes };
     const cache = this.props.cache;
     const key = cache ? decisionCacheKey(request) : '';
     const hit = cache?.get(key, view.generation, now);

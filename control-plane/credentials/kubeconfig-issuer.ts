@@ -26,6 +26,8 @@ export interface IssuedKubeconfig {
   readonly clusters: readonly string[];
   readonly serial: string;
   readonly notAfter: Date;
+  /** evenWithoutAccess was needed: the user may reach none of these clusters with kubectl. */
+  readonly withoutAccess: boolean;
 }
 
 /** The user is unknown, disabled, or may reach no cluster with kubectl. */
@@ -65,7 +67,8 @@ export async function issueKubeconfig(
   const unknown = (req.clusters ?? []).filter((c) => !deps.access.cluster(c));
   if (unknown.length > 0) throw new CredentialRequestError(`no cluster named ${unknown.map((c) => `"${c}"`).join(', ')}`);
   let wanted = req.clusters ? reachable.filter((c) => req.clusters!.includes(c)) : reachable;
-  if (wanted.length === 0 && req.evenWithoutAccess) wanted = req.clusters ? [...req.clusters] : deps.access.allClusters().map((c) => c.name).sort();
+  const withoutAccess = wanted.length === 0 && req.evenWithoutAccess === true;
+  if (withoutAccess) wanted = req.clusters ? [...req.clusters] : deps.access.allClusters().map((c) => c.name).sort();
   if (wanted.length === 0) {
     const which = req.clusters ? `any of ${req.clusters.join(', ')}` : 'any cluster';
     throw new NoKubectlAccessError(`user "${req.user}" has no kubectl access to ${which} under the policies in force; ask for an AccessPolicy that names them or one of their groups`);
@@ -87,5 +90,5 @@ export async function issueKubeconfig(
     clusters: wanted,
     userServerNameSuffix: deps.userServerNameSuffix,
   });
-  return { kubeconfig, user: record.name, clusters: wanted, serial: cert.serial, notAfter: cert.notAfter };
+  return { kubeconfig, user: record.name, clusters: wanted, serial: cert.serial, notAfter: cert.notAfter, withoutAccess };
 }

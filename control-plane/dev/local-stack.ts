@@ -16,7 +16,7 @@ import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER, edgeBootstrap } from '../envoy/bo
 import type { RegisteredCluster } from '../translator/input';
 import { ADMIN_GROUP, PROXY_IDENTITY_USER, clusterAccessManifests } from './cluster-access-rbac';
 import { DEFAULT_USER_CERT_TTL_MS } from '../credentials/user-certificate';
-import { issueKubeconfig } from '../credentials/kubeconfig-issuer';
+import { issueKubeconfig, type IssuedKubeconfig } from '../credentials/kubeconfig-issuer';
 import { openStore } from '../store/open-store';
 import type { PolicyFileRecord, Store } from '../store/store';
 import { StoreConflictError } from '../store/store';
@@ -282,19 +282,18 @@ export class LocalStack {
    * the operator needs it to fix exactly that; the log says so.
    */
   private async writeAdminKubeconfig(): Promise<void> {
-    const subject = this.controlPlane.access.user(ADMIN_USER);
-    const context = this.controlPlane.access.evaluationContext(ADMIN_USER, Date.now());
-    const reachable = this.controlPlane.access
-      .allClusters()
-      .filter((c) => subject && this.controlPlane.access.engine.clusterAccess({ user: subject.name, groups: subject.groups }, c, context).mode === 'kubectl');
-    if (reachable.length === 0) {
+    const issued = await this.issue({ user: ADMIN_USER, file: this.adminKubeconfigPath, evenWithoutAccess: true });
+    if (issued.withoutAccess) {
       this.props.logger.warn('the policy set gives the admin user no kubectl access; admin.kubeconfig still works for the kubegate API', { user: ADMIN_USER });
     }
-    await this.writeKubeconfig({ user: ADMIN_USER, file: this.adminKubeconfigPath, evenWithoutAccess: true });
   }
 
   /** Issues a kubeconfig (recorded, revocable) with a context per cluster the user may reach. */
   async writeKubeconfig(req: KubeconfigRequest): Promise<string> {
+    return (await this.issue(req)).file;
+  }
+
+  private async issue(req: KubeconfigRequest): Promise<IssuedKubeconfig & { file: string }> {
     const issued = await issueKubeconfig(
       {
         store: this.store,
@@ -316,7 +315,7 @@ export class LocalStack {
     const file = req.file ?? path.join(this.props.stateDir, 'kubeconfigs', `${req.user}.kubeconfig`);
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(file, issued.kubeconfig, { mode: 0o600 });
-    return file;
+    return { ...issued, file };
   }
 
   /**
