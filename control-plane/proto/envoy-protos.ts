@@ -12,6 +12,26 @@ import * as fs from 'node:fs';
 import * as protobuf from 'protobufjs';
 import * as protoLoader from '@grpc/proto-loader';
 import * as grpc from '@grpc/grpc-js';
+import { projectRoot } from '../toolchain/tools';
+
+/**
+ * Envoy's reverse-tunnel extensions are not in @grpc/grpc-js-xds; kubegate keeps wire-compatible
+ * definitions of Envoy 1.40's messages under proto/envoy-extensions/ (a drift test compares them
+ * with the descriptors embedded in the installed Envoy binary, so an upgrade that renumbers a
+ * field fails a test instead of being NACKed in production).
+ */
+export const REVERSE_TUNNEL_PROTO_FILES = [
+  'envoy/extensions/bootstrap/reverse_tunnel/downstream_socket_interface/v3/downstream_reverse_connection_socket_interface.proto',
+  'envoy/extensions/bootstrap/reverse_tunnel/upstream_socket_interface/v3/upstream_reverse_connection_socket_interface.proto',
+  'envoy/extensions/filters/network/reverse_tunnel/v3/reverse_tunnel.proto',
+  'envoy/extensions/clusters/reverse_connection/v3/reverse_connection.proto',
+  'envoy/extensions/upstreams/http/reverse_tunnel/v3/reverse_tunnel_codec.proto',
+];
+
+/** Where kubegate's own copies of the protos above live. */
+export function extensionProtoDir(): string {
+  return path.join(projectRoot(), 'control-plane', 'proto', 'envoy-extensions');
+}
 
 /** Every proto file whose messages kubegate builds or whose services it serves. */
 const PROTO_FILES = [
@@ -34,6 +54,12 @@ const PROTO_FILES = [
   'envoy/extensions/access_loggers/grpc/v3/als.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  // The in-cluster Envoy: verifies the edge's per-request assertion and injects its own
+  // credential toward kube-apiserver.
+  'envoy/extensions/filters/http/jwt_authn/v3/config.proto',
+  'envoy/extensions/filters/http/credential_injector/v3/credential_injector.proto',
+  'envoy/extensions/http/injected_credentials/generic/v3/generic.proto',
+  ...REVERSE_TUNNEL_PROTO_FILES,
 ];
 
 const LOAD_OPTIONS = { keepCase: true } as const;
@@ -49,7 +75,7 @@ export const GRPC_LOADER_OPTIONS: protoLoader.Options = {
 function protoIncludeDirs(): string[] {
   const pkg = require.resolve('@grpc/grpc-js-xds/package.json');
   const deps = path.join(path.dirname(pkg), 'deps');
-  const dirs = ['envoy-api', 'googleapis', 'xds', 'protoc-gen-validate'].map((d) => path.join(deps, d));
+  const dirs = [extensionProtoDir(), ...['envoy-api', 'googleapis', 'xds', 'protoc-gen-validate'].map((d) => path.join(deps, d))];
   for (const d of dirs) {
     if (!fs.existsSync(d)) {
       throw new Error(`Envoy API protos not found at ${d}: is @grpc/grpc-js-xds installed (npm ci)?`);
