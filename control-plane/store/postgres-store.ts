@@ -28,7 +28,11 @@ import {
   breakGlassValues,
   BREAK_GLASS_COLUMNS,
   certificateFromRow,
+  clusterFromRow,
+  clusterValues,
+  CLUSTER_COLUMNS,
   groupFromRow,
+  joinTokenFromRow,
   num,
   policySetFromRows,
   sessionFromRow,
@@ -36,9 +40,11 @@ import {
   usersFromRows,
   type Row,
 } from './record-rows';
+import { joinTokenRejection } from './join-token-check';
 import { redactUrl } from './redact-url';
 import { migrationsAfter, SCHEMA_VERSION_TABLE } from './schema';
 import {
+  JoinTokenRejectedError,
   StoreConflictError,
   StoreError,
   StoreNotFoundError,
@@ -46,8 +52,10 @@ import {
   type BreakGlassRecord,
   type BreakGlassState,
   type CertificateRecord,
+  type ClusterRecord,
   type ConsoleSessionRecord,
   type GroupRecord,
+  type JoinTokenRecord,
   type PolicyFileRecord,
   type PolicySetRecord,
   type Store,
@@ -60,9 +68,13 @@ import {
   requireBoolean,
   requireBreakGlass,
   requireBreakGlassState,
+  requireCluster,
+  requireClusterName,
   requireCount,
+  requireJoinToken,
   requireName,
   requirePolicyFiles,
+  requireSecretHash,
   requireSerial,
   requireText,
   requireTime,
@@ -89,6 +101,7 @@ interface ChangeMessage {
   readonly origin: string;
   readonly generation: number;
   readonly sessionActivity?: ConsoleSessionRecord;
+  readonly clusterSeen?: { readonly name: string; readonly lastSeenAt: number };
 }
 
 /** Any number: serializes concurrent migrations of one database by several replicas. */
@@ -100,6 +113,11 @@ const BREAK_GLASS_INSERT = `INSERT INTO break_glass (${BREAK_GLASS_COLUMNS.join(
 const BREAK_GLASS_UPDATE = `UPDATE break_glass SET ${BREAK_GLASS_COLUMNS.slice(1)
   .map((c, i) => `${c} = $${i + 2}`)
   .join(', ')}, revision = revision + 1 WHERE id = $1 AND revision = $${BREAK_GLASS_COLUMNS.length + 1} RETURNING *`;
+// Replacing a cluster keeps its registered_at (the last column) from the first time.
+const CLUSTER_UPSERT = `INSERT INTO clusters (${CLUSTER_COLUMNS.join(', ')}) VALUES (${CLUSTER_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+  ON CONFLICT (name) DO UPDATE SET ${CLUSTER_COLUMNS.slice(1, -1)
+    .map((c) => `${c} = EXCLUDED.${c}`)
+    .join(', ')} RETURNING *`;
 
 type Db = Pick<PoolClient, 'query'>;
 
@@ -186,6 +204,7 @@ export class PostgresStore implements Store {
         await rows(db, `SELECT * FROM break_glass WHERE state = 'pending' OR (state = 'active' AND expires_at > $1) ORDER BY requested_at DESC, id`, [now])
       ).map(breakGlassFromRow),
       sessions: (await rows(db, 'SELECT * FROM sessions WHERE ended_at IS NULL AND last_active_at >= $1 ORDER BY id', [now - SESSION_IDLE_WINDOW_MS])).map(sessionFromRow),
+      clusters: (await rows(db, 'SELECT * FROM clusters ORDER BY name')).map(clusterFromRow),
     }));
   }
 
@@ -442,6 +461,83 @@ export class PostgresStore implements Store {
     });
   }
 
+  async createJoinToken(token: Omit<JoinTokenRecord, 'usedAt'>): Promise<JoinTokenRecord> {
+    const valid = requireJoinToken(token);
+    return this.mutate(async (db) => {
+      const [row] = await rows(
+        db,
+        'INSERT INTO join_tokens (id, cluster, secret_hash, created_at, created_by, expires_at) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING RETURNING *',
+        [valid.id, valid.cluster, valid.secretHash, valid.createdAt, valid.createdBy, valid.expiresAt],
+      );
+      if (!row) throw new StoreConflictError(`join token "${valid.id}" already exists`);
+      return joinTokenFromRow(row);
+    });
+  }
+
+  async consumeJoinToken(id: string, secretHash: string, now: number): Promise<JoinTokenRecord> {
+    requireName('join token id', id);
+    requireSecretHash('join token secret hash', secretHash);
+    requireTime('now', now);
+    return this.mutate(async (db) => {
+      // The generation lock already serializes this with every other mutation; the row lock and
+      // the conditional update make the token's own check-and-set atomic whatever else changes.
+      const [row] = await rows(db, 'SELECT * FROM join_tokens WHERE id = $1 FOR UPDATE', [id]);
+      const reason = joinTokenRejection(row ? joinTokenFromRow(row) : undefined, secretHash, now);
+      if (reason) throw new JoinTokenRejectedError(reason, id);
+      const [used] = await rows(db, 'UPDATE join_tokens SET used_at = $1 WHERE id = $2 AND used_at IS NULL RETURNING *', [now, id]);
+      if (!used) throw new JoinTokenRejectedError('used', id);
+      return joinTokenFromRow(used);
+    });
+  }
+
+  async listJoinTokens(filter: { cluster?: string } = {}): Promise<JoinTokenRecord[]> {
+    if (filter.cluster !== undefined) {
+      const cluster = requireClusterName('cluster filter', filter.cluster);
+      return this.read(async (db) => (await rows(db, 'SELECT * FROM join_tokens WHERE cluster = $1 ORDER BY created_at DESC, id', [cluster])).map(joinTokenFromRow));
+    }
+    return this.read(async (db) => (await rows(db, 'SELECT * FROM join_tokens ORDER BY created_at DESC, id')).map(joinTokenFromRow));
+  }
+
+  async upsertCluster(record: ClusterRecord): Promise<ClusterRecord> {
+    const valid = requireCluster(record);
+    return this.mutate(async (db) => clusterFromRow((await rows(db, CLUSTER_UPSERT, clusterValues(valid)))[0]!));
+  }
+
+  async getCluster(name: string): Promise<ClusterRecord | undefined> {
+    requireClusterName('cluster name', name);
+    return this.read(async (db) => {
+      const [row] = await rows(db, 'SELECT * FROM clusters WHERE name = $1', [name]);
+      return row ? clusterFromRow(row) : undefined;
+    });
+  }
+
+  async listClusters(): Promise<ClusterRecord[]> {
+    return this.read(async (db) => (await rows(db, 'SELECT * FROM clusters ORDER BY name')).map(clusterFromRow));
+  }
+
+  async touchCluster(name: string, lastSeenAt: number): Promise<void> {
+    requireClusterName('cluster name', name);
+    requireTime('lastSeenAt', lastSeenAt);
+    // No generation lock: heartbeats must not queue behind (or hold up) real changes.
+    const change = await this.transaction('BEGIN', async (db) => {
+      // Like session activity, never moves backwards when replicas' clocks disagree a little.
+      const [row] = await rows(db, 'UPDATE clusters SET last_seen_at = GREATEST(last_seen_at, $1) WHERE name = $2 RETURNING last_seen_at', [lastSeenAt, name]);
+      if (!row) throw new StoreNotFoundError('cluster', name);
+      const message: StoreChange = { generation: await this.currentGeneration(db), clusterSeen: { name, lastSeenAt: num(row.last_seen_at) } };
+      await this.notify(db, message);
+      return message;
+    });
+    this.listeners.emit(change);
+  }
+
+  async deleteCluster(name: string): Promise<void> {
+    requireClusterName('cluster name', name);
+    return this.mutate(async (db) => {
+      if ((await db.query('DELETE FROM clusters WHERE name = $1', [name])).rowCount === 0) throw new StoreNotFoundError('cluster', name);
+      await db.query('DELETE FROM join_tokens WHERE cluster = $1', [name]);
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -553,7 +649,9 @@ export class PostgresStore implements Store {
       this.logger.warn('ignoring a store notification without a generation', { payload: payload.slice(0, 200) });
       return;
     }
-    this.listeners.emit(message.sessionActivity ? { generation: message.generation, sessionActivity: message.sessionActivity } : { generation: message.generation });
+    if (message.sessionActivity) this.listeners.emit({ generation: message.generation, sessionActivity: message.sessionActivity });
+    else if (message.clusterSeen) this.listeners.emit({ generation: message.generation, clusterSeen: { name: message.clusterSeen.name, lastSeenAt: message.clusterSeen.lastSeenAt } });
+    else this.listeners.emit({ generation: message.generation });
   }
 
   private onListenerReconnect(): void {

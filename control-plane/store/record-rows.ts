@@ -4,7 +4,19 @@
  * returns BIGINT as a string) and booleans (SQLite has none). Absent optional values become
  * absent properties, never `undefined` ones, so records compare equal across implementations.
  */
-import type { BreakGlassApproval, BreakGlassRecord, BreakGlassState, CertificateRecord, ConsoleSessionRecord, GroupRecord, PolicyFileRecord, PolicySetRecord, UserRecord } from './store';
+import type {
+  BreakGlassApproval,
+  BreakGlassRecord,
+  BreakGlassState,
+  CertificateRecord,
+  ClusterRecord,
+  ConsoleSessionRecord,
+  GroupRecord,
+  JoinTokenRecord,
+  PolicyFileRecord,
+  PolicySetRecord,
+  UserRecord,
+} from './store';
 
 export type Row = Record<string, unknown>;
 
@@ -139,3 +151,46 @@ export function sessionFromRow(row: Row): ConsoleSessionRecord {
 
 /** How far back a session's last activity may lie for loadState to include it. */
 export const SESSION_IDLE_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export function joinTokenFromRow(row: Row): JoinTokenRecord {
+  const usedAt = optionalNum(row.used_at);
+  return {
+    id: String(row.id),
+    cluster: String(row.cluster),
+    secretHash: String(row.secret_hash),
+    createdAt: num(row.created_at),
+    createdBy: String(row.created_by),
+    expiresAt: num(row.expires_at),
+    ...(usedAt !== undefined && { usedAt }),
+  };
+}
+
+export function clusterFromRow(row: Row): ClusterRecord {
+  return {
+    name: String(row.name),
+    labels: JSON.parse(String(row.labels)) as Record<string, string>,
+    kubernetesVersion: String(row.kubernetes_version),
+    apiserverCaPem: String(row.apiserver_ca_pem),
+    agentVersion: String(row.agent_version),
+    agentCertificateSerial: String(row.agent_certificate_serial),
+    registeredAt: num(row.registered_at),
+    lastSeenAt: num(row.last_seen_at),
+  };
+}
+
+/** The column values of a cluster record, in CLUSTER_COLUMNS order; name first, registered_at last. */
+export const CLUSTER_COLUMNS = ['name', 'labels', 'kubernetes_version', 'apiserver_ca_pem', 'agent_version', 'agent_certificate_serial', 'last_seen_at', 'registered_at'] as const;
+
+/** `labels` is expected with its keys sorted (requireLabels), so equal records store equal text. */
+export function clusterValues(record: ClusterRecord): unknown[] {
+  return [
+    record.name,
+    JSON.stringify(record.labels),
+    record.kubernetesVersion,
+    record.apiserverCaPem,
+    record.agentVersion,
+    record.agentCertificateSerial,
+    record.lastSeenAt,
+    record.registeredAt,
+  ];
+}

@@ -21,15 +21,21 @@ import {
   breakGlassValues,
   BREAK_GLASS_COLUMNS,
   certificateFromRow,
+  clusterFromRow,
+  clusterValues,
+  CLUSTER_COLUMNS,
   groupFromRow,
+  joinTokenFromRow,
   policySetFromRows,
   sessionFromRow,
   SESSION_IDLE_WINDOW_MS,
   usersFromRows,
   type Row,
 } from './record-rows';
+import { joinTokenRejection } from './join-token-check';
 import { migrationsAfter, SCHEMA_VERSION_TABLE } from './schema';
 import {
+  JoinTokenRejectedError,
   StoreConflictError,
   StoreError,
   StoreNotFoundError,
@@ -37,8 +43,10 @@ import {
   type BreakGlassRecord,
   type BreakGlassState,
   type CertificateRecord,
+  type ClusterRecord,
   type ConsoleSessionRecord,
   type GroupRecord,
+  type JoinTokenRecord,
   type PolicyFileRecord,
   type PolicySetRecord,
   type Store,
@@ -51,9 +59,13 @@ import {
   requireBoolean,
   requireBreakGlass,
   requireBreakGlassState,
+  requireCluster,
+  requireClusterName,
   requireCount,
+  requireJoinToken,
   requireName,
   requirePolicyFiles,
+  requireSecretHash,
   requireSerial,
   requireText,
   requireTime,
@@ -75,6 +87,11 @@ const BREAK_GLASS_INSERT = `INSERT INTO break_glass (${BREAK_GLASS_COLUMNS.join(
 const BREAK_GLASS_UPDATE = `UPDATE break_glass SET ${BREAK_GLASS_COLUMNS.slice(1)
   .map((c) => `${c} = ?`)
   .join(', ')}, revision = revision + 1 WHERE id = ? AND revision = ? RETURNING *`;
+// Replacing a cluster keeps its registered_at (the last column) from the first time.
+const CLUSTER_UPSERT = `INSERT INTO clusters (${CLUSTER_COLUMNS.join(', ')}) VALUES (${CLUSTER_COLUMNS.map(() => '?').join(', ')})
+  ON CONFLICT (name) DO UPDATE SET ${CLUSTER_COLUMNS.slice(1, -1)
+    .map((c) => `${c} = excluded.${c}`)
+    .join(', ')} RETURNING *`;
 
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
@@ -131,6 +148,7 @@ export class SqliteStore implements Store {
           now,
         ).map(breakGlassFromRow),
         sessions: this.all('SELECT * FROM sessions WHERE ended_at IS NULL AND last_active_at >= ? ORDER BY id', now - SESSION_IDLE_WINDOW_MS).map(sessionFromRow),
+        clusters: this.all('SELECT * FROM clusters ORDER BY name').map(clusterFromRow),
       })).deferred(),
     );
   }
@@ -380,6 +398,88 @@ export class SqliteStore implements Store {
       const row = this.get('UPDATE sessions SET ended_at = ? WHERE id = ? AND ended_at IS NULL RETURNING *', now, id) ?? this.get('SELECT * FROM sessions WHERE id = ?', id);
       if (!row) throw new StoreNotFoundError('session', id);
       return sessionFromRow(row);
+    });
+  }
+
+  async createJoinToken(token: Omit<JoinTokenRecord, 'usedAt'>): Promise<JoinTokenRecord> {
+    const valid = requireJoinToken(token);
+    return this.mutate(() => {
+      const row = this.get(
+        'INSERT INTO join_tokens (id, cluster, secret_hash, created_at, created_by, expires_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING *',
+        valid.id,
+        valid.cluster,
+        valid.secretHash,
+        valid.createdAt,
+        valid.createdBy,
+        valid.expiresAt,
+      );
+      if (!row) throw new StoreConflictError(`join token "${valid.id}" already exists`);
+      return joinTokenFromRow(row);
+    });
+  }
+
+  async consumeJoinToken(id: string, secretHash: string, now: number): Promise<JoinTokenRecord> {
+    requireName('join token id', id);
+    requireSecretHash('join token secret hash', secretHash);
+    requireTime('now', now);
+    // The IMMEDIATE transaction holds the write lock from the read to the update, so of two
+    // consumers (in this process or another on the same file) the second sees the token used.
+    return this.mutate(() => {
+      const row = this.get('SELECT * FROM join_tokens WHERE id = ?', id);
+      const reason = joinTokenRejection(row ? joinTokenFromRow(row) : undefined, secretHash, now);
+      if (reason) throw new JoinTokenRejectedError(reason, id);
+      const used = this.get('UPDATE join_tokens SET used_at = ? WHERE id = ? AND used_at IS NULL RETURNING *', now, id);
+      if (!used) throw new JoinTokenRejectedError('used', id);
+      return joinTokenFromRow(used);
+    });
+  }
+
+  async listJoinTokens(filter: { cluster?: string } = {}): Promise<JoinTokenRecord[]> {
+    if (filter.cluster !== undefined) {
+      const cluster = requireClusterName('cluster filter', filter.cluster);
+      return this.run(() => this.all('SELECT * FROM join_tokens WHERE cluster = ? ORDER BY created_at DESC, id', cluster).map(joinTokenFromRow));
+    }
+    return this.run(() => this.all('SELECT * FROM join_tokens ORDER BY created_at DESC, id').map(joinTokenFromRow));
+  }
+
+  async upsertCluster(record: ClusterRecord): Promise<ClusterRecord> {
+    const valid = requireCluster(record);
+    return this.mutate(() => clusterFromRow(this.get(CLUSTER_UPSERT, ...clusterValues(valid))!));
+  }
+
+  async getCluster(name: string): Promise<ClusterRecord | undefined> {
+    requireClusterName('cluster name', name);
+    return this.run(() => {
+      const row = this.get('SELECT * FROM clusters WHERE name = ?', name);
+      return row ? clusterFromRow(row) : undefined;
+    });
+  }
+
+  async listClusters(): Promise<ClusterRecord[]> {
+    return this.run(() => this.all('SELECT * FROM clusters ORDER BY name').map(clusterFromRow));
+  }
+
+  async touchCluster(name: string, lastSeenAt: number): Promise<void> {
+    requireClusterName('cluster name', name);
+    requireTime('lastSeenAt', lastSeenAt);
+    const change = this.run(() =>
+      this.db
+        .transaction((): StoreChange => {
+          // Like session activity, never moves backwards when replicas' clocks disagree a little.
+          const row = this.get('UPDATE clusters SET last_seen_at = MAX(last_seen_at, ?) WHERE name = ? RETURNING last_seen_at', lastSeenAt, name);
+          if (!row) throw new StoreNotFoundError('cluster', name);
+          return { generation: this.currentGeneration(), clusterSeen: { name, lastSeenAt: Number(row.last_seen_at) } };
+        })
+        .immediate(),
+    );
+    this.listeners.emit(change);
+  }
+
+  async deleteCluster(name: string): Promise<void> {
+    requireClusterName('cluster name', name);
+    return this.mutate(() => {
+      if (this.exec('DELETE FROM clusters WHERE name = ?', name) === 0) throw new StoreNotFoundError('cluster', name);
+      this.exec('DELETE FROM join_tokens WHERE cluster = ?', name);
     });
   }
 

@@ -3,7 +3,7 @@
  * message that names the field instead of surfacing as a constraint violation (or, worse, being
  * stored). Both implementations call the same checks, so they refuse exactly the same inputs.
  */
-import { StoreError, type BreakGlassRecord, type BreakGlassState, type PolicyFileRecord } from './store';
+import { StoreError, type BreakGlassRecord, type BreakGlassState, type ClusterRecord, type JoinTokenRecord, type PolicyFileRecord } from './store';
 
 /** A value the caller passed is not acceptable; the message names the field and why. */
 export class StoreInputError extends StoreError {
@@ -121,4 +121,69 @@ export function requireBreakGlass(record: Omit<BreakGlassRecord, 'revision'>): O
     ...(record.endReason !== undefined && { endReason: requireText(`${what} endReason`, record.endReason) }),
   };
   return out;
+}
+
+/** A cluster's name is a DNS label: it is a path segment of the users' URLs and an xDS name. */
+const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+export function requireClusterName(what: string, value: unknown): string {
+  if (typeof value !== 'string' || !CLUSTER_NAME.test(value)) {
+    throw new StoreInputError(`${what} must be a DNS label (lowercase letters, digits and '-', at most 63), got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+/** A SHA-256 as the store keeps it: 64 lowercase hex digits. */
+export function requireSecretHash(what: string, value: unknown): string {
+  if (typeof value !== 'string' || !/^[0-9a-f]{64}$/.test(value)) throw new StoreInputError(`${what} must be a SHA-256 in lowercase hex (64 digits)`);
+  return value;
+}
+
+/** A join token as created: never used yet, valid for some time after its creation. */
+export function requireJoinToken(token: Omit<JoinTokenRecord, 'usedAt'>): Omit<JoinTokenRecord, 'usedAt'> {
+  if (typeof token !== 'object' || token === null) throw new StoreInputError('join token must be an object');
+  const id = requireName('join token id', token.id);
+  const what = `join token "${id}"`;
+  if ((token as JoinTokenRecord).usedAt !== undefined) throw new StoreInputError(`${what} cannot be created already used`);
+  const createdAt = requireTime(`${what} createdAt`, token.createdAt);
+  const expiresAt = requireTime(`${what} expiresAt`, token.expiresAt);
+  if (expiresAt <= createdAt) throw new StoreInputError(`${what} expiresAt must be later than its createdAt`);
+  return {
+    id,
+    cluster: requireClusterName(`${what} cluster`, token.cluster),
+    // The hash is not a secret, but a message has no use for it either.
+    secretHash: requireSecretHash(`${what} secretHash`, token.secretHash),
+    createdAt,
+    createdBy: requireName(`${what} createdBy`, token.createdBy),
+    expiresAt,
+  };
+}
+
+/** Labels: keys are names, values any string; returned with keys sorted, so records compare equal. */
+export function requireLabels(what: string, value: unknown): Record<string, string> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new StoreInputError(`${what} must be an object of strings`);
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(value).sort()) {
+    requireName(`${what} key`, key);
+    out[key] = requireText(`${what} "${key}"`, (value as Record<string, unknown>)[key]);
+  }
+  return out;
+}
+
+/** A cluster record's fields. The agent certificate serial is '' until the agent connected. */
+export function requireCluster(record: ClusterRecord): ClusterRecord {
+  if (typeof record !== 'object' || record === null) throw new StoreInputError('cluster record must be an object');
+  const name = requireClusterName('cluster name', record.name);
+  const what = `cluster "${name}"`;
+  const serial = record.agentCertificateSerial;
+  return {
+    name,
+    labels: requireLabels(`${what} labels`, record.labels),
+    kubernetesVersion: requireText(`${what} kubernetesVersion`, record.kubernetesVersion),
+    apiserverCaPem: requireText(`${what} apiserverCaPem`, record.apiserverCaPem),
+    agentVersion: requireText(`${what} agentVersion`, record.agentVersion),
+    agentCertificateSerial: serial === '' ? '' : requireSerial(serial),
+    registeredAt: requireTime(`${what} registeredAt`, record.registeredAt),
+    lastSeenAt: requireTime(`${what} lastSeenAt`, record.lastSeenAt),
+  };
 }

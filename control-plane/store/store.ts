@@ -97,6 +97,45 @@ export interface ConsoleSessionRecord {
   readonly endedAt?: number;
 }
 
+/**
+ * A one-time secret an agent presents once to join kubegate for one cluster. Only a hash of
+ * the secret is stored, so a copy of the database does not let anyone join.
+ */
+export interface JoinTokenRecord {
+  /** Public part of the token, unique: how the token is found and named in logs. */
+  readonly id: string;
+  /** The cluster name the agent that uses this token may register as, and only that one. */
+  readonly cluster: string;
+  /** Lowercase hex SHA-256 of the secret part. */
+  readonly secretHash: string;
+  readonly createdAt: number;
+  readonly createdBy: string;
+  readonly expiresAt: number;
+  /** Set when an agent used it; a used token never works again. */
+  readonly usedAt?: number;
+}
+
+/**
+ * A cluster as its agent registered it. Agents re-send all of it on every connection, so the
+ * record is rebuilt after anything is lost; `lastSeenAt` is what "disconnected" is judged by.
+ */
+export interface ClusterRecord {
+  /** DNS-label name; the users' URL path carries it as /clusters/<name>/. */
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** As the cluster's /version reports it, e.g. v1.34.4. '' before the agent first connected. */
+  readonly kubernetesVersion: string;
+  /** The CA that signed the apiserver's serving certificate. '' before the first connection. */
+  readonly apiserverCaPem: string;
+  /** Version string of the agent, for fleet views. */
+  readonly agentVersion: string;
+  /** Serial of the certificate the agent last connected with (hex, lowercase). */
+  readonly agentCertificateSerial: string;
+  readonly registeredAt: number;
+  /** Last message (hello or heartbeat) from the agent; 0 if it never connected. */
+  readonly lastSeenAt: number;
+}
+
 /** Everything the control plane keeps in memory, loaded at once and reloaded on change. */
 export interface StoreState {
   readonly generation: number;
@@ -109,6 +148,8 @@ export interface StoreState {
   readonly breakGlass: readonly BreakGlassRecord[];
   /** Sessions not ended whose last activity is at most 24 h before `now`. */
   readonly sessions: readonly ConsoleSessionRecord[];
+  /** Every registered cluster, sorted by name. */
+  readonly clusters: readonly ClusterRecord[];
 }
 
 export interface StoreChange {
@@ -118,6 +159,8 @@ export interface StoreChange {
    * advance, and the listener updates that one session instead of reloading everything.
    */
   readonly sessionActivity?: ConsoleSessionRecord;
+  /** Set when the change is only a cluster's heartbeat (touchCluster); like sessionActivity. */
+  readonly clusterSeen?: { readonly name: string; readonly lastSeenAt: number };
 }
 
 export interface Store {
@@ -185,8 +228,54 @@ export interface Store {
   getSession(id: string): Promise<ConsoleSessionRecord | undefined>;
   endSession(id: string, now: number): Promise<ConsoleSessionRecord>;
 
+  // Agents: join tokens and the clusters they register.
+  /** Stores a new join token (StoreConflictError if the id exists). */
+  createJoinToken(token: Omit<JoinTokenRecord, 'usedAt'>): Promise<JoinTokenRecord>;
+  /**
+   * Atomically marks the token used and returns it, if it exists, the secret hash matches, it
+   * has not expired at `now` and was never used; otherwise JoinTokenRejectedError with the
+   * reason. Two agents racing with one token: exactly one wins.
+   */
+  consumeJoinToken(id: string, secretHash: string, now: number): Promise<JoinTokenRecord>;
+  /** Tokens, newest first; with `cluster`, only that cluster's. */
+  listJoinTokens(filter?: { cluster?: string }): Promise<JoinTokenRecord[]>;
+  /** Creates or replaces the cluster record (registeredAt is kept from the first time). */
+  upsertCluster(record: ClusterRecord): Promise<ClusterRecord>;
+  getCluster(name: string): Promise<ClusterRecord | undefined>;
+  /** Sorted by name. */
+  listClusters(): Promise<ClusterRecord[]>;
+  /**
+   * Heartbeat: sets lastSeenAt only. Like touchSession it does not advance the generation
+   * (heartbeats are frequent); StoreNotFoundError if the cluster is unknown.
+   */
+  touchCluster(name: string, lastSeenAt: number): Promise<void>;
+  /** Removes the cluster and its join tokens; StoreNotFoundError if it does not exist. */
+  deleteCluster(name: string): Promise<void>;
+
   close(): Promise<void>;
 }
+
+/** Why a join token was refused; the agent's operator sees `reason`. */
+export type JoinTokenRejection = 'unknown' | 'wrong-secret' | 'expired' | 'used';
+
+/** A join token that cannot be used, and why (the message never includes the secret). */
+export class JoinTokenRejectedError extends Error {
+  readonly code = 'ERR_JOIN_TOKEN_REJECTED';
+  constructor(
+    readonly reason: JoinTokenRejection,
+    readonly tokenId: string,
+  ) {
+    super(`join token "${tokenId}" ${JOIN_TOKEN_REJECTION_TEXT[reason]}`);
+    this.name = 'JoinTokenRejectedError';
+  }
+}
+
+const JOIN_TOKEN_REJECTION_TEXT: Record<JoinTokenRejection, string> = {
+  unknown: 'does not exist',
+  'wrong-secret': 'does not match its secret',
+  expired: 'has expired',
+  used: 'was already used',
+};
 
 /** Base of the store's errors: a stable code, a message safe to show, detail for logs. */
 export class StoreError extends Error {

@@ -29,6 +29,7 @@ function state(users: UserRecord[], text = policy(), generation = 1): StoreState
     policySet: { revision: generation, files: [{ fileName: 'p.yaml', text }], appliedAt: NOW, appliedBy: 't' },
     breakGlass: [],
     sessions: [],
+    clusters: [],
   };
 }
 

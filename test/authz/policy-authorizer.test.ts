@@ -47,6 +47,7 @@ function state(over: Partial<StoreState> = {}): StoreState {
     policySet: { revision: 1, files: [{ fileName: 'dev.yaml', text: POLICY }], appliedAt: NOW, appliedBy: 'test' },
     breakGlass: [],
     sessions: [],
+    clusters: [],
     ...over,
   };
 }

@@ -157,7 +157,7 @@ describe('PostgresStore schema and availability', () => {
     const url = await server.createDatabase();
     const stores = await Promise.all([PostgresStore.open(url, options), PostgresStore.open(url, options), PostgresStore.open(url, options)]);
     try {
-      expect(await server.query('SELECT version FROM schema_version', [], databaseOf(url))).toEqual([{ version: 1 }]);
+      expect(await server.query('SELECT version FROM schema_version', [], databaseOf(url))).toEqual([{ version: 1 }, { version: 2 }]);
       await stores[0]!.createUser({ name: 'alice', groups: [], now: T0 });
       expect(await stores[2]!.getUser('alice')).toMatchObject({ name: 'alice' });
     } finally {
@@ -171,7 +171,7 @@ describe('PostgresStore schema and availability', () => {
     await server.query("INSERT INTO schema_version (version, description) VALUES (99, 'from the future')", [], databaseOf(url));
     const err = await rejection(PostgresStore.open(url, options));
     expect(err).toBeInstanceOf(StoreUnavailableError);
-    expect(err.message).toBe(`store ${url} has schema version 99, newer than this kubegate supports (1); upgrade kubegate`);
+    expect(err.message).toBe(`store ${url} has schema version 99, newer than this kubegate supports (2); upgrade kubegate`);
   });
 
   test('when its database goes away, calls fail as unavailable (naming the database) and close still returns', async () => {

@@ -57,7 +57,7 @@ describe('SqliteStore on its file', () => {
     const raw = new Database(file, { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(raw.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }]);
+      expect(raw.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }, { version: 2 }]);
     } finally {
       raw.close();
     }
@@ -71,7 +71,7 @@ describe('SqliteStore on its file', () => {
     raw.close();
     const err = await rejection(SqliteStore.open(file));
     expect(err).toBeInstanceOf(StoreUnavailableError);
-    expect(err.message).toBe(`store ${file} has schema version 99, newer than this kubegate supports (1); upgrade kubegate`);
+    expect(err.message).toBe(`store ${file} has schema version 99, newer than this kubegate supports (2); upgrade kubegate`);
   });
 
   test('while another connection holds the write lock past the busy timeout, a mutation is unavailable and changes nothing', async () => {

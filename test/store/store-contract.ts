@@ -4,11 +4,16 @@
  * a fresh, empty database. What is specific to one database (reopening a SQLite file, a second
  * PostgreSQL replica) lives in that implementation's own test file.
  */
+import { createHash } from 'node:crypto';
 import {
+  JoinTokenRejectedError,
   StoreConflictError,
   StoreNotFoundError,
   StoreUnavailableError,
   type BreakGlassRecord,
+  type ClusterRecord,
+  type JoinTokenRecord,
+  type JoinTokenRejection,
   type Store,
 } from '../../control-plane/store/store';
 import { StoreInputError } from '../../control-plane/store/store-input';
@@ -21,6 +26,29 @@ export const DAY = 24 * HOUR;
 
 export function breakGlassRequest(id: string, over: Partial<Omit<BreakGlassRecord, 'revision'>> = {}): Omit<BreakGlassRecord, 'revision'> {
   return { id, policy: 'prod-emergency', user: 'alice', cluster: 'prod', justification: 'INC-1234: API down', durationMs: HOUR, requestedAt: T0, approvals: [], state: 'pending', ...over };
+}
+
+/** Lowercase hex SHA-256, as the store keeps a join token's secret. */
+export function sha256(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+export function joinToken(id: string, over: Partial<Omit<JoinTokenRecord, 'usedAt'>> = {}): Omit<JoinTokenRecord, 'usedAt'> {
+  return { id, cluster: 'prod-eu', secretHash: sha256(`secret of ${id}`), createdAt: T0, createdBy: 'admin', expiresAt: T0 + HOUR, ...over };
+}
+
+export function clusterRecord(name: string, over: Partial<ClusterRecord> = {}): ClusterRecord {
+  return {
+    name,
+    labels: { env: 'prod', region: 'eu-1' },
+    kubernetesVersion: 'v1.34.4',
+    apiserverCaPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+    agentVersion: '0.1.0',
+    agentCertificateSerial: '0a1b2c',
+    registeredAt: T0,
+    lastSeenAt: T0,
+    ...over,
+  };
 }
 
 /** The error a promise rejects with; fails the test if it resolves. */
@@ -429,6 +457,226 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
       });
     });
 
+    describe('join tokens', () => {
+      test('createJoinToken stores the token unused; listJoinTokens is newest first and filters by cluster; a duplicate id is a conflict', async () => {
+        const first = await store.createJoinToken(joinToken('tok-1'));
+        expect(first).toEqual(joinToken('tok-1'));
+        expect(first).not.toHaveProperty('usedAt');
+        const second = await store.createJoinToken(joinToken('tok-2', { cluster: 'staging', createdAt: T0 + MINUTE, expiresAt: T0 + DAY }));
+        const third = await store.createJoinToken(joinToken('tok-3', { createdAt: T0 + 2 * MINUTE, createdBy: 'carol' }));
+        expect(await store.listJoinTokens()).toEqual([third, second, first]);
+        expect(await store.listJoinTokens({ cluster: 'prod-eu' })).toEqual([third, first]);
+        expect(await store.listJoinTokens({ cluster: 'staging' })).toEqual([second]);
+        expect(await store.listJoinTokens({ cluster: 'nowhere' })).toEqual([]);
+
+        const generation = await store.generation();
+        const err = await rejection(store.createJoinToken(joinToken('tok-1', { cluster: 'staging', secretHash: sha256('other') })));
+        expect(err).toBeInstanceOf(StoreConflictError);
+        expect(err).toMatchObject({ code: 'ERR_STORE_CONFLICT', message: 'join token "tok-1" already exists' });
+        expect(await store.generation()).toBe(generation);
+        expect(await store.listJoinTokens({ cluster: 'prod-eu' })).toEqual([third, first]);
+      });
+
+      test('consumeJoinToken marks the token used and returns it, in one change that watchers hear of', async () => {
+        await store.createJoinToken(joinToken('tok-1'));
+        const generation = await store.generation();
+        const recorder = recordChanges(store);
+        const used = await store.consumeJoinToken('tok-1', sha256('secret of tok-1'), T0 + MINUTE);
+        expect(used).toEqual({ ...joinToken('tok-1'), usedAt: T0 + MINUTE });
+        expect(await store.listJoinTokens()).toEqual([used]);
+        expect(await store.generation()).toBe(generation + 1);
+        expect(recorder.changes).toEqual([{ generation: generation + 1 }]);
+      });
+
+      test('each refusal names its reason and the token, never the secret or its hash, and changes nothing', async () => {
+        await store.createJoinToken(joinToken('fresh'));
+        await store.createJoinToken(joinToken('spent'));
+        await store.consumeJoinToken('spent', sha256('secret of spent'), T0 + 1);
+        const before = await store.listJoinTokens();
+        const generation = await store.generation();
+        const recorder = recordChanges(store);
+        const cases: [() => Promise<unknown>, JoinTokenRejection, string, string][] = [
+          [() => store.consumeJoinToken('ghost', sha256('secret of ghost'), T0 + 2), 'unknown', 'ghost', 'join token "ghost" does not exist'],
+          [() => store.consumeJoinToken('fresh', sha256('guessed'), T0 + 2), 'wrong-secret', 'fresh', 'join token "fresh" does not match its secret'],
+          [() => store.consumeJoinToken('spent', sha256('secret of spent'), T0 + 2), 'used', 'spent', 'join token "spent" was already used'],
+          [() => store.consumeJoinToken('fresh', sha256('secret of fresh'), T0 + HOUR), 'expired', 'fresh', 'join token "fresh" has expired'],
+        ];
+        for (const [call, reason, tokenId, message] of cases) {
+          const err = await rejection(call());
+          expect(err).toBeInstanceOf(JoinTokenRejectedError);
+          expect(err).toMatchObject({ code: 'ERR_JOIN_TOKEN_REJECTED', reason, tokenId, message });
+          // Nor the hash the agent presented.
+          expect(err.message).not.toMatch(/[0-9a-f]{64}/);
+        }
+        expect(await store.generation()).toBe(generation);
+        expect(recorder.changes).toEqual([]);
+        expect(await store.listJoinTokens()).toEqual(before);
+        // A wrong guess did not use the token up: the right secret still works before expiry.
+        expect(await store.consumeJoinToken('fresh', sha256('secret of fresh'), T0 + HOUR - 1)).toMatchObject({ id: 'fresh', usedAt: T0 + HOUR - 1 });
+      });
+
+      test('reasons are checked in order: unknown, wrong secret, used, expired', async () => {
+        await store.createJoinToken(joinToken('tok'));
+        await store.consumeJoinToken('tok', sha256('secret of tok'), T0 + 1);
+        // Used and expired: without the secret, nothing about its state is told.
+        const reasonAt = async (id: string, secret: string, now: number) => ((await rejection(store.consumeJoinToken(id, sha256(secret), now))) as JoinTokenRejectedError).reason;
+        expect(await reasonAt('tok', 'wrong', T0 + DAY)).toBe('wrong-secret');
+        expect(await reasonAt('tok', 'secret of tok', T0 + DAY)).toBe('used');
+        expect(await reasonAt('other', 'secret of tok', T0 + 2)).toBe('unknown');
+        await store.createJoinToken(joinToken('late', { expiresAt: T0 + MINUTE }));
+        expect(await reasonAt('late', 'wrong', T0 + DAY)).toBe('wrong-secret');
+        expect(await reasonAt('late', 'secret of late', T0 + MINUTE)).toBe('expired');
+        expect((await store.listJoinTokens({ cluster: 'prod-eu' })).find((t) => t.id === 'late')).not.toHaveProperty('usedAt');
+      });
+
+      test('consumers racing with one token: exactly one wins and the others are told it was used, every round', async () => {
+        for (let round = 0; round < 5; round++) {
+          const id = `race-${round}`;
+          await store.createJoinToken(joinToken(id));
+          const generation = await store.generation();
+          const results = await Promise.allSettled([0, 1, 2].map((i) => store.consumeJoinToken(id, sha256(`secret of ${id}`), T0 + round * MINUTE + i)));
+          const won = results.filter((r): r is PromiseFulfilledResult<JoinTokenRecord> => r.status === 'fulfilled');
+          const lost = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+          expect(won).toHaveLength(1);
+          expect(lost).toHaveLength(2);
+          for (const l of lost) expect(l.reason).toMatchObject({ name: 'JoinTokenRejectedError', reason: 'used', tokenId: id });
+          const stored = (await store.listJoinTokens()).find((t) => t.id === id);
+          expect(stored).toEqual(won[0]!.value);
+          expect(await store.generation()).toBe(generation + 1);
+        }
+      });
+
+      test('malformed tokens and hashes are refused, before anything changes', async () => {
+        const cases: [() => Promise<unknown>, string][] = [
+          [() => store.createJoinToken(joinToken('')), 'join token id must be a non-empty string'],
+          [() => store.createJoinToken(joinToken('t', { cluster: 'Prod_EU' })), 'join token "t" cluster must be a DNS label (lowercase letters, digits and \'-\', at most 63), got "Prod_EU"'],
+          [() => store.createJoinToken(joinToken('t', { secretHash: 'ABC' })), 'join token "t" secretHash must be a SHA-256 in lowercase hex (64 digits)'],
+          [() => store.createJoinToken(joinToken('t', { expiresAt: T0 })), 'join token "t" expiresAt must be later than its createdAt'],
+          [() => store.createJoinToken(joinToken('t', { createdBy: '' })), 'join token "t" createdBy must be a non-empty string'],
+          [() => store.createJoinToken({ ...joinToken('t'), usedAt: T0 } as JoinTokenRecord), 'join token "t" cannot be created already used'],
+          [() => store.consumeJoinToken('t', 'not-a-hash', T0), 'join token secret hash must be a SHA-256 in lowercase hex (64 digits)'],
+          [() => store.consumeJoinToken('t', sha256('x'), -5), 'now must be a time in epoch milliseconds (a non-negative integer), got -5'],
+          [() => store.listJoinTokens({ cluster: '' }), 'cluster filter must be a DNS label (lowercase letters, digits and \'-\', at most 63), got ""'],
+        ];
+        for (const [call, message] of cases) {
+          const err = await rejection(call());
+          expect(err).toBeInstanceOf(StoreInputError);
+          expect(err).toMatchObject({ code: 'ERR_STORE_INVALID_INPUT', message });
+        }
+        expect(await store.generation()).toBe(0);
+        expect(await store.listJoinTokens()).toEqual([]);
+      });
+    });
+
+    describe('clusters', () => {
+      test('upsertCluster creates; getCluster and listClusters (sorted by name) return what was stored', async () => {
+        const prod = await store.upsertCluster(clusterRecord('prod', { labels: { region: 'eu-1', env: 'prod' } }));
+        expect(prod).toEqual(clusterRecord('prod'));
+        expect(Object.keys(prod.labels)).toEqual(['env', 'region']);
+        // Before the agent first connected: empty version, CA and serial are fine.
+        const dev = await store.upsertCluster(clusterRecord('dev-1', { labels: {}, kubernetesVersion: '', apiserverCaPem: '', agentCertificateSerial: '', lastSeenAt: 0 }));
+        const staging = await store.upsertCluster(clusterRecord('staging'));
+        expect(await store.getCluster('prod')).toEqual(prod);
+        expect(await store.getCluster('dev-1')).toEqual(dev);
+        expect(await store.getCluster('nowhere')).toBeUndefined();
+        expect(await store.listClusters()).toEqual([dev, prod, staging]);
+      });
+
+      test('upserting an existing cluster replaces every field but keeps registeredAt from the first time', async () => {
+        await store.upsertCluster(clusterRecord('prod', { registeredAt: T0 }));
+        const next = clusterRecord('prod', {
+          labels: { env: 'prod', tier: 'gold' },
+          kubernetesVersion: 'v1.35.0',
+          apiserverCaPem: 'new CA',
+          agentVersion: '0.2.0',
+          agentCertificateSerial: 'ff00',
+          registeredAt: T0 + DAY,
+          lastSeenAt: T0 + DAY,
+        });
+        const replaced = await store.upsertCluster(next);
+        expect(replaced).toEqual({ ...next, registeredAt: T0 });
+        expect(await store.getCluster('prod')).toEqual(replaced);
+        expect(await store.listClusters()).toEqual([replaced]);
+      });
+
+      test('upsertCluster advances the generation and notifies; touchCluster notifies with clusterSeen and does not', async () => {
+        const recorder = recordChanges(store);
+        await store.upsertCluster(clusterRecord('prod'));
+        expect(await store.generation()).toBe(1);
+        await store.upsertCluster(clusterRecord('prod', { agentVersion: '0.1.1' }));
+        expect(await store.generation()).toBe(2);
+        expect(recorder.changes).toEqual([{ generation: 1 }, { generation: 2 }]);
+
+        await store.touchCluster('prod', T0 + MINUTE);
+        expect(await store.generation()).toBe(2);
+        expect(recorder.changes.slice(2)).toEqual([{ generation: 2, clusterSeen: { name: 'prod', lastSeenAt: T0 + MINUTE } }]);
+        expect(await store.getCluster('prod')).toEqual(clusterRecord('prod', { agentVersion: '0.1.1', lastSeenAt: T0 + MINUTE }));
+        // A late heartbeat from a replica with a slower clock does not move lastSeenAt back.
+        await store.touchCluster('prod', T0 + 30_000);
+        expect((await store.getCluster('prod'))!.lastSeenAt).toBe(T0 + MINUTE);
+        expect(recorder.changes.slice(3)).toEqual([{ generation: 2, clusterSeen: { name: 'prod', lastSeenAt: T0 + MINUTE } }]);
+      });
+
+      test('touching or deleting a cluster that does not exist is not-found, naming it, and changes nothing', async () => {
+        await store.upsertCluster(clusterRecord('prod'));
+        const recorder = recordChanges(store);
+        for (const call of [() => store.touchCluster('ghost', T0 + 1), () => store.deleteCluster('ghost')]) {
+          const err = await rejection(call());
+          expect(err).toBeInstanceOf(StoreNotFoundError);
+          expect(err).toMatchObject({ code: 'ERR_STORE_NOT_FOUND', message: 'cluster "ghost" does not exist' });
+        }
+        expect(await store.generation()).toBe(1);
+        expect(recorder.changes).toEqual([]);
+        expect(await store.listClusters()).toEqual([clusterRecord('prod')]);
+      });
+
+      test("deleteCluster removes the cluster and its join tokens, and nobody else's, in one change", async () => {
+        await store.upsertCluster(clusterRecord('prod'));
+        await store.upsertCluster(clusterRecord('staging'));
+        await store.createJoinToken(joinToken('prod-1', { cluster: 'prod' }));
+        await store.createJoinToken(joinToken('prod-2', { cluster: 'prod', createdAt: T0 + 1 }));
+        await store.consumeJoinToken('prod-2', sha256('secret of prod-2'), T0 + 2);
+        const stagingToken = await store.createJoinToken(joinToken('staging-1', { cluster: 'staging' }));
+        const generation = await store.generation();
+        const recorder = recordChanges(store);
+
+        await store.deleteCluster('prod');
+
+        expect(await store.getCluster('prod')).toBeUndefined();
+        expect(await store.listClusters()).toEqual([clusterRecord('staging')]);
+        expect(await store.listJoinTokens({ cluster: 'prod' })).toEqual([]);
+        expect(await store.listJoinTokens()).toEqual([stagingToken]);
+        expect(await store.generation()).toBe(generation + 1);
+        expect(recorder.changes).toEqual([{ generation: generation + 1 }]);
+        // The deleted token cannot be used any more, and the name is free again.
+        expect(await rejection(store.consumeJoinToken('prod-1', sha256('secret of prod-1'), T0 + 3))).toMatchObject({ reason: 'unknown' });
+        expect(await store.upsertCluster(clusterRecord('prod', { registeredAt: T0 + DAY }))).toMatchObject({ registeredAt: T0 + DAY });
+      });
+
+      test('malformed cluster records and names are refused, before anything changes', async () => {
+        const cases: [() => Promise<unknown>, string][] = [
+          [() => store.upsertCluster(clusterRecord('Prod')), 'cluster name must be a DNS label (lowercase letters, digits and \'-\', at most 63), got "Prod"'],
+          [() => store.upsertCluster(clusterRecord('-prod')), 'cluster name must be a DNS label (lowercase letters, digits and \'-\', at most 63), got "-prod"'],
+          [() => store.upsertCluster(clusterRecord('a'.repeat(64))), `cluster name must be a DNS label (lowercase letters, digits and '-', at most 63), got "${'a'.repeat(64)}"`],
+          [() => store.upsertCluster(clusterRecord('prod', { labels: { env: 1 as never } })), 'cluster "prod" labels "env" must be a string'],
+          [() => store.upsertCluster(clusterRecord('prod', { labels: ['x'] as never })), 'cluster "prod" labels must be an object of strings'],
+          [() => store.upsertCluster(clusterRecord('prod', { agentCertificateSerial: 'AB:CD' })), 'certificate serial must be lowercase hex without separators, got "AB:CD"'],
+          [() => store.upsertCluster(clusterRecord('prod', { lastSeenAt: 1.5 })), 'cluster "prod" lastSeenAt must be a time in epoch milliseconds (a non-negative integer), got 1.5'],
+          [() => store.touchCluster('prod', -1), 'lastSeenAt must be a time in epoch milliseconds (a non-negative integer), got -1'],
+          [() => store.getCluster('no_such'), 'cluster name must be a DNS label (lowercase letters, digits and \'-\', at most 63), got "no_such"'],
+        ];
+        for (const [call, message] of cases) {
+          const err = await rejection(call());
+          expect(err).toBeInstanceOf(StoreInputError);
+          expect(err).toMatchObject({ code: 'ERR_STORE_INVALID_INPUT', message });
+        }
+        expect(await store.generation()).toBe(0);
+        expect(await store.listClusters()).toEqual([]);
+        // The longest DNS label is fine.
+        expect((await store.upsertCluster(clusterRecord('a'.repeat(63)))).name).toHaveLength(63);
+      });
+    });
+
     describe('generation and watch', () => {
       test('a fresh store is at generation 0; every committed mutation advances it by one and is reported in order', async () => {
         expect(await store.generation()).toBe(0);
@@ -507,6 +755,12 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
         await store.createSession({ id: 'ended', user: 'alice', now: now - MINUTE });
         await store.endSession('ended', now);
         const policySet = await store.applyPolicySet({ files: [{ fileName: 'p.yaml', text: 'kind: AccessPolicy' }], appliedAt: T0, appliedBy: 'alice', expectedRevision: 0 });
+        // Clusters: all of them, sorted by name, heartbeats included; join tokens are not state.
+        await store.upsertCluster(clusterRecord('zeta'));
+        await store.upsertCluster(clusterRecord('alpha', { labels: {} }));
+        await store.upsertCluster(clusterRecord('mid-1', { lastSeenAt: 0 }));
+        await store.touchCluster('zeta', now - MINUTE);
+        await store.createJoinToken(joinToken('tok', { cluster: 'alpha' }));
 
         const state = await store.loadState(now);
 
@@ -518,6 +772,7 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
           policySet,
           breakGlass: [live, pending],
           sessions: [boundary, recent],
+          clusters: [clusterRecord('alpha', { labels: {} }), clusterRecord('mid-1', { lastSeenAt: 0 }), clusterRecord('zeta', { lastSeenAt: now - MINUTE })],
         });
         // The same data seen a day later: the grant and the sessions have lapsed.
         const later = await store.loadState(now + DAY);
@@ -535,6 +790,7 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
           policySet: { revision: 0, files: [], appliedAt: 0, appliedBy: '' },
           breakGlass: [],
           sessions: [],
+          clusters: [],
         });
       });
     });
