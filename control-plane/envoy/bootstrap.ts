@@ -9,8 +9,9 @@ export const CONTROL_PLANE_CLUSTER = 'kubegate-control-plane';
 /** Static cluster for the ext_authz port, which is separate because it is on the hot path. */
 export const AUTHZ_CLUSTER = 'kubegate-authz';
 
-/** The name the control plane's serving certificate carries and Envoy verifies. */
-export const CONTROL_PLANE_SERVER_NAME = 'kubegate-control-plane';
+/** The name the control plane's serving certificate carries; Envoys and agents verify it. */
+import { CONTROL_PLANE_SERVER_NAME } from '../../agent/protocol/identities';
+export { CONTROL_PLANE_SERVER_NAME };
 
 export interface BootstrapProps {
   readonly nodeId: string;
@@ -30,6 +31,19 @@ const ADS = { ads: {}, resource_api_version: 'V3' };
 export function edgeBootstrap(props: BootstrapProps): object {
   return {
     node: { id: props.nodeId, cluster: props.nodeCluster ?? 'kubegate-edge' },
+    // Keeps the reverse tunnels agents open to the edge's tunnel listener (a bootstrap-only
+    // extension: it cannot arrive over xDS). Tenant isolation scopes every tunnel to the cluster
+    // whose certificate opened it.
+    bootstrap_extensions: [
+      {
+        name: 'envoy.bootstrap.reverse_tunnel.upstream_socket_interface',
+        typed_config: {
+          '@type': 'type.googleapis.com/envoy.extensions.bootstrap.reverse_tunnel.upstream_socket_interface.v3.UpstreamReverseConnectionSocketInterface',
+          stat_prefix: 'reverse_tunnels',
+          enable_tenant_isolation: true,
+        },
+      },
+    ],
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: props.adminPort } } },
     dynamic_resources: {
       ads_config: {
@@ -62,7 +76,7 @@ export function edgeBootstrap(props: BootstrapProps): object {
 }
 
 /** An HTTP/2 cluster to one of the control plane's mTLS ports, verified by name. */
-function controlPlaneCluster(name: string, address: { host: string; port: number }, tls: BootstrapProps['tls']): object {
+export function controlPlaneCluster(name: string, address: { host: string; port: number }, tls: BootstrapProps['tls']): object {
   return {
     name,
     type: 'STATIC',

@@ -94,12 +94,33 @@ function parseCa(ca: KeyPairPem): { cert: forge.pki.Certificate; key: forge.pki.
 }
 
 export function issueCertificate(ca: KeyPairPem, props: CertificateProps): KeyPairPem {
+  const keys = newKeyPair();
+  return { certPem: signCertificate(ca, keys.publicKey, props), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+}
+
+/**
+ * Certifies a public key someone else generated (an agent joining kubegate keeps its private
+ * key to itself). RSA keys only, like the rest of kubegate's PKI.
+ */
+export function issueCertificateForPublicKey(ca: KeyPairPem, publicKeyPem: string, props: CertificateProps): string {
+  let publicKey: forge.pki.rsa.PublicKey;
+  try {
+    publicKey = forge.pki.publicKeyFromPem(publicKeyPem) as forge.pki.rsa.PublicKey;
+  } catch (err) {
+    throw new CertificateError(`the public key is not an RSA public key in PEM (SPKI) form: ${(err as Error).message}`);
+  }
+  if (!publicKey || typeof publicKey.n?.bitLength !== 'function' || publicKey.n.bitLength() < 2048) {
+    throw new CertificateError('the public key must be an RSA key of at least 2048 bits');
+  }
+  return signCertificate(ca, publicKey, props);
+}
+
+function signCertificate(ca: KeyPairPem, publicKey: forge.pki.PublicKey, props: CertificateProps): string {
   checkValidity(props.notBefore, props.notAfter);
   if (!props.commonName) throw new CertificateError('certificate needs a common name');
   const issuer = parseCa(ca);
-  const keys = newKeyPair();
   const cert = forge.pki.createCertificate();
-  cert.publicKey = keys.publicKey;
+  cert.publicKey = publicKey;
   cert.serialNumber = serialNumber();
   // A certificate may not outlive the CA that signs it.
   const caNotAfter = issuer.cert.validity.notAfter;
@@ -127,7 +148,7 @@ export function issueCertificate(ca: KeyPairPem, props: CertificateProps): KeyPa
   if (altNames.length > 0) extensions.push({ name: 'subjectAltName', altNames });
   cert.setExtensions(extensions);
   cert.sign(issuer.key, forge.md.sha256.create());
-  return { certPem: forge.pki.certificateToPem(cert), keyPem: forge.pki.privateKeyToPem(keys.privateKey) };
+  return forge.pki.certificateToPem(cert);
 }
 
 export interface CertificateSummary {

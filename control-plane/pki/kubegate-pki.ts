@@ -6,10 +6,16 @@
  *   - user CA: signs users' client certificates; the edge trusts it for kubectl.
  *   - internal CA: mTLS between kubegate components (Envoy ↔ control plane).
  *   - serving CA: the edge's serving certificate; kubeconfigs trust it.
+ *   - agent CA: signs the certificates agents receive when they join, one cluster each
+ *     (URI SAN kubegate://cluster/<name>); the edge trusts it for tunnels only.
+ * And one signing key (EC P-256) for the identity assertions the edge attaches to each request
+ * it sends into a cluster, which the in-cluster Envoy verifies.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { createCertificateAuthority, issueCertificate, summarizeCertificate, type KeyPairPem } from './certificates';
+import * as crypto from 'node:crypto';
+import { createCertificateAuthority, issueCertificate, issueCertificateForPublicKey, summarizeCertificate, type KeyPairPem } from './certificates';
+import { EDGE_IDENTITY_URI, EDGE_TUNNEL_SERVER_NAME, agentIdentityUri } from '../../agent/protocol/identities';
 import { CONTROL_PLANE_SERVER_NAME } from '../envoy/bootstrap';
 import { DEFAULT_USER_SERVER_NAME_SUFFIX } from '../identity/user-identity';
 
@@ -28,6 +34,16 @@ export interface KubegatePki {
   readonly edgeServing: KeyPairPem;
   /** The control plane's admin API serving certificate, from the serving CA like the edge's. */
   readonly apiServing: KeyPairPem;
+  readonly agentCa: KeyPairPem;
+  /**
+   * The edge's identity toward agents: served on the tunnel listener and presented as a client
+   * on the tunnels' data path. Internal CA, URI SAN kubegate://edge.
+   */
+  readonly edgeTunnel: KeyPairPem;
+  /** PKCS#8 PEM of the EC P-256 key that signs identity assertions. */
+  readonly assertionSigningKeyPem: string;
+  /** Certifies an agent's own key for `cluster`, valid from `now` for `lifetimeMs`. */
+  issueAgentCertificate(cluster: string, publicKeyPem: string, now: Date, lifetimeMs: number): string;
   /** Files for a component's identity, for processes (Envoy) that read certificates from disk. */
   componentFiles(name: string): { certFile: string; keyFile: string; caFile: string };
   issueComponent(name: string, now: Date): KeyPairPem;
@@ -87,6 +103,7 @@ export function loadOrCreatePki(props: KubegatePkiProps): KubegatePki {
   const userCa = ca('user-ca', 'kubegate user CA');
   const internalCa = ca('internal-ca', 'kubegate internal CA');
   const servingCa = ca('serving-ca', 'kubegate serving CA');
+  const agentCa = ca('agent-ca', 'kubegate agent CA');
 
   const leaf = (name: string, make: () => KeyPairPem, requiredDnsNames: readonly string[] = []): KeyPairPem => {
     const existing = readPair(dir, name);
@@ -127,7 +144,22 @@ export function loadOrCreatePki(props: KubegatePkiProps): KubegatePki {
       ...validity(COMPONENT_LIFETIME_MS),
     }),
   );
+  const edgeTunnel = leaf('edge-tunnel', () =>
+    issueCertificate(internalCa, {
+      commonName: EDGE_TUNNEL_SERVER_NAME,
+      dnsNames: [EDGE_TUNNEL_SERVER_NAME],
+      uris: [EDGE_IDENTITY_URI],
+      usage: 'server-and-client',
+      ...validity(COMPONENT_LIFETIME_MS),
+    }),
+  );
   fs.writeFileSync(path.join(dir, 'internal-ca-bundle.crt'), internalCa.certPem);
+  const signingKeyFile = path.join(dir, 'assertion-signing.key');
+  if (!fs.existsSync(signingKeyFile)) {
+    const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    fs.writeFileSync(signingKeyFile, privateKey.export({ type: 'pkcs8', format: 'pem' }), { mode: 0o600 });
+  }
+  const assertionSigningKeyPem = fs.readFileSync(signingKeyFile, 'utf8');
 
   return {
     dir,
@@ -137,6 +169,19 @@ export function loadOrCreatePki(props: KubegatePkiProps): KubegatePki {
     controlPlane,
     edgeServing,
     apiServing,
+    agentCa,
+    edgeTunnel,
+    assertionSigningKeyPem,
+    issueAgentCertificate: (cluster, publicKeyPem, at, lifetimeMs) =>
+      issueCertificateForPublicKey(agentCa, publicKeyPem, {
+        commonName: `kubegate-agent:${cluster}`,
+        // The DNS SAN is what the edge's tunnel handshake compares the claimed cluster with.
+        dnsNames: [cluster],
+        uris: [agentIdentityUri(cluster)],
+        usage: 'server-and-client',
+        notBefore: new Date(at.getTime() - 60_000),
+        notAfter: new Date(at.getTime() + lifetimeMs),
+      }),
     componentFiles: (name) => ({
       certFile: path.join(dir, `${name}.crt`),
       keyFile: path.join(dir, `${name}.key`),

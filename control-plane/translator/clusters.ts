@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
-import type { TranslatorInput, RegisteredCluster } from './input';
+import { isTunnelCluster, type DirectCluster, type TranslatorInput } from './input';
 import { ADS_CONFIG_SOURCE, typeUrl, upstreamCaSecret, upstreamClusterName, upstreamIdentitySecret } from './names';
+import { tunnelCluster } from './tunnel-clusters';
 
 /**
  * Watches, logs -f and exec each hold an upstream request open for a long time; Envoy's
@@ -8,12 +9,26 @@ import { ADS_CONFIG_SOURCE, typeUrl, upstreamCaSecret, upstreamClusterName, upst
  */
 const LONG_LIVED_STREAM_LIMIT = 100000;
 
-/** One upstream cluster per registered Kubernetes cluster: TLS 1.2+, verified, our identity. */
+/**
+ * One upstream cluster per registered Kubernetes cluster: TLS 1.2+, verified, our identity;
+ * for a cluster behind a firewall, the reverse tunnels its agent opened.
+ */
 export function translateClusters(input: TranslatorInput): object[] {
-  return input.clusters.map(upstreamCluster);
+  return input.clusters.map((c) => (isTunnelCluster(c) ? tunnelCluster(c) : upstreamCluster(c)));
 }
 
-function upstreamCluster(cluster: RegisteredCluster): object {
+export const LONG_LIVED_STREAMS = {
+  thresholds: [
+    {
+      priority: 'DEFAULT',
+      max_connections: { value: LONG_LIVED_STREAM_LIMIT },
+      max_pending_requests: { value: LONG_LIVED_STREAM_LIMIT },
+      max_requests: { value: LONG_LIVED_STREAM_LIMIT },
+    },
+  ],
+};
+
+function upstreamCluster(cluster: DirectCluster): object {
   const name = upstreamClusterName(cluster.name);
   const serverName = cluster.apiserver.serverName ?? cluster.apiserver.host;
   return {
@@ -21,16 +36,7 @@ function upstreamCluster(cluster: RegisteredCluster): object {
     type: 'EDS',
     eds_cluster_config: { service_name: name, eds_config: ADS_CONFIG_SOURCE },
     connect_timeout: { seconds: 5 },
-    circuit_breakers: {
-      thresholds: [
-        {
-          priority: 'DEFAULT',
-          max_connections: { value: LONG_LIVED_STREAM_LIMIT },
-          max_pending_requests: { value: LONG_LIVED_STREAM_LIMIT },
-          max_requests: { value: LONG_LIVED_STREAM_LIMIT },
-        },
-      ],
-    },
+    circuit_breakers: LONG_LIVED_STREAMS,
     // kube-apiserver upgrades (SPDY, WebSocket) for exec/attach/port-forward work over
     // HTTP/1.1 only, so the upstream protocol is pinned rather than negotiated.
     typed_extension_protocol_options: {

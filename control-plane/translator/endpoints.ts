@@ -1,9 +1,9 @@
-import type { TranslatorInput } from './input';
+import { directClusters, type TranslatorInput } from './input';
 import { upstreamClusterName } from './names';
 
-/** Where each cluster's kube-apiserver answers. */
+/** Where each directly reached cluster's kube-apiserver answers (tunnels have no endpoints). */
 export function translateEndpoints(input: TranslatorInput): object[] {
-  return input.clusters.map((cluster) => ({
+  return directClusters(input.clusters).map((cluster) => ({
     cluster_name: upstreamClusterName(cluster.name),
     endpoints: [
       {

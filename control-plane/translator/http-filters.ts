@@ -6,6 +6,9 @@ export const IDENTITY_HEADERS_FROM_CLIENT = ['authorization', 'impersonate-user'
 
 const DEFAULT_AUTHZ_TIMEOUT_MS = 2000;
 
+/** Where ext_authz's decision lands as dynamic metadata (the filter's own name). */
+export const AUTHZ_METADATA_NAMESPACE_NAME = 'envoy.filters.http.ext_authz';
+
 /**
  * Order matters: strip client-supplied identity headers, then ask the control plane (which
  * also drops any Impersonate-Extra-* it sees, since their names are open-ended, and adds the

@@ -51,12 +51,23 @@ export interface EdgeUser {
   readonly revision: string;
 }
 
-/** A Kubernetes cluster the edge may route to. */
-export interface RegisteredCluster {
+interface ClusterBase {
   /** DNS-label name; appears in the user's URL path as /clusters/<name>/. */
   readonly name: string;
   /** What policies select clusters by (env: prod, region: eu-1). Not used by the translator. @default {} */
   readonly labels?: Readonly<Record<string, string>>;
+}
+
+/** A Kubernetes cluster the edge may route to: dialled directly, or over its agent's tunnels. */
+export type RegisteredCluster = DirectCluster | TunnelCluster;
+
+/**
+ * A cluster whose kube-apiserver the edge can dial (same network): the edge verifies it and
+ * presents kubegate's proxy identity with impersonation headers.
+ */
+export interface DirectCluster extends ClusterBase {
+  /** @default 'direct' */
+  readonly connection?: 'direct';
   readonly apiserver: {
     readonly host: string;
     readonly port: number;
@@ -67,6 +78,33 @@ export interface RegisteredCluster {
   };
   /** kubegate's proxy identity in this cluster: a client certificate allowed to impersonate. */
   readonly proxyIdentity: { readonly certPem: string; readonly keyPem: string };
+}
+
+/**
+ * A cluster behind a firewall: its in-cluster Envoy dials out to the edge's tunnel listener,
+ * and the edge sends requests back over those reverse tunnels. The edge knows no address,
+ * credential or CA of it; the in-cluster Envoy holds those.
+ */
+export interface TunnelCluster extends ClusterBase {
+  readonly connection: 'tunnel';
+}
+
+export function isTunnelCluster(cluster: RegisteredCluster): cluster is TunnelCluster {
+  return cluster.connection === 'tunnel';
+}
+
+export function directClusters(clusters: readonly RegisteredCluster[]): DirectCluster[] {
+  return clusters.filter((c): c is DirectCluster => !isTunnelCluster(c));
+}
+
+/** Where agents' in-cluster Envoys open their tunnels, and what the edge presents to them. */
+export interface EdgeTunnelSettings {
+  readonly listenAddress: string;
+  readonly listenPort: number;
+  /** Agent certificates (one cluster each) chain to this CA. */
+  readonly agentCaPem: string;
+  /** The edge's tunnel identity (URI SAN kubegate://edge): tunnel listener and data path. */
+  readonly identity: { readonly certPem: string; readonly keyPem: string };
 }
 
 /** Certificate material the edge serves with and verifies users against. */
@@ -83,4 +121,6 @@ export interface TranslatorInput {
   readonly certificates: EdgeCertificates;
   /** Users who get their own filter chain (enabled users). @default [] */
   readonly users?: readonly EdgeUser[];
+  /** Required when any cluster is a tunnel cluster. @default no tunnel listener */
+  readonly tunnels?: EdgeTunnelSettings;
 }

@@ -4,6 +4,7 @@ import { httpFilters } from './http-filters';
 import { accessLogs } from './access-log';
 import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName, userUri } from '../identity/user-identity';
 import { toStruct } from '../proto/struct-value';
+import { tunnelListener } from './tunnel-listener';
 
 const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 3600;
 const DEFAULT_MAX_STREAM_DURATION_SECONDS = 4 * 3600;
@@ -43,6 +44,7 @@ export function translateListeners(input: TranslatorInput): object[] {
         transport_socket: downstreamTls(null),
       },
     },
+    ...(input.tunnels ? [tunnelListener(input.tunnels)] : []),
   ];
 }
 

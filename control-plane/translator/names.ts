@@ -12,6 +12,12 @@ export const upstreamClusterName = (cluster: string) => `kube-apiserver/${cluste
 export const upstreamIdentitySecret = (cluster: string) => `upstream-identity/${cluster}`;
 export const upstreamCaSecret = (cluster: string) => `upstream-ca/${cluster}`;
 
+export const TUNNEL_LISTENER = 'edge-tunnels';
+export const EDGE_TUNNEL_IDENTITY_SECRET = 'edge-tunnel-identity';
+export const AGENT_CA_SECRET = 'agent-ca';
+/** The edge's cluster for a tunnelled Kubernetes cluster: its agent's registered tunnels. */
+export const tunnelClusterName = (cluster: string) => `tunnel/${cluster}`;
+
 /** The URL path prefix that selects a cluster: https://edge/clusters/<name>/api/v1/... */
 export const clusterPathPrefix = (cluster: string) => `/clusters/${cluster}/`;
 

@@ -1,5 +1,5 @@
-import type { TranslatorInput } from './input';
-import { EDGE_ROUTES, clusterPathPrefix, upstreamClusterName } from './names';
+import { isTunnelCluster, type TranslatorInput } from './input';
+import { EDGE_ROUTES, clusterPathPrefix, tunnelClusterName, upstreamClusterName } from './names';
 import { kubernetesStatusBody } from './status-body';
 
 /**
@@ -11,7 +11,8 @@ import { kubernetesStatusBody } from './status-body';
 export function translateRoutes(input: TranslatorInput): object[] {
   const routes: object[] = [];
   for (const cluster of input.clusters) {
-    const action = { cluster: upstreamClusterName(cluster.name), timeout: { seconds: 0 } };
+    const target = isTunnelCluster(cluster) ? tunnelClusterName(cluster.name) : upstreamClusterName(cluster.name);
+    const action = { cluster: target, timeout: { seconds: 0 } };
     routes.push({
       name: `cluster/${cluster.name}`,
       match: { prefix: clusterPathPrefix(cluster.name) },

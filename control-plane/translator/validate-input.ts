@@ -1,4 +1,5 @@
-import type { TranslatorInput } from './input';
+import { isTunnelCluster, type TranslatorInput } from './input';
+import { CLUSTER_NAME } from '../../agent/protocol/identities';
 
 /** Raised when the translator is handed input it cannot turn into a safe configuration. */
 export class TranslatorInputError extends Error {
@@ -9,8 +10,6 @@ export class TranslatorInputError extends Error {
   }
 }
 
-// Cluster names become URL path segments and resource names: DNS-label rules keep both safe.
-const CLUSTER_NAME = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 export function validateTranslatorInput(input: TranslatorInput): void {
   const { edge } = input;
@@ -20,6 +19,12 @@ export function validateTranslatorInput(input: TranslatorInput): void {
   if (!Number.isInteger(edge.listenPort) || edge.listenPort < 1 || edge.listenPort > 65535) {
     throw new TranslatorInputError(`edge.listenPort ${edge.listenPort} is not a TCP port`);
   }
+  if (input.tunnels) {
+    const { listenPort, agentCaPem } = input.tunnels;
+    if (!Number.isInteger(listenPort) || listenPort < 1 || listenPort > 65535) throw new TranslatorInputError(`tunnels.listenPort ${listenPort} is not a TCP port`);
+    if (listenPort === edge.listenPort) throw new TranslatorInputError(`tunnels.listenPort ${listenPort} is the users' port too; agents need a port of their own`);
+    if (!agentCaPem.includes('BEGIN CERTIFICATE')) throw new TranslatorInputError('tunnels.agentCaPem is not a PEM certificate');
+  }
   const seen = new Set<string>();
   for (const cluster of input.clusters) {
     if (!CLUSTER_NAME.test(cluster.name)) {
@@ -27,6 +32,10 @@ export function validateTranslatorInput(input: TranslatorInput): void {
     }
     if (seen.has(cluster.name)) throw new TranslatorInputError(`cluster "${cluster.name}" is registered twice`);
     seen.add(cluster.name);
+    if (isTunnelCluster(cluster)) {
+      if (!input.tunnels) throw new TranslatorInputError(`cluster "${cluster.name}" is reached over tunnels, but the edge has no tunnel listener (tunnels settings missing)`);
+      continue;
+    }
     const { port } = cluster.apiserver;
     if (!Number.isInteger(port) || port < 1 || port > 65535) {
       throw new TranslatorInputError(`cluster "${cluster.name}": apiserver port ${port} is not a TCP port`);
