@@ -6,6 +6,7 @@
 import type { AuthzRequest, Decision } from './decision';
 import { toStruct } from '../proto/struct-value';
 import { kubernetesStatusBody } from '../translator/status-body';
+import { ASSERTION_HEADER } from '../../agent/protocol/identities';
 
 const GRPC_OK = 0;
 const GRPC_PERMISSION_DENIED = 7;
@@ -56,7 +57,9 @@ export function toAuthzRequest(wire: CheckRequestWire): AuthzRequest {
 
 /** Headers that say who the user is upstream; everything identity-like the client sent goes. */
 function okResponse(decision: Extract<Decision, { allowed: true }>, request: AuthzRequest): object {
-  const headers: object[] = [
+  const headers: object[] = decision.upstreamAssertion
+    ? [{ header: { key: ASSERTION_HEADER, value: decision.upstreamAssertion.token }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }]
+    : [
     { header: { key: 'impersonate-user', value: decision.identity.user }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
     ...decision.identity.groups.map((g) => ({ header: { key: 'impersonate-group', value: g }, append_action: 'APPEND_IF_EXISTS_OR_ADD' })),
   ];

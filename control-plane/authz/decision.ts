@@ -41,6 +41,12 @@ export type Decision =
       readonly identity: Identity;
       readonly cluster: string;
       readonly reason: string;
+      /**
+       * For a cluster behind a tunnel: the signed assertion the in-cluster Envoy verifies, and
+       * the Kubernetes user (the user's ServiceAccount) it names. The edge then sends no
+       * impersonation headers of its own.
+       */
+      readonly upstreamAssertion?: { readonly token: string; readonly impersonate: string };
     } & DecisionDetail)
   | ({
       readonly allowed: false;

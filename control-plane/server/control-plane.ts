@@ -24,10 +24,13 @@ import { addAccessLogService, type AccessLogWriter } from '../accesslog/access-l
 import { JsonLinesSink } from '../accesslog/json-lines-sink';
 import type { AccessLogRecord } from '../accesslog/access-log-record';
 import { startStatusServer, type RunningStatusServer } from './status-http';
-import type { Store, StoreChange } from '../store/store';
+import type { Store, StoreChange, StoreState } from '../store/store';
 import { AccessState } from '../access/access-state';
 import { OpenStreams } from '../access/open-streams';
 import { DecisionCache } from '../policy-engine/decision-cache';
+import type { EdgeTunnelSettings } from '../translator/input';
+import { AgentGateway, type AgentGatewayProps } from '../agents/agent-gateway';
+import { TunnelAuthorizer } from '../agents/tunnel-authorizer';
 
 /** setTimeout's ceiling; later checks are re-armed when this one fires. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -58,6 +61,15 @@ export interface ControlPlaneProps {
   /** Epoch ms. @default Date.now */
   readonly clock?: () => number;
   readonly logger: Logger;
+  /**
+   * Clusters behind firewalls: the agent port (join, sessions, in-cluster Envoys' xDS) and the
+   * edge's tunnel listener. Every cluster an agent registered is then reached over tunnels.
+   * @default no agents, only directly registered clusters
+   */
+  readonly agents?: {
+    readonly gateway: Omit<AgentGatewayProps, 'store' | 'cache' | 'logger' | 'clock'>;
+    readonly tunnels: EdgeTunnelSettings;
+  };
 }
 
 export class ControlPlane {
@@ -82,6 +94,9 @@ export class ControlPlane {
   private lastPolicyError: string | null = null;
   private edgeCertificates: EdgeCertificates;
   private readonly statusSections = new Map<string, () => object>();
+  private agentGateway?: AgentGateway;
+  /** Clusters agents registered (from the store); reached over tunnels. */
+  private readonly tunnelled = new Map<string, RegisteredCluster>();
 
   private constructor(private readonly props: ControlPlaneProps) {
     this.cache = new SnapshotCache(props.logger.child('xds'));
@@ -102,7 +117,18 @@ export class ControlPlane {
         if (cp.openStreams.allowed(request, decision, attributes, now) && decision.validUntil !== undefined) cp.armRecheck(decision.validUntil);
       },
     };
-    const authorizer = props.authorizer ?? new PolicyAuthorizer({ view: () => cp.access, clock: cp.clock, cache: new DecisionCache(), observer });
+    let authorizer = props.authorizer ?? new PolicyAuthorizer({ view: () => cp.access, clock: cp.clock, cache: new DecisionCache(), observer });
+    if (props.agents) {
+      cp.agentGateway = await AgentGateway.start({ ...props.agents.gateway, store: props.store, cache: cp.cache, logger: props.logger, clock: cp.clock });
+      authorizer = new TunnelAuthorizer({
+        inner: authorizer,
+        hub: cp.agentGateway.hub,
+        signer: cp.agentGateway.signer,
+        isTunnelCluster: (name) => cp.tunnelled.has(name) && !cp.registered.has(name),
+        rolesOf: (user, groups, cluster) => cp.rolesOf(user, groups, cluster) ?? [],
+        clock: cp.clock,
+      });
+    }
     const accessLogWriter: AccessLogWriter = {
       writeBatch: (records: readonly AccessLogRecord[]) => {
         for (const r of records) cp.openStreams.ended(r.requestId);
@@ -148,8 +174,21 @@ export class ControlPlane {
     return this.clock();
   }
 
+  /** Directly registered clusters, then agent-registered ones not shadowed by a direct one. */
   clusters(): RegisteredCluster[] {
-    return [...this.registered.values()];
+    return [...this.registered.values(), ...[...this.tunnelled.values()].filter((c) => !this.registered.has(c.name))];
+  }
+
+  get agents(): AgentGateway | undefined {
+    return this.agentGateway;
+  }
+
+  /** The ClusterRoles a user holds in a cluster now; undefined without kubectl access there. */
+  rolesOf(user: string, groups: readonly string[], cluster: string) {
+    const info = this.access.cluster(cluster);
+    if (!info) return undefined;
+    const access = this.access.engine.clusterAccess({ user, groups }, info, this.access.evaluationContext(user, this.clock()));
+    return access.mode === 'kubectl' ? access.clusterRoles : undefined;
   }
 
   /** Adds or replaces a cluster; the edge sees it with its next xDS push, without a restart. */
@@ -201,6 +240,7 @@ export class ControlPlane {
       clusters: this.clusters(),
       certificates: this.edgeCertificates,
       users: this.edgeUsers(),
+      ...(this.props.agents ? { tunnels: this.props.agents.tunnels } : {}),
     });
     const snapshot = new Snapshot(resources);
     this.cache.setSnapshot(this.props.edge.nodeId, snapshot);
@@ -250,6 +290,7 @@ export class ControlPlane {
           if (this.stopped) return;
           const policyError = this.access.applyStoreState(state);
           this.reportPolicyError(policyError);
+          if (this.props.agents) this.syncTunnelledClusters(state.clusters);
           this.revalidateOpenStreams();
           this.publish();
         } while (this.reloadAgain && !this.stopped);
@@ -258,6 +299,18 @@ export class ControlPlane {
       }
     })();
     return this.reloading;
+  }
+
+  /** Agent-registered clusters follow the store, so every replica routes to every cluster. */
+  private syncTunnelledClusters(records: StoreState['clusters']): void {
+    this.tunnelled.clear();
+    for (const r of records) this.tunnelled.set(r.name, { name: r.name, labels: { ...r.labels }, connection: 'tunnel' });
+    this.access.setClusters(this.clusterInfos());
+    // Bindings follow the policy now, not at each user's next request.
+    this.agentGateway?.hub.rolesChanged((cluster, user) => {
+      const record = this.access.user(user);
+      return record && !record.disabled ? this.rolesOf(user, record.groups, cluster) : undefined;
+    });
   }
 
   private reportPolicyError(err: Error | null): void {
@@ -320,6 +373,7 @@ export class ControlPlane {
     return {
       ...extra,
       clusters: this.clusters().map((c) => c.name).sort(),
+      ...(this.agentGateway ? { agents: { port: this.agentGateway.port, connected: this.agentGateway.hub.connectedClusters() } } : {}),
       authz: this.authzMetrics(),
       xds: this.cache.status(),
       access: {
@@ -362,6 +416,7 @@ export class ControlPlane {
     await this.reloading?.catch(() => undefined);
     await this.statusServer?.stop();
     await this.checkServer?.stop();
+    await this.agentGateway?.stop();
     await this.grpc?.stop();
     await this.accessLog.close();
   }

@@ -1,8 +1,9 @@
 import type { TranslatorInput } from './input';
 import { typeUrl } from './names';
+import { ASSERTION_HEADER } from '../../agent/protocol/identities';
 
 /** Headers a client could use to claim another identity upstream; removed before anything else. */
-export const IDENTITY_HEADERS_FROM_CLIENT = ['authorization', 'impersonate-user', 'impersonate-group', 'impersonate-uid'];
+export const IDENTITY_HEADERS_FROM_CLIENT = ['authorization', 'impersonate-user', 'impersonate-group', 'impersonate-uid', ASSERTION_HEADER];
 
 const DEFAULT_AUTHZ_TIMEOUT_MS = 2000;
 

@@ -20,11 +20,39 @@ import { grpcService } from '../proto/envoy-protos';
 import type { Logger } from '../log/logger';
 import { RESOURCE_TYPES, resourceTypeByUrl, type ResourceType, type TypeUrl } from './resource-types';
 import type { SnapshotCache } from './snapshot-cache';
+import { fromStruct } from '../proto/struct-value';
+
+/** The node a stream's first request names, as grpc-js decodes it. */
+export interface AdsNode {
+  id?: string;
+  cluster?: string;
+  user_agent_name?: string;
+  user_agent_version?: string;
+  /** google.protobuf.Struct in protobufjs's camelCase form (see proto/struct-value.ts). */
+  metadata?: { fields?: Record<string, unknown> };
+}
+
+/** A string value of the node's metadata, or undefined. */
+export function nodeMetadataString(node: AdsNode, key: string): string | undefined {
+  const value = fromStruct(node.metadata)[key];
+  return typeof value === 'string' ? value : undefined;
+}
+
+export interface AdsServiceOptions {
+  /**
+   * Decides whether the verified peer of a stream may receive the named node's configuration;
+   * returns a refusal message, or undefined to allow. Called once per stream, before anything
+   * is sent. The agent port uses it so a cluster's Envoy can only ever read its own snapshot.
+   */
+  readonly authorizeNode?: (node: AdsNode, call: AdsCall) => string | undefined;
+  /** Called when a stream has identified (and been allowed as) a node. */
+  readonly onNode?: (node: AdsNode) => void;
+}
 
 /** DiscoveryRequest as grpc-js decodes it (keepCase, defaults off: absent fields are undefined). */
 interface DiscoveryRequestWire {
   version_info?: string;
-  node?: { id?: string; cluster?: string; user_agent_name?: string; user_agent_version?: string };
+  node?: AdsNode;
   resource_names?: string[];
   type_url?: string;
   response_nonce?: string;
@@ -38,7 +66,7 @@ interface DiscoveryResponseWire {
   nonce: string;
 }
 
-type AdsCall = grpc.ServerDuplexStream<DiscoveryRequestWire, DiscoveryResponseWire>;
+export type AdsCall = grpc.ServerDuplexStream<DiscoveryRequestWire, DiscoveryResponseWire>;
 
 /** What a stream asked for of one type. */
 interface Subscription {
@@ -67,7 +95,7 @@ interface TypeState {
 }
 
 /** Registers envoy.service.discovery.v3.AggregatedDiscoveryService on the server. */
-export function addAdsService(server: grpc.Server, cache: SnapshotCache, logger: Logger): void {
+export function addAdsService(server: grpc.Server, cache: SnapshotCache, logger: Logger, options: AdsServiceOptions = {}): void {
   const service = grpcService('envoy.service.discovery.v3.AggregatedDiscoveryService').service;
   // One counter for every stream of this server, so a nonce in a log line points at one response.
   let nonceCounter = 0;
@@ -75,7 +103,7 @@ export function addAdsService(server: grpc.Server, cache: SnapshotCache, logger:
   const nextNonce = () => String(++nonceCounter);
   server.addService(service, {
     StreamAggregatedResources: (call: AdsCall) => {
-      new AdsStream(call, ++streamCounter, cache, logger, nextNonce).start();
+      new AdsStream(call, ++streamCounter, cache, logger, nextNonce, options).start();
     },
     DeltaAggregatedResources: (call: grpc.ServerDuplexStream<unknown, unknown>) => {
       logger.warn('incremental (delta) xDS requested; only state-of-the-world ADS is served', { peer: call.getPeer() });
@@ -100,6 +128,7 @@ class AdsStream {
     private readonly cache: SnapshotCache,
     private readonly log: Logger,
     private readonly nextNonce: () => string,
+    private readonly options: AdsServiceOptions,
   ) {}
 
   start(): void {
@@ -164,7 +193,14 @@ class AdsStream {
       this.fail(grpc.status.INVALID_ARGUMENT, 'the first DiscoveryRequest on a stream must carry node.id');
       return false;
     }
+    const refusal = this.options.authorizeNode?.(request.node!, this.call);
+    if (refusal !== undefined) {
+      this.log.warn('ADS stream refused for this peer', { stream: this.id, node: nodeId, peer: this.call.getPeer(), reason: refusal });
+      this.fail(grpc.status.PERMISSION_DENIED, refusal);
+      return false;
+    }
     this.nodeId = nodeId;
+    this.options.onNode?.(request.node!);
     this.cache.streamOpened(nodeId);
     this.unwatch = this.cache.watch(nodeId, () => this.onSnapshot());
     this.log.info('ADS stream opened', {

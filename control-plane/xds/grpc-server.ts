@@ -17,6 +17,13 @@ export interface GrpcServerProps {
     /** The server's own certificate and key. */
     readonly certPem: string;
     readonly keyPem: string;
+    /**
+     * 'optional': the handshake succeeds without a client certificate, and services check the
+     * verified peer themselves (the agent port, where a joining agent has none yet). A
+     * certificate that is presented must still chain to caPem to count.
+     * @default 'required'
+     */
+    readonly clientCertificate?: 'required' | 'optional';
   };
   readonly logger: Logger;
   /** Adds the services; called once, before the port is bound. */
@@ -51,12 +58,15 @@ const SERVER_OPTIONS: grpc.ServerOptions = {
 
 export async function startGrpcServer(props: GrpcServerProps): Promise<RunningGrpcServer> {
   const { logger } = props;
-  const credentials = grpc.ServerCredentials.createSsl(
-    Buffer.from(props.tls.caPem),
-    [{ cert_chain: Buffer.from(props.tls.certPem), private_key: Buffer.from(props.tls.keyPem) }],
-    // checkClientCertificate: the TLS handshake fails without a client certificate from the CA.
-    true,
-  );
+  const credentials =
+    props.tls.clientCertificate === 'optional'
+      ? optionalClientCertificateCredentials(props.tls)
+      : grpc.ServerCredentials.createSsl(
+          Buffer.from(props.tls.caPem),
+          [{ cert_chain: Buffer.from(props.tls.certPem), private_key: Buffer.from(props.tls.keyPem) }],
+          // checkClientCertificate: the TLS handshake fails without a client certificate from the CA.
+          true,
+        );
   const server = new grpc.Server(SERVER_OPTIONS);
   props.register(server);
   const host = props.host.includes(':') && !props.host.startsWith('[') ? `[${props.host}]` : props.host;
@@ -85,4 +95,20 @@ export async function startGrpcServer(props: GrpcServerProps): Promise<RunningGr
     return stopping;
   };
   return { port, stop };
+}
+
+/**
+ * TLS that asks for a client certificate without requiring one. createSsl cannot express this
+ * (it either requires a certificate or never asks for one), and grpc-js's certificate-provider
+ * credentials bind before their first update and then fail every handshake. So the credentials
+ * are createSsl's with one server option changed: the certificate is still requested and
+ * verified against the CA, a failed or missing one just does not abort the handshake. Only a
+ * verified certificate shows up in a call's auth context (grpc-js checks socket.authorized).
+ */
+function optionalClientCertificateCredentials(tls: GrpcServerProps['tls']): grpc.ServerCredentials {
+  const credentials = grpc.ServerCredentials.createSsl(Buffer.from(tls.caPem), [{ cert_chain: Buffer.from(tls.certPem), private_key: Buffer.from(tls.keyPem) }], true);
+  const options = (credentials as unknown as { serverConstructorOptions?: Record<string, unknown> }).serverConstructorOptions;
+  if (!options || options.requestCert !== true) throw new Error('this grpc-js version keeps its TLS server options elsewhere; optional client certificates need updating');
+  options.rejectUnauthorized = false;
+  return credentials;
 }

@@ -1,0 +1,151 @@
+/**
+ * The control plane's agent port: AgentService (join, renew, sessions) and ADS for in-cluster
+ * Envoys, both over TLS where the verified client certificate (agent CA) names the cluster.
+ * An in-cluster Envoy may only read its own cluster's configuration; the edge's configuration
+ * (with its keys) is served on the internal port, which agent certificates cannot open.
+ */
+import type { Logger } from '../log/logger';
+import type { Store } from '../store/store';
+import type { SnapshotCache } from '../xds/snapshot-cache';
+import { Snapshot } from '../xds/snapshot';
+import { addAdsService, nodeMetadataString, type AdsNode } from '../xds/ads-server';
+import { startGrpcServer, type RunningGrpcServer } from '../xds/grpc-server';
+import { translateAgent } from '../agent-translator/translate-agent';
+import { AgentHub } from './agent-hub';
+import { addAgentService, peerCluster } from './agent-service';
+import { AssertionSigner } from './identity-assertion';
+import { NODE_METADATA_CLUSTER, NODE_METADATA_SECRETS_DIRECTORY } from '../../agent/protocol/identities';
+
+export interface AgentGatewayProps {
+  /** @default '127.0.0.1' */
+  readonly host?: string;
+  /** 0 picks a free port. @default 0 */
+  readonly port?: number;
+  readonly store: Store;
+  readonly cache: SnapshotCache;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  /** The control plane's serving certificate (internal CA), which agents verify. */
+  readonly serving: { readonly certPem: string; readonly keyPem: string };
+  /** The internal CA: agents and in-cluster Envoys verify the control plane and edge with it. */
+  readonly internalCaPem: string;
+  readonly agentCaPem: string;
+  readonly issueAgentCertificate: (cluster: string, publicKeyPem: string, now: Date) => string;
+  readonly assertionSigningKeyPem: string;
+  /** The edge's tunnel listener as clusters reach it. */
+  readonly edgeTunnel: { readonly host: string; readonly port: number };
+  /** Seconds without requests after which a user's ServiceAccount is removed. @default 8 h for every cluster */
+  readonly idleTimeoutSeconds?: (cluster: string) => number;
+  /** @default 10 */
+  readonly heartbeatIntervalSeconds?: number;
+}
+
+const DEFAULT_IDLE_TIMEOUT_SECONDS = 8 * 3600;
+
+interface InClusterEnvoy {
+  readonly cluster: string;
+  readonly secretsDirectory: string;
+}
+
+export class AgentGateway {
+  readonly hub: AgentHub;
+  readonly signer: AssertionSigner;
+  private server?: RunningGrpcServer;
+  private readonly envoys = new Map<string, InClusterEnvoy>();
+
+  private constructor(private readonly props: AgentGatewayProps) {
+    this.hub = new AgentHub({ store: props.store, logger: props.logger.child('agents'), clock: props.clock });
+    this.signer = new AssertionSigner(props.assertionSigningKeyPem);
+    this.hub.onSessionChange = (cluster) => this.publishCluster(cluster);
+  }
+
+  static async start(props: AgentGatewayProps): Promise<AgentGateway> {
+    const gateway = new AgentGateway(props);
+    const log = props.logger.child('agent-port');
+    gateway.server = await startGrpcServer({
+      host: props.host ?? '127.0.0.1',
+      port: props.port ?? 0,
+      tls: { caPem: props.agentCaPem, certPem: props.serving.certPem, keyPem: props.serving.keyPem, clientCertificate: 'optional' },
+      logger: log,
+      register: (server) => {
+        addAgentService(server, {
+          store: props.store,
+          hub: gateway.hub,
+          logger: props.logger.child('agents'),
+          clock: props.clock,
+          issue: props.issueAgentCertificate,
+          idleTimeoutSeconds: props.idleTimeoutSeconds ?? (() => DEFAULT_IDLE_TIMEOUT_SECONDS),
+          heartbeatIntervalSeconds: props.heartbeatIntervalSeconds,
+        });
+        addAdsService(server, props.cache, props.logger.child('agent-ads'), {
+          authorizeNode: (node, call) => gateway.authorizeNode(node, peerCluster(call)?.cluster),
+          onNode: (node) => gateway.nodeConnected(node),
+        });
+      },
+    });
+    log.info('agent port serving', { port: gateway.server.port });
+    return gateway;
+  }
+
+  get port(): number {
+    if (!this.server) throw new Error('agent gateway is not started');
+    return this.server.port;
+  }
+
+  /** Where clusters dial the edge's tunnel listener. */
+  get edgeTunnel(): { readonly host: string; readonly port: number } {
+    return this.props.edgeTunnel;
+  }
+
+  /** An in-cluster Envoy must hold its cluster's certificate and say where its secrets are. */
+  private authorizeNode(node: AdsNode, certificateCluster: string | undefined): string | undefined {
+    if (!certificateCluster) return 'xDS on the agent port needs the certificate the cluster\'s agent received at join';
+    const claimed = nodeMetadataString(node, NODE_METADATA_CLUSTER);
+    if (claimed !== certificateCluster) return `this certificate is for cluster "${certificateCluster}", but the node claims "${claimed ?? ''}"`;
+    const dir = nodeMetadataString(node, NODE_METADATA_SECRETS_DIRECTORY);
+    if (!dir || !dir.startsWith('/')) return `node metadata ${NODE_METADATA_SECRETS_DIRECTORY} must name the absolute directory of the agent's secrets`;
+    const existing = this.envoys.get(node.id ?? '');
+    if (existing && existing.cluster !== certificateCluster) return `node id "${node.id}" belongs to cluster "${existing.cluster}"`;
+    return undefined;
+  }
+
+  private nodeConnected(node: AdsNode): void {
+    const cluster = nodeMetadataString(node, NODE_METADATA_CLUSTER)!;
+    this.envoys.set(node.id!, { cluster, secretsDirectory: nodeMetadataString(node, NODE_METADATA_SECRETS_DIRECTORY)! });
+    this.publishNode(node.id!);
+  }
+
+  private publishCluster(cluster: string): void {
+    for (const [nodeId, envoy] of this.envoys) if (envoy.cluster === cluster) this.publishNode(nodeId);
+  }
+
+  /**
+   * The in-cluster Envoy's snapshot needs what its agent said in its hello (the apiserver's
+   * address and CA); until the agent connects, the Envoy's requests stay open and unanswered.
+   */
+  private publishNode(nodeId: string): void {
+    const envoy = this.envoys.get(nodeId);
+    if (!envoy) return;
+    const hello = this.hub.session(envoy.cluster)?.hello;
+    if (!hello?.apiserver_ca_pem || !hello.apiserver_host || !hello.apiserver_port) return;
+    try {
+      const resources = translateAgent({
+        nodeId,
+        cluster: envoy.cluster,
+        edgeTunnel: this.props.edgeTunnel,
+        apiserver: { host: hello.apiserver_host, port: hello.apiserver_port, caPem: hello.apiserver_ca_pem },
+        edgeCaPem: this.props.internalCaPem,
+        assertionJwks: this.signer.jwks(),
+        secretsDirectory: envoy.secretsDirectory,
+      });
+      this.props.cache.setSnapshot(nodeId, new Snapshot(resources));
+    } catch (err) {
+      this.props.logger.error('could not configure an in-cluster Envoy', { node: nodeId, cluster: envoy.cluster, error: (err as Error).message });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.hub.close();
+    await this.server?.stop();
+  }
+}

@@ -1,0 +1,188 @@
+/**
+ * The control plane's side of every connected agent: who is connected, the per-user
+ * ServiceAccounts known to exist in each cluster, and the commands that make them exist.
+ *
+ * A user's first request to a cluster waits here while the agent creates their ServiceAccount
+ * and bindings; later requests find it ready in memory and cost nothing. The roles a user holds
+ * are compared on every request, so a policy change is applied by the next request at the
+ * latest, and `rolesChanged` applies it at once for every user already known.
+ */
+import type { Logger } from '../log/logger';
+import type { ClusterRoleGrant } from '../../policies/src/cluster-role-grant';
+import type { ClusterRecord, Store } from '../store/store';
+import type { UserAccessSpec } from '../../agent/protocol/agent-protocol';
+import { AgentSession } from './agent-session';
+import { ClusterDisconnectedError } from './agent-errors';
+
+export interface AgentHubProps {
+  readonly store: Store;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  /** How long a user's first request may wait for their ServiceAccount. @default 10000 */
+  readonly ensureTimeoutMs?: number;
+  /** How often recent users are reported to agents as active. @default 30000 */
+  readonly touchIntervalMs?: number;
+}
+
+interface KnownAccess {
+  readonly session: AgentSession;
+  readonly rolesKey: string;
+  readonly roles: readonly ClusterRoleGrant[];
+  readonly impersonate: string;
+}
+
+const DEFAULT_ENSURE_TIMEOUT_MS = 10_000;
+const DEFAULT_TOUCH_INTERVAL_MS = 30_000;
+
+export function rolesKey(roles: readonly ClusterRoleGrant[]): string {
+  return JSON.stringify([...roles].map((r) => [r.name, [...(r.namespaces ?? [])].sort()]).sort());
+}
+
+export function toUserAccess(user: string, roles: readonly ClusterRoleGrant[]): UserAccessSpec {
+  return { user, cluster_roles: roles.map((r) => ({ cluster_role: r.name, namespaces: [...(r.namespaces ?? [])] })) };
+}
+
+export class AgentHub {
+  private readonly sessions = new Map<string, AgentSession>();
+  private readonly known = new Map<string, KnownAccess>();
+  private readonly inFlight = new Map<string, Promise<string>>();
+  private readonly touched = new Map<string, Set<string>>();
+  private readonly touchTimer: NodeJS.Timeout;
+  private readonly lastSeen = new Map<string, number>();
+  /** Called when a cluster's agent connects or disconnects (e.g. to republish xDS). */
+  onSessionChange: (cluster: string) => void = () => {};
+
+  constructor(private readonly props: AgentHubProps) {
+    this.touchTimer = setInterval(() => this.flushTouches(), props.touchIntervalMs ?? DEFAULT_TOUCH_INTERVAL_MS);
+    this.touchTimer.unref();
+  }
+
+  session(cluster: string): AgentSession | undefined {
+    const s = this.sessions.get(cluster);
+    return s?.open ? s : undefined;
+  }
+
+  connectedClusters(): string[] {
+    return [...this.sessions.values()].filter((s) => s.open).map((s) => s.cluster).sort();
+  }
+
+  /** A new session replaces any older one of the same cluster (the agent reconnected). */
+  attach(session: AgentSession): void {
+    const previous = this.sessions.get(session.cluster);
+    this.sessions.set(session.cluster, session);
+    if (previous && previous !== session) previous.end();
+    this.lastSeen.set(session.cluster, this.props.clock());
+    this.onSessionChange(session.cluster);
+  }
+
+  detach(session: AgentSession): void {
+    session.end();
+    if (this.sessions.get(session.cluster) === session) {
+      this.sessions.delete(session.cluster);
+      this.onSessionChange(session.cluster);
+    }
+  }
+
+  heartbeat(cluster: string, at: number): void {
+    this.lastSeen.set(cluster, at);
+  }
+
+  lastSeenAt(cluster: string): number | undefined {
+    return this.lastSeen.get(cluster);
+  }
+
+  /**
+   * The Kubernetes user to impersonate for `user` in `cluster`, once their ServiceAccount exists
+   * with exactly `roles` bound. Concurrent first requests of one user share one command.
+   */
+  async ensureAccess(cluster: string, user: string, roles: readonly ClusterRoleGrant[]): Promise<string> {
+    const session = this.session(cluster);
+    if (!session) throw new ClusterDisconnectedError(cluster, this.lastSeen.get(cluster));
+    this.touch(cluster, user);
+    const key = `${cluster}\u0000${user}`;
+    const wanted = rolesKey(roles);
+    const known = this.known.get(key);
+    if (known && known.session === session && known.rolesKey === wanted) return known.impersonate;
+    const flightKey = `${key}\u0000${wanted}\u0000${session.id}`;
+    let flight = this.inFlight.get(flightKey);
+    if (!flight) {
+      const started = this.props.clock();
+      flight = session
+        .command((command_id) => ({ message: 'ensure', ensure: { command_id, access: toUserAccess(user, roles) } }), `prepare the ServiceAccount of "${user}"`, this.props.ensureTimeoutMs ?? DEFAULT_ENSURE_TIMEOUT_MS)
+        .then((result) => {
+          const impersonate = result.impersonate_user ?? '';
+          if (!impersonate) throw new Error(`the agent of cluster "${cluster}" did not name the ServiceAccount of "${user}"`);
+          this.known.set(key, { session, rolesKey: wanted, roles, impersonate });
+          this.props.logger.info('user ServiceAccount ready', { cluster, user, serviceAccount: impersonate, ms: this.props.clock() - started, agentMs: result.duration_ms });
+          return impersonate;
+        })
+        .finally(() => this.inFlight.delete(flightKey));
+      this.inFlight.set(flightKey, flight);
+    }
+    return flight;
+  }
+
+  /**
+   * After a policy change: every known user whose roles in a cluster changed gets their
+   * bindings updated now, not at their next request. `rolesOf` returns undefined for a user
+   * who lost all access there (their ServiceAccount is removed).
+   */
+  rolesChanged(rolesOf: (cluster: string, user: string) => readonly ClusterRoleGrant[] | undefined): void {
+    for (const [key, known] of this.known) {
+      const [cluster, user] = key.split('\u0000') as [string, string];
+      if (!known.session.open) continue;
+      const roles = rolesOf(cluster, user);
+      if (roles === undefined) {
+        this.known.delete(key);
+        known.session
+          .command((command_id) => ({ message: 'remove', remove: { command_id, user } }), `remove the ServiceAccount of "${user}"`, DEFAULT_ENSURE_TIMEOUT_MS)
+          .catch((err: Error) => this.props.logger.warn('could not remove a ServiceAccount after a policy change', { cluster, user, error: err.message }));
+        continue;
+      }
+      if (rolesKey(roles) === known.rolesKey) continue;
+      this.ensureAccess(cluster, user, roles).catch((err: Error) =>
+        this.props.logger.warn('could not update a ServiceAccount after a policy change', { cluster, user, error: err.message }),
+      );
+    }
+  }
+
+  /** Notes a request, so the agent does not remove the user's ServiceAccount as idle. */
+  touch(cluster: string, user: string): void {
+    let users = this.touched.get(cluster);
+    if (!users) this.touched.set(cluster, (users = new Set()));
+    users.add(user);
+  }
+
+  flushTouches(): void {
+    const at = this.props.clock();
+    for (const [cluster, users] of this.touched) {
+      const session = this.session(cluster);
+      if (!session || users.size === 0) continue;
+      session.send({ message: 'touch', touch: { users: [...users], at_ms: String(at) } });
+      users.clear();
+    }
+  }
+
+  /** Records a hello in the store: the cluster record is rebuilt from every connection. */
+  async recordHello(session: AgentSession, serial: string): Promise<ClusterRecord> {
+    const now = this.props.clock();
+    const existing = await this.props.store.getCluster(session.cluster);
+    const h = session.hello;
+    return this.props.store.upsertCluster({
+      name: session.cluster,
+      labels: { ...(h.labels ?? {}) },
+      kubernetesVersion: h.kubernetes_version ?? '',
+      apiserverCaPem: h.apiserver_ca_pem ?? '',
+      agentVersion: h.agent_version ?? '',
+      agentCertificateSerial: serial,
+      registeredAt: existing?.registeredAt ?? now,
+      lastSeenAt: now,
+    });
+  }
+
+  close(): void {
+    clearInterval(this.touchTimer);
+    for (const s of this.sessions.values()) s.end();
+    this.sessions.clear();
+  }
+}

@@ -1,0 +1,167 @@
+/**
+ * AgentService over gRPC (agent/protocol/agent.proto): Join, Renew and the Connect session.
+ * Served on the control plane's agent port, where client certificates are optional at the TLS
+ * layer (a joining agent has none yet) and required, from the agent CA, by every call but Join.
+ */
+import * as grpc from '@grpc/grpc-js';
+import { X509Certificate } from 'node:crypto';
+import type { Logger } from '../log/logger';
+import type { Store } from '../store/store';
+import { JoinTokenRejectedError } from '../store/store';
+import { CertificateError } from '../pki/certificates';
+import { agentServiceDefinition, type AgentMessage, type CertificateResponse, type ControlMessage, type JoinRequest, type RenewRequest } from '../../agent/protocol/agent-protocol';
+import { CLUSTER_NAME, clusterOfAgentUris } from '../../agent/protocol/identities';
+import { AgentSession, type ConnectCall } from './agent-session';
+import type { AgentHub } from './agent-hub';
+import { hashJoinSecret, parseJoinToken, MalformedJoinTokenError } from './join-token';
+
+export interface AgentServiceProps {
+  readonly store: Store;
+  readonly hub: AgentHub;
+  readonly logger: Logger;
+  readonly clock: () => number;
+  /** Certifies an agent's public key for a cluster. */
+  readonly issue: (cluster: string, publicKeyPem: string, now: Date) => string;
+  /** Idle period after which agents remove a user's ServiceAccount, per cluster (seconds). */
+  readonly idleTimeoutSeconds: (cluster: string) => number;
+  /** @default 10 */
+  readonly heartbeatIntervalSeconds?: number;
+  /** How long an agent may take to say hello after connecting. @default 10000 */
+  readonly helloTimeoutMs?: number;
+}
+
+/** The cluster named by the verified peer certificate of a call, if it is an agent's. */
+export function peerCluster(call: { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; serialNumber?: string } } | null }): { cluster: string; serial: string } | undefined {
+  const cert = call.getAuthContext()?.sslPeerCertificate;
+  if (!cert) return undefined;
+  const uris = (cert.subjectaltname ?? '')
+    .split(/,\s*/)
+    .filter((s: string) => s.startsWith('URI:'))
+    .map((s: string) => s.slice(4));
+  const cluster = clusterOfAgentUris(uris);
+  return cluster ? { cluster, serial: (cert.serialNumber ?? '').toLowerCase() } : undefined;
+}
+
+function notAfterOf(certPem: string): number {
+  return new Date(new X509Certificate(certPem).validTo).getTime();
+}
+
+export function addAgentService(server: grpc.Server, props: AgentServiceProps): void {
+  const { logger, hub } = props;
+  let sessions = 0;
+  const fail = (callback: grpc.sendUnaryData<CertificateResponse>, code: grpc.status, details: string) => callback({ code, details });
+
+  server.addService(agentServiceDefinition().service, {
+    Join: (call: grpc.ServerUnaryCall<JoinRequest, CertificateResponse>, callback: grpc.sendUnaryData<CertificateResponse>) => {
+      const { token, cluster, public_key_pem: publicKeyPem } = call.request;
+      void (async () => {
+        if (!CLUSTER_NAME.test(cluster)) return fail(callback, grpc.status.INVALID_ARGUMENT, `cluster name "${cluster}" must be a DNS label`);
+        let parts;
+        try {
+          parts = parseJoinToken(token);
+        } catch (err) {
+          return fail(callback, grpc.status.INVALID_ARGUMENT, (err as MalformedJoinTokenError).message);
+        }
+        const now = props.clock();
+        try {
+          const record = await props.store.consumeJoinToken(parts.id, hashJoinSecret(parts.secret), now);
+          if (record.cluster !== cluster) {
+            logger.warn('join refused: token is for another cluster', { token: parts.id, tokenCluster: record.cluster, cluster });
+            return fail(callback, grpc.status.PERMISSION_DENIED, `join token "${parts.id}" is for cluster "${record.cluster}", not "${cluster}"; it is now used up`);
+          }
+          const certificatePem = props.issue(cluster, publicKeyPem, new Date(now));
+          if (!(await props.store.getCluster(cluster))) {
+            await props.store.upsertCluster({ name: cluster, labels: {}, kubernetesVersion: '', apiserverCaPem: '', agentVersion: '', agentCertificateSerial: '', registeredAt: now, lastSeenAt: 0 });
+          }
+          logger.info('agent joined', { cluster, token: parts.id });
+          callback(null, { certificate_pem: certificatePem, not_after_ms: String(notAfterOf(certificatePem)) });
+        } catch (err) {
+          if (err instanceof JoinTokenRejectedError) {
+            logger.warn('join refused', { token: parts.id, reason: err.reason, cluster });
+            return fail(callback, grpc.status.PERMISSION_DENIED, err.message);
+          }
+          if (err instanceof CertificateError) return fail(callback, grpc.status.INVALID_ARGUMENT, err.message);
+          logger.error('join failed', { cluster, error: (err as Error).message });
+          return fail(callback, grpc.status.UNAVAILABLE, 'kubegate could not complete the join; try again');
+        }
+      })();
+    },
+
+    Renew: (call: grpc.ServerUnaryCall<RenewRequest, CertificateResponse>, callback: grpc.sendUnaryData<CertificateResponse>) => {
+      const peer = peerCluster(call);
+      if (!peer) return fail(callback, grpc.status.UNAUTHENTICATED, 'renewal needs the agent certificate issued at join');
+      try {
+        const certificatePem = props.issue(peer.cluster, call.request.public_key_pem, new Date(props.clock()));
+        logger.info('agent certificate renewed', { cluster: peer.cluster });
+        callback(null, { certificate_pem: certificatePem, not_after_ms: String(notAfterOf(certificatePem)) });
+      } catch (err) {
+        fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
+      }
+    },
+
+    Connect: (call: ConnectCall) => {
+      const peer = peerCluster(call);
+      if (!peer) {
+        call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'Connect needs the agent certificate issued at join' });
+        return;
+      }
+      const id = ++sessions;
+      let session: AgentSession | undefined;
+      const helloTimer = setTimeout(() => {
+        if (!session) call.emit('error', { code: grpc.status.DEADLINE_EXCEEDED, details: 'no hello within the time allowed' });
+      }, props.helloTimeoutMs ?? 10_000);
+      const end = (why: string) => {
+        clearTimeout(helloTimer);
+        if (!session) return;
+        logger.info('agent disconnected', { cluster: session.cluster, session: id, why });
+        hub.detach(session);
+      };
+      call.on('data', (message: AgentMessage) => {
+        if (!session) {
+          if (message.message !== 'hello') {
+            call.emit('error', { code: grpc.status.FAILED_PRECONDITION, details: 'the first message must be a hello' });
+            return;
+          }
+          if (message.hello.cluster !== peer.cluster) {
+            logger.warn('agent refused: hello names another cluster', { certificate: peer.cluster, hello: message.hello.cluster });
+            call.emit('error', { code: grpc.status.PERMISSION_DENIED, details: `this certificate is for cluster "${peer.cluster}", not "${message.hello.cluster}"` });
+            return;
+          }
+          clearTimeout(helloTimer);
+          session = new AgentSession(id, peer.cluster, message.hello, call);
+          const s = session;
+          hub
+            .recordHello(s, peer.serial)
+            .then(() => {
+              if (!s.open) return;
+              hub.attach(s);
+              s.send({
+                message: 'welcome',
+                welcome: { idle_timeout_seconds: props.idleTimeoutSeconds(s.cluster), heartbeat_interval_seconds: props.heartbeatIntervalSeconds ?? 10 },
+              } satisfies ControlMessage);
+              logger.info('agent connected', { cluster: s.cluster, session: id, kubernetesVersion: s.hello.kubernetes_version, agentVersion: s.hello.agent_version });
+            })
+            .catch((err: Error) => {
+              logger.error('could not record an agent hello', { cluster: s.cluster, error: err.message });
+              call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'kubegate could not record the cluster; reconnect later' });
+            });
+          return;
+        }
+        if (message.message === 'heartbeat') {
+          const at = props.clock();
+          hub.heartbeat(session.cluster, at);
+          props.store.touchCluster(session.cluster, at).catch((err: Error) => logger.warn('could not record a heartbeat', { cluster: session?.cluster, error: err.message }));
+        } else if (message.message === 'result') {
+          if (!session.result(message.result)) logger.debug('result for an unknown or timed-out command', { cluster: session.cluster, command: message.result.command_id });
+        }
+      });
+      call.on('end', () => {
+        end('agent ended the session');
+        call.end();
+      });
+      call.on('cancelled', () => end('cancelled'));
+      call.on('error', (err: Error) => end(`error: ${err.message}`));
+      call.on('close', () => end('closed'));
+    },
+  });
+}

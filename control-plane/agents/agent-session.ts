@@ -1,0 +1,80 @@
+/**
+ * One connected agent: its Connect stream, what it said in its hello, and the commands waiting
+ * for an answer. Commands are correlated by id; a session that ends fails them at once, so a
+ * user's first request never waits on an agent that is gone.
+ */
+import type * as grpc from '@grpc/grpc-js';
+import type { AgentMessage, ControlMessage, Hello, CommandResult } from '../../agent/protocol/agent-protocol';
+import { AgentCommandFailedError, AgentTimeoutError, ClusterDisconnectedError } from './agent-errors';
+
+export type ConnectCall = grpc.ServerDuplexStream<AgentMessage, ControlMessage>;
+
+interface Pending {
+  readonly resolve: (result: CommandResult) => void;
+  readonly reject: (err: Error) => void;
+  readonly timer: NodeJS.Timeout;
+}
+
+export class AgentSession {
+  private readonly pending = new Map<string, Pending>();
+  private nextId = 0;
+  private ended = false;
+
+  constructor(
+    readonly id: number,
+    readonly cluster: string,
+    readonly hello: Hello,
+    private readonly call: ConnectCall,
+  ) {}
+
+  get open(): boolean {
+    return !this.ended;
+  }
+
+  send(message: ControlMessage): void {
+    if (!this.ended) this.call.write(message);
+  }
+
+  /** Sends a command and resolves with the agent's result (rejects on failure or timeout). */
+  command(build: (commandId: string) => ControlMessage, what: string, timeoutMs: number): Promise<CommandResult> {
+    if (this.ended) return Promise.reject(new ClusterDisconnectedError(this.cluster, undefined));
+    const commandId = `${this.id}-${++this.nextId}`;
+    return new Promise<CommandResult>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(commandId);
+        reject(new AgentTimeoutError(this.cluster, what, timeoutMs));
+      }, timeoutMs);
+      this.pending.set(commandId, {
+        resolve: (result) => (result.ok ? resolve(result) : reject(new AgentCommandFailedError(this.cluster, what, result.error || 'no reason given'))),
+        reject,
+        timer,
+      });
+      this.send(build(commandId));
+    });
+  }
+
+  /** An answer from the agent; answers to unknown (timed-out) commands are dropped. */
+  result(result: CommandResult): boolean {
+    const waiting = this.pending.get(result.command_id);
+    if (!waiting) return false;
+    this.pending.delete(result.command_id);
+    clearTimeout(waiting.timer);
+    waiting.resolve(result);
+    return true;
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    for (const [, waiting] of this.pending) {
+      clearTimeout(waiting.timer);
+      waiting.reject(new ClusterDisconnectedError(this.cluster, Date.now()));
+    }
+    this.pending.clear();
+    try {
+      this.call.end();
+    } catch {
+      // Already closed by the peer.
+    }
+  }
+}

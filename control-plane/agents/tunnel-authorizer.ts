@@ -1,0 +1,49 @@
+/**
+ * Completes an allow for a cluster behind a tunnel: makes sure the user's ServiceAccount exists
+ * there with the roles the policy grants (the first request waits for it), then mints the
+ * signed assertion the in-cluster Envoy impersonates by. A cluster whose agent is gone fails
+ * fast with 503 and a message that says so, instead of hanging on a tunnel that is not there.
+ */
+import type { Authorizer, AuthzRequest, Decision } from '../authz/decision';
+import type { ClusterRoleGrant } from '../../policies/src/cluster-role-grant';
+import type { AgentHub } from './agent-hub';
+import type { AssertionSigner } from './identity-assertion';
+import { AgentError } from './agent-errors';
+
+export interface TunnelAuthorizerProps {
+  readonly inner: Authorizer;
+  readonly hub: AgentHub;
+  readonly signer: AssertionSigner;
+  readonly isTunnelCluster: (cluster: string) => boolean;
+  /** The ClusterRoles the user holds in the cluster now, per policy. */
+  readonly rolesOf: (user: string, groups: readonly string[], cluster: string) => readonly ClusterRoleGrant[];
+  readonly clock: () => number;
+}
+
+export class TunnelAuthorizer implements Authorizer {
+  constructor(private readonly props: TunnelAuthorizerProps) {}
+
+  async decide(request: AuthzRequest): Promise<Decision> {
+    const decision = await this.props.inner.decide(request);
+    if (!decision.allowed || !this.props.isTunnelCluster(decision.cluster)) return decision;
+    const { identity, cluster } = decision;
+    try {
+      const roles = this.props.rolesOf(identity.user, identity.groups, cluster);
+      const impersonate = await this.props.hub.ensureAccess(cluster, identity.user, roles);
+      const token = this.props.signer.sign({ cluster, user: identity.user, impersonate, requestId: request.requestId }, this.props.clock());
+      return { ...decision, upstreamAssertion: { token, impersonate } };
+    } catch (err) {
+      const message = err instanceof AgentError ? err.message : `kubegate: cluster "${cluster}" cannot be reached now`;
+      return {
+        allowed: false,
+        httpStatus: 503,
+        message,
+        reason: `allowed by policy, but the cluster cannot serve it: ${(err as Error).message}`,
+        identity,
+        cluster,
+        ...(decision.attributes ? { attributes: decision.attributes } : {}),
+        ...(decision.policy ? { policy: decision.policy } : {}),
+      };
+    }
+  }
+}
