@@ -26,8 +26,11 @@ import { DEFAULT_USER_SERVER_NAME_SUFFIX } from '../identity/user-identity';
 import { startApiServer, type RunningApiServer } from '../api/api-server';
 import { PolicyDirectoryWatcher } from '../policy-source/policy-directory-watcher';
 import { MAX_USER_CERT_TTL_MS } from '../credentials/user-certificate';
+import { startTunnelSite, type TunnelSite } from './tunnel-site';
 
 export const EDGE_NODE_ID = 'edge-0';
+/** Agents renew after two thirds of this. */
+const AGENT_CERTIFICATE_LIFETIME_MS = 24 * 3600 * 1000;
 export const ADMIN_USER = 'admin';
 
 /** A local cluster to start, with the labels policies select it by. */
@@ -59,6 +62,12 @@ export interface LocalStackProps {
   readonly maxCertTtlMs?: number;
   /** Edge HTTPS port; 0 picks a free one. @default 0 */
   readonly edgePort?: number;
+  /**
+   * Clusters reached the way clusters behind a firewall are: each runs an agent and an
+   * in-cluster Envoy that dial out to the control plane's agent port and the edge's tunnel
+   * listener. @default []
+   */
+  readonly tunnelClusters?: readonly (string | LocalClusterSpec)[];
   readonly logger: Logger;
   /** @default loadToolchain() */
   readonly toolchain?: Toolchain;
@@ -84,6 +93,7 @@ export class LocalStack {
   private rotationTimer?: NodeJS.Timeout;
   private apiServer?: RunningApiServer;
   private policyWatcher?: PolicyDirectoryWatcher;
+  private readonly tunnelSites = new Map<string, TunnelSite>();
 
   private constructor(
     readonly props: LocalStackProps,
@@ -132,7 +142,7 @@ export class LocalStack {
     fs.mkdirSync(props.stateDir, { recursive: true });
     const logger = props.logger;
     const pki = loadOrCreatePki({ stateDir: props.stateDir, now: new Date() });
-    const [freeEdgePort, adminPort] = await getFreePorts(2);
+    const [freeEdgePort, adminPort, tunnelPort] = await getFreePorts(3);
     const edgePort = props.edgePort || freeEdgePort!;
     const store = await openStore(props.storeUrl ?? `sqlite:${path.join(props.stateDir, 'kubegate.db')}`);
 
@@ -147,6 +157,17 @@ export class LocalStack {
       authzCluster: AUTHZ_CLUSTER,
       accessLogFile: path.join(props.stateDir, 'access-log.jsonl'),
       logger: logger.child('control-plane'),
+      agents: {
+        gateway: {
+          serving: pki.controlPlane,
+          internalCaPem: pki.internalCa.certPem,
+          agentCaPem: pki.agentCa.certPem,
+          issueAgentCertificate: (cluster, publicKeyPem, now) => pki.issueAgentCertificate(cluster, publicKeyPem, now, AGENT_CERTIFICATE_LIFETIME_MS),
+          assertionSigningKeyPem: pki.assertionSigningKeyPem,
+          edgeTunnel: { host: '127.0.0.1', port: tunnelPort! },
+        },
+        tunnels: { listenAddress: '127.0.0.1', listenPort: tunnelPort!, agentCaPem: pki.agentCa.certPem, identity: pki.edgeTunnel },
+      },
     });
     } catch (err) {
       await store.close();
@@ -182,6 +203,7 @@ export class LocalStack {
         component: 'edge-envoy',
         logger: logger.child('edge-envoy'),
       });
+      for (const spec of props.tunnelClusters ?? []) await stack.addTunnelCluster(spec);
       stack.apiServer = await startApiServer({
         tls: pki.apiServing,
         userCaPem: pki.userCa.certPem,
@@ -236,6 +258,51 @@ export class LocalStack {
     };
     this.controlPlane.registerCluster(registration);
     return cluster;
+  }
+
+  /**
+   * Starts a local cluster reached only through its agent's tunnels: the agent joins with a
+   * one-time token, and the edge never learns the cluster's address or credentials.
+   */
+  async addTunnelCluster(spec: string | LocalClusterSpec): Promise<TunnelSite> {
+    const { name, labels } = typeof spec === 'string' ? { name: spec, labels: undefined } : spec;
+    if (this.localClusters.has(name)) throw new Error(`cluster "${name}" is already running`);
+    const site = await startTunnelSite({
+      name,
+      labels: labels ?? { env: 'dev' },
+      stateDir: path.join(this.props.stateDir, 'clusters', name),
+      toolchain: this.toolchain,
+      store: this.store,
+      controlPlane: { host: '127.0.0.1', port: this.controlPlane.agents!.port, caPem: this.pki.internalCa.certPem },
+      logger: this.props.logger.child(`cluster.${name}`),
+    });
+    this.localClusters.set(name, site.cluster);
+    this.tunnelSites.set(name, site);
+    await site.connected(() => this.controlPlane.agents!.hub.session(name) !== undefined);
+    await this.controlPlane.refresh();
+    await this.waitForTunnels(this.tunnelSites.size);
+    return site;
+  }
+
+  /**
+   * Waits until every edge worker holds tunnels of `clusters` clusters: requests are only
+   * routable once the worker that takes them has one.
+   */
+  async waitForTunnels(clusters: number, timeoutMs = 30_000): Promise<void> {
+    const until = Date.now() + timeoutMs;
+    for (;;) {
+      const stats = await fetch(`${this.envoy.adminUrl}/stats?filter=${encodeURIComponent('^reverse_tunnels\\.worker_\\d+\\.total_clusters$')}`).then((r) => r.text());
+      const perWorker = [...stats.matchAll(/total_clusters: (\d+)/g)].map((m) => Number(m[1]));
+      if (perWorker.length > 0 && perWorker.every((n) => n >= clusters)) return;
+      if (Date.now() > until) throw new Error(`the edge did not get tunnels from ${clusters} cluster(s) within ${timeoutMs} ms (per worker: ${perWorker.join(', ') || 'none'})`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+
+  tunnelSite(name: string): TunnelSite {
+    const site = this.tunnelSites.get(name);
+    if (!site) throw new Error(`no tunnel cluster "${name}"`);
+    return site;
   }
 
   /**
@@ -335,6 +402,7 @@ export class LocalStack {
     if (this.rotationTimer) clearInterval(this.rotationTimer);
     await this.policyWatcher?.stop();
     await this.apiServer?.close();
+    for (const site of this.tunnelSites.values()) await site.stopAgentSide();
     await this.edge?.stop();
     await this.controlPlane.stop();
     await this.store.close();
