@@ -208,6 +208,16 @@ export function sessionView(s: ConsoleSessionRecord): SessionView {
 export interface ClusterView {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
+  /** 'tunnel': registered by its agent, reached over reverse tunnels; 'direct': the edge dials it. */
+  readonly connection: 'direct' | 'tunnel';
+  /** For tunnelled clusters: what the agent last reported. */
+  readonly agent?: {
+    readonly status: 'connected' | 'disconnected' | 'never-connected';
+    /** RFC 3339, or absent if the agent never connected. */
+    readonly lastSeenAt?: string;
+    readonly kubernetesVersion: string;
+    readonly agentVersion: string;
+  };
   /** How the caller may reach it. */
   readonly access: {
     readonly mode: 'kubectl' | 'console-only' | 'none';
@@ -230,4 +240,13 @@ export interface RevocationView {
   readonly revokedCertificates: number;
   readonly revokedAt: string;
   readonly credentialRevision: number;
+}
+
+export interface JoinTokenView {
+  /** Shown once: only its hash is kept. */
+  readonly token: string;
+  readonly id: string;
+  readonly cluster: string;
+  /** RFC 3339. */
+  readonly expiresAt: string;
 }

@@ -1,9 +1,32 @@
 /**
  * Registered clusters and how the caller may reach each: what the console lists and what a
- * user checks before asking for a kubeconfig or break-glass.
+ * user checks before asking for a kubeconfig or break-glass. For clusters behind a firewall,
+ * whether their agent is connected (judged by its last heartbeat in the store, so every
+ * replica answers the same), and one-time join tokens for new agents (administrators only).
  */
 import type { Route } from './api-route';
-import type { ClusterView } from './api-views';
+import type { ClusterView, JoinTokenView } from './api-views';
+import { badRequest } from './api-errors';
+import { bodyObject, optionalString } from './api-input';
+import { DurationError, parseDurationMs } from '../config/duration';
+import { hashJoinSecret, newJoinToken } from '../agents/join-token';
+import { CLUSTER_NAME } from '../../agent/protocol/identities';
+import type { ClusterRecord } from '../store/store';
+
+/** An agent heartbeats every 10 s; three missed beats and it counts as disconnected. */
+export const AGENT_SILENCE_MS = 30_000;
+const DEFAULT_JOIN_TOKEN_TTL_MS = 3_600_000;
+const MAX_JOIN_TOKEN_TTL_MS = 24 * 3_600_000;
+
+function agentView(record: ClusterRecord, now: number): NonNullable<ClusterView['agent']> {
+  const status = record.lastSeenAt === 0 ? 'never-connected' : now - record.lastSeenAt <= AGENT_SILENCE_MS ? 'connected' : 'disconnected';
+  return {
+    status,
+    ...(record.lastSeenAt ? { lastSeenAt: new Date(record.lastSeenAt).toISOString() } : {}),
+    kubernetesVersion: record.kubernetesVersion,
+    agentVersion: record.agentVersion,
+  };
+}
 
 export const clusterRoutes: readonly Route[] = [
   {
@@ -11,20 +34,52 @@ export const clusterRoutes: readonly Route[] = [
     path: '/clusters',
     handler: async (req, deps) => {
       const access = deps.access();
+      const now = deps.clock();
       const subject = { user: req.caller.user, groups: req.caller.groups };
-      const context = access.evaluationContext(req.caller.user, deps.clock());
+      const context = access.evaluationContext(req.caller.user, now);
+      const records = new Map((await deps.store.listClusters()).map((r) => [r.name, r]));
       const clusters: ClusterView[] = access
         .allClusters()
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .map((c) => {
           const a = access.engine.clusterAccess(subject, c, context);
+          const record = records.get(c.name);
           return {
             name: c.name,
             labels: c.labels,
+            connection: record ? 'tunnel' : 'direct',
+            ...(record ? { agent: agentView(record, now) } : {}),
             access: { mode: a.mode, requiresActiveSession: a.requiresActiveSession, clusterRoles: a.clusterRoles, policies: a.policies },
           };
         });
       return { body: { clusters } };
+    },
+  },
+  {
+    method: 'POST',
+    path: '/clusters/{name}/join-tokens',
+    admin: true,
+    handler: async (req, deps) => {
+      const cluster = req.params.name!;
+      if (!CLUSTER_NAME.test(cluster)) throw badRequest('name', `cluster name "${cluster}" must be a DNS label (lowercase letters, digits and '-', at most 63)`);
+      const body = bodyObject(req.body ?? {}, ['ttl']);
+      const ttlText = optionalString(body, 'ttl');
+      let ttlMs = DEFAULT_JOIN_TOKEN_TTL_MS;
+      if (ttlText !== undefined) {
+        try {
+          ttlMs = parseDurationMs(ttlText);
+        } catch (err) {
+          if (err instanceof DurationError) throw badRequest('ttl', err.message);
+          throw err;
+        }
+        if (ttlMs <= 0 || ttlMs > MAX_JOIN_TOKEN_TTL_MS) throw badRequest('ttl', `ttl must be more than 0 and at most 24h; got ${ttlText}`);
+      }
+      const now = deps.clock();
+      const token = newJoinToken();
+      await deps.store.createJoinToken({ id: token.id, cluster, secretHash: hashJoinSecret(token.secret), createdAt: now, createdBy: req.caller.user, expiresAt: now + ttlMs });
+      deps.logger.info('join token created', { cluster, token: token.id, by: req.caller.user, expiresAt: new Date(now + ttlMs).toISOString() });
+      const view: JoinTokenView = { token: token.text, id: token.id, cluster, expiresAt: new Date(now + ttlMs).toISOString() };
+      return { status: 201, body: view };
     },
   },
 ];

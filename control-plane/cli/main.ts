@@ -12,7 +12,7 @@ import { policyCommand } from './commands/policy';
 import { revokeCommand } from './commands/revoke';
 import { breakglassCommand } from './commands/breakglass';
 import { sessionCommand } from './commands/session';
-import { clustersCommand } from './commands/clusters';
+import { clusterCommand, clustersCommand } from './commands/clusters';
 import { whoamiCommand } from './commands/whoami';
 
 interface Command {
@@ -28,6 +28,7 @@ const COMMANDS: Record<string, Command> = {
   revoke: revokeCommand,
   breakglass: breakglassCommand,
   session: sessionCommand,
+  cluster: clusterCommand,
   clusters: clustersCommand,
   whoami: whoamiCommand,
   dev: devCommand,

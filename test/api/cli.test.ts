@@ -49,7 +49,7 @@ describe('usage', () => {
   test('--help lists the commands', async () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
-    for (const name of ['kubeconfig', 'user', 'group', 'policy', 'revoke', 'breakglass', 'session', 'clusters', 'whoami', 'dev']) {
+    for (const name of ['kubeconfig', 'user', 'group', 'policy', 'revoke', 'breakglass', 'session', 'cluster', 'clusters', 'whoami', 'dev']) {
       expect(r.stdout).toMatch(new RegExp(`^  ${name}\\s+\\S`, 'm'));
     }
   });
@@ -344,7 +344,17 @@ describe('break-glass, sessions, revocation, whoami, clusters', () => {
     const me = await h.cli('dana', ['whoami']);
     expect(me.stdout).toMatch(/^user:\s+dana\ngroups:\s+dev\nadmin:\s+no\ncertificate:\s+[0-9a-f]+\n$/);
     const clusters = await h.cli('dana', ['clusters']);
-    expect(clusters.stdout).toMatch(/^NAME\s+ACCESS\s+LABELS\s+POLICIES\nalpha\s+kubectl\s+env=dev\s+dev-alpha\nbeta\s+none\s+env=prod\s+-\ngamma\s+none\s+env=staging\s+-\n$/);
+    expect(clusters.stdout).toMatch(
+      /^NAME\s+STATUS\s+LAST SEEN\s+VERSION\s+ACCESS\s+LABELS\s+POLICIES\nalpha\s+direct\s+-\s+-\s+kubectl\s+env=dev\s+dev-alpha\nbeta\s+direct\s+-\s+-\s+none\s+env=prod\s+-\ngamma\s+direct\s+-\s+-\s+none\s+env=staging\s+-\n$/,
+    );
+    // `cluster list` is the same command.
+    expect((await h.cli('dana', ['cluster', 'list'])).stdout).toBe(clusters.stdout);
+    const token = await h.cli('root', ['cluster', 'join-token', 'edge-site', '--ttl', '10m']);
+    expect(token.code).toBe(0);
+    expect(token.stdout).toMatch(/^[a-f0-9]{12}\.[A-Za-z0-9_-]{43}\n# join token [a-f0-9]{12} for cluster edge-site, valid until .+; usable once\n$/);
+    const refused = await h.cli('dana', ['cluster', 'join-token', 'edge-site']);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toContain('only members of kubegate:admins');
   });
 
   test('revoke --user revokes and reports the count', async () => {

@@ -76,3 +76,61 @@ describe('clusters', () => {
     expect(betaAccess).toMatchObject({ mode: 'kubectl', requiresActiveSession: true, policies: ['sam-beta-with-session'] });
   });
 });
+
+describe('clusters behind a firewall', () => {
+  const record = (name: string, lastSeenAt: number) => ({
+    name,
+    labels: {},
+    kubernetesVersion: 'v1.34.4',
+    apiserverCaPem: '',
+    agentVersion: '0.1.0',
+    agentCertificateSerial: '',
+    registeredAt: h.now(),
+    lastSeenAt,
+  });
+
+  test('a cluster its agent registered shows as tunnelled, with the agent\'s status judged by its last heartbeat', async () => {
+    await h.store.upsertCluster(record('alpha', h.now()));
+    await h.store.upsertCluster(record('beta', h.now() - 120_000));
+    await h.store.upsertCluster(record('gamma', 0));
+    try {
+      const body = (await h.call('root', 'GET', '/clusters')).body as { clusters: { name: string; connection: string; agent?: { status: string; lastSeenAt?: string; kubernetesVersion: string } }[] };
+      const byName = Object.fromEntries(body.clusters.map((c) => [c.name, c]));
+      expect(byName.alpha!.connection).toBe('tunnel');
+      expect(byName.alpha!.agent).toMatchObject({ status: 'connected', kubernetesVersion: 'v1.34.4' });
+      expect(byName.beta!.agent!.status).toBe('disconnected');
+      expect(Date.parse(byName.beta!.agent!.lastSeenAt!)).toBeLessThan(h.now() - 60_000);
+      expect(byName.gamma!.agent).toEqual({ status: 'never-connected', kubernetesVersion: 'v1.34.4', agentVersion: '0.1.0' });
+    } finally {
+      for (const name of ['alpha', 'beta', 'gamma']) await h.store.deleteCluster(name);
+    }
+    const after = (await h.call('root', 'GET', '/clusters')).body as { clusters: { connection: string }[] };
+    expect(after.clusters.every((c) => c.connection === 'direct')).toBe(true);
+  });
+
+  test('an administrator gets a one-time join token, stored only as a hash', async () => {
+    const r = await h.call('root', 'POST', '/clusters/prod-eu/join-tokens', { ttl: '30m' });
+    expect(r.status).toBe(201);
+    expect(r.body.token).toMatch(/^[a-f0-9]{12}\.[A-Za-z0-9_-]{43}$/);
+    expect(r.body.cluster).toBe('prod-eu');
+    expect(Date.parse(r.body.expiresAt) - h.now()).toBeGreaterThan(29 * 60_000);
+    const [stored] = await h.store.listJoinTokens({ cluster: 'prod-eu' });
+    expect(stored!.id).toBe(r.body.id);
+    expect(stored!.secretHash).not.toContain(r.body.token.split('.')[1]);
+    expect(stored!.createdBy).toBe('root');
+  });
+
+  test.each([
+    ['a non-administrator', 'dana', '/clusters/prod-eu/join-tokens', {}, 403, /only members of kubegate:admins/],
+    ['a cluster name that is not a DNS label', 'root', '/clusters/Prod_EU/join-tokens', {}, 400, /cluster name "Prod_EU" must be a DNS label/],
+    ['a ttl over 24h', 'root', '/clusters/prod-eu/join-tokens', { ttl: '48h' }, 400, /at most 24h; got 48h/],
+    ['a ttl that is not a duration', 'root', '/clusters/prod-eu/join-tokens', { ttl: 'soon' }, 400, /soon/],
+    ['an unknown field', 'root', '/clusters/prod-eu/join-tokens', { cluster: 'x' }, 400, /unknown field "cluster"/],
+  ])('refuses %s', async (_what, caller, p, body, status, message) => {
+    const before = (await h.store.listJoinTokens()).length;
+    const r = await h.call(caller, 'POST', p, body);
+    expect(r.status).toBe(status);
+    expect(r.body.message).toMatch(message);
+    expect((await h.store.listJoinTokens()).length).toBe(before);
+  });
+});
