@@ -31,6 +31,7 @@ export type AgentMessage =
 export interface ClusterRoleBindingSpec { cluster_role: string; namespaces?: string[] }
 export interface UserAccessSpec { user: string; cluster_roles?: ClusterRoleBindingSpec[] }
 export interface Welcome { idle_timeout_seconds: number; heartbeat_interval_seconds: number }
+export interface Settings { idle_timeout_seconds: number }
 export interface EnsureAccess { command_id: string; access: UserAccessSpec }
 export interface RemoveAccess { command_id: string; user: string }
 export interface TouchUsers { users: string[]; at_ms: string | number }
@@ -38,7 +39,8 @@ export type ControlMessage =
   | { message: 'welcome'; welcome: Welcome }
   | { message: 'ensure'; ensure: EnsureAccess }
   | { message: 'remove'; remove: RemoveAccess }
-  | { message: 'touch'; touch: TouchUsers };
+  | { message: 'touch'; touch: TouchUsers }
+  | { message: 'settings'; settings: Settings };
 
 /** Full gRPC name of the service, for logs. */
 export const AGENT_SERVICE_NAME = 'kubegate.agent.v1.AgentService';

@@ -157,6 +157,13 @@ export async function startAgent(props: AgentProps): Promise<RunningAgent> {
   const server = new URL(props.kube.server);
   const envoyApiserver = props.apiserverForEnvoy ?? { host: server.hostname.replace(/^\[|\]$/g, ''), port: Number(server.port || 443) };
   let agent: RunningAgent | undefined;
+  // The same at each welcome and on a policy change mid-session: the sweep's period follows.
+  const applyIdleTimeout = (idleMs: number): void => {
+    if (agent && idleMs > 0 && idleMs !== agent.idleTimeoutMs) {
+      agent.setIdleTimeout(idleMs);
+      agent.rearmIdleSweep();
+    }
+  };
   const session = new ControlSession({
     controlPlane: props.controlPlane,
     identity: () => agent?.certificate() ?? identity,
@@ -172,12 +179,8 @@ export async function startAgent(props: AgentProps): Promise<RunningAgent> {
       apiserver_port: envoyApiserver.port,
       managed_users: (await accounts.list()).map((a) => a.user),
     }),
-    onWelcome: (idleMs) => {
-      if (agent && idleMs > 0 && idleMs !== agent.idleTimeoutMs) {
-        agent.setIdleTimeout(idleMs);
-        agent.rearmIdleSweep();
-      }
-    },
+    onWelcome: (idleMs) => applyIdleTimeout(idleMs),
+    onSettings: (idleMs) => applyIdleTimeout(idleMs),
   });
   agent = new RunningAgent(props, client, accounts, session, proxy, identities, identity);
   agent.startHousekeeping();

@@ -18,6 +18,8 @@ export interface ControlSessionProps {
   readonly logger: AgentLogger;
   /** Called with the control plane's idle period (ms) after each welcome. */
   readonly onWelcome?: (idleMs: number) => void;
+  /** Called with a new idle period (ms) the control plane sends mid-session (a policy change). */
+  readonly onSettings?: (idleMs: number) => void;
   /** @default 500 */
   readonly initialBackoffMs?: number;
   /** @default 15000 */
@@ -131,6 +133,11 @@ export class ControlSession {
       case 'touch': {
         const at = Number(message.touch.at_ms);
         for (const user of message.touch.users) this.props.accounts.touch(user, at);
+        return;
+      }
+      case 'settings': {
+        this.props.onSettings?.(message.settings.idle_timeout_seconds * 1000);
+        log.info('the control plane changed the ServiceAccount idle period', { idleTimeoutSeconds: message.settings.idle_timeout_seconds });
         return;
       }
     }

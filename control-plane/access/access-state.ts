@@ -136,6 +136,15 @@ export class AccessState implements AuthorizationView {
     return this.breakGlass;
   }
 
+  /**
+   * The idle period (whole seconds, as the agent protocol carries it) after which the agent of
+   * the cluster removes a user's ServiceAccount, from the policy set in force: 8 h unless a
+   * ClusterSettings covering the cluster (by name or by its labels) sets serviceAccountIdleTimeout.
+   */
+  serviceAccountIdleTimeoutSeconds(cluster: ClusterInfo): number {
+    return Math.ceil(this.engine.serviceAccountIdleTimeoutMs(cluster) / 1000);
+  }
+
   evaluationContext(user: string, now: number): EvaluationContext {
     const last = this.lastActivity.get(user);
     return { now, grants: this.grants.get(user) ?? [], ...(last !== undefined ? { lastConsoleActivity: last } : {}) };

@@ -14,6 +14,7 @@ import { translateAgent } from '../agent-translator/translate-agent';
 import { AgentHub } from './agent-hub';
 import { addAgentService, peerCluster } from './agent-service';
 import { AssertionSigner } from './identity-assertion';
+import { DEFAULT_SERVICE_ACCOUNT_IDLE_TIMEOUT_MS } from '../policy-engine/cluster-settings-resolver';
 import { NODE_METADATA_CLUSTER, NODE_METADATA_SECRETS_DIRECTORY } from '../../agent/protocol/identities';
 
 export interface AgentGatewayProps {
@@ -34,13 +35,18 @@ export interface AgentGatewayProps {
   readonly assertionSigningKeyPem: string;
   /** The edge's tunnel listener as clusters reach it. */
   readonly edgeTunnel: { readonly host: string; readonly port: number };
-  /** Seconds without requests after which a user's ServiceAccount is removed. @default 8 h for every cluster */
-  readonly idleTimeoutSeconds?: (cluster: string) => number;
+  /**
+   * Seconds without requests after which a cluster's agent removes a user's ServiceAccount, for
+   * the cluster with the labels its agent reported. Asked at each welcome and again by
+   * settingsChanged(). @default 8 h for every cluster
+   */
+  readonly idleTimeoutSeconds?: (cluster: string, labels: Readonly<Record<string, string>>) => number;
   /** @default 10 */
   readonly heartbeatIntervalSeconds?: number;
 }
 
-const DEFAULT_IDLE_TIMEOUT_SECONDS = 8 * 3600;
+/** Without a policy view (tests, tools): the policies' own default for every cluster. */
+const DEFAULT_IDLE_TIMEOUT_SECONDS = DEFAULT_SERVICE_ACCOUNT_IDLE_TIMEOUT_MS / 1000;
 
 interface InClusterEnvoy {
   readonly cluster: string;
@@ -52,11 +58,13 @@ export class AgentGateway {
   readonly signer: AssertionSigner;
   private server?: RunningGrpcServer;
   private readonly envoys = new Map<string, InClusterEnvoy>();
+  private readonly idleTimeoutSeconds: (cluster: string, labels: Readonly<Record<string, string>>) => number;
 
   private constructor(private readonly props: AgentGatewayProps) {
     this.hub = new AgentHub({ store: props.store, logger: props.logger.child('agents'), clock: props.clock });
     this.signer = new AssertionSigner(props.assertionSigningKeyPem);
     this.hub.onSessionChange = (cluster) => this.publishCluster(cluster);
+    this.idleTimeoutSeconds = props.idleTimeoutSeconds ?? (() => DEFAULT_IDLE_TIMEOUT_SECONDS);
   }
 
   static async start(props: AgentGatewayProps): Promise<AgentGateway> {
@@ -74,7 +82,7 @@ export class AgentGateway {
           logger: props.logger.child('agents'),
           clock: props.clock,
           issue: props.issueAgentCertificate,
-          idleTimeoutSeconds: props.idleTimeoutSeconds ?? (() => DEFAULT_IDLE_TIMEOUT_SECONDS),
+          idleTimeoutSeconds: gateway.idleTimeoutSeconds,
           heartbeatIntervalSeconds: props.heartbeatIntervalSeconds,
         });
         addAdsService(server, props.cache, props.logger.child('agent-ads'), {
@@ -95,6 +103,15 @@ export class AgentGateway {
   /** Where clusters dial the edge's tunnel listener. */
   get edgeTunnel(): { readonly host: string; readonly port: number } {
     return this.props.edgeTunnel;
+  }
+
+  /**
+   * What idleTimeoutSeconds answers may have changed (a new policy set): connected agents whose
+   * period differs from what they were told learn the new one now, without reconnecting.
+   * @returns the clusters whose agents were told
+   */
+  settingsChanged(): string[] {
+    return this.hub.idleTimeoutsChanged((session) => this.idleTimeoutSeconds(session.cluster, session.hello.labels ?? {}));
   }
 
   /** An in-cluster Envoy must hold its cluster's certificate and say where its secrets are. */

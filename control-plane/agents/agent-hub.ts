@@ -29,6 +29,8 @@ interface KnownAccess {
   readonly rolesKey: string;
   readonly roles: readonly ClusterRoleGrant[];
   readonly impersonate: string;
+  /** The user's latest request seen here (epoch ms); the agent's idle clock restarts about then. */
+  lastRequestAt: number;
 }
 
 const DEFAULT_ENSURE_TIMEOUT_MS = 10_000;
@@ -102,7 +104,11 @@ export class AgentHub {
     const key = `${cluster}\u0000${user}`;
     const wanted = rolesKey(roles);
     const known = this.known.get(key);
-    if (known && known.session === session && known.rolesKey === wanted) return known.impersonate;
+    const now = this.props.clock();
+    if (known && known.session === session && known.rolesKey === wanted && !this.mayHaveBeenRemovedAsIdle(known, now)) {
+      known.lastRequestAt = now;
+      return known.impersonate;
+    }
     const flightKey = `${key}\u0000${wanted}\u0000${session.id}`;
     let flight = this.inFlight.get(flightKey);
     if (!flight) {
@@ -112,7 +118,7 @@ export class AgentHub {
         .then((result) => {
           const impersonate = result.impersonate_user ?? '';
           if (!impersonate) throw new Error(`the agent of cluster "${cluster}" did not name the ServiceAccount of "${user}"`);
-          this.known.set(key, { session, rolesKey: wanted, roles, impersonate });
+          this.known.set(key, { session, rolesKey: wanted, roles, impersonate, lastRequestAt: this.props.clock() });
           this.props.logger.info('user ServiceAccount ready', { cluster, user, serviceAccount: impersonate, ms: this.props.clock() - started, agentMs: result.duration_ms });
           return impersonate;
         })
@@ -144,6 +150,38 @@ export class AgentHub {
         this.props.logger.warn('could not update a ServiceAccount after a policy change', { cluster, user, error: err.message }),
       );
     }
+  }
+
+  /**
+   * The agent removes an idle ServiceAccount without telling the control plane, so a user back
+   * after the idle period must be ensured again, not answered from memory (their bindings would
+   * be gone and every request refused). The agent's clock runs from the touches this hub sends,
+   * which leave up to a touch interval after the request, so it never removes earlier than the
+   * period counted from here; the margin covers clock skew between the two machines.
+   */
+  private mayHaveBeenRemovedAsIdle(known: KnownAccess, now: number): boolean {
+    const idleSeconds = known.session.idleTimeoutSeconds;
+    if (idleSeconds === undefined) return false;
+    const idleMs = idleSeconds * 1000;
+    const margin = Math.min(this.props.touchIntervalMs ?? DEFAULT_TOUCH_INTERVAL_MS, idleMs / 2);
+    return now - known.lastRequestAt >= idleMs - margin;
+  }
+
+  /**
+   * After a policy change: each connected agent whose cluster's idle period changed is told the
+   * new one now (a settings message), not when it next reconnects; the others hear nothing.
+   * @returns the clusters whose agents were told
+   */
+  idleTimeoutsChanged(idleSecondsOf: (session: AgentSession) => number): string[] {
+    const told: string[] = [];
+    for (const session of this.sessions.values()) {
+      if (!session.open) continue;
+      const seconds = idleSecondsOf(session);
+      if (!session.updateIdleTimeout(seconds)) continue;
+      told.push(session.cluster);
+      this.props.logger.info('agent told a new ServiceAccount idle period', { cluster: session.cluster, idleTimeoutSeconds: seconds });
+    }
+    return told;
   }
 
   /** Notes a request, so the agent does not remove the user's ServiceAccount as idle. */

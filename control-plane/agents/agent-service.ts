@@ -9,7 +9,7 @@ import type { Logger } from '../log/logger';
 import type { Store } from '../store/store';
 import { JoinTokenRejectedError } from '../store/store';
 import { CertificateError } from '../pki/certificates';
-import { agentServiceDefinition, type AgentMessage, type CertificateResponse, type ControlMessage, type JoinRequest, type RenewRequest } from '../../agent/protocol/agent-protocol';
+import { agentServiceDefinition, type AgentMessage, type CertificateResponse, type JoinRequest, type RenewRequest } from '../../agent/protocol/agent-protocol';
 import { CLUSTER_NAME, clusterOfAgentUris } from '../../agent/protocol/identities';
 import { AgentSession, type ConnectCall } from './agent-session';
 import type { AgentHub } from './agent-hub';
@@ -22,8 +22,11 @@ export interface AgentServiceProps {
   readonly clock: () => number;
   /** Certifies an agent's public key for a cluster. */
   readonly issue: (cluster: string, publicKeyPem: string, now: Date) => string;
-  /** Idle period after which agents remove a user's ServiceAccount, per cluster (seconds). */
-  readonly idleTimeoutSeconds: (cluster: string) => number;
+  /**
+   * Idle period after which agents remove a user's ServiceAccount (seconds), for a cluster
+   * with the labels its agent's hello reported.
+   */
+  readonly idleTimeoutSeconds: (cluster: string, labels: Readonly<Record<string, string>>) => number;
   /** @default 10 */
   readonly heartbeatIntervalSeconds?: number;
   /** How long an agent may take to say hello after connecting. @default 10000 */
@@ -135,10 +138,7 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
             .then(() => {
               if (!s.open) return;
               hub.attach(s);
-              s.send({
-                message: 'welcome',
-                welcome: { idle_timeout_seconds: props.idleTimeoutSeconds(s.cluster), heartbeat_interval_seconds: props.heartbeatIntervalSeconds ?? 10 },
-              } satisfies ControlMessage);
+              s.welcome(props.idleTimeoutSeconds(s.cluster, s.hello.labels ?? {}), props.heartbeatIntervalSeconds ?? 10);
               logger.info('agent connected', { cluster: s.cluster, session: id, kubernetesVersion: s.hello.kubernetes_version, agentVersion: s.hello.agent_version });
             })
             .catch((err: Error) => {

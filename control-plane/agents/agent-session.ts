@@ -19,6 +19,8 @@ export class AgentSession {
   private readonly pending = new Map<string, Pending>();
   private nextId = 0;
   private ended = false;
+  /** The idle period the agent was last told (welcome or settings); undefined before the welcome. */
+  private idleTimeout: number | undefined;
 
   constructor(
     readonly id: number,
@@ -29,6 +31,29 @@ export class AgentSession {
 
   get open(): boolean {
     return !this.ended;
+  }
+
+  /** Seconds; undefined until the welcome is sent. */
+  get idleTimeoutSeconds(): number | undefined {
+    return this.idleTimeout;
+  }
+
+  /** The first message of the control plane's side; settings sent later are compared with it. */
+  welcome(idleTimeoutSeconds: number, heartbeatIntervalSeconds: number): void {
+    this.idleTimeout = idleTimeoutSeconds;
+    this.send({ message: 'welcome', welcome: { idle_timeout_seconds: idleTimeoutSeconds, heartbeat_interval_seconds: heartbeatIntervalSeconds } });
+  }
+
+  /**
+   * Tells the agent a new idle period mid-session. Only after the welcome (which carries the
+   * current one) and only when it differs, so a reload that changes nothing sends nothing.
+   * @returns whether a settings message was sent
+   */
+  updateIdleTimeout(idleTimeoutSeconds: number): boolean {
+    if (this.ended || this.idleTimeout === undefined || this.idleTimeout === idleTimeoutSeconds) return false;
+    this.idleTimeout = idleTimeoutSeconds;
+    this.send({ message: 'settings', settings: { idle_timeout_seconds: idleTimeoutSeconds } });
+    return true;
   }
 
   send(message: ControlMessage): void {

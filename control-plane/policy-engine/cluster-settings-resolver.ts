@@ -5,6 +5,8 @@
  * - defaultAccessMode: the most specific ClusterSettings that sets one wins (the cluster listed
  *   by name, then matched by selector, then `all: true`); among equally specific ones, the most
  *   restrictive (disabled > console-only > kubectl). No ClusterSettings: kubectl.
+ * - serviceAccountIdleTimeout: the same specificity order; among equally specific ones, the
+ *   shortest (the one that keeps unused access around least). None: 8 h.
  *
  * ClusterSettings have no validity, so the answer depends on the cluster only and is remembered
  * per cluster (bounded), and reused only for the same labels.
@@ -19,11 +21,24 @@ export interface ResolvedClusterSettings {
   readonly defaultAccessMode: AccessMode;
   /** The ClusterSettings the default comes from; undefined when it is the built-in kubectl. */
   readonly defaultFrom: string | undefined;
+  /** How long a per-user ServiceAccount may go unused before the cluster's agent removes it. */
+  readonly serviceAccountIdleTimeoutMs: number;
+  /** The ClusterSettings the idle period comes from; undefined when it is the built-in 8 h. */
+  readonly serviceAccountIdleTimeoutFrom: string | undefined;
 }
+
+/** The idle period of clusters no ClusterSettings sets one for (the agent's own default too). */
+export const DEFAULT_SERVICE_ACCOUNT_IDLE_TIMEOUT_MS = 8 * 3_600_000;
 
 const RESTRICTIVENESS: Readonly<Record<AccessMode, number>> = { kubectl: 0, 'console-only': 1, disabled: 2 };
 
-const BUILT_IN: ResolvedClusterSettings = Object.freeze({ killSwitch: undefined, defaultAccessMode: 'kubectl', defaultFrom: undefined });
+const BUILT_IN: ResolvedClusterSettings = Object.freeze({
+  killSwitch: undefined,
+  defaultAccessMode: 'kubectl',
+  defaultFrom: undefined,
+  serviceAccountIdleTimeoutMs: DEFAULT_SERVICE_ACCOUNT_IDLE_TIMEOUT_MS,
+  serviceAccountIdleTimeoutFrom: undefined,
+});
 
 /** Clusters are a registered, bounded set; the bound only guards against surprises. */
 const MAX_REMEMBERED_CLUSTERS = 10_000;
@@ -33,6 +48,7 @@ interface CompiledSettings {
   readonly scope: ClusterMatcher;
   readonly killSwitch: boolean;
   readonly defaultAccessMode: AccessMode | undefined;
+  readonly idleTimeoutMs: number | undefined;
 }
 
 export class ClusterSettingsResolver {
@@ -45,6 +61,7 @@ export class ClusterSettingsResolver {
       scope: compileClusterScope(doc.spec.clusters),
       killSwitch: doc.spec.kubectl === 'disabled',
       defaultAccessMode: doc.spec.defaultAccessMode,
+      idleTimeoutMs: doc.spec.serviceAccountIdleTimeout?.ms,
     }));
   }
 
@@ -62,10 +79,15 @@ export class ClusterSettingsResolver {
   private compute(cluster: ClusterInfo): ResolvedClusterSettings {
     let killSwitch: string | undefined;
     let best: { readonly coverage: number; readonly mode: AccessMode; readonly name: string } | undefined;
+    let idle: { readonly coverage: number; readonly ms: number; readonly name: string } | undefined;
     for (const s of this.settings) {
       const coverage = s.scope.coverage(cluster);
       if (coverage === Coverage.None) continue;
       if (s.killSwitch && killSwitch === undefined) killSwitch = s.name;
+      const ms = s.idleTimeoutMs;
+      if (ms !== undefined && (idle === undefined || coverage > idle.coverage || (coverage === idle.coverage && ms < idle.ms))) {
+        idle = { coverage, ms, name: s.name };
+      }
       const mode = s.defaultAccessMode;
       if (mode === undefined) continue;
       if (
@@ -76,7 +98,13 @@ export class ClusterSettingsResolver {
         best = { coverage, mode, name: s.name };
       }
     }
-    return { killSwitch, defaultAccessMode: best?.mode ?? 'kubectl', defaultFrom: best?.name };
+    return {
+      killSwitch,
+      defaultAccessMode: best?.mode ?? 'kubectl',
+      defaultFrom: best?.name,
+      serviceAccountIdleTimeoutMs: idle?.ms ?? DEFAULT_SERVICE_ACCOUNT_IDLE_TIMEOUT_MS,
+      serviceAccountIdleTimeoutFrom: idle?.name,
+    };
   }
 }
 

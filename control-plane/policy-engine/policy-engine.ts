@@ -177,6 +177,15 @@ export class PolicyEngine {
     return { ...decision, reason: `${decision.reason}; and ${create.reason}`, validUntil };
   }
 
+  /**
+   * How long a per-user ServiceAccount in the cluster may go without a request before its
+   * agent removes it: the governing ClusterSettings' serviceAccountIdleTimeout, else 8 h.
+   * Depends on the documents and the cluster only (ClusterSettings have no validity).
+   */
+  serviceAccountIdleTimeoutMs(cluster: ClusterInfo): number {
+    return this.settings.resolve(cluster).serviceAccountIdleTimeoutMs;
+  }
+
   /** How the subject may reach the cluster now, for kubeconfig contexts and the console. */
   clusterAccess(subject: Subject, cluster: ClusterInfo, ctx: EvaluationContext): ClusterAccess {
     const now = ctx.now;

@@ -67,7 +67,8 @@ export interface ControlPlaneProps {
    * @default no agents, only directly registered clusters
    */
   readonly agents?: {
-    readonly gateway: Omit<AgentGatewayProps, 'store' | 'cache' | 'logger' | 'clock'>;
+    /** The idle period of per-user ServiceAccounts comes from the policies (ClusterSettings). */
+    readonly gateway: Omit<AgentGatewayProps, 'store' | 'cache' | 'logger' | 'clock' | 'idleTimeoutSeconds'>;
     readonly tunnels: EdgeTunnelSettings;
   };
 }
@@ -119,7 +120,14 @@ export class ControlPlane {
     };
     let authorizer = props.authorizer ?? new PolicyAuthorizer({ view: () => cp.access, clock: cp.clock, cache: new DecisionCache(), observer });
     if (props.agents) {
-      cp.agentGateway = await AgentGateway.start({ ...props.agents.gateway, store: props.store, cache: cp.cache, logger: props.logger, clock: cp.clock });
+      cp.agentGateway = await AgentGateway.start({
+        ...props.agents.gateway,
+        store: props.store,
+        cache: cp.cache,
+        logger: props.logger,
+        clock: cp.clock,
+        idleTimeoutSeconds: (name, labels) => cp.access.serviceAccountIdleTimeoutSeconds({ name, labels }),
+      });
       authorizer = new TunnelAuthorizer({
         inner: authorizer,
         hub: cp.agentGateway.hub,
@@ -311,6 +319,8 @@ export class ControlPlane {
       const record = this.access.user(user);
       return record && !record.disabled ? this.rolesOf(user, record.groups, cluster) : undefined;
     });
+    // So do the agents' idle periods (ClusterSettings serviceAccountIdleTimeout).
+    this.agentGateway?.settingsChanged();
   }
 
   private reportPolicyError(err: Error | null): void {

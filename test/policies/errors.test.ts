@@ -34,6 +34,10 @@ const EXPECTED: Record<string, readonly string[]> = {
     `9:16: ERR_POLICY_BAD_DURATION duration 48h at spec.maxDuration is too long: it must be from 1m to 24h; break-glass is for emergencies; standing access belongs in an AccessPolicy`,
     `21:13: ERR_POLICY_BAD_DURATION invalid duration "90 minutes" at spec.requireActiveSession.within: write whole numbers with units d, h, m, s, largest first, e.g. 30m, 8h, 1h30m, 7d`,
     `31:34: ERR_POLICY_BAD_DURATION duration "0m" at spec.requireActiveSession.within is zero: it must be from 1m to 24h`,
+    `39:30: ERR_POLICY_BAD_DURATION duration 59s at spec.serviceAccountIdleTimeout is too short: it must be from 1m to 30d`,
+    `47:30: ERR_POLICY_BAD_DURATION duration 30d1s at spec.serviceAccountIdleTimeout is too long: it must be from 1m to 30d; a ServiceAccount unused for longer is standing access nobody needs, and the user's next request creates it again anyway`,
+    `55:30: ERR_POLICY_BAD_DURATION duration "0h" at spec.serviceAccountIdleTimeout is zero: it must be from 1m to 30d`,
+    `63:30: ERR_POLICY_BAD_DURATION invalid duration "8 hours" at spec.serviceAccountIdleTimeout: write whole numbers with units d, h, m, s, largest first, e.g. 30m, 8h, 1h30m, 7d`,
   ],
   'bad-name.yaml': [
     `4:9: ERR_POLICY_BAD_NAME invalid name "Payments_ReadOnly" at metadata.name: use lowercase letters, digits, '-' and '.', starting and ending with a letter or digit, at most 253 characters; did you mean "payments-readonly"?`,
@@ -83,6 +87,7 @@ const EXPECTED: Record<string, readonly string[]> = {
     `15:14: ERR_POLICY_BAD_TYPE spec.rules[0].verbs must be a list of verbs, got a string ("patch"); write it as a list: [patch]`,
     `16:3: ERR_POLICY_BAD_TYPE spec.maxDuration has no value: it must be a duration such as 30m, 8h or 1h30m (from 1m to 24h)`,
     `18:15: ERR_POLICY_BAD_TYPE spec.approval.required must be true or false, got a string ("yes")`,
+    `27:30: ERR_POLICY_BAD_TYPE spec.serviceAccountIdleTimeout must be a duration such as 30m, 8h or 1h30m (from 1m to 30d), got a number (8); quote it: "8"`,
   ],
   'bad-value.yaml': [
     `6:51: ERR_POLICY_BAD_VALUE spec.subjects.users is an empty list: list at least one user`,
@@ -122,6 +127,7 @@ const EXPECTED: Record<string, readonly string[]> = {
     `17:7: ERR_POLICY_MISSING_FIELD missing required field "apiGroups" in spec.rules[0]: write apiGroups: [""] for core resources such as pods, or the group of the resources, such as apps`,
     `19:7: ERR_POLICY_MISSING_FIELD missing required field "verbs" in spec.rules[1]: e.g. verbs: [get, list, watch]`,
     `32:15: ERR_POLICY_MISSING_FIELD spec.approval is required but names no approvers: add approvers, e.g. approvers: {groups: [sre-leads]}`,
+    `38:1: ERR_POLICY_MISSING_FIELD spec sets nothing: add kubectl: disabled, defaultAccessMode and/or serviceAccountIdleTimeout`,
   ],
   'unknown-field.yaml': [
     `5:3: ERR_POLICY_UNKNOWN_FIELD unknown field "annotations" in metadata; fields here: name, labels`,
