@@ -4,10 +4,9 @@
  * arrived over ADS (and the secrets they need over SDS) are warm.
  */
 import * as fs from 'node:fs';
-import * as http from 'node:http';
 import * as path from 'node:path';
 import type { ManagedProcess } from '../process/managed-process';
-import { startReadyProcess } from '../process/start-ready-process';
+import { HOST_PLACEMENT, type ProcessPlacement } from '../process/process-placement';
 import { BinaryMissingError } from '../process/errors';
 import type { Logger } from '../log/logger';
 
@@ -27,12 +26,15 @@ export interface EnvoyProcessProps {
   readonly readyTimeoutMs?: number;
   /** How long a drained connection (revoked user) may linger before Envoy closes it. @default 1 */
   readonly drainTimeSeconds?: number;
+  /** Where Envoy runs and its admin interface is read from (a firewalled site, say). @default HOST_PLACEMENT */
+  readonly placement?: ProcessPlacement;
 }
 
 export class EnvoyProcess {
   private constructor(
     private readonly proc: ManagedProcess,
     readonly adminUrl: string,
+    private readonly placement: ProcessPlacement,
   ) {}
 
   static async start(props: EnvoyProcessProps): Promise<EnvoyProcess> {
@@ -56,18 +58,19 @@ export class EnvoyProcess {
       '--log-level', props.logLevel ?? 'info',
       '--log-format', '{"ts":"%Y-%m-%dT%T.%eZ","level":"%l","component":"envoy","logger":"%n","msg":"%j"}',
     ];
-    const proc = await startReadyProcess(
+    const placement = props.placement ?? HOST_PLACEMENT;
+    const proc = await placement.startReady(
       { component, binary: props.binary, args, logFile: path.join(props.workDir, `${component}.log`), logger: props.logger },
       {
         url: `${adminUrl}/ready`,
         timeoutMs: props.readyTimeoutMs ?? 30_000,
         check: async () => {
-          const r = await adminGet(adminUrl, '/ready');
+          const r = await adminGet(placement, adminUrl, '/ready');
           return r.body.trim() === 'LIVE' ? null : `server state ${r.body.trim() || r.status}`;
         },
       },
     );
-    return new EnvoyProcess(proc, adminUrl);
+    return new EnvoyProcess(proc, adminUrl, placement);
   }
 
   get pid(): number | undefined {
@@ -80,7 +83,7 @@ export class EnvoyProcess {
 
   /** GET on the admin interface (stats, config_dump, ...). */
   admin(pathAndQuery: string): Promise<{ status: number; body: string }> {
-    return adminGet(this.adminUrl, pathAndQuery);
+    return adminGet(this.placement, this.adminUrl, pathAndQuery);
   }
 
   async stop(): Promise<void> {
@@ -88,14 +91,6 @@ export class EnvoyProcess {
   }
 }
 
-function adminGet(base: string, pathAndQuery: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = http.get(base + pathAndQuery, { timeout: 2000 }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('timeout', () => req.destroy(new Error('admin request timed out')));
-    req.on('error', reject);
-  });
+function adminGet(placement: ProcessPlacement, base: string, pathAndQuery: string): Promise<{ status: number; body: string }> {
+  return placement.request(base + pathAndQuery, { timeoutMs: 2000 });
 }

@@ -4,9 +4,8 @@
  * is mutual TLS too.
  */
 import * as path from 'node:path';
-import { httpsGet } from './https-probe';
+import { HOST_PLACEMENT, placedGet, type ProcessPlacement } from '../process/process-placement';
 import type { ManagedProcess } from '../process/managed-process';
-import { startReadyProcess } from '../process/start-ready-process';
 import type { ClusterPki } from './cluster-pki';
 import type { Logger } from '../log/logger';
 
@@ -16,6 +15,8 @@ const MEMBER_NAME = 'local';
 
 export interface EtcdProps {
   readonly binary: string;
+  /** Where the process runs and is probed from. @default HOST_PLACEMENT */
+  readonly placement?: ProcessPlacement;
   readonly stateDir: string;
   readonly logDir: string;
   readonly clientPort: number;
@@ -69,7 +70,8 @@ export async function startEtcd(props: EtcdProps): Promise<Etcd> {
   // The apiserver's own etcd client certificate: the probe proves what the apiserver needs,
   // that this exact identity can reach etcd over mTLS.
   const tls = { caPem: props.pki.etcdCa.certPem, certPem: props.pki.apiserverEtcdClient.certPem, keyPem: props.pki.apiserverEtcdClient.keyPem };
-  const proc = await startReadyProcess(
+  const placement = props.placement ?? HOST_PLACEMENT;
+  const proc = await placement.startReady(
     {
       component: ETCD_COMPONENT,
       binary: props.binary,
@@ -82,7 +84,7 @@ export async function startEtcd(props: EtcdProps): Promise<Etcd> {
       url: `${url}/health`,
       timeoutMs: props.readyTimeoutMs,
       check: async () => {
-        const res = await httpsGet(`${url}/health`, tls);
+        const res = await placedGet(placement, `${url}/health`, tls);
         if (res.status !== 200) return `HTTP ${res.status}: ${res.body.trim()}`;
         // {"health":"true","reason":""}: etcd has a leader and no alarms.
         const health = (JSON.parse(res.body) as { health?: unknown }).health;

@@ -5,9 +5,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { httpsGet } from './https-probe';
+import { HOST_PLACEMENT, placedGet, type ProcessPlacement } from '../process/process-placement';
 import type { ManagedProcess } from '../process/managed-process';
-import { startReadyProcess } from '../process/start-ready-process';
 import type { ClusterPki } from './cluster-pki';
 import type { Logger } from '../log/logger';
 
@@ -22,6 +21,8 @@ const REQUIRED_NAMESPACES = ['default', 'kube-system'];
 
 export interface KubeApiserverProps {
   readonly binary: string;
+  /** Where the process runs and is probed from. @default HOST_PLACEMENT */
+  readonly placement?: ProcessPlacement;
   readonly stateDir: string;
   readonly logDir: string;
   readonly port: number;
@@ -131,7 +132,8 @@ export async function startKubeApiserver(props: KubeApiserverProps): Promise<Kub
   if (props.audit) fs.writeFileSync(auditPolicyPath(props.stateDir), AUDIT_POLICY);
   const url = `https://127.0.0.1:${props.port}`;
   const tls = { caPem: props.pki.clusterCa.certPem, certPem: props.pki.admin.certPem, keyPem: props.pki.admin.keyPem };
-  const proc = await startReadyProcess(
+  const placement = props.placement ?? HOST_PLACEMENT;
+  const proc = await placement.startReady(
     {
       component: KUBE_APISERVER_COMPONENT,
       binary: props.binary,
@@ -144,10 +146,10 @@ export async function startKubeApiserver(props: KubeApiserverProps): Promise<Kub
       url: `${url}/readyz`,
       timeoutMs: props.readyTimeoutMs,
       check: async () => {
-        const readyz = await httpsGet(`${url}/readyz`, tls);
+        const readyz = await placedGet(placement, `${url}/readyz`, tls);
         if (readyz.status !== 200) return `/readyz: HTTP ${readyz.status}: ${summarizeReadyz(readyz.body)}`;
         for (const ns of REQUIRED_NAMESPACES) {
-          const res = await httpsGet(`${url}/api/v1/namespaces/${ns}`, tls);
+          const res = await placedGet(placement, `${url}/api/v1/namespaces/${ns}`, tls);
           if (res.status !== 200) return `namespace ${ns}: HTTP ${res.status}`;
         }
         return null;

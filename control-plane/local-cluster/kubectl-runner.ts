@@ -5,6 +5,7 @@
  */
 import { spawn } from 'node:child_process';
 import { BinaryMissingError } from './errors';
+import { HOST_PLACEMENT, type ProcessPlacement } from '../process/process-placement';
 
 export interface KubectlResult {
   readonly stdout: string;
@@ -18,12 +19,15 @@ export interface KubectlOptions {
   readonly input?: string;
   /** kubectl is killed after this long. @default 60000 */
   readonly timeoutMs?: number;
+  /** Where kubectl runs: a firewalled cluster's admin works from inside its site. @default HOST_PLACEMENT */
+  readonly placement?: ProcessPlacement;
 }
 
 export function runKubectl(binary: string, kubeconfigPath: string, args: readonly string[], options: KubectlOptions = {}): Promise<KubectlResult> {
   return new Promise((resolve, reject) => {
     // --kubeconfig wins over $KUBECONFIG, so the caller's own environment cannot redirect it.
-    const child = spawn(binary, ['--kubeconfig', kubeconfigPath, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const command = (options.placement ?? HOST_PLACEMENT).command(binary, ['--kubeconfig', kubeconfigPath, ...args]);
+    const child = spawn(command.binary, command.args, { stdio: ['pipe', 'pipe', 'pipe'] });
     // Our own timer rather than spawn's `timeout` option: that one is not cleared when the
     // spawn itself fails, and would keep the caller's event loop alive for the full timeout.
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000);

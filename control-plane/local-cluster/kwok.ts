@@ -29,9 +29,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { httpsGet, httpsRequest, type TlsClientMaterial } from './https-probe';
+import type { TlsClientMaterial } from './https-probe';
+import { HOST_PLACEMENT, placedGet, type ProcessPlacement } from '../process/process-placement';
 import type { ManagedProcess } from '../process/managed-process';
-import { startReadyProcess } from '../process/start-ready-process';
 import { waitForReady } from '../process/wait-for-ready';
 import type { KeyPairFiles } from './cluster-pki';
 import type { Logger } from '../log/logger';
@@ -68,6 +68,8 @@ export interface KwokPodIoProps {
 
 export interface KwokProps {
   readonly binary: string;
+  /** Where the process runs and is probed from. @default HOST_PLACEMENT */
+  readonly placement?: ProcessPlacement;
   /** The directory with the Stage manifests (KWOK_STAGE_FILES). */
   readonly stagesDir: string;
   readonly stateDir: string;
@@ -227,7 +229,8 @@ export async function startKwok(props: KwokProps): Promise<Kwok> {
   fs.writeFileSync(configPath, kwokConfig(props.stagesDir, io));
 
   const url = `https://127.0.0.1:${props.port}`;
-  const proc = await startReadyProcess(
+  const placement = props.placement ?? HOST_PLACEMENT;
+  const proc = await placement.startReady(
     {
       component: KWOK_COMPONENT,
       binary: props.binary,
@@ -243,14 +246,14 @@ export async function startKwok(props: KwokProps): Promise<Kwok> {
       url: `${url}/healthz`,
       timeoutMs: props.readyTimeoutMs,
       check: async () => {
-        const res = await httpsGet(`${url}/healthz`, props.adminTls);
+        const res = await placedGet(placement, `${url}/healthz`, props.adminTls);
         return res.status === 200 ? null : `/healthz: HTTP ${res.status}: ${res.body.trim().slice(0, 300)}`;
       },
     },
   );
   try {
     for (const name of props.nodeNames) {
-      const res = await httpsRequest(`${props.apiserverUrl}/api/v1/nodes`, props.adminTls, { method: 'POST', json: kwokNodeManifest(name, props.port) });
+      const res = await placement.request(`${props.apiserverUrl}/api/v1/nodes`, { tls: props.adminTls, method: 'POST', json: kwokNodeManifest(name, props.port) });
       if (res.status !== 201) throw new Error(`creating node ${name}: HTTP ${res.status}: ${res.body.slice(0, 300)}`);
     }
     await waitForReady({
@@ -259,7 +262,7 @@ export async function startKwok(props: KwokProps): Promise<Kwok> {
       timeoutMs: props.nodesReadyTimeoutMs,
       check: async () => {
         for (const name of props.nodeNames) {
-          const res = await httpsGet(`${props.apiserverUrl}/api/v1/nodes/${name}`, props.adminTls);
+          const res = await placedGet(placement, `${props.apiserverUrl}/api/v1/nodes/${name}`, props.adminTls);
           if (res.status !== 200) return `node ${name}: HTTP ${res.status}`;
           const problem = nodeProblem(JSON.parse(res.body) as NodeStatusView);
           if (problem) return problem;

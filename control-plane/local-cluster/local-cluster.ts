@@ -23,7 +23,7 @@ import { auditLogPath, startKubeApiserver, KUBE_APISERVER_COMPONENT, KUBERNETES_
 import { startKubeScheduler, KUBE_SCHEDULER_COMPONENT, type KubeScheduler } from './kube-scheduler';
 import { startKubeControllerManager, KUBE_CONTROLLER_MANAGER_COMPONENT, type KubeControllerManager } from './kube-controller-manager';
 import { kwokNodeNames, startKwok, KWOK_COMPONENT, type Kwok, type KwokInfo, type KwokPodIoProps } from './kwok';
-import { httpsGet } from './https-probe';
+import { HOST_PLACEMENT, placedGet, type ProcessPlacement } from '../process/process-placement';
 import { waitForReady } from '../process/wait-for-ready';
 import { runKubectl, type KubectlOptions, type KubectlResult } from './kubectl-runner';
 import { writeDirectKubeconfig } from './kubeconfig-file';
@@ -82,6 +82,11 @@ export interface LocalClusterProps {
   readonly toolchain?: Toolchain;
   /** @default createLogger('local-cluster') */
   readonly logger?: Logger;
+  /**
+   * Where the cluster's processes run and are probed from: the host, or a firewalled site
+   * (control-plane/netns) standing in for a cluster behind a firewall. @default HOST_PLACEMENT
+   */
+  readonly placement?: ProcessPlacement;
   /** Fixed ports; any not given is a free port on 127.0.0.1. @default {} */
   readonly ports?: LocalClusterPorts;
   /** Start of every certificate's validity. @default new Date() */
@@ -234,6 +239,7 @@ export async function startLocalCluster(props: LocalClusterProps): Promise<Local
   const full = props.controlPlane === 'full';
   const nodeNames = full ? kwokNodeNames(props.nodes ?? 1) : [];
   const runKwok = nodeNames.length > 0;
+  const placement = props.placement ?? HOST_PLACEMENT;
 
   // Cheap checks first, so a broken setup fails before anything is started or written.
   assertExecutable(ETCD_COMPONENT, toolchain.etcd);
@@ -262,6 +268,7 @@ export async function startLocalCluster(props: LocalClusterProps): Promise<Local
 
     etcd = await startEtcd({
       binary: toolchain.etcd,
+      placement,
       stateDir,
       logDir,
       clientPort: ports.etcdClient,
@@ -274,6 +281,7 @@ export async function startLocalCluster(props: LocalClusterProps): Promise<Local
     });
     apiserver = await startKubeApiserver({
       binary: toolchain.kubeApiserver,
+      placement,
       stateDir,
       logDir,
       port: ports.apiserver,
@@ -356,7 +364,8 @@ async function startControlPlane(parts: ControlPlaneParts): Promise<void> {
     return kubeconfigPath;
   };
   const adminTls = { caPem: pki.clusterCa.certPem, certPem: pki.admin.certPem, keyPem: pki.admin.keyPem };
-  const common = { stateDir, logDir, pki, readyTimeoutMs: timeouts.controlPlaneReadyMs, stopTimeoutMs: timeouts.stopMs };
+  const placement = props.placement ?? HOST_PLACEMENT;
+  const common = { stateDir, logDir, pki, placement, readyTimeoutMs: timeouts.controlPlaneReadyMs, stopTimeoutMs: timeouts.stopMs };
 
   const started = await Promise.allSettled([
     startKubeScheduler({
@@ -378,11 +387,12 @@ async function startControlPlane(parts: ControlPlaneParts): Promise<void> {
       extraArgs: props.extraControllerManagerArgs,
     })
       .then((c) => (components.controllerManager = c))
-      .then((c) => waitForDefaultServiceAccount(c, apiserver.url, adminTls, timeouts.controlPlaneReadyMs)),
+      .then((c) => waitForDefaultServiceAccount(placement, c, apiserver.url, adminTls, timeouts.controlPlaneReadyMs)),
     ...(parts.nodeNames.length > 0
       ? [
           startKwok({
             binary: toolchain.kwok,
+            placement,
             stagesDir: toolchain.kwokStages,
             stateDir,
             logDir,
@@ -410,14 +420,14 @@ async function startControlPlane(parts: ControlPlaneParts): Promise<void> {
  * The serviceaccount controller creates `default` in every namespace, `default` included: proof
  * that the controller manager reaches the apiserver with working credentials and RBAC.
  */
-async function waitForDefaultServiceAccount(controllerManager: KubeControllerManager, apiserverUrl: string, tls: { caPem: string; certPem: string; keyPem: string }, timeoutMs: number): Promise<void> {
+async function waitForDefaultServiceAccount(placement: ProcessPlacement, controllerManager: KubeControllerManager, apiserverUrl: string, tls: { caPem: string; certPem: string; keyPem: string }, timeoutMs: number): Promise<void> {
   const url = `${apiserverUrl}/api/v1/namespaces/default/serviceaccounts/default`;
   await waitForReady({
     process: controllerManager.process,
     url,
     timeoutMs,
     check: async () => {
-      const res = await httpsGet(url, tls);
+      const res = await placedGet(placement, url, tls);
       return res.status === 200 ? null : `ServiceAccount default/default: HTTP ${res.status}`;
     },
   });
@@ -495,7 +505,7 @@ function buildCluster(parts: ClusterParts): LocalCluster {
       ...(kwok ? { kwok: kwok.process.pid! } : {}),
     },
     issueClientCertificate: (commonName, groups) => pki.issueClientCertificate(commonName, groups),
-    kubectl: (args, input) => runKubectl(parts.toolchain.kubectl, parts.adminKubeconfigPath, args, typeof input === 'string' ? { input } : input),
+    kubectl: (args, input) => runKubectl(parts.toolchain.kubectl, parts.adminKubeconfigPath, args, { ...(typeof input === 'string' ? { input } : input), placement: parts.props.placement ?? HOST_PLACEMENT }),
     stop: () => (stopping ??= stop()),
   };
 }

@@ -5,14 +5,15 @@
  * serving a certificate from the cluster CA, and /healthz as the readiness check.
  */
 import * as path from 'node:path';
-import { httpsGet } from './https-probe';
+import { HOST_PLACEMENT, placedGet, type ProcessPlacement } from '../process/process-placement';
 import type { ManagedProcess } from '../process/managed-process';
-import { startReadyProcess } from '../process/start-ready-process';
 import type { ClusterPki, KeyPairFiles } from './cluster-pki';
 import type { Logger } from '../log/logger';
 
 export interface SecureComponentProps {
   readonly binary: string;
+  /** Where the process runs and is probed from. @default HOST_PLACEMENT */
+  readonly placement?: ProcessPlacement;
   readonly stateDir: string;
   readonly logDir: string;
   /** The secure port's port on 127.0.0.1. */
@@ -60,7 +61,8 @@ export function secureComponentArgs(component: string, props: Pick<SecureCompone
 export async function startSecureComponent(component: string, args: readonly string[], props: SecureComponentProps): Promise<SecureComponent> {
   const url = `https://127.0.0.1:${props.port}`;
   const tls = { caPem: props.pki.clusterCa.certPem, certPem: props.pki.admin.certPem, keyPem: props.pki.admin.keyPem };
-  const proc = await startReadyProcess(
+  const placement = props.placement ?? HOST_PLACEMENT;
+  const proc = await placement.startReady(
     {
       component,
       binary: props.binary,
@@ -73,7 +75,7 @@ export async function startSecureComponent(component: string, args: readonly str
       url: `${url}/healthz`,
       timeoutMs: props.readyTimeoutMs,
       check: async () => {
-        const res = await httpsGet(`${url}/healthz`, tls);
+        const res = await placedGet(placement, `${url}/healthz`, tls);
         return res.status === 200 ? null : `/healthz: HTTP ${res.status}: ${res.body.trim().slice(0, 300)}`;
       },
     },

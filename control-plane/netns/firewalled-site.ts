@@ -10,6 +10,8 @@ import { spawn as spawnChild } from 'node:child_process';
 import * as fs from 'node:fs';
 import { ManagedProcess, type ManagedProcessProps } from '../process/managed-process';
 import { startReadyProcess, type Readiness } from '../process/start-ready-process';
+import type { ProcessPlacement } from '../process/process-placement';
+import { SiteHttpBridge } from './site-http-bridge';
 import { silentLogger, type Logger } from '../log/logger';
 import { assertRoot, formatCommand, resolveNetworkTools, runTool, runToolSync, type NetworkTools } from './commands';
 import { InvalidSiteConfigError, NetnsCommandError, NetnsUnsupportedError, NoFreeSubnetError, SiteExistsError, SiteStateError, SubnetCollisionError } from './errors';
@@ -94,6 +96,7 @@ export class FirewalledSite {
   private destroying: Promise<void> | undefined;
   private readonly destinations: Array<{ host: string; port: number }> = [];
   private readonly processes = new Set<ManagedProcess>();
+  private readonly http = new SiteHttpBridge((binary, args) => this.command(binary, args));
 
   constructor(props: FirewalledSiteProps) {
     if (!NAME_PATTERN.test(props.name)) {
@@ -240,6 +243,25 @@ export class FirewalledSite {
     return proc;
   }
 
+  /** The command line that runs `binary args` inside the site (`ip netns exec <netns> ...`). */
+  command(binary: string, args: readonly string[]): { binary: string; args: string[] } {
+    const tools = this.requireRunning('run a command in');
+    return { binary: tools.ip, args: ['netns', 'exec', this.netns, binary, ...args] };
+  }
+
+  /**
+   * This site as a place to run and probe processes: components started through it run inside,
+   * and their readiness is checked from inside too (the host cannot connect in).
+   */
+  get placement(): ProcessPlacement {
+    return {
+      description: `site ${this.name}`,
+      startReady: (props, readiness) => this.startReady(props, readiness),
+      request: (url, options) => this.http.request(url, options),
+      command: (binary, args) => this.command(binary, args),
+    };
+  }
+
   /**
    * Stops the site's processes and removes its host-side rules, veth pair and namespace.
    * Idempotent, and safe after a failed or partial create().
@@ -257,6 +279,7 @@ export class FirewalledSite {
     const tools = this.tools!;
     this.state = 'destroyed';
     this.logger.info('destroying firewalled site', { site: this.name, netns: this.netns });
+    this.http.close();
     await Promise.all([...this.processes].map((p) => p.stop()));
     this.processes.clear();
     // A namespace of this name that create() did not make (SiteExistsError) is someone else's.
