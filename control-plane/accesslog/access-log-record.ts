@@ -41,6 +41,8 @@ export interface AccessLogRecord {
   readonly userAgent: string;
   readonly kubectlCommand: string;
   readonly kubectlSession: string;
+  /** The protocol an upgraded request asked for (websocket, SPDY/3.1); empty for plain requests. */
+  readonly upgrade: string;
 }
 
 type Wire = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
@@ -98,5 +100,6 @@ export function toAccessLogRecord(entry: Wire, edge: string): AccessLogRecord {
     userAgent: request.user_agent ?? '',
     kubectlCommand: headers['kubectl-command'] ?? '',
     kubectlSession: headers['kubectl-session'] ?? '',
+    upgrade: headers['upgrade'] ?? '',
   };
 }

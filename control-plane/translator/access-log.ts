@@ -1,8 +1,11 @@
 import type { TranslatorInput } from './input';
 import { typeUrl } from './names';
 
-/** Request headers kubectl sets that let an auditor see the command and group its calls. */
-export const AUDITED_REQUEST_HEADERS = ['kubectl-command', 'kubectl-session', 'user-agent'];
+/**
+ * Request headers kubectl sets that let an auditor see the command and group its calls, and the
+ * protocol a streaming request (exec, attach, port-forward) was upgraded to.
+ */
+export const AUDITED_REQUEST_HEADERS = ['kubectl-command', 'kubectl-session', 'user-agent', 'upgrade'];
 
 /** Every request is streamed to the control plane's gRPC access-log service. */
 export function accessLogs(input: TranslatorInput): object[] {

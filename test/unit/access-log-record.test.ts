@@ -74,6 +74,7 @@ describe('access-log records', () => {
       userAgent: 'kubectl/v1.32.4',
       kubectlCommand: 'kubectl get',
       kubectlSession: 's-1',
+      upgrade: '',
     });
   });
 
