@@ -36,6 +36,11 @@ export interface AgentGatewayProps {
   /** The edge's tunnel listener as clusters reach it. */
   readonly edgeTunnel: { readonly host: string; readonly port: number };
   /**
+   * Where one cluster reaches the edge's tunnel listener, when that differs by cluster (the
+   * local stack's firewalled sites each see the host at their own address). @default edgeTunnel
+   */
+  readonly edgeTunnelFor?: (cluster: string) => { readonly host: string; readonly port: number } | undefined;
+  /**
    * Seconds without requests after which a cluster's agent removes a user's ServiceAccount, for
    * the cluster with the labels its agent reported. Asked at each welcome and again by
    * settingsChanged(). @default 8 h for every cluster
@@ -149,7 +154,7 @@ export class AgentGateway {
       const resources = translateAgent({
         nodeId,
         cluster: envoy.cluster,
-        edgeTunnel: this.props.edgeTunnel,
+        edgeTunnel: this.props.edgeTunnelFor?.(envoy.cluster) ?? this.props.edgeTunnel,
         apiserver: { host: hello.apiserver_host, port: hello.apiserver_port, caPem: hello.apiserver_ca_pem },
         edgeCaPem: this.props.internalCaPem,
         assertionJwks: this.signer.jwks(),

@@ -10,7 +10,7 @@ import type { Logger } from '../log/logger';
 import { loadOrCreatePki, type KubegatePki } from '../pki/kubegate-pki';
 import { startLocalCluster, type LocalCluster } from '../local-cluster/local-cluster';
 import { getFreePorts } from '../process/free-port';
-import { ControlPlane } from '../server/control-plane';
+import { ControlPlane, type ControlPlaneProps } from '../server/control-plane';
 import { EnvoyProcess } from '../envoy/envoy-process';
 import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER, edgeBootstrap } from '../envoy/bootstrap';
 import type { RegisteredCluster } from '../translator/input';
@@ -26,7 +26,8 @@ import { DEFAULT_USER_SERVER_NAME_SUFFIX } from '../identity/user-identity';
 import { startApiServer, type RunningApiServer } from '../api/api-server';
 import { PolicyDirectoryWatcher } from '../policy-source/policy-directory-watcher';
 import { MAX_USER_CERT_TTL_MS } from '../credentials/user-certificate';
-import { startTunnelSite, type TunnelSite } from './tunnel-site';
+import type { KwokPodIoProps } from '../local-cluster/kwok';
+import { startTunnelSite, type TunnelSite, type TunnelSiteIsolation } from './tunnel-site';
 
 export const EDGE_NODE_ID = 'edge-0';
 /** Agents renew after two thirds of this. */
@@ -38,6 +39,8 @@ export interface LocalClusterSpec {
   readonly name: string;
   /** @default { env: 'dev' } */
   readonly labels?: Readonly<Record<string, string>>;
+  /** Tunnel clusters only: what the kwok node's exec, logs and port-forward use. @default kwok's defaults */
+  readonly podIo?: KwokPodIoProps;
 }
 
 export interface LocalStackProps {
@@ -68,6 +71,12 @@ export interface LocalStackProps {
    * listener. @default []
    */
   readonly tunnelClusters?: readonly (string | LocalClusterSpec)[];
+  /**
+   * How tunnel clusters are kept apart from the edge: each in a firewalled network namespace
+   * that nothing can connect into (needs root), or on the host's loopback ('none', for
+   * benchmarks that compare with a direct baseline). @default 'network-namespace'
+   */
+  readonly tunnelIsolation?: TunnelSiteIsolation;
   readonly logger: Logger;
   /** @default loadToolchain() */
   readonly toolchain?: Toolchain;
@@ -94,16 +103,78 @@ export class LocalStack {
   private apiServer?: RunningApiServer;
   private policyWatcher?: PolicyDirectoryWatcher;
   private readonly tunnelSites = new Map<string, TunnelSite>();
+  private readonly directRegistrations = new Map<string, RegisteredCluster>();
+  private edge: EnvoyProcess | undefined;
 
   private constructor(
     readonly props: LocalStackProps,
     readonly toolchain: Toolchain,
     readonly pki: KubegatePki,
     readonly store: Store,
-    readonly controlPlane: ControlPlane,
-    private edge: EnvoyProcess | undefined,
-    readonly edgePort: number,
+    private currentControlPlane: ControlPlane,
+    private readonly ports: StackPorts,
+    private readonly siteHostAddresses: Map<string, string>,
   ) {}
+
+  /** The running control plane (a new object after restartControlPlane()). */
+  get controlPlane(): ControlPlane {
+    return this.currentControlPlane;
+  }
+
+  get edgePort(): number {
+    return this.ports.edge;
+  }
+
+  private get edgeTunnelPort(): number {
+    return this.ports.tunnel;
+  }
+
+  /** Starts the edge Envoy; it takes its configuration from the control plane over xDS. */
+  private async startEdge(): Promise<void> {
+    this.edge = await EnvoyProcess.start({
+      binary: this.toolchain.envoy,
+      bootstrap: edgeBootstrap({
+        nodeId: EDGE_NODE_ID,
+        adminPort: this.ports.edgeAdmin,
+        controlPlane: { host: '127.0.0.1', port: this.ports.xds },
+        authz: { host: '127.0.0.1', port: this.ports.authz },
+        tls: this.pki.componentFiles('edge-xds-client'),
+      }),
+      adminPort: this.ports.edgeAdmin,
+      workDir: path.join(this.props.stateDir, 'edge'),
+      component: 'edge-envoy',
+      logger: this.props.logger.child('edge-envoy'),
+    });
+  }
+
+  /**
+   * Stops the edge Envoy and starts it again with the same bootstrap, as a crash and restart
+   * of the edge would: open connections end; agents' Envoys re-dial their tunnels.
+   */
+  async restartEdge(): Promise<void> {
+    await this.edge?.stop();
+    this.edge = undefined;
+    await this.startEdge();
+    if (this.tunnelSites.size > 0) await this.waitForTunnels(this.tunnelSites.size, 60_000);
+  }
+
+  /**
+   * Stops the control plane and starts a new one on the same ports and store, as a restart of
+   * the controller would. Envoys reconnect over xDS, agents start new sessions; directly
+   * registered clusters are registered again.
+   */
+  async restartControlPlane(): Promise<void> {
+    const old = this.currentControlPlane;
+    const direct = [...this.directRegistrations.values()];
+    await old.stop();
+    this.currentControlPlane = await ControlPlane.start(controlPlaneProps(this.props, this.pki, this.store, this.ports, this.siteHostAddresses));
+    for (const registration of direct) this.currentControlPlane.registerCluster(registration);
+    if (this.policyWatcher) {
+      const watcher = this.policyWatcher;
+      this.currentControlPlane.addStatusSection('policyDirectory', () => watcher.status());
+    }
+    await this.currentControlPlane.refresh();
+  }
 
   get edgeUrl(): string {
     return `https://127.0.0.1:${this.edgePort}`;
@@ -142,45 +213,27 @@ export class LocalStack {
     fs.mkdirSync(props.stateDir, { recursive: true });
     const logger = props.logger;
     const pki = loadOrCreatePki({ stateDir: props.stateDir, now: new Date() });
-    const [freeEdgePort, adminPort, tunnelPort] = await getFreePorts(3);
-    const edgePort = props.edgePort || freeEdgePort!;
+    // Every port is fixed up front, so the control plane and the edge can be restarted in place
+    // (resilience tests, `restartControlPlane()`) and everyone finds them where they were.
+    const [freeEdgePort, adminPort, tunnelPort, xdsPort, authzPort, statusPort, agentPort] = await getFreePorts(7);
+    const ports: StackPorts = { edge: props.edgePort || freeEdgePort!, edgeAdmin: adminPort!, tunnel: tunnelPort!, xds: xdsPort!, authz: authzPort!, status: statusPort!, agent: agentPort! };
     const store = await openStore(props.storeUrl ?? `sqlite:${path.join(props.stateDir, 'kubegate.db')}`);
-
+    const siteHostAddresses = new Map<string, string>();
     let controlPlane: ControlPlane;
     try {
-      controlPlane = await ControlPlane.start({
-      store,
-      tls: { caPem: pki.internalCa.certPem, serving: pki.controlPlane },
-      edge: { nodeId: EDGE_NODE_ID, listenAddress: '127.0.0.1', listenPort: edgePort },
-      edgeCertificates: { userCaPem: pki.userCa.certPem, serving: pki.edgeServing },
-      controlPlaneCluster: CONTROL_PLANE_CLUSTER,
-      authzCluster: AUTHZ_CLUSTER,
-      accessLogFile: path.join(props.stateDir, 'access-log.jsonl'),
-      logger: logger.child('control-plane'),
-      agents: {
-        gateway: {
-          serving: pki.controlPlane,
-          internalCaPem: pki.internalCa.certPem,
-          agentCaPem: pki.agentCa.certPem,
-          issueAgentCertificate: (cluster, publicKeyPem, now) => pki.issueAgentCertificate(cluster, publicKeyPem, now, AGENT_CERTIFICATE_LIFETIME_MS),
-          assertionSigningKeyPem: pki.assertionSigningKeyPem,
-          edgeTunnel: { host: '127.0.0.1', port: tunnelPort! },
-        },
-        tunnels: { listenAddress: '127.0.0.1', listenPort: tunnelPort!, agentCaPem: pki.agentCa.certPem, identity: pki.edgeTunnel },
-      },
-    });
+      controlPlane = await ControlPlane.start(controlPlaneProps(props, pki, store, ports, siteHostAddresses));
     } catch (err) {
       await store.close();
       throw err;
     }
-    const stack = new LocalStack(props, toolchain, pki, store, controlPlane, undefined, edgePort);
+    const stack = new LocalStack(props, toolchain, pki, store, controlPlane, ports, siteHostAddresses);
     try {
       await stack.seed();
       if (props.policyDir) {
         const watcher = new PolicyDirectoryWatcher({
           dir: props.policyDir,
           store,
-          refresh: () => controlPlane.refresh(),
+          refresh: () => stack.controlPlane.refresh(),
           logger: logger.child('policy-dir'),
         });
         stack.policyWatcher = watcher;
@@ -189,27 +242,14 @@ export class LocalStack {
       }
       for (const spec of props.clusters ?? ['dev']) await stack.addCluster(spec);
       pki.issueComponent('edge-xds-client', new Date());
-      stack.edge = await EnvoyProcess.start({
-        binary: toolchain.envoy,
-        bootstrap: edgeBootstrap({
-          nodeId: EDGE_NODE_ID,
-          adminPort: adminPort!,
-          controlPlane: { host: '127.0.0.1', port: controlPlane.port },
-          authz: { host: '127.0.0.1', port: controlPlane.authzPort },
-          tls: pki.componentFiles('edge-xds-client'),
-        }),
-        adminPort: adminPort!,
-        workDir: path.join(props.stateDir, 'edge'),
-        component: 'edge-envoy',
-        logger: logger.child('edge-envoy'),
-      });
+      await stack.startEdge();
       for (const spec of props.tunnelClusters ?? []) await stack.addTunnelCluster(spec);
       stack.apiServer = await startApiServer({
         tls: pki.apiServing,
         userCaPem: pki.userCa.certPem,
         store,
-        access: () => controlPlane.access,
-        refresh: () => controlPlane.refresh(),
+        access: () => stack.controlPlane.access,
+        refresh: () => stack.controlPlane.refresh(),
         issueKubeconfig: {
           userCa: pki.userCa,
           edgeUrl: stack.edgeUrl,
@@ -256,6 +296,7 @@ export class LocalStack {
       apiserver: { host: url.hostname, port: Number(url.port), caPem: cluster.caPem },
       proxyIdentity: cluster.issueClientCertificate(PROXY_IDENTITY_USER, []),
     };
+    this.directRegistrations.set(name, registration);
     this.controlPlane.registerCluster(registration);
     return cluster;
   }
@@ -265,20 +306,24 @@ export class LocalStack {
    * one-time token, and the edge never learns the cluster's address or credentials.
    */
   async addTunnelCluster(spec: string | LocalClusterSpec): Promise<TunnelSite> {
-    const { name, labels } = typeof spec === 'string' ? { name: spec, labels: undefined } : spec;
+    const { name, labels, podIo } = typeof spec === 'string' ? { name: spec, labels: undefined, podIo: undefined } : spec;
     if (this.localClusters.has(name)) throw new Error(`cluster "${name}" is already running`);
     const site = await startTunnelSite({
+      ...(podIo ? { podIo } : {}),
       name,
       labels: labels ?? { env: 'dev' },
       stateDir: path.join(this.props.stateDir, 'clusters', name),
       toolchain: this.toolchain,
       store: this.store,
-      controlPlane: { host: '127.0.0.1', port: this.controlPlane.agents!.port, caPem: this.pki.internalCa.certPem },
+      controlPlane: { port: this.controlPlane.agents!.port, caPem: this.pki.internalCa.certPem },
+      edgeTunnelPort: this.edgeTunnelPort,
+      agentSessionId: () => this.controlPlane.agents!.hub.session(name)?.id,
+      onFirewalled: (hostAddress) => this.siteHostAddresses.set(name, hostAddress),
+      isolation: this.props.tunnelIsolation ?? 'network-namespace',
       logger: this.props.logger.child(`cluster.${name}`),
     });
     this.localClusters.set(name, site.cluster);
     this.tunnelSites.set(name, site);
-    await site.connected(() => this.controlPlane.agents!.hub.session(name) !== undefined);
     await this.controlPlane.refresh();
     await this.waitForTunnels(this.tunnelSites.size);
     return site;
@@ -406,8 +451,59 @@ export class LocalStack {
     await this.edge?.stop();
     await this.controlPlane.stop();
     await this.store.close();
-    await Promise.all(this.clusters.map((c) => c.stop()));
+    await Promise.all([...this.localClusters.entries()].filter(([name]) => !this.tunnelSites.has(name)).map(([, c]) => c.stop()));
+    await Promise.all([...this.tunnelSites.values()].map((site) => site.stop()));
   }
 }
 
 export const startLocalStack = (props: LocalStackProps) => LocalStack.start(props);
+
+/** The stack's fixed ports. */
+interface StackPorts {
+  readonly edge: number;
+  readonly edgeAdmin: number;
+  /** The edge's reverse-tunnel listener. */
+  readonly tunnel: number;
+  readonly xds: number;
+  readonly authz: number;
+  readonly status: number;
+  /** The agent port (join, sessions, in-cluster Envoys' xDS). */
+  readonly agent: number;
+}
+
+/** The control plane's props, from the PKI as it is now (the edge certificate may have rotated). */
+function controlPlaneProps(props: LocalStackProps, pki: KubegatePki, store: Store, ports: StackPorts, siteHostAddresses: ReadonlyMap<string, string>): ControlPlaneProps {
+  // Firewalled clusters reach the host at their own veth address, not at its loopback: the
+  // agent port and the tunnel listener listen on every address (both demand a certificate).
+  const agentListenAddress = (props.tunnelIsolation ?? 'network-namespace') === 'network-namespace' ? '0.0.0.0' : '127.0.0.1';
+  return {
+    port: ports.xds,
+    authzPort: ports.authz,
+    statusPort: ports.status,
+    store,
+    tls: { caPem: pki.internalCa.certPem, serving: pki.controlPlane },
+    edge: { nodeId: EDGE_NODE_ID, listenAddress: '127.0.0.1', listenPort: ports.edge },
+    edgeCertificates: { userCaPem: pki.userCa.certPem, serving: pki.edgeServing },
+    controlPlaneCluster: CONTROL_PLANE_CLUSTER,
+    authzCluster: AUTHZ_CLUSTER,
+    accessLogFile: path.join(props.stateDir, 'access-log.jsonl'),
+    logger: props.logger.child('control-plane'),
+    agents: {
+      gateway: {
+        host: agentListenAddress,
+        port: ports.agent,
+        edgeTunnelFor: (cluster) => {
+          const host = siteHostAddresses.get(cluster);
+          return host ? { host, port: ports.tunnel } : undefined;
+        },
+        serving: pki.controlPlane,
+        internalCaPem: pki.internalCa.certPem,
+        agentCaPem: pki.agentCa.certPem,
+        issueAgentCertificate: (cluster, publicKeyPem, now) => pki.issueAgentCertificate(cluster, publicKeyPem, now, AGENT_CERTIFICATE_LIFETIME_MS),
+        assertionSigningKeyPem: pki.assertionSigningKeyPem,
+        edgeTunnel: { host: '127.0.0.1', port: ports.tunnel },
+      },
+      tunnels: { listenAddress: agentListenAddress, listenPort: ports.tunnel, agentCaPem: pki.agentCa.certPem, identity: pki.edgeTunnel },
+    },
+  };
+}

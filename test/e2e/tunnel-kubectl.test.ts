@@ -127,11 +127,11 @@ test('the in-cluster Envoy refuses requests whose assertion it cannot verify (th
       translateAgent({
         nodeId,
         cluster: 'prod-a',
-        edgeTunnel: stack.controlPlane.agents!.edgeTunnel,
+        edgeTunnel: { ...stack.controlPlane.agents!.edgeTunnel, host: site.hostAddress },
         apiserver: { host: hello.apiserver_host!, port: hello.apiserver_port!, caPem: hello.apiserver_ca_pem! },
         edgeCaPem: stack.pki.internalCa.certPem,
         assertionJwks: stranger.jwks(),
-        secretsDirectory: site.agent.secretsDirectory,
+        secretsDirectory: site.secretsDirectory,
       }),
     ),
   );

@@ -5,7 +5,6 @@
  * attach and port-forward go kubectl -> apiserver -> kwok's kubelet API and do real things on
  * this machine. Straight to the apiserver with the admin kubeconfig.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
@@ -18,6 +17,7 @@ import { assertPortFree } from '../../control-plane/process/free-port';
 import { silentLogger } from '../../control-plane/log/logger';
 import { loadToolchain, type Toolchain } from '../../control-plane/toolchain/tools';
 import { isRunning, runningProcessesMentioning } from '../support/process-table';
+import { eventually, streamCommand, type Streaming } from '../support/streaming-command';
 
 jest.setTimeout(180_000);
 
@@ -38,47 +38,9 @@ function startPongServer(): Promise<net.Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
-/** Polls `fn` until it returns a value, or fails with the last problem after `timeoutMs`. */
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await fn();
-      if (value !== undefined) return value;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? `: ${String(last)}` : ''}`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
-
-/** A long-running kubectl (attach, port-forward) whose output is collected as it comes. */
-interface Streaming {
-  readonly child: ChildProcess;
-  output(): string;
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
-  stop(): Promise<void>;
-}
-
 const streams: Streaming[] = [];
 function streamKubectl(kubectl: string, kubeconfig: string, args: readonly string[]): Streaming {
-  const child = spawn(kubectl, ['--kubeconfig', kubeconfig, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const s: Streaming = {
-    child,
-    output: () => out,
-    waitFor: (pattern, timeoutMs = 30_000) =>
-      eventually(`kubectl ${args.join(' ')} printing ${pattern} (output so far: ${JSON.stringify(out)})`, async () => out.match(pattern) ?? undefined, timeoutMs),
-    stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-      await exited;
-    },
-  };
+  const s = streamCommand(kubectl, ['--kubeconfig', kubeconfig, ...args]);
   streams.push(s);
   return s;
 }

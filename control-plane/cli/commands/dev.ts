@@ -18,7 +18,9 @@ import {
 
 const HELP = `Usage: kubegate dev <up|down|status> [options]
 
-  up      start a local kubegate: kube-apiserver(s), control plane and edge Envoy
+  up      start a local kubegate: control plane, edge Envoy and local clusters, each behind
+          a firewall (its own network namespace) and reached through the reverse tunnels
+          its agent and in-cluster Envoy dial out
   down    stop the local stack started with 'up --detach'
   status  show whether a local stack runs and where
 
@@ -28,6 +30,10 @@ Options:
   --detach          (up) start in the background and return once it is ready
   --edge-port N     (up) the edge's HTTPS port (default: a free port)
   --clusters N      (up) how many local clusters to start (default 1)
+  --direct          (up) register the clusters with the edge directly instead of through
+                    agents and tunnels (no firewall, no per-user ServiceAccounts)
+  --no-firewall     (up) run the tunnelled clusters on the host's loopback instead of in
+                    firewalled network namespaces (which need root, iproute2 and iptables)
   --store URL       (up) where users, policies and grants live: sqlite:FILE or
                     postgres://user:password@host:port/db for several control planes
                     (default sqlite:<state-dir>/kubegate.db)
@@ -42,6 +48,9 @@ interface UpOptions {
   readonly detach: boolean;
   readonly edgePort: number;
   readonly clusters: number;
+  /** How clusters are reached: 'tunnel' (agents, reverse tunnels) or 'direct'. */
+  readonly connect: 'tunnel' | 'direct';
+  readonly firewall: boolean;
   readonly store?: string;
   readonly policyDir?: string;
   readonly maxCertTtl?: string;
@@ -83,7 +92,8 @@ async function up(stateDir: string, opts: UpOptions): Promise<number> {
   const names = opts.clusters === 1 ? ['dev'] : Array.from({ length: opts.clusters }, (_, i) => `dev-${i + 1}`);
   const stack = await startLocalStack({
     stateDir,
-    clusters: names,
+    clusters: opts.connect === 'direct' ? names : [],
+    ...(opts.connect === 'tunnel' ? { tunnelClusters: names, tunnelIsolation: opts.firewall ? 'network-namespace' : 'none' } : {}),
     edgePort: opts.edgePort,
     logger,
     ...(opts.store ? { storeUrl: opts.store } : {}),
@@ -123,6 +133,8 @@ async function upDetached(stateDir: string, opts: UpOptions): Promise<number> {
   const logFile = path.join(stateDir, 'dev-stack.log');
   const out = fs.openSync(logFile, 'a');
   const args = [process.argv[1]!, 'dev', 'up', '--state-dir', stateDir, '--edge-port', String(opts.edgePort), '--clusters', String(opts.clusters)];
+  if (opts.connect === 'direct') args.push('--direct');
+  if (!opts.firewall) args.push('--no-firewall');
   if (opts.store) args.push('--store', opts.store);
   if (opts.policyDir) args.push('--policy-dir', opts.policyDir);
   if (opts.maxCertTtl) args.push('--max-cert-ttl', opts.maxCertTtl);
@@ -130,7 +142,8 @@ async function upDetached(stateDir: string, opts: UpOptions): Promise<number> {
   fs.closeSync(out);
   child.unref();
   process.stderr.write(`starting the local stack in the background (pid ${child.pid}); log: ${logFile}\n`);
-  const deadline = Date.now() + 180_000;
+  // Each cluster is a whole control plane with a node, an agent and an Envoy: allow for several.
+  const deadline = Date.now() + 180_000 + 60_000 * opts.clusters;
   let lastReport = Date.now();
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null) {
@@ -206,6 +219,8 @@ export const devCommand = {
         detach: { type: 'boolean' },
         'edge-port': { type: 'string' },
         clusters: { type: 'string' },
+        direct: { type: 'boolean' },
+        'no-firewall': { type: 'boolean' },
         store: { type: 'string' },
         'policy-dir': { type: 'string' },
         'max-cert-ttl': { type: 'string' },
@@ -224,6 +239,7 @@ export const devCommand = {
     if (!Number.isInteger(edgePort) || edgePort < 0 || edgePort > 65535) throw new UsageError(`--edge-port "${values['edge-port']}" is not a TCP port`);
     const clusters = values.clusters === undefined ? 1 : Number(values.clusters);
     if (!Number.isInteger(clusters) || clusters < 1 || clusters > 10) throw new UsageError(`--clusters "${values.clusters}" must be a whole number from 1 to 10`);
+    if (values.direct && values['no-firewall']) throw new UsageError('--no-firewall is for tunnelled clusters; --direct clusters have no firewall to leave out');
     const store = values.store;
     if (store !== undefined && !/^(sqlite:.+|postgres(ql)?:\/\/.+)$/.test(store)) {
       throw new UsageError(`--store "${store}" is not a store URL: use sqlite:FILE or postgres://user:password@host:port/database`);
@@ -246,6 +262,8 @@ export const devCommand = {
       detach: values.detach ?? false,
       edgePort,
       clusters,
+      connect: values.direct ? 'direct' : 'tunnel',
+      firewall: !values['no-firewall'],
       ...(store ? { store } : {}),
       ...(policyDir ? { policyDir } : {}),
       ...(maxCertTtl ? { maxCertTtl } : {}),
