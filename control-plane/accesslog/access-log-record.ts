@@ -6,6 +6,11 @@ import { fromStruct } from '../proto/struct-value';
 import { AUTHZ_METADATA_NAMESPACE } from '../authz/check-response';
 
 export interface AccessLogRecord {
+  /**
+   * completion: the request ended. progress: it is still open (its upgrade succeeded, or a
+   * periodic entry of a long stream); such entries repeat the figures so far.
+   */
+  readonly stage: 'progress' | 'completion';
   readonly time: string;
   readonly requestId: string;
   readonly edge: string;
@@ -69,7 +74,9 @@ export function toAccessLogRecord(entry: Wire, edge: string): AccessLogRecord {
   const flags = Object.entries((common.response_flags ?? {}) as Record<string, unknown>)
     .filter(([, v]) => v === true)
     .map(([k]) => k);
+  const type = String(common.access_log_type ?? '');
   return {
+    stage: type === 'DownstreamPeriodic' || type === 'DownstreamTunnelSuccessfullyEstablished' ? 'progress' : 'completion',
     time: timestamp(common.start_time),
     requestId: request.request_id ?? '',
     edge,

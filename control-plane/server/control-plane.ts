@@ -31,6 +31,9 @@ import { DecisionCache } from '../policy-engine/decision-cache';
 import type { EdgeTunnelSettings } from '../translator/input';
 import { AgentGateway, type AgentGatewayProps } from '../agents/agent-gateway';
 import { TunnelAuthorizer } from '../agents/tunnel-authorizer';
+import { AuditWriter, type AuditAppender, type AuditWriterStats } from '../audit/audit-writer';
+import { AuditingAuthorizer } from '../audit/auditing-authorizer';
+import { completionEvent } from '../audit/completion-event';
 
 /** setTimeout's ceiling; later checks are re-armed when this one fires. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -61,6 +64,12 @@ export interface ControlPlaneProps {
   /** Epoch ms. @default Date.now */
   readonly clock?: () => number;
   readonly logger: Logger;
+  /**
+   * The audit trail: every decision is made durable here before the edge hears it (a request
+   * whose record cannot be written is refused), and Envoy's access log adds progress and
+   * completion events. @default no audit trail (the JSON Lines access log only)
+   */
+  readonly audit?: AuditAppender;
   /**
    * Clusters behind firewalls: the agent port (join, sessions, in-cluster Envoys' xDS) and the
    * edge's tunnel listener. Every cluster an agent registered is then reached over tunnels.
@@ -96,6 +105,8 @@ export class ControlPlane {
   private edgeCertificates: EdgeCertificates;
   private readonly statusSections = new Map<string, () => object>();
   private agentGateway?: AgentGateway;
+  private auditWriter?: AuditWriter;
+  private auditCompletionsFailed = 0;
   /** Clusters agents registered (from the store); reached over tunnels. */
   private readonly tunnelled = new Map<string, RegisteredCluster>();
 
@@ -137,10 +148,16 @@ export class ControlPlane {
         clock: cp.clock,
       });
     }
+    if (props.audit) {
+      cp.auditWriter = new AuditWriter({ appender: props.audit });
+      authorizer = new AuditingAuthorizer({ inner: authorizer, writer: cp.auditWriter, clock: cp.clock, logger: props.logger.child('audit') });
+    }
     const accessLogWriter: AccessLogWriter = {
       writeBatch: (records: readonly AccessLogRecord[]) => {
-        for (const r of records) cp.openStreams.ended(r.requestId);
-        cp.accessLog.writeBatch(records);
+        const completed = records.filter((r) => r.stage === 'completion');
+        for (const r of completed) cp.openStreams.ended(r.requestId);
+        cp.accessLog.writeBatch(completed);
+        if (cp.auditWriter) cp.recordCompletions(cp.auditWriter, records);
       },
     };
     cp.grpc = await startGrpcServer({
@@ -385,6 +402,7 @@ export class ControlPlane {
       clusters: this.clusters().map((c) => c.name).sort(),
       ...(this.agentGateway ? { agents: { port: this.agentGateway.port, connected: this.agentGateway.hub.connectedClusters() } } : {}),
       authz: this.authzMetrics(),
+      ...(this.auditStats ? { audit: this.auditStats } : {}),
       xds: this.cache.status(),
       access: {
         store: this.props.store.kind,
@@ -412,11 +430,48 @@ export class ControlPlane {
       '# TYPE kubegate_policy_revision gauge',
       `kubegate_policy_revision ${this.access.policyRevision}`,
     ];
+    const audit = this.auditStats;
+    if (audit) {
+      lines.push(
+        '# HELP kubegate_audit_events_written_total Audit events made durable (decisions, progress, completions).',
+        '# TYPE kubegate_audit_events_written_total counter',
+        `kubegate_audit_events_written_total ${audit.written}`,
+        '# HELP kubegate_audit_events_failed_total Audit events the store did not take (their requests were refused, or their completion is missing).',
+        '# TYPE kubegate_audit_events_failed_total counter',
+        `kubegate_audit_events_failed_total ${audit.failed}`,
+        '# HELP kubegate_audit_completions_failed_total Progress or completion records that could not be written.',
+        '# TYPE kubegate_audit_completions_failed_total counter',
+        `kubegate_audit_completions_failed_total ${audit.completionsFailed}`,
+        '# HELP kubegate_audit_queue Audit events waiting to be written.',
+        '# TYPE kubegate_audit_queue gauge',
+        `kubegate_audit_queue ${audit.queued}`,
+      );
+    }
     return this.cache.metricsText() + lines.join('\n') + '\n';
   }
 
   authzMetrics(): CheckServerMetrics {
     return { ...(this.checkServer?.metrics ?? { allowed: 0, denied: 0, errors: 0 }) };
+  }
+
+  /**
+   * Progress and completion events follow their decision record; nothing waits on them, but a
+   * failure to write one is logged and counted (kubegate_audit_completions_failed_total), never
+   * dropped silently.
+   */
+  private recordCompletions(writer: AuditWriter, records: readonly AccessLogRecord[]): void {
+    const now = this.clock();
+    for (const r of records) {
+      writer.record(completionEvent(r, now)).catch((err: Error) => {
+        this.auditCompletionsFailed += 1;
+        this.props.logger.error('could not write an audit completion record', { requestId: r.requestId, stage: r.stage, error: err.message });
+      });
+    }
+  }
+
+  /** Audit writes so far, for /status and /metrics. */
+  get auditStats(): (AuditWriterStats & { completionsFailed: number }) | undefined {
+    return this.auditWriter ? { ...this.auditWriter.stats, completionsFailed: this.auditCompletionsFailed } : undefined;
   }
 
   async stop(): Promise<void> {
@@ -429,5 +484,6 @@ export class ControlPlane {
     await this.agentGateway?.stop();
     await this.grpc?.stop();
     await this.accessLog.close();
+    await this.auditWriter?.close();
   }
 }

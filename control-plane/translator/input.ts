@@ -38,6 +38,13 @@ export interface EdgeSettings {
    * @default 14400 (4 h)
    */
   readonly maxStreamDurationSeconds?: number;
+  /**
+   * A request that stays open (watch, exec, port-forward, logs -f) is logged this often while
+   * it lasts, besides when its upgrade succeeds and when it ends, so the audit trail shows a
+   * long stream before it is over.
+   * @default 60
+   */
+  readonly accessLogFlushIntervalSeconds?: number;
 }
 
 /**

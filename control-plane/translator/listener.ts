@@ -8,6 +8,8 @@ import { tunnelListener } from './tunnel-listener';
 
 const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 3600;
 const DEFAULT_MAX_STREAM_DURATION_SECONDS = 4 * 3600;
+/** See EdgeSettings.accessLogFlushIntervalSeconds. */
+const DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS = 60;
 
 /**
  * The edge's one TLS listener. A client certificate signed by the user CA is required for the
@@ -113,5 +115,9 @@ function httpConnectionManager(input: TranslatorInput): object {
     forward_client_cert_details: 'SANITIZE',
     http_filters: httpFilters(input),
     access_log: accessLogs(input),
+    access_log_options: {
+      access_log_flush_interval: { seconds: input.edge.accessLogFlushIntervalSeconds ?? DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS },
+      flush_log_on_tunnel_successfully_established: true,
+    },
   };
 }

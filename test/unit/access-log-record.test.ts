@@ -44,6 +44,7 @@ describe('access-log records', () => {
       response: { response_code: { value: 200 }, response_headers_bytes: '120', response_body_bytes: '2048', response_code_details: 'via_upstream' },
     };
     expect(toAccessLogRecord(entry, 'edge-0')).toEqual({
+      stage: 'completion',
       time: new Date(1795000000250).toISOString(),
       requestId: 'abc',
       edge: 'edge-0',
