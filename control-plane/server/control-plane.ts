@@ -34,6 +34,7 @@ import { TunnelAuthorizer } from '../agents/tunnel-authorizer';
 import { AuditWriter, type AuditAppender, type AuditWriterStats } from '../audit/audit-writer';
 import { AuditingAuthorizer } from '../audit/auditing-authorizer';
 import { completionEvent } from '../audit/completion-event';
+import { EdgeLogIngester, type EdgeLogIngesterStats } from '../audit/edge-log-ingester';
 
 /** setTimeout's ceiling; later checks are re-armed when this one fires. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -69,7 +70,15 @@ export interface ControlPlaneProps {
    * whose record cannot be written is refused), and Envoy's access log adds progress and
    * completion events. @default no audit trail (the JSON Lines access log only)
    */
-  readonly audit?: AuditAppender;
+  readonly audit?: {
+    readonly appender: AuditAppender;
+    /**
+     * The edge's file access log (EdgeSettings.auditLogFile), which progress and completion
+     * events are then taken from, so none is lost while the control plane is down.
+     * @default none: they come from the gRPC access-log stream
+     */
+    readonly edgeLog?: { readonly file: string; readonly reopen?: () => Promise<void> };
+  };
   /**
    * Clusters behind firewalls: the agent port (join, sessions, in-cluster Envoys' xDS) and the
    * edge's tunnel listener. Every cluster an agent registered is then reached over tunnels.
@@ -106,6 +115,7 @@ export class ControlPlane {
   private readonly statusSections = new Map<string, () => object>();
   private agentGateway?: AgentGateway;
   private auditWriter?: AuditWriter;
+  private edgeLogIngester?: EdgeLogIngester;
   private auditCompletionsFailed = 0;
   /** Clusters agents registered (from the store); reached over tunnels. */
   private readonly tunnelled = new Map<string, RegisteredCluster>();
@@ -149,15 +159,19 @@ export class ControlPlane {
       });
     }
     if (props.audit) {
-      cp.auditWriter = new AuditWriter({ appender: props.audit });
+      cp.auditWriter = new AuditWriter({ appender: props.audit.appender });
       authorizer = new AuditingAuthorizer({ inner: authorizer, writer: cp.auditWriter, clock: cp.clock, logger: props.logger.child('audit') });
+      if (props.audit.edgeLog) {
+        cp.edgeLogIngester = new EdgeLogIngester({ ...props.audit.edgeLog, appender: props.audit.appender, clock: cp.clock, logger: props.logger.child('edge-log') });
+        cp.edgeLogIngester.start();
+      }
     }
     const accessLogWriter: AccessLogWriter = {
       writeBatch: (records: readonly AccessLogRecord[]) => {
         const completed = records.filter((r) => r.stage === 'completion');
         for (const r of completed) cp.openStreams.ended(r.requestId);
         cp.accessLog.writeBatch(completed);
-        if (cp.auditWriter) cp.recordCompletions(cp.auditWriter, records);
+        if (cp.auditWriter && !cp.edgeLogIngester) cp.recordCompletions(cp.auditWriter, records);
       },
     };
     cp.grpc = await startGrpcServer({
@@ -446,6 +460,16 @@ export class ControlPlane {
         '# TYPE kubegate_audit_queue gauge',
         `kubegate_audit_queue ${audit.queued}`,
       );
+      if (audit.edgeLog) {
+        lines.push(
+          '# HELP kubegate_audit_edge_log_lag_bytes Bytes of the edge access log not yet in the audit trail.',
+          '# TYPE kubegate_audit_edge_log_lag_bytes gauge',
+          `kubegate_audit_edge_log_lag_bytes ${audit.edgeLog.lagBytes}`,
+          '# HELP kubegate_audit_edge_log_bad_lines_total Edge access-log lines that were not entries (skipped and logged).',
+          '# TYPE kubegate_audit_edge_log_bad_lines_total counter',
+          `kubegate_audit_edge_log_bad_lines_total ${audit.edgeLog.badLines}`,
+        );
+      }
     }
     return this.cache.metricsText() + lines.join('\n') + '\n';
   }
@@ -470,8 +494,14 @@ export class ControlPlane {
   }
 
   /** Audit writes so far, for /status and /metrics. */
-  get auditStats(): (AuditWriterStats & { completionsFailed: number }) | undefined {
-    return this.auditWriter ? { ...this.auditWriter.stats, completionsFailed: this.auditCompletionsFailed } : undefined;
+  get auditStats(): (AuditWriterStats & { completionsFailed: number; edgeLog?: EdgeLogIngesterStats }) | undefined {
+    if (!this.auditWriter) return undefined;
+    return { ...this.auditWriter.stats, completionsFailed: this.auditCompletionsFailed, ...(this.edgeLogIngester ? { edgeLog: this.edgeLogIngester.stats } : {}) };
+  }
+
+  /** Ingests what the edge has logged so far (tests, a clean shutdown). */
+  async catchUpEdgeLog(): Promise<void> {
+    await this.edgeLogIngester?.catchUp();
   }
 
   async stop(): Promise<void> {
@@ -484,6 +514,7 @@ export class ControlPlane {
     await this.agentGateway?.stop();
     await this.grpc?.stop();
     await this.accessLog.close();
+    await this.edgeLogIngester?.stop();
     await this.auditWriter?.close();
   }
 }

@@ -1,5 +1,7 @@
 import type { TranslatorInput } from './input';
 import { typeUrl } from './names';
+import { EDGE_LOG_FORMAT } from '../audit/edge-log-format';
+import { toStruct } from '../proto/struct-value';
 
 /**
  * Request headers kubectl sets that let an auditor see the command and group its calls, and the
@@ -23,5 +25,18 @@ export function accessLogs(input: TranslatorInput): object[] {
         additional_request_headers_to_log: AUDITED_REQUEST_HEADERS,
       },
     },
+    ...(input.edge.auditLogFile
+      ? [
+          {
+            name: 'envoy.access_loggers.file',
+            typed_config: {
+              '@type': typeUrl('envoy.extensions.access_loggers.file.v3.FileAccessLog'),
+              path: input.edge.auditLogFile,
+              // protobufjs takes a Struct as { fields: { key: { stringValue } } }, not as plain JSON.
+              log_format: { json_format: toStruct(EDGE_LOG_FORMAT) },
+            },
+          },
+        ]
+      : []),
   ];
 }

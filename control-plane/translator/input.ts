@@ -45,6 +45,12 @@ export interface EdgeSettings {
    * @default 60
    */
   readonly accessLogFlushIntervalSeconds?: number;
+  /**
+   * A file on the edge's own disk where Envoy also writes every access-log entry
+   * (audit/edge-log-format.ts): the audit trail ingests it, so requests logged while the
+   * control plane was down are not lost. @default none
+   */
+  readonly auditLogFile?: string;
 }
 
 /**
