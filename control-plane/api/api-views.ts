@@ -209,7 +209,8 @@ export interface ClusterView {
   readonly name: string;
   readonly labels: Readonly<Record<string, string>>;
   /** 'tunnel': registered by its agent, reached over reverse tunnels; 'direct': the edge dials it. */
-  readonly connection: 'direct' | 'tunnel';
+  /** unknown: the store, which knows which clusters have agents, cannot be read right now. */
+  readonly connection: 'direct' | 'tunnel' | 'unknown';
   /** For tunnelled clusters: what the agent last reported. */
   readonly agent?: {
     readonly status: 'connected' | 'disconnected' | 'never-connected';

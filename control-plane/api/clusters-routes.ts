@@ -11,7 +11,7 @@ import { bodyObject, optionalString } from './api-input';
 import { DurationError, parseDurationMs } from '../config/duration';
 import { hashJoinSecret, newJoinToken } from '../agents/join-token';
 import { CLUSTER_NAME } from '../../agent/protocol/identities';
-import type { ClusterRecord } from '../store/store';
+import { StoreUnavailableError, type ClusterRecord } from '../store/store';
 
 /** An agent heartbeats every 10 s; three missed beats and it counts as disconnected. */
 export const AGENT_SILENCE_MS = 30_000;
@@ -37,17 +37,25 @@ export const clusterRoutes: readonly Route[] = [
       const now = deps.clock();
       const subject = { user: req.caller.user, groups: req.caller.groups };
       const context = access.evaluationContext(req.caller.user, now);
-      const records = new Map((await deps.store.listClusters()).map((r) => [r.name, r]));
+      // The clusters and the caller's access come from memory; only the agents' status needs
+      // the store, so a store outage costs that column, not the whole list.
+      let records: Map<string, ClusterRecord> | undefined;
+      try {
+        records = new Map((await deps.store.listClusters()).map((r) => [r.name, r]));
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        deps.logger.warn('cluster list without agent status: the store is unavailable', { error: err.message });
+      }
       const clusters: ClusterView[] = access
         .allClusters()
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
         .map((c) => {
           const a = access.engine.clusterAccess(subject, c, context);
-          const record = records.get(c.name);
+          const record = records?.get(c.name);
           return {
             name: c.name,
             labels: c.labels,
-            connection: record ? 'tunnel' : 'direct',
+            connection: records === undefined ? 'unknown' : record ? 'tunnel' : 'direct',
             ...(record ? { agent: agentView(record, now) } : {}),
             access: { mode: a.mode, requiresActiveSession: a.requiresActiveSession, clusterRoles: a.clusterRoles, policies: a.policies },
           };

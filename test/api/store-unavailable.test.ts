@@ -27,5 +27,8 @@ test('what the control plane holds in memory still answers', async () => {
   const r = await h.call('root', 'GET', '/whoami');
   expect(r.status).toBe(200);
   expect(r.body.user).toBe('root');
-  expect((await h.call('root', 'GET', '/clusters')).body.clusters).toHaveLength(3);
+  const clusters = (await h.call('root', 'GET', '/clusters')).body.clusters as { connection: string }[];
+  expect(clusters).toHaveLength(3);
+  // Which of them have agents is in the store: said to be unknown, not guessed.
+  expect(clusters.map((c) => c.connection)).toEqual(['unknown', 'unknown', 'unknown']);
 });
