@@ -106,6 +106,9 @@ function httpConnectionManager(input: TranslatorInput): object {
       max_stream_duration: { seconds: input.edge.maxStreamDurationSeconds ?? DEFAULT_MAX_STREAM_DURATION_SECONDS },
     },
     use_remote_address: { value: true },
+    // The client sees x-request-id: a user or support can name the request to look it up in
+    // the audit trail (kubegate audit --request-id), which is keyed by it.
+    always_set_request_id_in_response: true,
     // Normalise before routing and authorization so /clusters/a/../b or // cannot pick
     // a different cluster than the one the decision was made for; encoded slashes have no
     // place in a Kubernetes API path and are refused outright.
