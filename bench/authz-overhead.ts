@@ -25,7 +25,6 @@
  * Writes bench/results/authz-overhead.json.
  */
 import * as fs from 'node:fs';
-import * as https from 'node:https';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -38,9 +37,9 @@ import { EnvoyProcess } from '../control-plane/envoy/envoy-process';
 import { edgeBootstrap, AUTHZ_CLUSTER, CONTROL_PLANE_SERVER_NAME } from '../control-plane/envoy/bootstrap';
 import { getFreePorts } from '../control-plane/process/free-port';
 import { Snapshot } from '../control-plane/xds/snapshot';
-import type { LoadTarget } from './load';
+import { getOnce, type LoadTarget } from './load';
 import { cpuSeconds } from './process-cpu';
-import { combineRuns, formatCombined, measureLoad, runLoadWorker, type Measured } from './load-run-support';
+import { compareLoad, formatComparison, requestsAt, runLoadWorker, type Comparison } from './load-run-support';
 import { BenchUserCertificates, bulkCreateUsers, envoyMemory, envoyStat, machine, round, rssMiB, signedBy, waitFor, waitForAck, writeResults } from './bench-support';
 import { BENCH_CLUSTER, BENCH_CLUSTER_LABELS, GROUPS, RULES_PER_POLICY, policyFiles, userGroups, userName, withoutAuthzCheck } from './authz-support';
 import { CheckRequestSource, type CheckLoadInput, type CheckLoadResult, type CheckUser } from './check-load-support';
@@ -63,19 +62,6 @@ function runCheckWorker(input: CheckLoadInput): Promise<CheckLoadResult> {
     child.on('error', reject);
     child.on('close', (code) => (code === 0 ? resolve(JSON.parse(out) as CheckLoadResult) : reject(new Error(`check load worker exited with ${code}`))));
     child.stdin.end(JSON.stringify(input));
-  });
-}
-
-/** One GET with the target's client identity: status and body, to explain a failing setup. */
-function getOnce(target: LoadTarget): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(target.url, { ca: target.caPem, cert: target.certPem, key: target.keyPem, servername: target.servername, agent: false }, (res) => {
-      let body = '';
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
   });
 }
 
@@ -351,33 +337,12 @@ ${userGroups(BENCH_USER_INDEX).map((g) => `  - {apiGroup: rbac.authorization.k8s
     // Envoy's own count of what it sends the check service, to compare with the worker's requests.
     const authzStat = (name: string) => envoyStat(stack.envoy, `cluster.${AUTHZ_CLUSTER}.${name}`);
     const [txBefore, callsBefore] = [await authzStat('upstream_cx_tx_bytes_total'), await authzStat('upstream_rq_total')];
-    const latencyResults = [];
+    const comparisons: Comparison[] = [];
     for (const concurrency of levels) {
-      const n = concurrency === 1 ? Math.max(200, Math.round(requests / 3)) : requests;
-      const checkRuns: Measured[] = [];
-      const noCheckRuns: Measured[] = [];
-      for (let i = 0; i < rounds; i++) {
-        log(`edges: concurrency ${concurrency}, round ${i + 1}/${rounds}`);
-        // Alternate which side goes first, so a drift in machine load favours neither.
-        if (i % 2 === 0) {
-          noCheckRuns.push(await measureLoad(noCheck, pids, { concurrency, requests: n }));
-          checkRuns.push(await measureLoad(withCheck, pids, { concurrency, requests: n }));
-        } else {
-          checkRuns.push(await measureLoad(withCheck, pids, { concurrency, requests: n }));
-          noCheckRuns.push(await measureLoad(noCheck, pids, { concurrency, requests: n }));
-        }
-      }
-      const w = combineRuns('check', checkRuns);
-      const wo = combineRuns('no-check', noCheckRuns);
-      latencyResults.push({
-        concurrency,
-        requestsPerRound: n,
-        noCheck: wo,
-        check: w,
-        ratios: { throughput: w.requestsPerSecond / wo.requestsPerSecond, p50: w.p50Ms / wo.p50Ms, p99: w.p99Ms / wo.p99Ms },
-        addedMs: { p50: w.p50Ms - wo.p50Ms, p99: w.p99Ms - wo.p99Ms },
-      });
+      const onRound = (i: number) => log(`edges: concurrency ${concurrency}, round ${i + 1}/${rounds}`);
+      comparisons.push(await compareLoad(noCheck, withCheck, pids, { concurrency, requests: requestsAt(concurrency, requests), rounds, onRound }));
     }
+    const latencyResults = comparisons.map((c) => ({ concurrency: c.concurrency, requestsPerRound: c.requestsPerRound, noCheck: c.baseline, check: c.subject, ratios: c.ratios, addedMs: c.addedMs }));
 
     const [txAfter, callsAfter] = [await authzStat('upstream_cx_tx_bytes_total'), await authzStat('upstream_rq_total')];
     const envoyBytesPerCheckCall = callsAfter! > callsBefore! ? Math.round((txAfter! - txBefore!) / (callsAfter! - callsBefore!)) : null;
@@ -440,10 +405,7 @@ ${userGroups(BENCH_USER_INDEX).map((g) => `  - {apiGroup: rbac.authorization.k8s
     }
     out.push(`  (the worker's CheckRequest messages average ${checkResults[0]?.loadGenerator.meanRequestBytes ?? '-'} bytes; Envoy sent ${envoyBytesPerCheckCall ?? '-'} bytes per Check call in (b), HTTP/2 framing and headers included)`);
     out.push(`edges, ${report.latency.request}:`);
-    for (const r of latencyResults) {
-      out.push(`concurrency ${r.concurrency}`, formatCombined(r.noCheck), formatCombined(r.check));
-      out.push(`  ratio     throughput ${r.ratios.throughput.toFixed(3)}  p50 ${r.ratios.p50.toFixed(2)}x  p99 ${r.ratios.p99.toFixed(2)}x   added p50 ${r.addedMs.p50.toFixed(3)} ms  p99 ${r.addedMs.p99.toFixed(3)} ms`);
-    }
+    for (const c of comparisons) out.push(`concurrency ${c.concurrency}`, ...formatComparison(c));
     out.push(`machine: ${machineAtStart.cpus} cpus, load average at start ${machineAtStart.loadAverage.join(' ')}, at end ${report.machine.loadAverageAtEnd.join(' ')}`);
     process.stdout.write(out.join('\n') + '\n');
     log(`results written to ${writeResults('authz-overhead', report)}`);

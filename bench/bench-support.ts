@@ -1,7 +1,7 @@
 /**
- * Pieces the authz-overhead and revocation benchmarks share: creating many users quickly,
- * user certificates by the hundred, waiting until an Envoy has ACKed a snapshot, and reading
- * memory figures. Benchmark code only: nothing here is used by kubegate itself.
+ * Pieces the benchmarks share: creating many users quickly, user certificates by the hundred,
+ * waiting until an Envoy has ACKed a snapshot, reading memory figures, and writing results.
+ * Benchmark code only: nothing here is used by kubegate itself.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -31,6 +31,26 @@ export function random(seed: number): () => number {
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs task(0) … task(count - 1), at most `concurrency` at a time. After a failure no further
+ * task starts; once those in flight have settled, it rejects with the first failure.
+ */
+export async function inParallel(count: number, concurrency: number, task: (i: number) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: { error: unknown } | undefined;
+  const worker = async () => {
+    while (next < count && !failure) {
+      try {
+        await task(next++);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, count)) }, worker));
+  if (failure) throw failure.error;
+}
 
 export async function waitFor<T>(probe: () => T | undefined | null | false | Promise<T | undefined | null | false>, timeoutMs: number, what: string, everyMs = 20): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -171,11 +191,15 @@ export class AckTracker {
   }
 }
 
+/** Resident set size of a process, in KiB (the unit /proc reports it in). */
+export function rssKiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
+}
+
 /** Resident set size of a process, in MiB, from /proc. */
 export function rssMiB(pid: number): number {
-  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/^VmRSS:\s+(\d+)/m.exec(status)?.[1] ?? NaN);
-  return Math.round((kb / 1024) * 10) / 10;
+  return Math.round((rssKiB(pid) / 1024) * 10) / 10;
 }
 
 export interface EnvoyMemory {
@@ -185,11 +209,17 @@ export interface EnvoyMemory {
   readonly rssMiB: number;
 }
 
-export async function envoyMemory(envoy: EnvoyProcess): Promise<EnvoyMemory> {
+/** tcmalloc's bytes in use and heap size, from the Envoy admin /memory, exact. */
+export async function envoyHeapBytes(envoy: EnvoyProcess): Promise<{ allocated: number; heapSize: number }> {
   const r = await envoy.admin('/memory');
   const m = JSON.parse(r.body) as { allocated?: string; heap_size?: string };
-  const mib = (v: string | undefined) => Math.round((Number(v ?? NaN) / 1048576) * 10) / 10;
-  return { allocatedMiB: mib(m.allocated), heapSizeMiB: mib(m.heap_size), rssMiB: rssMiB(envoy.pid!) };
+  return { allocated: Number(m.allocated ?? NaN), heapSize: Number(m.heap_size ?? NaN) };
+}
+
+export async function envoyMemory(envoy: EnvoyProcess): Promise<EnvoyMemory> {
+  const heap = await envoyHeapBytes(envoy);
+  const mib = (v: number) => Math.round((v / 1048576) * 10) / 10;
+  return { allocatedMiB: mib(heap.allocated), heapSizeMiB: mib(heap.heapSize), rssMiB: rssMiB(envoy.pid!) };
 }
 
 /** One counter or gauge from the Envoy admin /stats, or undefined. */
@@ -209,9 +239,11 @@ export function machine(): { cpus: number; model: string; loadAverage: number[];
   };
 }
 
-/** bench/results/<name>.json, next to the sources (this file runs from dist/bench). */
-export function writeResults(name: string, report: object): string {
-  const outDir = path.join(__dirname, '..', '..', 'bench', 'results');
+/** The repository's root (this file runs from dist/bench). */
+export const REPO_ROOT = path.join(__dirname, '..', '..');
+
+/** <outDir>/<name>.json; by default bench/results/, next to the sources. */
+export function writeResults(name: string, report: object, outDir = path.join(REPO_ROOT, 'bench', 'results')): string {
   fs.mkdirSync(outDir, { recursive: true });
   const file = path.join(outDir, `${name}.json`);
   fs.writeFileSync(file, JSON.stringify(report, null, 2));

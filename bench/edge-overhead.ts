@@ -23,7 +23,8 @@ import { issueUserCertificate } from '../control-plane/credentials/user-certific
 import { userServerName } from '../control-plane/identity/user-identity';
 import { ADMIN_GROUP, PROXY_IDENTITY_USER } from '../control-plane/dev/cluster-access-rbac';
 import type { LoadTarget } from './load';
-import { combineRuns, formatCombined, measureLoad, runLoadWorker, type Measured } from './load-run-support';
+import { compareLoad, formatComparison, requestsAt, runLoadWorker, type Comparison } from './load-run-support';
+import { writeResults } from './bench-support';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
@@ -67,27 +68,12 @@ async function main(): Promise<void> {
     await runLoadWorker(direct, { concurrency: 8, requests: 500 });
     await runLoadWorker(edge, { concurrency: 8, requests: 500 });
 
-    const results = [];
+    const comparisons: Comparison[] = [];
     for (const concurrency of levels) {
-      const n = concurrency === 1 ? Math.max(200, Math.round(requests / 3)) : requests;
-      const directRuns: Measured[] = [];
-      const edgeRuns: Measured[] = [];
-      for (let i = 0; i < rounds; i++) {
-        process.stderr.write(`concurrency ${concurrency}: round ${i + 1}/${rounds}\n`);
-        directRuns.push(await measureLoad(direct, pids, { concurrency, requests: n }));
-        edgeRuns.push(await measureLoad(edge, pids, { concurrency, requests: n }));
-      }
-      const d = combineRuns('direct', directRuns);
-      const e = combineRuns('edge', edgeRuns);
-      results.push({
-        concurrency,
-        requestsPerRound: n,
-        direct: d,
-        edge: e,
-        ratios: { throughput: e.requestsPerSecond / d.requestsPerSecond, p50: e.p50Ms / d.p50Ms, p99: e.p99Ms / d.p99Ms },
-        addedMs: { p50: e.p50Ms - d.p50Ms, p99: e.p99Ms - d.p99Ms },
-      });
+      const onRound = (i: number) => process.stderr.write(`concurrency ${concurrency}: round ${i + 1}/${rounds}\n`);
+      comparisons.push(await compareLoad(direct, edge, pids, { concurrency, requests: requestsAt(concurrency, requests), rounds, onRound }));
     }
+    const results = comparisons.map((c) => ({ concurrency: c.concurrency, requestsPerRound: c.requestsPerRound, direct: c.baseline, edge: c.subject, ratios: c.ratios, addedMs: c.addedMs }));
 
     const report = {
       benchmark: 'edge-overhead',
@@ -98,21 +84,8 @@ async function main(): Promise<void> {
       targets: { throughputRatioAtLeast: 0.9, addedP99MsAtMost: 1 },
       results,
     };
-    const fmt = (r: ReturnType<typeof combineRuns>) => formatCombined(r, 7);
-    for (const r of results) {
-      process.stdout.write(
-        [
-          `concurrency ${r.concurrency}`,
-          fmt(r.direct),
-          fmt(r.edge),
-          `  ratio   throughput ${r.ratios.throughput.toFixed(3)}  p50 ${r.ratios.p50.toFixed(2)}x  p99 ${r.ratios.p99.toFixed(2)}x   added p50 ${r.addedMs.p50.toFixed(3)} ms  p99 ${r.addedMs.p99.toFixed(3)} ms`,
-          '',
-        ].join('\n'),
-      );
-    }
-    const outDir = path.join(__dirname, '..', '..', 'bench', 'results');
-    fs.mkdirSync(outDir, { recursive: true });
-    fs.writeFileSync(path.join(outDir, 'edge-overhead.json'), JSON.stringify(report, null, 2));
+    for (const c of comparisons) process.stdout.write([`concurrency ${c.concurrency}`, ...formatComparison(c, 7), ''].join('\n'));
+    writeResults('edge-overhead', report);
   } finally {
     await stack.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });

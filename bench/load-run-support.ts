@@ -1,7 +1,7 @@
 /**
  * HTTPS load runs in a separate process (bench/load-worker.ts) with the CPU time of every
  * process of interest sampled around each run, and rounds combined into one figure per side:
- * the same method as bench/edge-overhead.ts, for benchmarks that compare two edges.
+ * the method every benchmark that compares a path with its baseline uses.
  */
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
@@ -61,4 +61,65 @@ export function combineRuns(name: string, runs: readonly Measured[]): Combined {
 
 export function formatCombined(r: Combined, width = 9): string {
   return `  ${r.name.padEnd(width)} ${r.requestsPerSecond.toFixed(0).padStart(6)} req/s  p50 ${r.p50Ms.toFixed(2).padStart(6)} ms  p99 ${r.p99Ms.toFixed(2).padStart(6)} ms  errors ${r.errors}  cpu µs/req ${JSON.stringify(r.cpuMicrosPerRequest)}`;
+}
+
+/** Requests per round at a concurrency: fewer at 1, where each one waits for the last. */
+export function requestsAt(concurrency: number, requests: number): number {
+  return concurrency === 1 ? Math.max(200, Math.round(requests / 3)) : requests;
+}
+
+/** A path measured against its baseline in the same rounds. */
+export interface Comparison {
+  readonly concurrency: number;
+  readonly requestsPerRound: number;
+  readonly baseline: Combined;
+  readonly subject: Combined;
+  /** subject / baseline */
+  readonly ratios: { readonly throughput: number; readonly p50: number; readonly p99: number };
+  /** subject - baseline */
+  readonly addedMs: { readonly p50: number; readonly p99: number };
+}
+
+/**
+ * Measures `baseline` and `subject` round by round, alternating which goes first so that a
+ * drift in the machine's load favours neither.
+ */
+export async function compareLoad(
+  baseline: LoadTarget,
+  subject: LoadTarget,
+  pids: Record<string, number>,
+  opts: { concurrency: number; requests: number; rounds: number; onRound?: (round: number) => void },
+): Promise<Comparison> {
+  const baselineRuns: Measured[] = [];
+  const subjectRuns: Measured[] = [];
+  const load = { concurrency: opts.concurrency, requests: opts.requests };
+  for (let i = 0; i < opts.rounds; i++) {
+    opts.onRound?.(i);
+    if (i % 2 === 0) {
+      baselineRuns.push(await measureLoad(baseline, pids, load));
+      subjectRuns.push(await measureLoad(subject, pids, load));
+    } else {
+      subjectRuns.push(await measureLoad(subject, pids, load));
+      baselineRuns.push(await measureLoad(baseline, pids, load));
+    }
+  }
+  const b = combineRuns(baseline.name, baselineRuns);
+  const s = combineRuns(subject.name, subjectRuns);
+  return {
+    concurrency: opts.concurrency,
+    requestsPerRound: opts.requests,
+    baseline: b,
+    subject: s,
+    ratios: { throughput: s.requestsPerSecond / b.requestsPerSecond, p50: s.p50Ms / b.p50Ms, p99: s.p99Ms / b.p99Ms },
+    addedMs: { p50: s.p50Ms - b.p50Ms, p99: s.p99Ms - b.p99Ms },
+  };
+}
+
+/** The baseline's line, the subject's line and the ratio line. */
+export function formatComparison(c: Comparison, width = 9): string[] {
+  return [
+    formatCombined(c.baseline, width),
+    formatCombined(c.subject, width),
+    `  ${'ratio'.padEnd(width)} throughput ${c.ratios.throughput.toFixed(3)}  p50 ${c.ratios.p50.toFixed(2)}x  p99 ${c.ratios.p99.toFixed(2)}x   added p50 ${c.addedMs.p50.toFixed(3)} ms  p99 ${c.addedMs.p99.toFixed(3)} ms`,
+  ];
 }

@@ -8,8 +8,13 @@ export interface LoadTarget {
   readonly name: string;
   readonly url: string;
   readonly caPem: string;
-  readonly certPem: string;
-  readonly keyPem: string;
+  /**
+   * Client certificate. Absent for a target that authenticates by a bearer token in `headers`:
+   * kube-apiserver authenticates a client certificate before a token, so sending one would
+   * change whom the request is from.
+   */
+  readonly certPem?: string;
+  readonly keyPem?: string;
   readonly headers?: Record<string, string | string[]>;
   /** TLS server name (a user's endpoint at the edge). @default the URL's host */
   readonly servername?: string;
@@ -31,8 +36,34 @@ export function percentile(sorted: readonly number[], p: number): number {
   return sorted[i]!;
 }
 
+/** TLS options of a target: its CA, its client certificate if any, its server name if any. */
+function tlsOptions(target: LoadTarget): https.AgentOptions {
+  return {
+    ca: target.caPem,
+    ...(target.certPem && target.keyPem ? { cert: target.certPem, key: target.keyPem } : {}),
+    ...(target.servername ? { servername: target.servername } : {}),
+  };
+}
+
+/**
+ * One GET on a new connection (TLS handshake included), with its status, body and time in ms:
+ * to explain a failing setup, or to time a request that is the first of its kind.
+ */
+export function getOnce(target: LoadTarget): Promise<{ status: number; body: string; ms: number }> {
+  return new Promise((resolve, reject) => {
+    const start = process.hrtime.bigint();
+    const req = https.request(target.url, { ...tlsOptions(target), headers: target.headers, agent: false }, (res) => {
+      let body = '';
+      res.on('data', (d: Buffer) => (body += d.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, ms: Number(process.hrtime.bigint() - start) / 1e6 }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 export async function runLoad(target: LoadTarget, opts: { concurrency: number; requests: number }): Promise<LoadResult> {
-  const agent = new https.Agent({ keepAlive: true, maxSockets: opts.concurrency, ca: target.caPem, cert: target.certPem, key: target.keyPem, ...(target.servername ? { servername: target.servername } : {}) });
+  const agent = new https.Agent({ keepAlive: true, maxSockets: opts.concurrency, ...tlsOptions(target) });
   const latencies: number[] = [];
   let errors = 0;
   let remaining = opts.requests;
