@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components kubegate runs against (Envoy, etcd, kube-apiserver,
-# kube-scheduler, kube-controller-manager, kwok, kubectl) into a cache directory keyed by
-# version, and writes tools.json naming each binary.
+# kube-scheduler, kube-controller-manager, kwok, kubectl, and the audit-decode schema check) into
+# a cache directory keyed by version, and writes tools.json naming each binary.
 #
 # Idempotent: a component whose versioned directory is complete is not touched again, so a
 # second run costs seconds. Builds go to a temporary directory and are renamed into place only
@@ -212,6 +212,36 @@ install_kwok() {
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
+# audit-decode (toolchain/audit-decode) decodes an audit.k8s.io/v1 EventList strictly with the
+# real audit types of k8s.io/apiserver at the pinned Kubernetes version, so the tests can check
+# kubegate's audit export against the schema Kubernetes publishes. Its directory is keyed by
+# that version and by a digest of its sources: a change to either builds a new one. Older ones
+# stay, since another checkout sharing this cache may still name them in its tools.json.
+# Seconds to build once the Kubernetes modules are downloaded. Sets audit_decode_bin.
+audit_decode_bin=
+install_audit_decode() {
+  local src="$here/audit-decode"
+  local digest
+  digest=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)
+  local dest="$cache/audit-decode-v$KUBERNETES_VERSION-$digest"
+  audit_decode_bin="$dest/bin/audit-decode"
+  if [[ -x $audit_decode_bin ]]; then log info "audit-decode cached" "version=$KUBERNETES_VERSION" "digest=$digest"; return; fi
+  require_go
+  log info "building audit-decode against k8s.io/apiserver" "version=$KUBERNETES_VERSION" "digest=$digest"
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/src" "$tmp/bin"
+  cp "$src/main.go" "$src/go.mod" "$src/go.sum" "$tmp/src/"
+  # The staging modules are published as v0.<minor>.<patch> of the Kubernetes release; pin them
+  # to versions.env's, whatever go.mod was last tidied against.
+  local staging_version="v0.${KUBERNETES_VERSION#1.}"
+  (cd "$tmp/src" && GOTOOLCHAIN=local go get "k8s.io/apiserver@$staging_version" "k8s.io/apimachinery@$staging_version" >"$tmp/get.log" 2>&1) \
+    || { tail -n 20 "$tmp/get.log" >&2; die "could not resolve k8s.io/apiserver for audit-decode" "version=$staging_version" "log=$tmp/get.log"; }
+  run_with_progress audit-decode-build "$tmp/build.log" \
+    env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/bin/audit-decode" .
+  [[ $("$tmp/bin/audit-decode" --version) == "k8s.io/apiserver $staging_version" ]] \
+    || die "audit-decode was not built against the pinned k8s.io/apiserver" "want=$staging_version" "log=$tmp/build.log"
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
 # The machine's kubectl serves when it is new enough; returns its path or nothing.
 machine_kubectl() {
   local k; k=$(command -v kubectl 2>/dev/null) || return 0
@@ -290,6 +320,7 @@ main() {
     kubectl_path="$cache/kubernetes-v$KUBERNETES_VERSION/bin/kubectl"
   fi
   install_kwok
+  install_audit_decode
   install_postgresql
   install_network_tools
   local manifest="$cache/tools.json"
@@ -303,7 +334,8 @@ main() {
   "kubeControllerManager": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-controller-manager",
   "kwok": "$cache/kwok-v$KWOK_VERSION/bin/kwok",
   "kwokStages": "$cache/kwok-v$KWOK_VERSION/stages",
-  "kubectl": "$kubectl_path"
+  "kubectl": "$kubectl_path",
+  "auditDecode": "$audit_decode_bin"
 }
 JSON
   mv "$manifest.tmp" "$manifest"

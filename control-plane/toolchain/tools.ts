@@ -20,6 +20,11 @@ export interface Toolchain {
   /** Directory of the kwok release's lifecycle Stage manifests (node-initialize.yaml, pod-ready.yaml, ...). */
   readonly kwokStages: string;
   readonly kubectl: string;
+  /**
+   * toolchain/audit-decode built against k8s.io/apiserver at the pinned Kubernetes version:
+   * decodes an audit.k8s.io/v1 EventList strictly with the real audit types and re-encodes it.
+   */
+  readonly auditDecode: string;
   readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string; readonly kwok: string };
 }
 
@@ -69,7 +74,7 @@ export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   if (v.envoy !== pinned.ENVOY_VERSION || v.kubernetes !== pinned.KUBERNETES_VERSION || v.etcd !== pinned.ETCD_VERSION || v.kwok !== pinned.KWOK_VERSION) {
     throw new ToolchainMissingError(`toolchain at ${manifest} was built for other versions than toolchain/versions.env: ${hint}`);
   }
-  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kwok', 'kwokStages', 'kubectl'] as const) {
+  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kwok', 'kwokStages', 'kubectl', 'auditDecode'] as const) {
     // A tools.json from before a binary was added lacks its key: that too means "run the installer".
     const what = key === 'kwokStages' ? 'directory' : 'binary';
     if (typeof tools[key] !== 'string' || !fs.existsSync(tools[key])) throw new ToolchainMissingError(`${key} ${what} ${tools[key]} is missing: ${hint}`);
