@@ -7,6 +7,7 @@ import type { Store } from '../store/store';
 import type { AccessState } from '../access/access-state';
 import type { KeyPairPem } from '../pki/certificates';
 import type { Logger } from '../log/logger';
+import type { AuditLog } from '../audit/audit-log';
 
 /** Who is calling: from the client certificate, resolved against kubegate's records. */
 export interface Caller {
@@ -57,6 +58,8 @@ export interface ApiDeps {
   readonly clock: () => number;
   readonly newId: () => string;
   readonly logger: Logger;
+  /** The audit log the /audit routes read; absent, they answer 503. */
+  readonly audit?: AuditLog;
 }
 
 export type Handler = (req: ApiRequest, deps: ApiDeps) => Promise<ApiResponse>;

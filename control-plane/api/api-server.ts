@@ -26,6 +26,8 @@ import { breakGlassRoutes } from './break-glass-routes';
 import { sessionRoutes } from './sessions-routes';
 import { clusterRoutes } from './clusters-routes';
 import { whoamiRoutes } from './whoami-routes';
+import { auditRoutes } from './audit-routes';
+import type { AuditLog } from '../audit/audit-log';
 
 export { ADMINS_GROUP };
 export type { KubeconfigIssuing };
@@ -57,6 +59,8 @@ export interface ApiServerProps {
   readonly logger: Logger;
   /** Larger request bodies are refused with 413. @default DEFAULT_MAX_BODY_BYTES */
   readonly maxBodyBytes?: number;
+  /** What GET /audit and /audit/verify read; without it they answer 503. */
+  readonly audit?: AuditLog;
 }
 
 export interface RunningApiServer {
@@ -76,6 +80,7 @@ const ALL_ROUTES: readonly Route[] = [
   ...breakGlassRoutes,
   ...sessionRoutes,
   ...clusterRoutes,
+  ...auditRoutes,
 ];
 
 export async function startApiServer(props: ApiServerProps): Promise<RunningApiServer> {
@@ -87,6 +92,7 @@ export async function startApiServer(props: ApiServerProps): Promise<RunningApiS
     clock: props.clock ?? Date.now,
     newId: props.newId ?? randomUUID,
     logger: props.logger,
+    audit: props.audit,
   };
   const maxBodyBytes = props.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const router = new Router(API_PREFIX).add(ALL_ROUTES);

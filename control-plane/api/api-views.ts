@@ -7,6 +7,7 @@ import type { BreakGlassRecord, CertificateRecord, ConsoleSessionRecord, GroupRe
 import type { ApiPolicyError } from './api-errors';
 import type { ClusterRoleGrant, PolicyDocument } from '../../policies/src';
 import { isAdmin } from './admins';
+import type { StoredAuditEvent } from '../audit/audit-event';
 
 export const iso = (ms: number): string => new Date(ms).toISOString();
 const isoOpt = (ms: number | undefined): string | undefined => (ms === undefined ? undefined : iso(ms));
@@ -250,4 +251,22 @@ export interface JoinTokenView {
   readonly cluster: string;
   /** RFC 3339. */
   readonly expiresAt: string;
+}
+
+/** GET /audit: a page of audit events (control-plane/audit/), as the store keeps them. */
+export interface AuditPageView {
+  readonly events: readonly StoredAuditEvent[];
+  /** Pass as `cursor` for the next page (see AuditPage for when it is present). */
+  readonly nextCursor?: string;
+}
+
+/** GET /audit/verify: whether the hash chain is intact, and if not, its first problem. */
+export interface AuditVerificationView {
+  readonly ok: boolean;
+  readonly from: number;
+  readonly to: number;
+  readonly checked: number;
+  readonly head: { readonly seq: number; readonly hash: string };
+  readonly anchor: { readonly seq: number; readonly hash: string };
+  readonly problem?: { readonly kind: 'modified' | 'removed' | 'reordered'; readonly seq: number; readonly toSeq?: number; readonly message: string };
 }

@@ -11,7 +11,11 @@ export type AuditStage = (typeof AUDIT_STAGES)[number];
 
 export interface AuditEvent {
   readonly stage: AuditStage;
-  /** When this stage happened, ISO 8601 with milliseconds (UTC). */
+  /**
+   * When this stage happened, ISO 8601 with milliseconds (UTC), exactly as Date#toISOString
+   * writes it: the audit log compares times as text and refuses other forms
+   * (audit-event-input.ts).
+   */
   readonly time: string;
   /** Envoy's x-request-id: joins the stages of one request. */
   readonly requestId: string;

@@ -14,6 +14,7 @@ import { breakglassCommand } from './commands/breakglass';
 import { sessionCommand } from './commands/session';
 import { clusterCommand, clustersCommand } from './commands/clusters';
 import { whoamiCommand } from './commands/whoami';
+import { auditCommand } from './commands/audit';
 
 interface Command {
   readonly summary: string;
@@ -31,6 +32,7 @@ const COMMANDS: Record<string, Command> = {
   cluster: clusterCommand,
   clusters: clustersCommand,
   whoami: whoamiCommand,
+  audit: auditCommand,
   dev: devCommand,
 };
 

@@ -17,7 +17,8 @@ import type { RegisteredCluster } from '../translator/input';
 import { ADMIN_GROUP, PROXY_IDENTITY_USER, clusterAccessManifests } from './cluster-access-rbac';
 import { DEFAULT_USER_CERT_TTL_MS } from '../credentials/user-certificate';
 import { issueKubeconfig, type IssuedKubeconfig } from '../credentials/kubeconfig-issuer';
-import { openStore } from '../store/open-store';
+import { openAuditLog, openStore } from '../store/open-store';
+import type { AuditLog } from '../audit/audit-log';
 import type { PolicyFileRecord, Store } from '../store/store';
 import { StoreConflictError } from '../store/store';
 import { loadPolicies } from '../../policies/src';
@@ -111,6 +112,8 @@ export class LocalStack {
     readonly toolchain: Toolchain,
     readonly pki: KubegatePki,
     readonly store: Store,
+    /** The audit log in the store's database; the admin API's /audit routes read it. */
+    readonly audit: AuditLog,
     private currentControlPlane: ControlPlane,
     private readonly ports: StackPorts,
     private readonly siteHostAddresses: Map<string, string>,
@@ -217,16 +220,20 @@ export class LocalStack {
     // (resilience tests, `restartControlPlane()`) and everyone finds them where they were.
     const [freeEdgePort, adminPort, tunnelPort, xdsPort, authzPort, statusPort, agentPort] = await getFreePorts(7);
     const ports: StackPorts = { edge: props.edgePort || freeEdgePort!, edgeAdmin: adminPort!, tunnel: tunnelPort!, xds: xdsPort!, authz: authzPort!, status: statusPort!, agent: agentPort! };
-    const store = await openStore(props.storeUrl ?? `sqlite:${path.join(props.stateDir, 'kubegate.db')}`);
+    const storeUrl = props.storeUrl ?? `sqlite:${path.join(props.stateDir, 'kubegate.db')}`;
+    const store = await openStore(storeUrl);
     const siteHostAddresses = new Map<string, string>();
+    let audit: AuditLog | undefined;
     let controlPlane: ControlPlane;
     try {
+      audit = await openAuditLog(storeUrl, { logger: logger.child('audit') });
       controlPlane = await ControlPlane.start(controlPlaneProps(props, pki, store, ports, siteHostAddresses));
     } catch (err) {
+      await audit?.close();
       await store.close();
       throw err;
     }
-    const stack = new LocalStack(props, toolchain, pki, store, controlPlane, ports, siteHostAddresses);
+    const stack = new LocalStack(props, toolchain, pki, store, audit, controlPlane, ports, siteHostAddresses);
     try {
       await stack.seed();
       if (props.policyDir) {
@@ -248,6 +255,7 @@ export class LocalStack {
         tls: pki.apiServing,
         userCaPem: pki.userCa.certPem,
         store,
+        audit,
         access: () => stack.controlPlane.access,
         refresh: () => stack.controlPlane.refresh(),
         issueKubeconfig: {
@@ -450,6 +458,7 @@ export class LocalStack {
     for (const site of this.tunnelSites.values()) await site.stopAgentSide();
     await this.edge?.stop();
     await this.controlPlane.stop();
+    await this.audit.close();
     await this.store.close();
     await Promise.all([...this.localClusters.entries()].filter(([name]) => !this.tunnelSites.has(name)).map(([, c]) => c.stop()));
     await Promise.all([...this.tunnelSites.values()].map((site) => site.stop()));

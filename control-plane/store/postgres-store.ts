@@ -623,17 +623,7 @@ export class PostgresStore implements Store {
   }
 
   private async migrate(): Promise<void> {
-    await this.transaction('BEGIN', async (db) => {
-      // Replicas starting together take turns; the second finds nothing left to do.
-      await db.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
-      await db.query(SCHEMA_VERSION_TABLE.postgres);
-      const [row] = await rows(db, 'SELECT COALESCE(MAX(version), 0) AS v FROM schema_version');
-      for (const m of migrationsAfter(num(row!.v), this.location)) {
-        await db.query(m.sql.postgres);
-        await db.query('INSERT INTO schema_version (version, description) VALUES ($1, $2)', [m.version, m.description]);
-        this.logger.info('store schema migrated', { store: this.location, version: m.version });
-      }
-    });
+    await this.transaction('BEGIN', (db) => migratePostgres(db, this.location, this.logger));
   }
 
   private onNotification(payload: string): void {
@@ -679,6 +669,22 @@ export class PostgresStore implements Store {
   private async readPolicySet(db: Db): Promise<PolicySetRecord> {
     const [set] = await rows(db, 'SELECT * FROM policy_set WHERE id = 1');
     return policySetFromRows(set!, await rows(db, 'SELECT file_name, content FROM policy_files ORDER BY ordinal'));
+  }
+}
+
+/**
+ * Runs the missing migrations in the caller's transaction (`db` is inside BEGIN). Shared with
+ * the audit log, which has a pool of its own and may open a database first.
+ */
+export async function migratePostgres(db: Pick<PoolClient, 'query'>, location: string, logger: Logger): Promise<void> {
+  // Replicas starting together take turns; the second finds nothing left to do.
+  await db.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK_KEY]);
+  await db.query(SCHEMA_VERSION_TABLE.postgres);
+  const [row] = await rows(db, 'SELECT COALESCE(MAX(version), 0) AS v FROM schema_version');
+  for (const m of migrationsAfter(num(row!.v), location)) {
+    await db.query(m.sql.postgres);
+    await db.query('INSERT INTO schema_version (version, description) VALUES ($1, $2)', [m.version, m.description]);
+    logger.info('store schema migrated', { store: location, version: m.version });
   }
 }
 

@@ -79,8 +79,8 @@ export interface SqliteStoreOptions {
   readonly logger?: Logger;
 }
 
-/** SQLite result codes that mean the file cannot be used, rather than that the input was bad. */
-const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|CANTOPEN|NOTADB|CORRUPT|IOERR|FULL|READONLY|PERM|AUTH|PROTOCOL)/;
+/** SQLite result codes that mean the file cannot be used, rather than that the input was bad (the audit log shares them). */
+export const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|CANTOPEN|NOTADB|CORRUPT|IOERR|FULL|READONLY|PERM|AUTH|PROTOCOL)/;
 
 const BREAK_GLASS_INSERT = `INSERT INTO break_glass (${BREAK_GLASS_COLUMNS.join(', ')}, revision)
   VALUES (${BREAK_GLASS_COLUMNS.map(() => '?').join(', ')}, 0) ON CONFLICT (id) DO NOTHING RETURNING id`;
@@ -590,8 +590,8 @@ export class SqliteStore implements Store {
   }
 }
 
-/** Runs the missing migrations in one IMMEDIATE transaction, so two openers cannot both run them. */
-function migrate(db: Database.Database, file: string): void {
+/** Runs the missing migrations in one IMMEDIATE transaction, so two openers cannot both run them (the audit log opens its own connection and runs them too). */
+export function migrate(db: Database.Database, file: string): void {
   db.transaction(() => {
     db.exec(SCHEMA_VERSION_TABLE.sqlite);
     const current = Number((db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_version').get() as Row).v);

@@ -11,6 +11,7 @@ import * as https from 'node:https';
 import { stringify } from 'yaml';
 import { SqliteStore } from '../../control-plane/store/sqlite-store';
 import type { Store } from '../../control-plane/store/store';
+import type { AuditLog } from '../../control-plane/audit/audit-log';
 import { AccessState } from '../../control-plane/access/access-state';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../control-plane/pki/certificates';
 import { issueUserCertificate } from '../../control-plane/credentials/user-certificate';
@@ -142,6 +143,8 @@ export class ApiHarness {
        * writer (another replica) change records at a chosen moment. @default the store
        */
       storeForServer?: (store: SqliteStore) => Store;
+      /** The audit log the API server reads (/audit). @default none: those routes answer 503 */
+      audit?: AuditLog;
     } = {},
   ): Promise<ApiHarness> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-api-'));
@@ -182,6 +185,7 @@ export class ApiHarness {
       clock: () => (harness ? harness.now() : Date.now()),
       newId: () => `id-${++(harness as ApiHarness).ids}`,
       logger: silentLogger,
+      ...(options.audit && { audit: options.audit }),
     });
     harness = new ApiHarness(dir, store, access, userCa, servingCa, server);
     return harness;

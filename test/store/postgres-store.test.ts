@@ -5,6 +5,7 @@
  */
 import { createLogger } from '../../control-plane/log/logger';
 import { openStore } from '../../control-plane/store/open-store';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../control-plane/store/schema';
 import { LISTENER_APPLICATION_NAME } from '../../control-plane/store/postgres-listener';
 import { PostgresStore, type PostgresStoreOptions } from '../../control-plane/store/postgres-store';
 import { StoreConflictError, StoreUnavailableError, type PolicySetRecord, type Store } from '../../control-plane/store/store';
@@ -157,7 +158,7 @@ describe('PostgresStore schema and availability', () => {
     const url = await server.createDatabase();
     const stores = await Promise.all([PostgresStore.open(url, options), PostgresStore.open(url, options), PostgresStore.open(url, options)]);
     try {
-      expect(await server.query('SELECT version FROM schema_version', [], databaseOf(url))).toEqual([{ version: 1 }, { version: 2 }]);
+      expect(await server.query('SELECT version FROM schema_version', [], databaseOf(url))).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
       await stores[0]!.createUser({ name: 'alice', groups: [], now: T0 });
       expect(await stores[2]!.getUser('alice')).toMatchObject({ name: 'alice' });
     } finally {
@@ -171,7 +172,7 @@ describe('PostgresStore schema and availability', () => {
     await server.query("INSERT INTO schema_version (version, description) VALUES (99, 'from the future')", [], databaseOf(url));
     const err = await rejection(PostgresStore.open(url, options));
     expect(err).toBeInstanceOf(StoreUnavailableError);
-    expect(err.message).toBe(`store ${url} has schema version 99, newer than this kubegate supports (2); upgrade kubegate`);
+    expect(err.message).toBe(`store ${url} has schema version 99, newer than this kubegate supports (${SCHEMA_VERSION}); upgrade kubegate`);
   });
 
   test('when its database goes away, calls fail as unavailable (naming the database) and close still returns', async () => {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openStore } from '../../control-plane/store/open-store';
+import { MIGRATIONS, SCHEMA_VERSION } from '../../control-plane/store/schema';
 import { SqliteStore } from '../../control-plane/store/sqlite-store';
 import { StoreUnavailableError } from '../../control-plane/store/store';
 import { breakGlassRequest, describeStoreContract, HOUR, rejection, T0 } from './store-contract';
@@ -57,7 +58,7 @@ describe('SqliteStore on its file', () => {
     const raw = new Database(file, { readonly: true });
     try {
       expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-      expect(raw.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }, { version: 2 }]);
+      expect(raw.prepare('SELECT version FROM schema_version').all()).toEqual(MIGRATIONS.map((m) => ({ version: m.version })));
     } finally {
       raw.close();
     }
@@ -71,7 +72,7 @@ describe('SqliteStore on its file', () => {
     raw.close();
     const err = await rejection(SqliteStore.open(file));
     expect(err).toBeInstanceOf(StoreUnavailableError);
-    expect(err.message).toBe(`store ${file} has schema version 99, newer than this kubegate supports (2); upgrade kubegate`);
+    expect(err.message).toBe(`store ${file} has schema version 99, newer than this kubegate supports (${SCHEMA_VERSION}); upgrade kubegate`);
   });
 
   test('while another connection holds the write lock past the busy timeout, a mutation is unavailable and changes nothing', async () => {

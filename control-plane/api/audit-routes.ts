@@ -1,0 +1,136 @@
+/**
+ * The audit trail over the API, for `kubegate audit` and the console to come: filtered,
+ * paged queries, and verification of the hash chain. Administrators only: the audit shows
+ * everyone's activity.
+ *
+ * Query parameters are checked one by one and a bad one is a 400 naming it; unknown and
+ * repeated parameters are refused too, so a misspelt filter (`users=alice`) is never silently
+ * ignored and answered with everybody's events. An empty value counts as not given (what an
+ * empty form field sends).
+ */
+import { AUDIT_STAGES, type AuditStage } from '../audit/audit-event';
+import { AuditCursorError, decodeAuditCursor } from '../audit/audit-cursor';
+import { MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditOrder, type AuditPageRequest } from '../audit/audit-log';
+import { AuditTimeError, parseAuditTime } from '../audit/audit-time';
+import { ApiError, badRequest } from './api-errors';
+import type { ApiDeps, Route } from './api-route';
+import type { AuditPageView, AuditVerificationView } from './api-views';
+
+const QUERY_PARAMS = ['user', 'cluster', 'verb', 'namespace', 'decision', 'stage', 'requestId', 'since', 'until', 'limit', 'cursor', 'order', 'after'] as const;
+const VERIFY_PARAMS = ['from', 'to'] as const;
+
+function auditLog(deps: ApiDeps): AuditLog {
+  if (!deps.audit) throw new ApiError(503, 'ERR_UNAVAILABLE', 'the audit log is not available: this control plane was started without one');
+  return deps.audit;
+}
+
+/** Each parameter at most once, and only those the endpoint knows; empty values dropped. */
+function params(query: URLSearchParams, known: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [key, value] of query) {
+    if (!known.includes(key)) throw badRequest(key, `unknown query parameter "${key}"; parameters here: ${known.join(', ')}`);
+    if (query.getAll(key).length > 1) throw badRequest(key, `query parameter ${key} is given more than once`);
+    if (value !== '') out.set(key, value);
+  }
+  return out;
+}
+
+function integer(p: Map<string, string>, name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | undefined {
+  const text = p.get(name);
+  if (text === undefined) return undefined;
+  const n = /^\d{1,16}$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw badRequest(name, max === Number.MAX_SAFE_INTEGER ? `${name} must be an integer of at least ${min}, got "${text}"` : `${name} must be an integer from ${min} to ${max}, got "${text}"`);
+  }
+  return n;
+}
+
+function time(p: Map<string, string>, name: string, now: number): number | undefined {
+  const text = p.get(name);
+  if (text === undefined) return undefined;
+  try {
+    return parseAuditTime(text, now);
+  } catch (err) {
+    if (err instanceof AuditTimeError) throw badRequest(name, `${name}: ${err.message}`);
+    throw err;
+  }
+}
+
+/** The filter and page a GET /audit asks for. */
+export function parseAuditQuery(query: URLSearchParams, now: number): { filter: AuditFilter; page: AuditPageRequest } {
+  const p = params(query, QUERY_PARAMS);
+  const decision = p.get('decision');
+  if (decision !== undefined && decision !== 'allow' && decision !== 'deny') throw badRequest('decision', `decision must be allow or deny, got "${decision}"`);
+  const stage = p.get('stage');
+  if (stage !== undefined && !AUDIT_STAGES.includes(stage as AuditStage)) throw badRequest('stage', `stage must be one of ${AUDIT_STAGES.join(', ')}, got "${stage}"`);
+  const since = time(p, 'since', now);
+  const until = time(p, 'until', now);
+  if (since !== undefined && until !== undefined && until <= since) throw badRequest('until', 'until must be later than since');
+  const filter: AuditFilter = {
+    ...(p.has('user') && { user: p.get('user')! }),
+    ...(p.has('cluster') && { cluster: p.get('cluster')! }),
+    ...(p.has('verb') && { verb: p.get('verb')! }),
+    ...(p.has('namespace') && { namespace: p.get('namespace')! }),
+    ...(decision !== undefined && { decision }),
+    ...(stage !== undefined && { stage: stage as AuditStage }),
+    ...(p.has('requestId') && { requestId: p.get('requestId')! }),
+    ...(since !== undefined && { since }),
+    ...(until !== undefined && { until }),
+  };
+
+  const order = p.get('order');
+  if (order !== undefined && order !== 'asc' && order !== 'desc') throw badRequest('order', `order must be desc (newest first) or asc (oldest first), got "${order}"`);
+  const limit = integer(p, 'limit', 1, MAX_AUDIT_QUERY_LIMIT);
+  const after = integer(p, 'after', 0);
+  const cursor = p.get('cursor');
+  if (cursor !== undefined) {
+    if (after !== undefined) throw badRequest('after', 'give cursor or after, not both');
+    let cursorOrder: AuditOrder;
+    try {
+      cursorOrder = decodeAuditCursor(cursor).order;
+    } catch (err) {
+      if (err instanceof AuditCursorError) throw badRequest('cursor', err.message);
+      throw err;
+    }
+    if (order !== undefined && order !== cursorOrder) throw badRequest('order', `this cursor continues a ${cursorOrder} listing; ask for order ${cursorOrder} or none`);
+  }
+  // `after` resumes an oldest-first listing from an event the caller has.
+  if (after !== undefined && order === 'desc') throw badRequest('order', 'after continues an oldest-first listing: ask for order asc or none');
+  const page: AuditPageRequest = {
+    ...(limit !== undefined && { limit }),
+    ...(cursor !== undefined && { cursor }),
+    ...(after !== undefined ? { order: 'asc' as const, afterSeq: after } : order !== undefined && { order: order as AuditOrder }),
+  };
+  return { filter, page };
+}
+
+export const auditRoutes: readonly Route[] = [
+  {
+    method: 'GET',
+    path: '/audit',
+    admin: true,
+    handler: async (req, deps) => {
+      const log = auditLog(deps);
+      const { filter, page } = parseAuditQuery(req.query, deps.clock());
+      const result = await log.query(filter, page);
+      const view: AuditPageView = { events: result.events, ...(result.nextCursor !== undefined && { nextCursor: result.nextCursor }) };
+      return { body: view };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/audit/verify',
+    admin: true,
+    handler: async (req, deps) => {
+      const log = auditLog(deps);
+      const p = params(req.query, VERIFY_PARAMS);
+      const from = integer(p, 'from', 1);
+      const to = integer(p, 'to', 1);
+      if (from !== undefined && to !== undefined && to < from) throw badRequest('to', 'to must not be below from');
+      const result = await log.verify({ ...(from !== undefined && { fromSeq: from }), ...(to !== undefined && { toSeq: to }) });
+      if (!result.ok) deps.logger.warn('audit chain verification failed', { by: req.caller.user, problem: result.problem });
+      const view: AuditVerificationView = result;
+      return { body: view };
+    },
+  },
+];

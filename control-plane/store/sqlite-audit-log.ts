@@ -1,0 +1,225 @@
+/**
+ * The audit log in the embedded SQLite store: the same file as the rest of kubegate's records
+ * (so one backup holds both), through a connection of its own, so that its durability setting
+ * and its transactions are its own.
+ *
+ * Durability. `append` resolves once its transaction has committed with synchronous=FULL in
+ * WAL mode: SQLite has written the batch to the write-ahead log and fsync()ed it, so the
+ * records survive the control plane being killed, the machine crashing and power loss alike.
+ * That is what the audit promises (a request is let through only once its decision record is
+ * kept), and it is why the store's own NORMAL (which survives a process crash but may lose the
+ * last transactions on power loss) is not enough here. The price is one fsync per batch, which
+ * is why append takes batches: a caller that group-commits many requests' records at once pays
+ * it once per group. `synchronous: 'NORMAL'` trades the power-loss guarantee for speed where
+ * that is acceptable.
+ *
+ * better-sqlite3 is synchronous: a commit (its fsync included) runs on the calling thread.
+ * Long walks (verify, retention) therefore go page by page and yield to the event loop in
+ * between, so they never hold it for more than a page.
+ *
+ * Appends are serialized by SQLite's write lock (IMMEDIATE transactions take it at BEGIN),
+ * across connections and processes on the same file: each reads the chain head, appends after
+ * it and moves it, with no other writer in between.
+ */
+import Database from 'better-sqlite3';
+import type { AuditEvent, StoredAuditEvent } from '../audit/audit-event';
+import { requireAuditEvent } from '../audit/audit-event-input';
+import { auditEventHash, type ChainPoint } from '../audit/audit-hash-chain';
+import { MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditPage, type AuditPageRequest, type AuditVerification, type AuditVerifyRange, type RetentionPolicy, type RetentionResult } from '../audit/audit-log';
+import { applyAuditRetention, removablePrefix, type RetentionTarget } from '../audit/audit-retention';
+import { verifyStoredChain, type ChainSource, type ChainState } from '../audit/stored-chain-verifier';
+import { silentLogger, type Logger } from '../log/logger';
+import { auditPageFromRows, planAuditQuery, readLimit, verifyRange } from './audit-query';
+import { chainStateFromRow, CHAIN_STATE_SQL } from './audit-chain-row';
+import { auditEventFromRow, auditValues, AUDIT_COLUMNS } from './audit-rows';
+import { num, type Row } from './record-rows';
+import { migrate, UNAVAILABLE_CODES } from './sqlite-store';
+import { StoreError, StoreUnavailableError } from './store';
+import { requireCount, StoreInputError } from './store-input';
+
+export interface SqliteAuditLogOptions {
+  /** How long a statement waits for another connection's lock. @default 5000 */
+  readonly busyTimeoutMs?: number;
+  /** FULL: durable across power loss; NORMAL: across a crash of the process only. @default 'FULL' */
+  readonly synchronous?: 'FULL' | 'NORMAL';
+  /** @default silentLogger */
+  readonly logger?: Logger;
+}
+
+const INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
+
+export class SqliteAuditLog implements AuditLog {
+  readonly kind = 'sqlite';
+  private readonly statements = new Map<string, Database.Statement>();
+  private closed = false;
+
+  /**
+   * Opens the database file (creating it and bringing its schema up to date if needed). Any
+   * failure is a StoreUnavailableError naming the file.
+   */
+  static async open(file: string, options: SqliteAuditLogOptions = {}): Promise<SqliteAuditLog> {
+    if (typeof file !== 'string' || file.length === 0) throw new StoreUnavailableError('SQLite audit log needs a file path');
+    const synchronous = options.synchronous ?? 'FULL';
+    if (synchronous !== 'FULL' && synchronous !== 'NORMAL') throw new StoreInputError(`audit log synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
+    let db: Database.Database | undefined;
+    try {
+      db = new Database(file);
+      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+      const mode = db.pragma('journal_mode = WAL', { simple: true });
+      if (String(mode).toLowerCase() !== 'wal') throw new Error(`cannot switch to WAL journal mode (still ${String(mode)})`);
+      db.pragma(`synchronous = ${synchronous}`);
+      migrate(db, file);
+      return new SqliteAuditLog(db, file, options.logger ?? silentLogger);
+    } catch (err) {
+      db?.close();
+      if (err instanceof StoreError) throw err;
+      throw new StoreUnavailableError(`cannot open SQLite audit log ${file}: ${(err as Error).message}`, (err as Error).stack);
+    }
+  }
+
+  private constructor(
+    private readonly db: Database.Database,
+    readonly file: string,
+    private readonly logger: Logger,
+  ) {}
+
+  async append(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]> {
+    if (!Array.isArray(events)) throw new StoreInputError('audit events must be an array');
+    const valid = events.map((e, i) => requireAuditEvent(e, i));
+    if (valid.length === 0) return [];
+    return this.run(() =>
+      this.db
+        .transaction(() => {
+          const { head } = this.readChain();
+          let prev = head;
+          const insert = this.stmt(INSERT);
+          const stored = valid.map((event) => {
+            const seq = prev.seq + 1;
+            const hash = auditEventHash(prev.hash, event);
+            const record: StoredAuditEvent = { seq, prevHash: prev.hash, hash, ...event };
+            insert.run(...auditValues(record));
+            prev = { seq, hash };
+            return record;
+          });
+          this.stmt('UPDATE audit_chain SET head_seq = ?, head_hash = ? WHERE id = 1').run(prev.seq, prev.hash);
+          return stored;
+        })
+        .immediate(),
+    );
+  }
+
+  async query(filter: AuditFilter = {}, page: AuditPageRequest = {}): Promise<AuditPage> {
+    const plan = planAuditQuery(filter, page, 'sqlite');
+    return this.run(() =>
+      // One read transaction: the head and the rows come from the same snapshot.
+      this.db.transaction(() => auditPageFromRows(plan, this.all(plan.sql, ...plan.params), this.readChain().head.seq)).deferred(),
+    );
+  }
+
+  async readFrom(afterSeq: number, limit = MAX_AUDIT_QUERY_LIMIT): Promise<StoredAuditEvent[]> {
+    const after = requireCount('readFrom afterSeq', afterSeq);
+    const n = readLimit(limit);
+    return this.run(() => this.all('SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?', after, n).map(auditEventFromRow));
+  }
+
+  async head(): Promise<ChainPoint> {
+    return this.run(() => this.readChain().head);
+  }
+
+  async verify(range: AuditVerifyRange = {}): Promise<AuditVerification> {
+    const source: ChainSource = {
+      chainState: async () => this.run(() => this.readChain()),
+      page: async (afterSeq, toSeq, limit) => {
+        await yieldToEventLoop();
+        return this.run(() => this.all('SELECT * FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq LIMIT ?', afterSeq, toSeq, limit).map(auditEventFromRow));
+      },
+      recordBefore: async (seq) => this.run(() => point(this.get('SELECT seq, hash FROM audit_events WHERE seq < ? ORDER BY seq DESC LIMIT 1', seq))),
+      seqOfHash: async (hash) => this.run(() => point(this.get('SELECT seq, hash FROM audit_events WHERE hash = ? LIMIT 1', hash))?.seq),
+    };
+    return verifyStoredChain(source, verifyRange(range));
+  }
+
+  async applyRetention(policy: RetentionPolicy): Promise<RetentionResult> {
+    const target: RetentionTarget = {
+      chainState: async () => this.run(() => this.readChain()),
+      firstSeqAtOrAfter: async (afterSeq, timeIso) =>
+        this.run(() => point(this.get('SELECT seq, hash FROM audit_events WHERE seq > ? AND event_time >= ? ORDER BY seq LIMIT 1', afterSeq, timeIso))?.seq),
+      removeThrough: async (toSeq) => {
+        await yieldToEventLoop();
+        return this.run(() =>
+          this.db
+            .transaction(() => {
+              const { head, anchor } = this.readChain();
+              if (anchor.seq >= toSeq) return { removed: 0, anchor };
+              const records = this.all('SELECT * FROM audit_events WHERE seq > ? AND seq <= ? ORDER BY seq', anchor.seq, toSeq + 1).map(auditEventFromRow);
+              const prefix = removablePrefix(anchor, records, toSeq, head);
+              if (prefix.count > 0) {
+                this.stmt('DELETE FROM audit_events WHERE seq > ? AND seq <= ?').run(anchor.seq, prefix.last.seq);
+                this.stmt('UPDATE audit_chain SET anchor_seq = ?, anchor_hash = ? WHERE id = 1').run(prefix.last.seq, prefix.last.hash);
+              }
+              return { removed: prefix.count, anchor: prefix.last, ...(prefix.problem && { problem: prefix.problem }) };
+            })
+            .immediate(),
+        );
+      },
+    };
+    const result = await applyAuditRetention(target, policy);
+    if (result.removed > 0 || result.stoppedAt) this.logger.info('audit retention applied', { ...result });
+    return result;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.statements.clear();
+    this.db.close();
+    this.logger.debug('sqlite audit log closed', { file: this.file });
+  }
+
+  // --- internals ---
+
+  private readChain(): ChainState {
+    return chainStateFromRow(this.get(CHAIN_STATE_SQL), this.file);
+  }
+
+  /** Turns driver errors into the store's: a closed log or an unusable file is unavailable. */
+  private run<T>(fn: () => T): T {
+    if (this.closed) throw new StoreUnavailableError(`SQLite audit log ${this.file} is closed`);
+    try {
+      return fn();
+    } catch (err) {
+      if (err instanceof StoreError) throw err;
+      const code = (err as { code?: unknown }).code;
+      if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
+        throw new StoreUnavailableError(`SQLite audit log ${this.file} is unavailable: ${(err as Error).message}`, code);
+      }
+      throw err;
+    }
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (!s) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  private get(sql: string, ...params: unknown[]): Row | undefined {
+    return this.stmt(sql).get(...params) as Row | undefined;
+  }
+
+  private all(sql: string, ...params: unknown[]): Row[] {
+    return this.stmt(sql).all(...params) as Row[];
+  }
+}
+
+function point(row: Row | undefined): ChainPoint | undefined {
+  return row ? { seq: num(row.seq), hash: String(row.hash) } : undefined;
+}
+
+/** Lets I/O callbacks run between two synchronous steps of a long walk. */
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

@@ -1,0 +1,162 @@
+/**
+ * `kubegate audit` and `kubegate audit verify` against the real admin API and a real SQLite
+ * audit log: tables and JSON lines, filters, limits beyond one API page, --follow until
+ * interrupted, and verify's exit codes on an intact and a tampered chain.
+ */
+import Database from 'better-sqlite3';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { StoredAuditEvent } from '../../control-plane/audit/audit-event';
+import { SqliteAuditLog } from '../../control-plane/store/sqlite-audit-log';
+import { main } from '../../control-plane/cli/main';
+import { auditEvent, completionEvent, iso, manyEvents, T0 } from '../audit/audit-fixtures';
+import { ApiHarness } from '../api/api-harness';
+
+let h: ApiHarness;
+let dir: string;
+let file: string;
+let audit: SqliteAuditLog;
+const N = 30;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-audit-cli-'));
+  file = path.join(dir, 'audit.db');
+  audit = await SqliteAuditLog.open(file);
+  await audit.append(manyEvents(N));
+  h = await ApiHarness.start({ audit });
+  await h.addUser('dana', ['dev']);
+});
+afterAll(async () => {
+  await h.close();
+  await audit.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const jsonLines = (stdout: string) =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as StoredAuditEvent);
+
+describe('kubegate audit', () => {
+  test('a table of the newest events, oldest first, with the columns an auditor scans', async () => {
+    const r = await h.cli('root', ['audit', '--limit', '3']);
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TIME\s+USER\s+CLUSTER\s+STAGE\s+VERB\s+RESOURCE\s+NAMESPACE\/NAME\s+DECISION\s+STATUS$/);
+    expect(lines).toHaveLength(4);
+    expect(lines[1]).toMatch(new RegExp(`^${iso(T0 + 27_000).replace(/\./g, '\\.')}\\s+alice\\s+staging\\s+decision\\s+create\\s+pods\\s+shop/web-1\\s+allow\\s+-$`));
+    expect(lines[3]).toContain(iso(T0 + 29_000));
+    expect(r.stderr).toBe('# showing the newest 3 matching events; --limit N or --since/--until for others\n');
+  });
+
+  test('-o json: one stored event per line; filters narrow it', async () => {
+    const r = await h.cli('root', ['audit', '-o', 'json', '--user', 'bob', '--decision', 'allow', '--cluster', 'staging']);
+    expect(r.code).toBe(0);
+    const events = jsonLines(r.stdout);
+    const expected = manyEvents(N)
+      .map((e, i) => ({ ...e, seq: i + 1 }))
+      .filter((e) => e.user === 'bob' && e.decision === 'allow' && e.cluster === 'staging');
+    expect(events.map((e) => e.seq)).toEqual(expected.map((e) => e.seq));
+    expect(events[0]).toMatchObject({ user: 'bob', hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    expect(r.stderr).toBe('');
+  });
+
+  test('--since and --until take RFC 3339 times and durations back from now', async () => {
+    const r = await h.cli('root', ['audit', '-o', 'json', '--since', iso(T0 + 5000), '--until', '2026-01-01T10:00:08+01:00']);
+    expect(jsonLines(r.stdout).map((e) => e.seq)).toEqual([6, 7, 8]);
+    const recent = await h.cli('root', ['audit', '--since', '15m']);
+    expect(recent).toMatchObject({ code: 0, stdout: 'no audit events match\n' });
+    const bad = await h.cli('root', ['audit', '--since', 'last tuesday']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toBe('kubegate audit: --since: "last tuesday" is not a time: use an RFC 3339 time (e.g. 2026-01-31T09:00:00Z) or a duration back from now (e.g. 15m, 2h, 7d)\n');
+    expect((await h.cli('root', ['audit', '--decision', 'perhaps'])).stderr).toBe('kubegate audit: --decision must be allow or deny, got "perhaps"\n');
+  });
+
+  test('a --limit beyond one API page is fetched page by page', async () => {
+    const big = await SqliteAuditLog.open(path.join(dir, 'big.db'));
+    const server = await ApiHarness.start({ audit: big });
+    try {
+      await big.append(manyEvents(1000));
+      await big.append(manyEvents(250, 1000));
+      const r = await server.cli('root', ['audit', '-o', 'json', '--limit', '1200']);
+      const seqs = jsonLines(r.stdout).map((e) => e.seq);
+      expect(seqs).toEqual(Array.from({ length: 1200 }, (_, i) => 51 + i));
+      expect(r.stderr).toContain('showing the newest 1200');
+    } finally {
+      await server.close();
+      await big.close();
+    }
+  });
+
+  test('anyone but an administrator is refused with the API\'s message', async () => {
+    const r = await h.cli('dana', ['audit']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('kubegate audit: only members of kubegate:admins may GET /api/v1/audit (ERR_FORBIDDEN)\n');
+  });
+
+  test('--help describes the filters and verify', async () => {
+    const r = await h.cli(null, ['audit', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('kubegate audit verify [--from SEQ] [--to SEQ]');
+    expect(r.stdout).toMatch(/--follow\s+keep printing new events/);
+  });
+
+  test('--follow prints what arrives until interrupted, each event once', async () => {
+    let stdout = '';
+    const out = jest.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      stdout += chunk.toString();
+      return true;
+    });
+    const err = jest.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const waitFor = async (predicate: () => boolean) => {
+      while (!predicate()) await new Promise((r) => setTimeout(r, 10));
+    };
+    try {
+      const kubeconfig = await h.kubeconfigFor('root');
+      const running = main(['audit', '--follow', '--interval', '20ms', '-o', 'json', '--user', 'carol', '--limit', '2', '--server', h.server.url, '--kubeconfig', kubeconfig]);
+      await waitFor(() => jsonLines(stdout).length === 2);
+      await audit.append([auditEvent({ user: 'carol', requestId: 'live-1', time: iso(T0 + 100_000) }), auditEvent({ user: 'bob', requestId: 'not-carol' })]);
+      await waitFor(() => stdout.includes('live-1'));
+      await audit.append([completionEvent({ user: 'carol', requestId: 'live-1', time: iso(T0 + 100_500) })]);
+      await waitFor(() => jsonLines(stdout).length === 4);
+      process.emit('SIGINT');
+      expect(await running).toBe(0);
+      const events = jsonLines(stdout);
+      expect(events.map((e) => e.requestId)).toEqual(['req-26', 'req-29', 'live-1', 'live-1']);
+      expect(events.map((e) => e.stage)).toEqual(['decision', 'completion', 'decision', 'completion']);
+      expect(process.listenerCount('SIGINT')).toBe(0);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+  });
+});
+
+describe('kubegate audit verify', () => {
+  test('exits 0 and says so when the chain is intact', async () => {
+    const r = await h.cli('root', ['audit', 'verify']);
+    expect(r.code).toBe(0);
+    const head = await audit.head();
+    expect(r.stdout).toBe(`audit chain intact: records 1 to ${head.seq} verified (${head.seq})\nhead: record ${head.seq} ${head.hash}\n`);
+    const json = await h.cli('root', ['audit', 'verify', '-o', 'json', '--from', '2', '--to', '5']);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: true, from: 2, to: 5, checked: 4 });
+  });
+
+  test('exits 1 naming the first problem once a record was removed (last: it tampers with the shared log)', async () => {
+    const db = new Database(file);
+    try {
+      db.exec('DELETE FROM audit_events WHERE seq IN (12, 13)');
+    } finally {
+      db.close();
+    }
+    const r = await h.cli('root', ['audit', 'verify']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toBe('audit chain BROKEN at record 12 (removed): records 12 to 13 are missing: they were removed\n');
+    const json = await h.cli('root', ['audit', 'verify', '-o', 'json']);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ ok: false, problem: { kind: 'removed', seq: 12, toSeq: 13 } });
+  });
+});
