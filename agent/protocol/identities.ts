@@ -60,3 +60,9 @@ export const AGENT_SECRET_FILES = {
 export const NODE_METADATA_SECRETS_DIRECTORY = 'kubegate_secrets_directory';
 /** Envoy node metadata key naming the cluster the in-cluster Envoy serves. */
 export const NODE_METADATA_CLUSTER = 'kubegate_cluster';
+
+/**
+ * HTTP/2 streams one reverse tunnel may carry at once, on both ends: each open watch, logs -f,
+ * exec or port-forward of every user of a cluster is one stream on its few tunnels.
+ */
+export const TUNNEL_MAX_CONCURRENT_STREAMS = 65_536;

@@ -18,7 +18,7 @@ import type { AgentTranslatorInput } from './input';
 import { ADS_CONFIG_SOURCE, typeUrl } from '../translator/names';
 import { AGENT_ROUTES, AGENT_TUNNEL_LISTENER, APISERVER_CLUSTER, ASSERTION_PROVIDER, EDGE_CA_SECRET, EDGE_TUNNEL_CLUSTER } from './names';
 import { fileSecret } from './file-secrets';
-import { AGENT_SECRET_FILES, ASSERTION_HEADER, ASSERTION_IMPERSONATE_CLAIM, ASSERTION_ISSUER, EDGE_IDENTITY_URI } from '../../agent/protocol/identities';
+import { AGENT_SECRET_FILES, ASSERTION_HEADER, ASSERTION_IMPERSONATE_CLAIM, ASSERTION_ISSUER, EDGE_IDENTITY_URI, TUNNEL_MAX_CONCURRENT_STREAMS } from '../../agent/protocol/identities';
 
 const DEFAULT_TUNNELS_PER_EDGE_HOST = 4;
 /** Headers that could carry an identity toward kube-apiserver; only this Envoy sets them. */
@@ -75,6 +75,9 @@ function connectionManager(input: AgentTranslatorInput): object {
       allow_connect: true,
       // A malformed stream resets that stream only, not every session sharing the tunnel.
       override_stream_error_on_invalid_http_message: { value: true },
+      // All of the cluster's open watches and sessions share a handful of tunnels; the
+      // default of 1,024 streams a connection would refuse the rest.
+      max_concurrent_streams: { value: TUNNEL_MAX_CONCURRENT_STREAMS },
     },
     upgrade_configs: [{ upgrade_type: 'websocket' }, { upgrade_type: 'spdy/3.1' }],
     // Watches and exec sessions are long; the edge bounds them (idle timeout, max duration).

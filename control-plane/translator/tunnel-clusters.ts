@@ -15,7 +15,7 @@ import type { TunnelCluster } from './input';
 import { ADS_CONFIG_SOURCE, AGENT_CA_SECRET, EDGE_TUNNEL_IDENTITY_SECRET, tunnelClusterName, typeUrl } from './names';
 import { AUTHZ_METADATA_NAMESPACE_NAME } from './http-filters';
 import { LONG_LIVED_STREAMS } from './clusters';
-import { agentIdentityUri } from '../../agent/protocol/identities';
+import { TUNNEL_MAX_CONCURRENT_STREAMS, agentIdentityUri } from '../../agent/protocol/identities';
 
 export function tunnelCluster(cluster: TunnelCluster): object {
   return {
@@ -56,6 +56,10 @@ export function tunnelCluster(cluster: TunnelCluster): object {
           // Tunnels carry HTTP/2 only; WebSocket and SPDY upgrades cross as extended CONNECT.
           http2_protocol_options: {
             allow_connect: true,
+            // Every watch, logs -f and exec of every user of the cluster is one stream on a
+            // handful of tunnels: Envoy's default of 1,024 streams a connection would cap a
+            // cluster at a few thousand open watches.
+            max_concurrent_streams: { value: TUNNEL_MAX_CONCURRENT_STREAMS },
             connection_keepalive: { interval: { seconds: 10 }, timeout: { seconds: 5 } },
           },
         },
