@@ -83,6 +83,11 @@ export interface RetentionPolicy {
   readonly maxAgeMs?: number;
   /** Keep at most this many events (the newest). */
   readonly maxRecords?: number;
+  /**
+   * Never remove events after this seq, whatever the age and count say: what an exporter has
+   * not yet delivered stays (AuditExporters.lowWaterMark()). @default no such bound
+   */
+  readonly keepAfterSeq?: number;
   /** Epoch ms the age is measured from. */
   readonly now: number;
 }

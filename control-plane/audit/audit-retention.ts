@@ -46,6 +46,7 @@ export async function applyAuditRetention(target: RetentionTarget, policy: Reten
     const firstYoung = await target.firstSeqAtOrAfter(before.seq, cutoff);
     through = Math.max(through, firstYoung === undefined ? head.seq : Math.min(firstYoung - 1, head.seq));
   }
+  if (policy.keepAfterSeq !== undefined && Number.isFinite(policy.keepAfterSeq)) through = Math.min(through, Math.max(before.seq, requireCount('retention keepAfterSeq', policy.keepAfterSeq)));
 
   let removed = 0;
   let anchor = before;

@@ -13,7 +13,9 @@ export function decisionEvent(request: AuthzRequest, decision: Decision, now: nu
   return {
     stage: 'decision',
     time: new Date(now).toISOString(),
-    requestId: request.requestId,
+    // Envoy's x-request-id, which the edge's own log and the client's response carry too; the
+    // check's stream id only when the header is missing.
+    requestId: header('x-request-id') || request.requestId,
     user: decision.identity?.user ?? '',
     groups: decision.identity?.groups ?? [],
     sourceAddress: request.sourceAddress,

@@ -18,7 +18,10 @@ import { ADMIN_GROUP, PROXY_IDENTITY_USER, clusterAccessManifests } from './clus
 import { DEFAULT_USER_CERT_TTL_MS } from '../credentials/user-certificate';
 import { issueKubeconfig, type IssuedKubeconfig } from '../credentials/kubeconfig-issuer';
 import { openAuditLog, openStore } from '../store/open-store';
-import type { AuditLog } from '../audit/audit-log';
+import type { AuditLog, RetentionResult } from '../audit/audit-log';
+import type { AuditAppender } from '../audit/audit-writer';
+import { AuditExporters } from '../audit-export/audit-exporters';
+import type { AuditExporterConfig } from '../audit-export/audit-export-config';
 import type { PolicyFileRecord, Store } from '../store/store';
 import { StoreConflictError } from '../store/store';
 import { loadPolicies } from '../../policies/src';
@@ -78,6 +81,15 @@ export interface LocalStackProps {
    * benchmarks that compare with a direct baseline). @default 'network-namespace'
    */
   readonly tunnelIsolation?: TunnelSiteIsolation;
+  /** Where the audit trail is exported (JSON Lines files, webhooks); see control-plane/audit-export. @default none */
+  readonly auditExporters?: readonly AuditExporterConfig[];
+  /**
+   * How long audit events are kept, and how many at most; applied every 10 minutes, never to
+   * what an exporter has not delivered yet. @default 90 days, no count limit
+   */
+  readonly auditRetention?: { readonly maxAgeMs?: number; readonly maxRecords?: number };
+  /** How often the edge logs a request that is still open (watch, exec). @default 60 s */
+  readonly accessLogFlushIntervalSeconds?: number;
   readonly logger: Logger;
   /** @default loadToolchain() */
   readonly toolchain?: Toolchain;
@@ -95,6 +107,10 @@ export interface KubeconfigRequest {
   readonly file?: string;
 }
 
+/** How often audit retention runs, and what it keeps by default. */
+const RETENTION_CHECK_MS = 600_000;
+const DEFAULT_AUDIT_MAX_AGE_MS = 90 * 24 * 3600 * 1000;
+
 /** How often the stack checks whether the edge's serving certificate is due for rotation. */
 const ROTATION_CHECK_MS = 3_600_000;
 
@@ -105,6 +121,7 @@ export class LocalStack {
   private policyWatcher?: PolicyDirectoryWatcher;
   private readonly tunnelSites = new Map<string, TunnelSite>();
   private readonly directRegistrations = new Map<string, RegisteredCluster>();
+  private retentionTimer?: NodeJS.Timeout;
   private edge: EnvoyProcess | undefined;
 
   private constructor(
@@ -117,7 +134,33 @@ export class LocalStack {
     private currentControlPlane: ControlPlane,
     private readonly ports: StackPorts,
     private readonly siteHostAddresses: Map<string, string>,
+    private readonly auditing: StackAuditing,
+    readonly exporters: AuditExporters,
   ) {}
+
+  /** Envoy writes a new file access log from now on (the ingester rotates the old one). */
+  async reopenEdgeLogs(): Promise<void> {
+    const r = await this.envoy.adminPost('/reopen_logs');
+    if (r.status !== 200) throw new Error(`the edge Envoy did not reopen its logs: HTTP ${r.status} ${r.body.trim()}`);
+  }
+
+  /**
+   * Removes audit events beyond the retention policy, never one an exporter has not delivered.
+   * Runs every 10 minutes; failures are logged and tried again next time.
+   */
+  async applyAuditRetention(now = Date.now()): Promise<RetentionResult | undefined> {
+    const policy = this.props.auditRetention ?? { maxAgeMs: DEFAULT_AUDIT_MAX_AGE_MS };
+    const keepAfter = this.exporters.lowWaterMark();
+    try {
+      const result = await this.audit.applyRetention({ ...policy, ...(Number.isFinite(keepAfter) ? { keepAfterSeq: keepAfter } : {}), now });
+      if (result.removed > 0) this.props.logger.info('audit retention removed old events', { removed: result.removed, fromSeq: result.fromSeq, toSeq: result.toSeq });
+      if (result.stoppedAt) this.props.logger.error('audit retention stopped at a record that does not verify', { problem: result.stoppedAt });
+      return result;
+    } catch (err) {
+      this.props.logger.warn('audit retention failed; trying again later', { error: (err as Error).message });
+      return undefined;
+    }
+  }
 
   /** The running control plane (a new object after restartControlPlane()). */
   get controlPlane(): ControlPlane {
@@ -170,7 +213,9 @@ export class LocalStack {
     const old = this.currentControlPlane;
     const direct = [...this.directRegistrations.values()];
     await old.stop();
-    this.currentControlPlane = await ControlPlane.start(controlPlaneProps(this.props, this.pki, this.store, this.ports, this.siteHostAddresses));
+    this.currentControlPlane = await ControlPlane.start(controlPlaneProps(this.props, this.pki, this.store, this.ports, this.siteHostAddresses, this.auditing));
+    const exporters = this.exporters;
+    this.currentControlPlane.addStatusSection('auditExport', () => exporters.status());
     for (const registration of direct) this.currentControlPlane.registerCluster(registration);
     if (this.policyWatcher) {
       const watcher = this.policyWatcher;
@@ -225,15 +270,36 @@ export class LocalStack {
     const siteHostAddresses = new Map<string, string>();
     let audit: AuditLog | undefined;
     let controlPlane: ControlPlane;
+    let exporters: AuditExporters;
+    // The edge is started after the control plane; until then there is nothing to reopen.
+    const edgeLog = { reopen: async (): Promise<void> => undefined };
+    let auditing: StackAuditing;
     try {
       audit = await openAuditLog(storeUrl, { logger: logger.child('audit') });
-      controlPlane = await ControlPlane.start(controlPlaneProps(props, pki, store, ports, siteHostAddresses));
+      const log = audit;
+      exporters = new AuditExporters({
+        config: { stateDir: path.join(props.stateDir, 'audit-export'), exporters: props.auditExporters ?? [] },
+        source: { readFrom: (afterSeq, limit) => log.readFrom(afterSeq, limit), lastSeq: async () => (await log.head()).seq },
+        logger: logger.child('audit-export'),
+      });
+      auditing = {
+        appender: {
+          append: async (events) => {
+            const stored = await log.append(events);
+            exporters.notify();
+            return stored;
+          },
+        },
+        edgeLog: { file: path.join(props.stateDir, 'edge', 'audit.jsonl'), reopen: () => edgeLog.reopen() },
+      };
+      controlPlane = await ControlPlane.start(controlPlaneProps(props, pki, store, ports, siteHostAddresses, auditing));
     } catch (err) {
       await audit?.close();
       await store.close();
       throw err;
     }
-    const stack = new LocalStack(props, toolchain, pki, store, audit, controlPlane, ports, siteHostAddresses);
+    const stack = new LocalStack(props, toolchain, pki, store, audit, controlPlane, ports, siteHostAddresses, auditing, exporters);
+    edgeLog.reopen = () => stack.reopenEdgeLogs();
     try {
       await stack.seed();
       if (props.policyDir) {
@@ -269,6 +335,10 @@ export class LocalStack {
         logger: logger.child('api'),
       });
       await stack.writeAdminKubeconfig();
+      await exporters.start();
+      controlPlane.addStatusSection('auditExport', () => exporters.status());
+      stack.retentionTimer = setInterval(() => void stack.applyAuditRetention(), RETENTION_CHECK_MS);
+      stack.retentionTimer.unref();
       stack.rotationTimer = setInterval(() => {
         if (stack.pki.edgeServingDue(new Date())) stack.rotateEdgeCertificate();
       }, ROTATION_CHECK_MS);
@@ -458,6 +528,8 @@ export class LocalStack {
     for (const site of this.tunnelSites.values()) await site.stopAgentSide();
     await this.edge?.stop();
     await this.controlPlane.stop();
+    if (this.retentionTimer) clearInterval(this.retentionTimer);
+    await this.exporters.stop();
     await this.audit.close();
     await this.store.close();
     await Promise.all([...this.localClusters.entries()].filter(([name]) => !this.tunnelSites.has(name)).map(([, c]) => c.stop()));
@@ -481,7 +553,13 @@ interface StackPorts {
 }
 
 /** The control plane's props, from the PKI as it is now (the edge certificate may have rotated). */
-function controlPlaneProps(props: LocalStackProps, pki: KubegatePki, store: Store, ports: StackPorts, siteHostAddresses: ReadonlyMap<string, string>): ControlPlaneProps {
+/** What the control plane needs to keep the audit trail. */
+interface StackAuditing {
+  readonly appender: AuditAppender;
+  readonly edgeLog: { readonly file: string; readonly reopen: () => Promise<void> };
+}
+
+function controlPlaneProps(props: LocalStackProps, pki: KubegatePki, store: Store, ports: StackPorts, siteHostAddresses: ReadonlyMap<string, string>, audit: StackAuditing): ControlPlaneProps {
   // Firewalled clusters reach the host at their own veth address, not at its loopback: the
   // agent port and the tunnel listener listen on every address (both demand a certificate).
   const agentListenAddress = (props.tunnelIsolation ?? 'network-namespace') === 'network-namespace' ? '0.0.0.0' : '127.0.0.1';
@@ -491,7 +569,14 @@ function controlPlaneProps(props: LocalStackProps, pki: KubegatePki, store: Stor
     statusPort: ports.status,
     store,
     tls: { caPem: pki.internalCa.certPem, serving: pki.controlPlane },
-    edge: { nodeId: EDGE_NODE_ID, listenAddress: '127.0.0.1', listenPort: ports.edge },
+    edge: {
+      nodeId: EDGE_NODE_ID,
+      listenAddress: '127.0.0.1',
+      listenPort: ports.edge,
+      auditLogFile: audit.edgeLog.file,
+      ...(props.accessLogFlushIntervalSeconds ? { accessLogFlushIntervalSeconds: props.accessLogFlushIntervalSeconds } : {}),
+    },
+    audit,
     edgeCertificates: { userCaPem: pki.userCa.certPem, serving: pki.edgeServing },
     controlPlaneCluster: CONTROL_PLANE_CLUSTER,
     authzCluster: AUTHZ_CLUSTER,

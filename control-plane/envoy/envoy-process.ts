@@ -55,6 +55,8 @@ export class EnvoyProcess {
       // connection is told at once (GOAWAY / Connection: close), not spread over the period.
       '--drain-time-s', String(props.drainTimeSeconds ?? 1),
       '--drain-strategy', 'immediate',
+      // File access logs (the edge's audit log) reach the disk within a second, not ten.
+      '--file-flush-interval-msec', '1000',
       '--log-level', props.logLevel ?? 'info',
       '--log-format', '{"ts":"%Y-%m-%dT%T.%eZ","level":"%l","component":"envoy","logger":"%n","msg":"%j"}',
     ];
@@ -84,6 +86,11 @@ export class EnvoyProcess {
   /** GET on the admin interface (stats, config_dump, ...). */
   admin(pathAndQuery: string): Promise<{ status: number; body: string }> {
     return adminGet(this.placement, this.adminUrl, pathAndQuery);
+  }
+
+  /** POST on the admin interface (reopen_logs, drain_listeners, ...). */
+  adminPost(pathAndQuery: string): Promise<{ status: number; body: string }> {
+    return this.placement.request(this.adminUrl + pathAndQuery, { method: 'POST', timeoutMs: 5000 });
   }
 
   async stop(): Promise<void> {

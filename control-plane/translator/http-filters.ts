@@ -41,10 +41,16 @@ export function httpFilters(input: TranslatorInput): object[] {
         // which filter chain (whose user) the connection came in on.
         include_peer_certificate: true,
         include_tls_session: true,
-        // Method and path travel in their own fields; of the headers, the decision needs only
-        // the Impersonate-* ones it must remove. Sending no others keeps the per-request
-        // message (and its cost on both sides) small.
-        allowed_headers: { patterns: [{ prefix: 'impersonate-', ignore_case: true }] },
+        // Method and path travel in their own fields; of the headers, the decision needs the
+        // Impersonate-* ones it must remove, and its audit record the request id (which joins
+        // it to the edge's log) and what kubectl says about itself. Sending no others keeps the
+        // per-request message (and its cost on both sides) small.
+        allowed_headers: {
+          patterns: [
+            { prefix: 'impersonate-', ignore_case: true },
+            ...['x-request-id', 'user-agent', 'kubectl-command', 'kubectl-session'].map((exact) => ({ exact, ignore_case: true })),
+          ],
+        },
       },
     },
     {

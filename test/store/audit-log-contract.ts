@@ -318,6 +318,14 @@ export function describeAuditLogContract(name: string, openEmpty: () => Promise<
         expect(await log.verify()).toMatchObject({ ok: true, checked: 15 });
       });
 
+      test('keepAfterSeq holds back what an exporter has not delivered, whatever count and age say', async () => {
+        await log.append(manyEvents(30));
+        expect(await log.applyRetention({ maxRecords: 5, keepAfterSeq: 10, now: T0 })).toMatchObject({ removed: 10, fromSeq: 1, toSeq: 10 });
+        expect(seqs(await log.readFrom(0))).toEqual(range(11, 30));
+        // Once the exporter has caught up, the rest of what the count allows goes.
+        expect(await log.applyRetention({ maxRecords: 5, keepAfterSeq: 30, now: T0 })).toMatchObject({ removed: 15, fromSeq: 11, toSeq: 25 });
+      });
+
       test('by age: removes the run of events older than the cutoff from the start, and nothing younger', async () => {
         await log.append(manyEvents(30)); // one a second from T0
         const result = await log.applyRetention({ maxAgeMs: DAY, now: T0 + DAY + 10_500 });
