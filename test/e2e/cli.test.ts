@@ -72,6 +72,7 @@ describe('kubegate usage errors', () => {
     [['dev', 'up', '--max-cert-ttl', 'forever'], '--max-cert-ttl: "forever" is not a duration'],
     [['dev', 'up', '--store', 'mysql://x'], '--store "mysql://x" is not a store URL'],
     [['dev', 'up', '--direct', '--no-firewall'], '--no-firewall is for tunnelled clusters'],
+    [['dev', 'up', '--audit-config', '/nonexistent-kubegate-audit.yaml'], '--audit-config: audit settings /nonexistent-kubegate-audit.yaml: no such file'],
     [['dev', 'up', '--policy-dir', '/nonexistent-kubegate-dir'], '--policy-dir "/nonexistent-kubegate-dir" is not a directory'],
   ])('dev %j is refused', async (args, message) => {
     const r = await kubegate(args);

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { AuditSettingsFileError, readAuditSettingsFile } from '../../audit-export/audit-settings-file';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { parseOptions } from '../parse-options';
@@ -39,6 +40,9 @@ Options:
                     (default sqlite:<state-dir>/kubegate.db)
   --max-cert-ttl D  (up) the longest lifetime a user certificate may have, e.g. 12h
                     (default and ceiling 24h; kubeconfigs default to 8h or this if shorter)
+  --audit-config F  (up) where the audit trail is exported (JSON Lines files, webhooks in
+                    Kubernetes' audit.k8s.io/v1 format) and how long it is kept: a YAML file,
+                    see control-plane/audit-export/README.md (default: kept 90 days, no exports)
   --policy-dir DIR  (up) keep the policy set equal to the YAML files in DIR (GitOps):
                     changes apply within a second; a set that does not validate changes
                     nothing and is reported in the log and on /status
@@ -51,6 +55,7 @@ interface UpOptions {
   /** How clusters are reached: 'tunnel' (agents, reverse tunnels) or 'direct'. */
   readonly connect: 'tunnel' | 'direct';
   readonly firewall: boolean;
+  readonly auditConfig?: string;
   readonly store?: string;
   readonly policyDir?: string;
   readonly maxCertTtl?: string;
@@ -89,6 +94,7 @@ async function up(stateDir: string, opts: UpOptions): Promise<number> {
   if (opts.detach) return upDetached(stateDir, opts);
 
   const logger = createLogger('kubegate');
+  const audit = opts.auditConfig ? readAuditSettingsFile(opts.auditConfig) : undefined;
   const names = opts.clusters === 1 ? ['dev'] : Array.from({ length: opts.clusters }, (_, i) => `dev-${i + 1}`);
   const stack = await startLocalStack({
     stateDir,
@@ -99,6 +105,7 @@ async function up(stateDir: string, opts: UpOptions): Promise<number> {
     ...(opts.store ? { storeUrl: opts.store } : {}),
     ...(opts.policyDir ? { policyDir: opts.policyDir } : {}),
     ...(opts.maxCertTtl ? { maxCertTtlMs: parseDurationMs(opts.maxCertTtl) } : {}),
+    ...(audit ? { auditExporters: audit.exporters, ...(audit.retention ? { auditRetention: audit.retention } : {}) } : {}),
   });
   const descriptor: StackDescriptor = {
     pid: process.pid,
@@ -135,6 +142,7 @@ async function upDetached(stateDir: string, opts: UpOptions): Promise<number> {
   const args = [process.argv[1]!, 'dev', 'up', '--state-dir', stateDir, '--edge-port', String(opts.edgePort), '--clusters', String(opts.clusters)];
   if (opts.connect === 'direct') args.push('--direct');
   if (!opts.firewall) args.push('--no-firewall');
+  if (opts.auditConfig) args.push('--audit-config', opts.auditConfig);
   if (opts.store) args.push('--store', opts.store);
   if (opts.policyDir) args.push('--policy-dir', opts.policyDir);
   if (opts.maxCertTtl) args.push('--max-cert-ttl', opts.maxCertTtl);
@@ -221,6 +229,7 @@ export const devCommand = {
         clusters: { type: 'string' },
         direct: { type: 'boolean' },
         'no-firewall': { type: 'boolean' },
+        'audit-config': { type: 'string' },
         store: { type: 'string' },
         'policy-dir': { type: 'string' },
         'max-cert-ttl': { type: 'string' },
@@ -248,6 +257,15 @@ export const devCommand = {
     if (policyDir !== undefined && !(fs.existsSync(policyDir) && fs.statSync(policyDir).isDirectory())) {
       throw new UsageError(`--policy-dir "${values['policy-dir']}" is not a directory`);
     }
+    const auditConfig = values['audit-config'] === undefined ? undefined : path.resolve(values['audit-config']);
+    if (auditConfig !== undefined) {
+      try {
+        readAuditSettingsFile(auditConfig);
+      } catch (err) {
+        if (err instanceof AuditSettingsFileError) throw new UsageError(`--audit-config: ${err.message}`);
+        throw err;
+      }
+    }
     const maxCertTtl = values['max-cert-ttl'];
     if (maxCertTtl !== undefined) {
       let ms: number;
@@ -264,6 +282,7 @@ export const devCommand = {
       clusters,
       connect: values.direct ? 'direct' : 'tunnel',
       firewall: !values['no-firewall'],
+      ...(auditConfig ? { auditConfig } : {}),
       ...(store ? { store } : {}),
       ...(policyDir ? { policyDir } : {}),
       ...(maxCertTtl ? { maxCertTtl } : {}),
