@@ -295,7 +295,7 @@ function formatReport(r: Report, m: { start: ReturnType<typeof machine>; end: Re
     out.push(`  ${'kube-apiserver'.padEnd(17)} RSS ${(mem.before.kubeApiserverRssKiB / 1024).toFixed(1)} → ${(mem.after.kubeApiserverRssKiB / 1024).toFixed(1)} MiB = ${kib(w.perWatch.kubeApiserver.rssBytes)} KiB/watch`);
     out.push(
       `  with the watches open: edge ${mem.after.edgeActiveRequests ?? '-'} active requests on ${mem.after.edgeTunnelConnections ?? '-'} tunnel connection(s); ` +
-        `in-cluster Envoy ${mem.after.inClusterActiveRequests ?? '-'} active requests on ${mem.after.inClusterApiserverConnections ?? '-'} connections to kube-apiserver (HTTP/1.1: one per watch)`,
+        `in-cluster Envoy ${mem.after.inClusterActiveRequests ?? '-'} active requests on ${mem.after.inClusterApiserverConnections ?? '-'} HTTP/2 connections to kube-apiserver`,
     );
     out.push(
       `  opened in ${w.openSeconds} s, ${w.established} established (initial event received); a new ConfigMap reached ${w.change.delivered}/${w.watches - w.closedEarly} watches ` +

@@ -1,18 +1,21 @@
 /**
- * The in-cluster Envoy's two upstreams: the edge's tunnel listener (dialled out, mTLS with the
+ * The in-cluster Envoy's upstreams: the edge's tunnel listener (dialled out, mTLS with the
  * agent's certificate, the edge verified by name) and the cluster's kube-apiserver (verified
- * against the CA the agent registered, HTTP/1.1 because its upgrades need it).
+ * against the CA the agent registered) twice: over HTTP/2 for ordinary requests, so thousands of
+ * watches share a few connections instead of holding one TLS connection each on both sides,
+ * and over HTTP/1.1 for the requests that upgrade (exec, attach, port-forward), which
+ * kube-apiserver serves only there.
  */
 import { isIP } from 'node:net';
 import type { AgentTranslatorInput } from './input';
 import { ADS_CONFIG_SOURCE, typeUrl } from '../translator/names';
-import { APISERVER_CA_SECRET, APISERVER_CLUSTER, EDGE_CA_SECRET, EDGE_TUNNEL_CLUSTER } from './names';
+import { APISERVER_CA_SECRET, APISERVER_CLUSTER, APISERVER_UPGRADE_CLUSTER, EDGE_CA_SECRET, EDGE_TUNNEL_CLUSTER } from './names';
 import { fileSecret } from './file-secrets';
 import { LONG_LIVED_STREAMS } from '../translator/clusters';
 import { AGENT_SECRET_FILES, EDGE_TUNNEL_SERVER_NAME } from '../../agent/protocol/identities';
 
 export function agentClusters(input: AgentTranslatorInput): object[] {
-  return [edgeTunnelCluster(input), apiserverCluster(input)];
+  return [edgeTunnelCluster(input), apiserverCluster(input, 'h2'), apiserverCluster(input, 'http/1.1')];
 }
 
 /** STATIC for addresses, STRICT_DNS for names (re-resolved, so a moved edge is followed). */
@@ -48,19 +51,20 @@ function edgeTunnelCluster(input: AgentTranslatorInput): object {
   };
 }
 
-function apiserverCluster(input: AgentTranslatorInput): object {
+function apiserverCluster(input: AgentTranslatorInput, protocol: 'h2' | 'http/1.1'): object {
   const { host, port } = input.apiserver;
   const serverName = input.apiserver.serverName ?? host;
+  const name = protocol === 'h2' ? APISERVER_CLUSTER : APISERVER_UPGRADE_CLUSTER;
   return {
-    name: APISERVER_CLUSTER,
+    name,
     ...discovery(host),
     connect_timeout: { seconds: 5 },
     circuit_breakers: LONG_LIVED_STREAMS,
-    load_assignment: loadAssignment(APISERVER_CLUSTER, host, port),
+    load_assignment: loadAssignment(name, host, port),
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
         '@type': typeUrl('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),
-        explicit_http_config: { http_protocol_options: {} },
+        explicit_http_config: protocol === 'h2' ? { http2_protocol_options: {} } : { http_protocol_options: {} },
       },
     },
     transport_socket: {
@@ -70,7 +74,7 @@ function apiserverCluster(input: AgentTranslatorInput): object {
         ...(isIP(serverName) ? {} : { sni: serverName }),
         common_tls_context: {
           tls_params: { tls_minimum_protocol_version: 'TLSv1_2' },
-          alpn_protocols: ['http/1.1'],
+          alpn_protocols: [protocol],
           combined_validation_context: {
             default_validation_context: {
               match_typed_subject_alt_names: [{ san_type: isIP(serverName) ? 'IP_ADDRESS' : 'DNS', matcher: { exact: serverName } }],

@@ -16,7 +16,7 @@
  */
 import type { AgentTranslatorInput } from './input';
 import { ADS_CONFIG_SOURCE, typeUrl } from '../translator/names';
-import { AGENT_ROUTES, AGENT_TUNNEL_LISTENER, APISERVER_CLUSTER, ASSERTION_PROVIDER, EDGE_CA_SECRET, EDGE_TUNNEL_CLUSTER } from './names';
+import { AGENT_ROUTES, AGENT_TUNNEL_LISTENER, APISERVER_CLUSTER, APISERVER_UPGRADE_CLUSTER, ASSERTION_PROVIDER, EDGE_CA_SECRET, EDGE_TUNNEL_CLUSTER } from './names';
 import { fileSecret } from './file-secrets';
 import { AGENT_SECRET_FILES, ASSERTION_HEADER, ASSERTION_IMPERSONATE_CLAIM, ASSERTION_ISSUER, EDGE_IDENTITY_URI, TUNNEL_MAX_CONCURRENT_STREAMS } from '../../agent/protocol/identities';
 
@@ -137,7 +137,12 @@ export function agentRoutes(): object {
       {
         name: 'kube-apiserver',
         domains: ['*'],
-        routes: [{ name: 'all', match: { prefix: '/' }, route: { cluster: APISERVER_CLUSTER, timeout: { seconds: 0 } } }],
+        routes: [
+          // The edge sends upgrades as extended CONNECT; Envoy hands them to routing as HTTP/1.1
+          // upgrades, with their Upgrade header.
+          { name: 'upgrades', match: { prefix: '/', headers: [{ name: 'upgrade', present_match: true }] }, route: { cluster: APISERVER_UPGRADE_CLUSTER, timeout: { seconds: 0 } } },
+          { name: 'all', match: { prefix: '/' }, route: { cluster: APISERVER_CLUSTER, timeout: { seconds: 0 } } },
+        ],
       },
     ],
   };
