@@ -260,6 +260,23 @@ export interface AuditPageView {
   readonly nextCursor?: string;
 }
 
+/**
+ * GET /audit/incomplete: allowed requests whose completion record is missing (their decision
+ * events, newest first), as of `cutoff`.
+ */
+export interface AuditIncompleteView {
+  readonly events: readonly StoredAuditEvent[];
+  /** Pass as `cursor` for the next page; present while more remain. */
+  readonly nextCursor?: string;
+  /** How many in all: on the first page (the request without a cursor) only. */
+  readonly total?: number;
+  /**
+   * RFC 3339: the server's clock less `older-than`. Requests whose decision and progress
+   * records are all before it were considered; younger ones may still be running.
+   */
+  readonly cutoff: string;
+}
+
 /** GET /audit/verify: whether the hash chain is intact, and if not, its first problem. */
 export interface AuditVerificationView {
   readonly ok: boolean;

@@ -1,7 +1,7 @@
 /**
  * The audit trail over the API, for `kubegate audit` and the console to come: filtered,
- * paged queries, and verification of the hash chain. Administrators only: the audit shows
- * everyone's activity.
+ * paged queries, verification of the hash chain, and the report of allowed requests whose
+ * completion record is missing. Administrators only: the audit shows everyone's activity.
  *
  * Query parameters are checked one by one and a bad one is a 400 naming it; unknown and
  * repeated parameters are refused too, so a misspelt filter (`users=alice`) is never silently
@@ -10,14 +10,16 @@
  */
 import { AUDIT_STAGES, type AuditStage } from '../audit/audit-event';
 import { AuditCursorError, decodeAuditCursor } from '../audit/audit-cursor';
-import { MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditOrder, type AuditPageRequest } from '../audit/audit-log';
+import { DEFAULT_INCOMPLETE_AGE_MS, MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditOrder, type AuditPageRequest, type IncompleteQuery } from '../audit/audit-log';
 import { AuditTimeError, parseAuditTime } from '../audit/audit-time';
+import { DurationError, parseDurationMs } from '../config/duration';
 import { ApiError, badRequest } from './api-errors';
 import type { ApiDeps, Route } from './api-route';
-import type { AuditPageView, AuditVerificationView } from './api-views';
+import type { AuditIncompleteView, AuditPageView, AuditVerificationView } from './api-views';
 
 const QUERY_PARAMS = ['user', 'cluster', 'verb', 'namespace', 'decision', 'stage', 'requestId', 'since', 'until', 'limit', 'cursor', 'order', 'after'] as const;
 const VERIFY_PARAMS = ['from', 'to'] as const;
+const INCOMPLETE_PARAMS = ['since', 'until', 'older-than', 'limit', 'cursor'] as const;
 
 function auditLog(deps: ApiDeps): AuditLog {
   if (!deps.audit) throw new ApiError(503, 'ERR_UNAVAILABLE', 'the audit log is not available: this control plane was started without one');
@@ -104,6 +106,47 @@ export function parseAuditQuery(query: URLSearchParams, now: number): { filter: 
   return { filter, page };
 }
 
+/** What a GET /audit/incomplete asks for; `now` is the server's clock. */
+export function parseIncompleteQuery(query: URLSearchParams, now: number): IncompleteQuery {
+  const p = params(query, INCOMPLETE_PARAMS);
+  const since = time(p, 'since', now);
+  const until = time(p, 'until', now);
+  if (since !== undefined && until !== undefined && until <= since) throw badRequest('until', 'until must be later than since');
+  let olderThanMs = DEFAULT_INCOMPLETE_AGE_MS;
+  const olderThan = p.get('older-than');
+  if (olderThan !== undefined) {
+    try {
+      olderThanMs = parseDurationMs(olderThan);
+    } catch (err) {
+      if (err instanceof DurationError) throw badRequest('older-than', `older-than: ${err.message}`);
+      throw err;
+    }
+    // Beyond what the clock can count back (999999999d): no record is that old.
+    if (!Number.isSafeInteger(olderThanMs)) throw badRequest('older-than', `older-than: "${olderThan}" is longer than any audit trail`);
+  }
+  const limit = integer(p, 'limit', 1, MAX_AUDIT_QUERY_LIMIT);
+  const cursor = p.get('cursor');
+  if (cursor !== undefined) {
+    let order: AuditOrder;
+    try {
+      order = decodeAuditCursor(cursor).order;
+    } catch (err) {
+      if (err instanceof AuditCursorError) throw badRequest('cursor', err.message);
+      throw err;
+    }
+    // The report pages newest first; an oldest-first cursor belongs to a followed GET /audit.
+    if (order !== 'desc') throw badRequest('cursor', 'this cursor continues an oldest-first GET /audit listing; pass the nextCursor of a previous /audit/incomplete page');
+  }
+  return {
+    olderThanMs,
+    now,
+    ...(since !== undefined && { since }),
+    ...(until !== undefined && { until }),
+    ...(limit !== undefined && { limit }),
+    ...(cursor !== undefined && { cursor }),
+  };
+}
+
 export const auditRoutes: readonly Route[] = [
   {
     method: 'GET',
@@ -114,6 +157,23 @@ export const auditRoutes: readonly Route[] = [
       const { filter, page } = parseAuditQuery(req.query, deps.clock());
       const result = await log.query(filter, page);
       const view: AuditPageView = { events: result.events, ...(result.nextCursor !== undefined && { nextCursor: result.nextCursor }) };
+      return { body: view };
+    },
+  },
+  {
+    method: 'GET',
+    path: '/audit/incomplete',
+    admin: true,
+    handler: async (req, deps) => {
+      const log = auditLog(deps);
+      const query = parseIncompleteQuery(req.query, deps.clock());
+      const result = await log.incomplete(query);
+      const view: AuditIncompleteView = {
+        events: result.events,
+        ...(result.nextCursor !== undefined && { nextCursor: result.nextCursor }),
+        ...(result.total !== undefined && { total: result.total }),
+        cutoff: new Date(Math.max(0, query.now - query.olderThanMs)).toISOString(),
+      };
       return { body: view };
     },
   },

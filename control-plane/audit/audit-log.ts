@@ -16,6 +16,14 @@ export const DEFAULT_AUDIT_QUERY_LIMIT = 100;
 /** The largest page a query returns: bounds the memory and time one call can take. */
 export const MAX_AUDIT_QUERY_LIMIT = 1000;
 
+/**
+ * How long a request may go without a decision or progress record before `incomplete` reports
+ * its missing completion, where the caller names no threshold: well above the edge's progress
+ * interval (60 s) plus the moment its file log takes to reach the trail, so open streams and
+ * requests in flight are not reported, and short enough to see a loss soon after a restart.
+ */
+export const DEFAULT_INCOMPLETE_AGE_MS = 5 * 60_000;
+
 /** Which events a query returns; every field given must match (exact, case-sensitive). */
 export interface AuditFilter {
   readonly user?: string;
@@ -78,6 +86,44 @@ export interface AuditVerification {
   readonly problem?: ChainProblem;
 }
 
+/**
+ * Which allowed requests `incomplete` looks for: those whose decision record is older than
+ * `olderThanMs` and that have no completion record. The age matters because a request that is
+ * still running legitimately has none yet; the same goes for an open stream (watch, exec,
+ * logs -f) whose latest progress record is younger than `olderThanMs`.
+ */
+export interface IncompleteQuery {
+  /** Decisions whose time is at or after this (epoch ms). */
+  readonly since?: number;
+  /** Decisions whose time is before this (epoch ms). */
+  readonly until?: number;
+  /**
+   * How long a request may go without a decision or progress record before a missing
+   * completion counts. Longer than the edge's progress interval (60 s by default) plus the
+   * time its file log takes to be ingested, or open streams are reported.
+   */
+  readonly olderThanMs: number;
+  /** Epoch ms the age is measured from (the caller's clock; the store never reads one). */
+  readonly now: number;
+  /** @default DEFAULT_AUDIT_QUERY_LIMIT; at most MAX_AUDIT_QUERY_LIMIT. */
+  readonly limit?: number;
+  /** A previous page's nextCursor; send the same since, until and olderThanMs with it. */
+  readonly cursor?: string;
+}
+
+export interface IncompletePage {
+  /** The decision records of the requests, newest first. */
+  readonly events: StoredAuditEvent[];
+  /** Present while more remain: pass as `cursor` for the next page. */
+  readonly nextCursor?: string;
+  /**
+   * How many requests match in all: on the first page (the call without a cursor) only. When
+   * they do not all fit on it, counting them is a second walk over the range, which later
+   * pages do not repeat.
+   */
+  readonly total?: number;
+}
+
 export interface RetentionPolicy {
   /** Remove events older than this. */
   readonly maxAgeMs?: number;
@@ -122,6 +168,14 @@ export interface AuditLog {
 
   /** A page of the events matching `filter`, newest first unless `page.order` says otherwise. */
   query(filter?: AuditFilter, page?: AuditPageRequest): Promise<AuditPage>;
+
+  /**
+   * The allowed requests that have no completion record (see IncompleteQuery for which count):
+   * their decision events, newest first, paged by seq like `query`. Nothing is hidden: a
+   * request whose completion never arrived (the edge's file log lost, the ingester stuck) is
+   * listed here rather than silently absent from the trail.
+   */
+  incomplete(query: IncompleteQuery): Promise<IncompletePage>;
 
   /**
    * Events with seq > `afterSeq`, oldest first, at most `limit` (default MAX_AUDIT_QUERY_LIMIT,

@@ -8,7 +8,7 @@
  */
 import { AUDIT_STAGES, type AuditStage, type StoredAuditEvent } from '../audit/audit-event';
 import { decodeAuditCursor, encodeAuditCursor } from '../audit/audit-cursor';
-import { DEFAULT_AUDIT_QUERY_LIMIT, MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditOrder, type AuditPage, type AuditPageRequest, type AuditVerifyRange } from '../audit/audit-log';
+import { DEFAULT_AUDIT_QUERY_LIMIT, MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditOrder, type AuditPage, type AuditPageRequest, type AuditVerifyRange, type IncompletePage, type IncompleteQuery } from '../audit/audit-log';
 import { auditEventFromRow } from './audit-rows';
 import type { Row } from './record-rows';
 import type { Dialect } from './schema';
@@ -97,6 +97,97 @@ export function auditPageFromRows(plan: AuditQueryPlan, rows: readonly Row[], he
   if (plan.order === 'desc') return more ? { events, nextCursor: encodeAuditCursor({ order: 'desc', seq: last!.seq }) } : { events };
   const resumeAt = more ? last!.seq : Math.max(last?.seq ?? plan.afterSeq, headSeq, plan.afterSeq);
   return { events, nextCursor: encodeAuditCursor({ order: 'asc', seq: resumeAt }) };
+}
+
+export interface IncompletePlan {
+  /** The page in one statement: one row more than the limit, newest first. */
+  readonly sql: string;
+  readonly params: readonly unknown[];
+  /** How many match in all; only for the first page (no cursor). */
+  readonly count?: { readonly sql: string; readonly params: readonly unknown[] };
+  readonly limit: number;
+  /**
+   * The same conditions on `d` without any seq bound, and their parameters, for a store that
+   * walks the seqs in chunks of its own (SQLite) and adds its bounds after them.
+   */
+  readonly where: string;
+  readonly whereParams: readonly unknown[];
+  /** From the cursor: the page holds decisions below this seq. */
+  readonly beforeSeq?: number;
+  /**
+   * With `since`: the times a listed decision lies in ([from, to), ISO), so a chunked walk can
+   * first find the seqs that hold such times (the time index) instead of walking all of them.
+   */
+  readonly timeRange?: { readonly from: string; readonly to: string };
+}
+
+/**
+ * `incomplete` as SQL: allowed decisions older than the cutoff with neither a completion nor a
+ * progress record at or after the cutoff for their request id. Each NOT EXISTS is one probe of
+ * the (request_id, stage, event_time) index (migration 4) that never reads the table, so the
+ * cost is one walk over the records in range (by seq, or by time when since/until narrow it)
+ * and two index seeks per allowed decision, however long a stream's progress.
+ *
+ * The cutoff is a decision's (or its latest progress record's) time compared with
+ * `now - olderThanMs`: a request counts as still running while any of its records is at or
+ * after it, and as missing its completion once all of them are before it.
+ */
+export function planIncompleteQuery(query: IncompleteQuery, dialect: Dialect): IncompletePlan {
+  if (typeof query !== 'object' || query === null) throw new StoreInputError('incomplete query must be an object');
+  const now = requireTime('incomplete now', query.now);
+  const olderThanMs = requireCount('incomplete olderThanMs', query.olderThanMs);
+  const limit = query.limit === undefined ? DEFAULT_AUDIT_QUERY_LIMIT : requireCount('incomplete page limit', query.limit);
+  if (limit < 1 || limit > MAX_AUDIT_QUERY_LIMIT) throw new StoreInputError(`incomplete page limit must be between 1 and ${MAX_AUDIT_QUERY_LIMIT}, got ${limit}`);
+  let beforeSeq: number | undefined;
+  if (query.cursor !== undefined) {
+    const cursor = decodeAuditCursor(query.cursor);
+    // An oldest-first cursor comes from a followed query(), whose position means something else.
+    if (cursor.order !== 'desc') throw new StoreInputError('this cursor continues an oldest-first audit query, not a listing of incomplete requests; pass the nextCursor of an incomplete page');
+    beforeSeq = cursor.seq;
+  }
+  // A cutoff before the epoch is no time at all: nothing is older than it.
+  const cutoffIso = isoTime('incomplete cutoff', Math.max(0, now - olderThanMs));
+  const sinceIso = query.since === undefined ? undefined : isoTime('incomplete since', query.since);
+  const untilIso = query.until === undefined ? undefined : isoTime('incomplete until', query.until);
+
+  const params: unknown[] = [];
+  const param = (value: unknown) => {
+    params.push(value);
+    return dialect === 'postgres' ? `$${params.length}` : '?';
+  };
+  // The cutoff is bound once per use: SQLite's `?` are positional.
+  const conditions = [`d.stage = 'decision'`, `d.decision = 'allow'`, `d.event_time < ${param(cutoffIso)}`];
+  if (sinceIso !== undefined) conditions.push(`d.event_time >= ${param(sinceIso)}`);
+  if (untilIso !== undefined) conditions.push(`d.event_time < ${param(untilIso)}`);
+  conditions.push(
+    `NOT EXISTS (SELECT 1 FROM audit_events c WHERE c.request_id = d.request_id AND c.stage = 'completion')`,
+    `NOT EXISTS (SELECT 1 FROM audit_events p WHERE p.request_id = d.request_id AND p.stage = 'progress' AND p.event_time >= ${param(cutoffIso)})`,
+  );
+  const where = conditions.join(' AND ');
+  const whereParams = [...params];
+  const count = { sql: `SELECT COUNT(*) AS n FROM audit_events d WHERE ${where}`, params: whereParams };
+  const sql = `SELECT d.* FROM audit_events d WHERE ${where}${beforeSeq === undefined ? '' : ` AND d.seq < ${param(beforeSeq)}`} ORDER BY d.seq DESC LIMIT ${limit + 1}`;
+  const to = untilIso !== undefined && untilIso < cutoffIso ? untilIso : cutoffIso;
+  return {
+    sql,
+    params,
+    limit,
+    where,
+    whereParams,
+    ...(beforeSeq === undefined ? { count } : { beforeSeq }),
+    ...(sinceIso !== undefined && { timeRange: { from: sinceIso, to } }),
+  };
+}
+
+/** The page from the rows `plan.sql` returned and, on a first page, the count. */
+export function incompletePageFromRows(plan: IncompletePlan, rows: readonly Row[], total?: number): IncompletePage {
+  const events = rows.slice(0, plan.limit).map(auditEventFromRow);
+  const more = rows.length > plan.limit;
+  return {
+    events,
+    ...(more && { nextCursor: encodeAuditCursor({ order: 'desc', seq: events[events.length - 1]!.seq }) }),
+    ...(total !== undefined && { total }),
+  };
 }
 
 /** The last millisecond of year 9999: later ISO times have six-digit years and no longer sort as text. */

@@ -25,12 +25,12 @@ import { Pool, type PoolClient } from 'pg';
 import type { AuditEvent, StoredAuditEvent } from '../audit/audit-event';
 import { requireAuditEvent } from '../audit/audit-event-input';
 import { auditEventHash, type ChainPoint } from '../audit/audit-hash-chain';
-import { MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditPage, type AuditPageRequest, type AuditVerification, type AuditVerifyRange, type RetentionPolicy, type RetentionResult } from '../audit/audit-log';
+import { MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditPage, type AuditPageRequest, type AuditVerification, type AuditVerifyRange, type IncompletePage, type IncompleteQuery, type RetentionPolicy, type RetentionResult } from '../audit/audit-log';
 import { applyAuditRetention, removablePrefix, type RetentionTarget } from '../audit/audit-retention';
 import { verifyStoredChain, type ChainSource } from '../audit/stored-chain-verifier';
 import { silentLogger, type Logger } from '../log/logger';
 import { chainStateFromRow, CHAIN_STATE_SQL } from './audit-chain-row';
-import { auditPageFromRows, planAuditQuery, readLimit, verifyRange } from './audit-query';
+import { auditPageFromRows, incompletePageFromRows, planAuditQuery, planIncompleteQuery, readLimit, verifyRange } from './audit-query';
 import { auditEventFromRow, auditValues, AUDIT_COLUMNS, AUDIT_COLUMN_PG_TYPES } from './audit-rows';
 import { describeError, isConnectionError, sqlState } from './postgres-errors';
 import { migratePostgres } from './postgres-store';
@@ -59,6 +59,9 @@ const INSERT_BATCH = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')})
   SELECT * FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${AUDIT_COLUMN_PG_TYPES[c]}[]`).join(', ')})`;
 
 type Db = Pick<PoolClient, 'query'>;
+
+/** Several reads that must see one snapshot (READ COMMITTED gives each statement its own). */
+const SNAPSHOT_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
 
 export class PostgresAuditLog implements AuditLog {
   readonly kind = 'postgres';
@@ -151,6 +154,20 @@ export class PostgresAuditLog implements AuditLog {
     });
   }
 
+  async incomplete(query: IncompleteQuery): Promise<IncompletePage> {
+    const plan = planIncompleteQuery(query, 'postgres');
+    const { count } = plan;
+    if (!count) return this.read(async (db) => incompletePageFromRows(plan, await rows(db, plan.sql, [...plan.params])));
+    // The count and the first page from one snapshot, so they agree however many completions
+    // are ingested meanwhile.
+    return this.transaction(async (db) => {
+      const page = await rows(db, plan.sql, [...plan.params]);
+      // A first page that holds them all is its own count; only a longer report is counted.
+      const total = page.length <= plan.limit ? page.length : num((await rows(db, count.sql, [...count.params]))[0]?.n ?? 0);
+      return incompletePageFromRows(plan, page, total);
+    }, SNAPSHOT_READ);
+  }
+
   async readFrom(afterSeq: number, limit = MAX_AUDIT_QUERY_LIMIT): Promise<StoredAuditEvent[]> {
     const after = requireCount('readFrom afterSeq', afterSeq);
     const n = readLimit(limit);
@@ -219,7 +236,7 @@ export class PostgresAuditLog implements AuditLog {
     }
   }
 
-  private async transaction<T>(fn: (db: Db) => Promise<T>): Promise<T> {
+  private async transaction<T>(fn: (db: Db) => Promise<T>, begin = this.begin): Promise<T> {
     this.assertOpen();
     let client: PoolClient;
     try {
@@ -230,7 +247,7 @@ export class PostgresAuditLog implements AuditLog {
     // A connection that failed mid-transaction is destroyed rather than returned to the pool.
     let broken: Error | undefined;
     try {
-      await client.query(this.begin);
+      await client.query(begin);
       let result: T;
       try {
         result = await fn(client);

@@ -1,7 +1,8 @@
 /**
- * GET /api/v1/audit and /audit/verify over real HTTPS, against a real SQLite audit log: who may
- * read it, every filter, paging by cursor, the 400s that name the bad parameter, verification
- * of an intact and a tampered chain, and the 503 of a server started without an audit log.
+ * GET /api/v1/audit, /audit/incomplete and /audit/verify over real HTTPS, against a real SQLite
+ * audit log: who may read it, every filter, paging by cursor, the 400s that name the bad
+ * parameter, the report of allowed requests without a completion record, verification of an
+ * intact and a tampered chain, and the 503 of a server started without an audit log.
  */
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
@@ -9,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuditLog } from '../../control-plane/audit/audit-log';
 import { SqliteAuditLog } from '../../control-plane/store/sqlite-audit-log';
-import { iso, manyEvents, T0 } from '../audit/audit-fixtures';
+import { auditEvent, completionEvent, iso, manyEvents, T0 } from '../audit/audit-fixtures';
 import { ApiHarness } from './api-harness';
 
 let h: ApiHarness;
@@ -121,6 +122,105 @@ describe('GET /audit', () => {
   });
 });
 
+describe('GET /audit/incomplete', () => {
+  // A log of its own, with times relative to the server's clock: the shared one is about
+  // January 2026, and its tests count on what it holds.
+  let server: ApiHarness;
+  let own: AuditLog;
+  const MINUTE = 60_000;
+  const lost = Array.from({ length: 7 }, (_, i) => `lost-${i}`);
+
+  beforeAll(async () => {
+    own = await SqliteAuditLog.open(path.join(dir, 'incomplete.db'));
+    server = await ApiHarness.start({ audit: own });
+    await server.addUser('dana', ['dev']);
+    const now = server.now();
+    const at = (ms: number) => iso(now - ms);
+    await own.append([
+      ...lost.map((requestId, i) => auditEvent({ requestId, time: at(60 * MINUTE - i * MINUTE) })),
+      auditEvent({ requestId: 'done', time: at(50 * MINUTE) }),
+      completionEvent({ requestId: 'done', time: at(50 * MINUTE - 20) }),
+      auditEvent({ requestId: 'denied', time: at(40 * MINUTE), decision: 'deny', reason: 'kubegate: no policy allows it' }),
+      auditEvent({ requestId: 'watching', time: at(30 * MINUTE), verb: 'watch' }),
+      completionEvent({ requestId: 'watching', stage: 'progress', status: 200, time: at(MINUTE) }),
+      auditEvent({ requestId: 'in-flight', time: at(MINUTE) }),
+    ]);
+  });
+  afterAll(async () => {
+    await server.close();
+    await own.close();
+  });
+
+  const ids = (body: { events: { requestId: string }[] }) => body.events.map((e) => e.requestId);
+  const newestFirst = [...lost].reverse();
+
+  test('administrators only', async () => {
+    const r = await server.call('dana', 'GET', '/audit/incomplete');
+    expect(r.status).toBe(403);
+    expect(r.body).toEqual({ code: 'ERR_FORBIDDEN', message: 'only members of kubegate:admins may GET /api/v1/audit/incomplete' });
+  });
+
+  test('allowed decisions older than 5 minutes without a completion, newest first, with the count and the cutoff', async () => {
+    const before = server.now();
+    const r = await server.call('root', 'GET', '/audit/incomplete');
+    expect(r.status).toBe(200);
+    expect(ids(r.body)).toEqual(newestFirst);
+    expect(r.body.total).toBe(7);
+    expect(r.body.nextCursor).toBeUndefined();
+    expect(r.body.events[0]).toMatchObject({ stage: 'decision', decision: 'allow', seq: 7, hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    // The cutoff is the server's clock less the threshold (5 minutes unless asked).
+    const cutoff = Date.parse(r.body.cutoff);
+    expect(cutoff).toBeGreaterThanOrEqual(before - 5 * MINUTE);
+    expect(cutoff).toBeLessThanOrEqual(server.now() - 5 * MINUTE);
+  });
+
+  test('older-than, since and until', async () => {
+    // 30 seconds: the in-flight request counts, the stream whose progress is a minute old too.
+    expect(ids((await server.call('root', 'GET', '/audit/incomplete?older-than=30s')).body)).toEqual(['in-flight', 'watching', ...newestFirst]);
+    expect(ids((await server.call('root', 'GET', '/audit/incomplete?older-than=57m30s')).body)).toEqual(['lost-2', 'lost-1', 'lost-0']);
+    expect(ids((await server.call('root', 'GET', '/audit/incomplete?since=57m30s')).body)).toEqual(['lost-6', 'lost-5', 'lost-4', 'lost-3']);
+    expect(ids((await server.call('root', 'GET', '/audit/incomplete?since=59m30s&until=57m30s')).body)).toEqual(['lost-2', 'lost-1']);
+    expect(ids((await server.call('root', 'GET', `/audit/incomplete?until=${encodeURIComponent(iso(T0))}`)).body)).toEqual([]);
+  });
+
+  test('paging by cursor: no duplicates, no gaps, the total on the first page', async () => {
+    const got: string[] = [];
+    const totals: unknown[] = [];
+    let query = 'limit=3';
+    for (;;) {
+      const r = await server.call('root', 'GET', `/audit/incomplete?${query}`);
+      expect(r.status).toBe(200);
+      got.push(...ids(r.body));
+      totals.push(r.body.total);
+      if (!r.body.nextCursor) break;
+      query = `limit=3&cursor=${encodeURIComponent(r.body.nextCursor)}`;
+    }
+    expect(got).toEqual(newestFirst);
+    expect(totals).toEqual([7, undefined, undefined]);
+  });
+
+  test('a bad parameter is a 400 naming it', async () => {
+    const { body: asc } = await h.call('root', 'GET', '/audit?order=asc&limit=1');
+    const cases: [string, string, string][] = [
+      ['olderThan=5m', 'olderThan', 'unknown query parameter "olderThan"; parameters here: since, until, older-than, limit, cursor'],
+      ['older-than=5m&older-than=1h', 'older-than', 'query parameter older-than is given more than once'],
+      ['older-than=5', 'older-than', 'older-than: "5" is not a duration: use a number with a unit, e.g. 30s, 15m, 8h, 1h30m or 2d'],
+      ['older-than=0s', 'older-than', 'older-than: "0s" is not a duration: use a number with a unit, e.g. 30s, 15m, 8h, 1h30m or 2d'],
+      ['older-than=99999999999999999d', 'older-than', 'older-than: "99999999999999999d" is longer than any audit trail'],
+      ['since=yesterday', 'since', 'since: "yesterday" is not a time: use an RFC 3339 time (e.g. 2026-01-31T09:00:00Z) or a duration back from now (e.g. 15m, 2h, 7d)'],
+      ['since=1h&until=2h', 'until', 'until must be later than since'],
+      ['limit=0', 'limit', 'limit must be an integer from 1 to 1000, got "0"'],
+      ['cursor=abc!', 'cursor', 'cursor "abc!" is not a cursor of an audit query; pass the nextCursor of a previous page as it was'],
+      [`cursor=${asc.nextCursor}`, 'cursor', 'this cursor continues an oldest-first GET /audit listing; pass the nextCursor of a previous /audit/incomplete page'],
+    ];
+    for (const [query, field, message] of cases) {
+      const r = await server.call('root', 'GET', `/audit/incomplete?${query}`);
+      expect([query, r.status, r.body]).toEqual([query, 400, { code: 'ERR_BAD_REQUEST', message, field }]);
+    }
+    expect((await server.call('root', 'POST', '/audit/incomplete')).status).toBe(405);
+  });
+});
+
 describe('GET /audit/verify', () => {
   test('an intact chain, whole and in part', async () => {
     const head = await audit.head();
@@ -146,7 +246,7 @@ describe('GET /audit/verify', () => {
 test('a server without an audit log answers 503, saying so', async () => {
   const bare = await ApiHarness.start();
   try {
-    for (const p of ['/audit', '/audit/verify']) {
+    for (const p of ['/audit', '/audit/incomplete', '/audit/verify']) {
       const r = await bare.call('root', 'GET', p);
       expect(r.status).toBe(503);
       expect(r.body).toEqual({ code: 'ERR_UNAVAILABLE', message: 'the audit log is not available: this control plane was started without one' });

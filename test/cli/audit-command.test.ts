@@ -1,7 +1,8 @@
 /**
- * `kubegate audit` and `kubegate audit verify` against the real admin API and a real SQLite
- * audit log: tables and JSON lines, filters, limits beyond one API page, --follow until
- * interrupted, and verify's exit codes on an intact and a tampered chain.
+ * `kubegate audit`, `kubegate audit incomplete` and `kubegate audit verify` against the real
+ * admin API and a real SQLite audit log: tables and JSON lines, filters, limits beyond one API
+ * page, --follow until interrupted, the report of requests without a completion record and its
+ * exit codes, and verify's exit codes on an intact and a tampered chain.
  */
 import Database from 'better-sqlite3';
 import * as fs from 'node:fs';
@@ -132,6 +133,90 @@ describe('kubegate audit', () => {
       out.mockRestore();
       err.mockRestore();
     }
+  });
+});
+
+describe('kubegate audit incomplete', () => {
+  // Every allowed decision of the shared log is its own request without a completion: they
+  // are all incomplete, and all older than any threshold used here (January 2026).
+  const expected = async () => {
+    const page = await audit.incomplete({ olderThanMs: 5 * 60_000, now: Date.now(), limit: 1000 });
+    return [...page.events].reverse();
+  };
+
+  test('lists the requests oldest first, ends with their count, and exits 3', async () => {
+    const lost = await expected();
+    expect(lost.length).toBeGreaterThan(5);
+    const r = await h.cli('root', ['audit', 'incomplete']);
+    expect(r.code).toBe(3);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^TIME\s+REQUEST ID\s+USER\s+CLUSTER\s+VERB\s+RESOURCE\s+NAMESPACE\/NAME$/);
+    expect(lines.slice(1, -1).map((l) => l.split(/\s+/)[1])).toEqual(lost.map((e) => e.requestId));
+    expect(lines[1]).toMatch(new RegExp(`^${lost[0]!.time.replace(/\./g, '\\.')}\\s+${lost[0]!.requestId}\\s+${lost[0]!.user}\\s+${lost[0]!.cluster}\\s+${lost[0]!.verb}\\s+pods\\s+`));
+    expect(lines[lines.length - 1]).toBe(`${lost.length} allowed requests have no completion record (older than 5m)`);
+    expect(r.stderr).toBe('');
+  });
+
+  test('-o json: the decision records, one per line, the count on stderr; --limit lists the newest', async () => {
+    const lost = await expected();
+    const r = await h.cli('root', ['audit', 'incomplete', '-o', 'json', '--older-than', '1h30m']);
+    expect(r.code).toBe(3);
+    expect(jsonLines(r.stdout)).toEqual(lost);
+    expect(r.stderr).toBe(`# ${lost.length} allowed requests have no completion record (older than 1h30m)\n`);
+    const newest = await h.cli('root', ['audit', 'incomplete', '-o', 'json', '--limit', '2']);
+    expect(newest.code).toBe(3);
+    expect(jsonLines(newest.stdout)).toEqual(lost.slice(-2));
+    expect(newest.stderr).toBe(`# ${lost.length} allowed requests have no completion record (older than 5m); the newest 2 are listed\n`);
+  });
+
+  test('--since and --until select by the decision\'s time; none found exits 0', async () => {
+    const lost = await expected();
+    const r = await h.cli('root', ['audit', 'incomplete', '-o', 'json', '--since', lost[1]!.time, '--until', lost[3]!.time]);
+    expect(r.code).toBe(3);
+    expect(jsonLines(r.stdout).map((e) => e.requestId)).toEqual([lost[1]!.requestId, lost[2]!.requestId]);
+    const none = await h.cli('root', ['audit', 'incomplete', '--since', '1h']);
+    expect(none).toEqual({ code: 0, stdout: 'no allowed request older than 5m is missing its completion record\n', stderr: '' });
+  });
+
+  test('more than one API page: fetched by cursor up to --limit, the count of all from the first page', async () => {
+    const big = await SqliteAuditLog.open(path.join(dir, 'incomplete-big.db'));
+    const server = await ApiHarness.start({ audit: big });
+    try {
+      await big.append(Array.from({ length: 1300 }, (_, i) => auditEvent({ requestId: `lost-${i}`, time: iso(T0 + i * 1000) })));
+      const r = await server.cli('root', ['audit', 'incomplete', '-o', 'json', '--limit', '1200']);
+      expect(r.code).toBe(3);
+      expect(jsonLines(r.stdout).map((e) => e.requestId)).toEqual(Array.from({ length: 1200 }, (_, i) => `lost-${i + 100}`));
+      expect(r.stderr).toBe('# 1300 allowed requests have no completion record (older than 5m); the newest 1200 are listed\n');
+    } finally {
+      await server.close();
+      await big.close();
+    }
+  });
+
+  test('a completion ingested late takes a request off the report', async () => {
+    const [first] = await expected();
+    const before = jsonLines((await h.cli('root', ['audit', 'incomplete', '-o', 'json'])).stdout);
+    await audit.append([completionEvent({ requestId: first!.requestId, user: first!.user, time: iso(Date.parse(first!.time) + 100) })]);
+    const after = await h.cli('root', ['audit', 'incomplete', '-o', 'json']);
+    expect(jsonLines(after.stdout)).toEqual(before.slice(1));
+  });
+
+  test('mistakes are usage errors (exit 2); anyone but an administrator is refused (exit 1)', async () => {
+    const bad = await h.cli('root', ['audit', 'incomplete', '--older-than', 'soon']);
+    expect(bad).toMatchObject({ code: 2, stderr: 'kubegate audit: --older-than: "soon" is not a duration: use a number with a unit, e.g. 30s, 15m, 8h, 1h30m or 2d\n' });
+    expect((await h.cli('root', ['audit', 'incomplete', '--until', 'never'])).code).toBe(2);
+    expect((await h.cli('root', ['audit', 'incomplete', '-o', 'yaml'])).code).toBe(2);
+    const r = await h.cli('dana', ['audit', 'incomplete']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('kubegate audit: only members of kubegate:admins may GET /api/v1/audit/incomplete (ERR_FORBIDDEN)\n');
+  });
+
+  test('--help documents the exit codes', async () => {
+    const r = await h.cli(null, ['audit', 'incomplete', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Usage: kubegate audit incomplete [--since T] [--until T] [--older-than 5m] [--limit N] [-o table|json]');
+    expect(r.stdout).toMatch(/Exit codes[^\n]*\n\s+0\s+no allowed request is missing its completion record\n\s+3\s+some are/);
+    expect((await h.cli(null, ['audit', '--help'])).stdout).toContain('kubegate audit incomplete [--since T]');
   });
 });
 

@@ -220,6 +220,133 @@ export function describeAuditLogContract(name: string, openEmpty: () => Promise<
       });
     });
 
+    describe('incomplete: allowed requests without a completion record', () => {
+      const MINUTE = 60_000;
+      const NOW = T0 + DAY;
+      const OLDER = 5 * MINUTE;
+      const CUTOFF = NOW - OLDER;
+      const at = (ms: number) => ({ time: iso(ms) });
+      const decision = (requestId: string, time: number, over: Partial<AuditEvent> = {}) => auditEvent({ requestId, ...at(time), ...over });
+      const progress = (requestId: string, time: number) => completionEvent({ requestId, stage: 'progress', status: 101, ...at(time) });
+      const completion = (requestId: string, time: number) => completionEvent({ requestId, ...at(time) });
+      const ids = (page: { events: readonly StoredAuditEvent[] }) => page.events.map((e) => e.requestId);
+
+      test('reports an old allowed decision without completion; not a complete, young, streaming or denied one', async () => {
+        await log.append([
+          decision('done', T0),
+          decision('lost', T0 + 1000),
+          decision('denied', T0 + 2000, { decision: 'deny', reason: 'kubegate: no policy allows it' }),
+          decision('stream-open', T0 + 3000, { verb: 'watch' }),
+          decision('stream-stale', T0 + 4000, { verb: 'watch' }),
+          progress('stream-open', T0 + 63_000),
+          progress('stream-stale', T0 + 64_000),
+          completion('done', T0 + 1500),
+          // The open stream's latest progress record is younger than the threshold: still running.
+          progress('stream-open', NOW - MINUTE),
+          decision('young', NOW - 2 * MINUTE),
+          // Exactly at the cutoff is not older than it; a millisecond before is.
+          decision('at-cutoff', CUTOFF),
+          decision('just-older', CUTOFF - 1),
+        ]);
+        const page = await log.incomplete({ olderThanMs: OLDER, now: NOW });
+        expect(ids(page)).toEqual(['just-older', 'stream-stale', 'lost']);
+        expect(page.total).toBe(3);
+        expect(page.nextCursor).toBeUndefined();
+        // The decision records as stored, chain fields and all.
+        expect(page.events[2]).toEqual((await log.query({ requestId: 'lost' })).events[0]);
+
+        // A completion ingested late (the edge's file log read after a restart) takes it off the
+        // report, and so does a progress record of the stale stream; a longer threshold leaves
+        // out what is younger than it.
+        await log.append([completion('lost', T0 + 2000), progress('stream-stale', NOW - 1000)]);
+        expect(ids(await log.incomplete({ olderThanMs: OLDER, now: NOW }))).toEqual(['just-older']);
+        expect(await log.incomplete({ olderThanMs: 2 * OLDER, now: NOW })).toEqual({ events: [], total: 0 });
+        // A day later the young ones are old enough too, and so are both streams, silent since.
+        expect(ids(await log.incomplete({ olderThanMs: OLDER, now: NOW + DAY }))).toEqual(['just-older', 'at-cutoff', 'young', 'stream-stale', 'stream-open']);
+      });
+
+      test('since and until narrow by the decision\'s time; an empty log reports nothing', async () => {
+        expect(await log.incomplete({ olderThanMs: 0, now: NOW })).toEqual({ events: [], total: 0 });
+        await log.append([decision('a', T0), decision('b', T0 + 10_000), decision('c', T0 + 20_000), completion('b', T0 + 30_000)]);
+        expect(ids(await log.incomplete({ olderThanMs: OLDER, now: NOW, since: T0 + 1 }))).toEqual(['c']);
+        expect(ids(await log.incomplete({ olderThanMs: OLDER, now: NOW, until: T0 + 20_000 }))).toEqual(['a']);
+        expect(ids(await log.incomplete({ olderThanMs: OLDER, now: NOW, since: T0, until: T0 + 20_001 }))).toEqual(['c', 'a']);
+        // A threshold reaching back before the epoch: nothing is that old.
+        expect(await log.incomplete({ olderThanMs: NOW + DAY, now: NOW })).toEqual({ events: [], total: 0 });
+      });
+
+      test('paging newest first by cursor: no duplicates, no gaps, the total with the first page', async () => {
+        // 11 lost among 25 complete requests, appended in several batches.
+        const events: AuditEvent[] = [];
+        for (let i = 0; i < 36; i++) {
+          events.push(decision(`r-${i}`, T0 + i * 1000));
+          if (i % 3 !== 0 || i === 0) events.push(completion(`r-${i}`, T0 + i * 1000 + 500));
+        }
+        await log.append(events.slice(0, 30));
+        await log.append(events.slice(30));
+        const lost = range(1, 35).filter((i) => i % 3 === 0).map((i) => `r-${i}`).reverse();
+        expect(lost).toHaveLength(11);
+
+        const pages = [];
+        let cursor: string | undefined;
+        do {
+          const page = await log.incomplete({ olderThanMs: OLDER, now: NOW, limit: 4, ...(cursor !== undefined && { cursor }) });
+          pages.push(page);
+          cursor = page.nextCursor;
+        } while (cursor);
+        expect(pages.map((p) => p.events.length)).toEqual([4, 4, 3]);
+        expect(pages.map((p) => p.total)).toEqual([11, undefined, undefined]);
+        expect(pages.flatMap(ids)).toEqual(lost);
+        // An exact multiple of the limit ends without an empty page.
+        const first = await log.incomplete({ olderThanMs: OLDER, now: NOW, limit: 11 });
+        expect(first).toMatchObject({ total: 11 });
+        expect(first.nextCursor).toBeUndefined();
+
+        // Completions arriving between pages neither repeat nor skip the others.
+        const page1 = await log.incomplete({ olderThanMs: OLDER, now: NOW, limit: 4 });
+        await log.append([completion('r-33', NOW), completion('r-21', NOW)]);
+        const page2 = await log.incomplete({ olderThanMs: OLDER, now: NOW, limit: 4, cursor: page1.nextCursor! });
+        expect([...ids(page1), ...ids(page2)]).toEqual(['r-33', 'r-30', 'r-27', 'r-24', 'r-18', 'r-15', 'r-12', 'r-9']);
+      });
+
+      test('a long log: the report and its count are whole, however the store walks it', async () => {
+        // 6000 requests, 12,000 records; every thousandth request's completion is missing.
+        const lostAt = (i: number) => i % 1000 === 7;
+        for (let b = 0; b < 6; b++) {
+          const batch: AuditEvent[] = [];
+          for (let i = b * 1000; i < (b + 1) * 1000; i++) {
+            batch.push(decision(`r-${i}`, T0 + i * 100));
+            if (!lostAt(i)) batch.push(completion(`r-${i}`, T0 + i * 100 + 50));
+          }
+          await log.append(batch);
+        }
+        const lost = range(0, 5999).filter(lostAt).map((i) => `r-${i}`).reverse();
+        const first = await log.incomplete({ olderThanMs: OLDER, now: NOW, limit: 4 });
+        expect(first).toMatchObject({ total: 6 });
+        const second = await log.incomplete({ olderThanMs: OLDER, now: NOW, limit: 4, cursor: first.nextCursor! });
+        expect([...ids(first), ...ids(second)]).toEqual(lost);
+        expect(second.nextCursor).toBeUndefined();
+        const since = await log.incomplete({ olderThanMs: OLDER, now: NOW, since: T0 + 2000 * 100 });
+        expect(since).toMatchObject({ total: 4 });
+        expect(ids(since)).toEqual(['r-5007', 'r-4007', 'r-3007', 'r-2007']);
+        expect(ids(await log.incomplete({ olderThanMs: OLDER, now: NOW, since: T0 + 1007 * 100, until: T0 + 3007 * 100 }))).toEqual(['r-2007', 'r-1007']);
+        expect(await log.incomplete({ olderThanMs: OLDER, now: NOW, since: T0 + 6000 * 100 })).toEqual({ events: [], total: 0 });
+      });
+
+      test('bad queries are refused, naming what is wrong', async () => {
+        await log.append(manyEvents(3));
+        const asc = (await log.query({}, { order: 'asc' })).nextCursor!;
+        expect((await rejection(log.incomplete({ olderThanMs: -1, now: NOW }))).message).toBe('incomplete olderThanMs must be a non-negative integer, got -1');
+        expect((await rejection(log.incomplete({ olderThanMs: OLDER } as never))).message).toBe('incomplete now must be a time in epoch milliseconds (a non-negative integer), got undefined');
+        expect((await rejection(log.incomplete({ olderThanMs: OLDER, now: NOW, limit: 1001 }))).message).toBe('incomplete page limit must be between 1 and 1000, got 1001');
+        expect((await rejection(log.incomplete({ olderThanMs: OLDER, now: NOW, since: 1.5 }))).message).toContain('incomplete since must be a time');
+        expect(await rejection(log.incomplete({ olderThanMs: OLDER, now: NOW, cursor: 'nonsense!' }))).toBeInstanceOf(AuditCursorError);
+        expect((await rejection(log.incomplete({ olderThanMs: OLDER, now: NOW, cursor: asc }))).message).toBe(
+          'this cursor continues an oldest-first audit query, not a listing of incomplete requests; pass the nextCursor of an incomplete page',
+        );
+      });
+    });
+
     describe('verify', () => {
       beforeEach(async () => {
         await log.append(manyEvents(40));

@@ -20,6 +20,17 @@ function object(e: StoredAuditEvent): string {
   return e.name || '-';
 }
 
+/**
+ * `kubegate audit incomplete`: one line per request whose completion is missing. Every such
+ * line would say stage decision, decision allow and no status, so those columns give way to
+ * the request id, which is what one looks up next (`kubegate audit --request-id ID`).
+ */
+export const INCOMPLETE_TABLE_HEADERS = ['time', 'request id', 'user', 'cluster', 'verb', 'resource', 'namespace/name'] as const;
+
+export function incompleteTableRow(e: StoredAuditEvent): string[] {
+  return [e.time, e.requestId || '-', e.user || '-', e.cluster || '-', e.verb || '-', resource(e), object(e)];
+}
+
 export function auditTableRow(e: StoredAuditEvent): string[] {
   return [e.time, e.user || '-', e.cluster || '-', e.stage, e.verb || '-', resource(e), object(e), e.decision, e.status === undefined ? '-' : String(e.status)];
 }

@@ -1,23 +1,31 @@
 /**
  * `kubegate audit`: the audit trail, filtered, as a table or JSON lines, optionally followed
  * as it grows; `kubegate audit verify`: checks the hash chain and exits 1 naming the first
- * record that was modified, removed or reordered. Administrators only (the API decides).
+ * record that was modified, removed or reordered; `kubegate audit incomplete`: lists the
+ * allowed requests whose completion record is missing and exits 3 when there are any.
+ * Administrators only (the API decides).
  */
 import type { StoredAuditEvent } from '../../audit/audit-event';
+import { DEFAULT_INCOMPLETE_AGE_MS } from '../../audit/audit-log';
 import { AuditTimeError, parseAuditTime } from '../../audit/audit-time';
-import type { AuditPageView, AuditVerificationView } from '../../api/api-views';
+import type { AuditIncompleteView, AuditPageView, AuditVerificationView } from '../../api/api-views';
+import { formatDuration } from '../../api/format-duration';
 import { DurationError, parseDurationMs } from '../../config/duration';
 import type { ApiClient } from '../api-client';
 import { UsageError } from '../cli-error';
 import { apiSubcommand } from './api-command';
 import { followAudit } from './audit-follow';
-import { AuditTableWriter } from './audit-table';
-import { OUTPUT_OPTION, TEXT_OUTPUT_HELP, outputFormat, printJson } from './output';
+import { AuditTableWriter, INCOMPLETE_TABLE_HEADERS, incompleteTableRow } from './audit-table';
+import { OUTPUT_OPTION, TEXT_OUTPUT_HELP, outputFormat, printJson, printTable } from './output';
 
 /** The API's largest page; --limit beyond it is fetched page by page. */
 const API_PAGE = 1000;
 const DEFAULT_LIMIT = 100;
 const DEFAULT_INTERVAL_MS = 2000;
+/** `audit incomplete` shows one API page unless asked for more: the count says how many in all. */
+const DEFAULT_INCOMPLETE_LIMIT = API_PAGE;
+/** `audit incomplete` found requests without a completion record: distinct from 1 (failed) and 2 (usage). */
+export const EXIT_INCOMPLETE = 3;
 
 const write = (text: string) => process.stdout.write(text);
 
@@ -71,12 +79,14 @@ function interruption(): { signal: AbortSignal; release(): void } {
 
 const auditQueryCommand = apiSubcommand({
   summary: 'show and follow the audit trail; `audit verify` checks its hash chain',
-  usage: 'audit [--user U] [--cluster C] [--verb V] [--namespace N] [--decision allow|deny] [--since T] [--until T] [--limit N] [-o table|json] [--follow]\n       kubegate audit verify [--from SEQ] [--to SEQ]',
+  usage:
+    'audit [--user U] [--cluster C] [--verb V] [--namespace N] [--decision allow|deny] [--since T] [--until T] [--limit N] [-o table|json] [--follow]\n       kubegate audit verify [--from SEQ] [--to SEQ]\n       kubegate audit incomplete [--since T] [--until T] [--older-than 5m] [--limit N] [-o table|json]',
   description: `Shows audit events (every request's decision, and what Envoy saw of it when it
 completed), oldest first: the newest --limit that match, then with --follow those that
 arrive after, until Ctrl-C. Times for --since and --until are RFC 3339
 (2026-01-31T09:00:00Z) or durations back from now (15m, 2h, 7d). -o json prints one JSON
-object per line. 'kubegate audit verify --help' for the chain check. Administrators only.`,
+object per line. 'kubegate audit verify --help' for the chain check, 'kubegate audit
+incomplete --help' for the requests whose completion record is missing. Administrators only.`,
   options: {
     user: { type: 'string' },
     cluster: { type: 'string' },
@@ -188,10 +198,104 @@ ${TEXT_OUTPUT_HELP}`,
   },
 });
 
+/** --older-than, checked here so a mistake is a usage error before anything is sent. */
+function olderThanOption(value: string | undefined): { text: string; ms: number } | undefined {
+  if (value === undefined) return undefined;
+  let ms: number;
+  try {
+    ms = parseDurationMs(value);
+  } catch (err) {
+    if (err instanceof DurationError) throw new UsageError(`--older-than: ${err.message}`);
+    throw err;
+  }
+  if (!Number.isSafeInteger(ms)) throw new UsageError(`--older-than: "${value}" is longer than any audit trail`);
+  return { text: value.trim(), ms };
+}
+
+const auditIncompleteCommand = apiSubcommand({
+  summary: 'list allowed requests whose completion record is missing',
+  usage: 'audit incomplete [--since T] [--until T] [--older-than 5m] [--limit N] [-o table|json]',
+  description: `Lists the requests that were allowed (their decision record is in the audit
+trail) but have no completion record: what Envoy saw of them never reached the trail. A
+request still running has none yet, so only those whose decision, and latest progress record
+for an open stream, are older than --older-than are listed (default 5m, well above the edge's
+60 s progress interval). After the control plane was down or restarted, this is the check
+that nothing went missing silently: the edge's file log is ingested when it comes back, and
+what is still missing then is reported here, not hidden.
+
+Prints the newest --limit requests (default ${DEFAULT_INCOMPLETE_LIMIT}), oldest first, then how many there are
+in all. -o json prints their decision records, one JSON object per line, and the count on
+standard error. --since and --until select by the time of the decision: RFC 3339 or
+durations back from now (15m, 2h, 7d). Administrators only.
+
+Exit codes (for scripts and alerts):
+  0   no allowed request is missing its completion record
+  3   some are: they are listed, with their count
+  1   the check could not be made (API unreachable, not an administrator, ...)
+  2   a usage mistake`,
+  options: {
+    since: { type: 'string' },
+    until: { type: 'string' },
+    'older-than': { type: 'string' },
+    limit: { type: 'string' },
+    ...OUTPUT_OPTION,
+  },
+  optionsHelp: `  --since T             decided at or after T (RFC 3339, or a duration back from now: 15m, 2h, 7d)
+  --until T             decided before T (same forms)
+  --older-than D        only requests silent for longer than D (default ${formatDuration(DEFAULT_INCOMPLETE_AGE_MS)})
+  --limit N             how many of the newest to list (default ${DEFAULT_INCOMPLETE_LIMIT}); the count is of all
+  -o, --output FORMAT   table (default) or json (one decision record per line)
+`,
+  async run(values, _args, client) {
+    const format = outputFormat(values.output, ['table', 'json']);
+    const now = Date.now();
+    const limit = positiveInteger(values.limit, '--limit', DEFAULT_INCOMPLETE_LIMIT);
+    const olderThan = olderThanOption(values['older-than']);
+    const query = new URLSearchParams();
+    const set = (name: string, value: string | undefined) => value !== undefined && query.set(name, value);
+    set('since', timeOption(values.since, '--since', now));
+    set('until', timeOption(values.until, '--until', now));
+    set('older-than', olderThan?.text);
+
+    const api = client();
+    const events: StoredAuditEvent[] = [];
+    let total: number | undefined;
+    let cursor: string | undefined;
+    do {
+      const page = new URLSearchParams(query);
+      page.set('limit', String(Math.min(API_PAGE, limit - events.length)));
+      if (cursor) page.set('cursor', cursor);
+      const r = await api.get<AuditIncompleteView>(`/audit/incomplete?${page.toString()}`);
+      events.push(...r.events);
+      total ??= r.total;
+      cursor = r.nextCursor;
+    } while (cursor && events.length < limit);
+    // The first page's count is of all of them, in one snapshot; without one (an older
+    // server), what was listed is what there is.
+    const count = Math.max(total ?? events.length, events.length);
+    const age = formatDuration(olderThan?.ms ?? DEFAULT_INCOMPLETE_AGE_MS);
+    const summary =
+      count === 0
+        ? `no allowed request older than ${age} is missing its completion record`
+        : `${count} allowed request${count === 1 ? ' has' : 's have'} no completion record (older than ${age})${count > events.length ? `; the newest ${events.length} are listed` : ''}`;
+
+    const oldestFirst = [...events].reverse();
+    if (format === 'json') {
+      write(oldestFirst.map((e) => JSON.stringify(e) + '\n').join(''));
+      process.stderr.write(`# ${summary}\n`);
+    } else {
+      if (oldestFirst.length > 0) printTable(INCOMPLETE_TABLE_HEADERS, oldestFirst.map(incompleteTableRow));
+      write(`${summary}\n`);
+    }
+    return count === 0 ? 0 : EXIT_INCOMPLETE;
+  },
+});
+
 export const auditCommand = {
   summary: auditQueryCommand.summary,
   run(args: string[]): Promise<number> {
     if (args[0] === 'verify') return auditVerifyCommand.run(args.slice(1));
+    if (args[0] === 'incomplete') return auditIncompleteCommand.run(args.slice(1));
     return auditQueryCommand.run(args);
   },
 };
