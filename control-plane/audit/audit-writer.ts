@@ -2,8 +2,12 @@
  * Group commit for the audit trail. Every request's decision must be durable before the edge
  * lets the request through, but one transaction per request would cap the edge at the disk's
  * sync rate. Callers each wait for their own event; events that arrive while a write is in
- * flight are written together in the next one, so under load one sync covers many requests and
- * an idle edge still writes each event at once (no timer, no added wait).
+ * flight are written together in the next one, so under load one sync covers many requests.
+ *
+ * A write starts only once the event loop has handled the I/O that is ready (setImmediate), not
+ * in the caller's own tick: an embedded store commits synchronously on this thread, and the
+ * requests that arrived together must be queued before it blocks, or each would commit alone.
+ * An idle edge pays one turn of the event loop, no timer.
  */
 import type { AuditEvent } from './audit-event';
 
@@ -67,7 +71,10 @@ export class AuditWriter {
     }
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ event, resolve, reject });
-      if (!this.writing) void this.drain();
+      if (!this.writing) {
+        this.writing = true;
+        setImmediate(() => void this.drain());
+      }
     });
   }
 
@@ -87,7 +94,11 @@ export class AuditWriter {
   private async drain(): Promise<void> {
     this.writing = true;
     try {
+      let first = true;
       while (this.queue.length > 0) {
+        // Let the callers just released, and requests that arrived meanwhile, queue up first.
+        if (!first) await new Promise((r) => setImmediate(r));
+        first = false;
         const batch = this.queue.splice(0, this.props.maxBatch ?? 2000);
         try {
           await this.props.appender.append(batch.map((w) => w.event));

@@ -28,7 +28,10 @@ class ControlledAppender implements AuditAppender {
   }
 }
 
-const tick = () => new Promise((r) => setImmediate(r));
+/** A few turns of the event loop: the writer starts each write on one. */
+const tick = async () => {
+  for (let i = 0; i < 3; i++) await new Promise((r) => setImmediate(r));
+};
 
 test('an idle writer writes at once; events arriving during a write share the next one', async () => {
   const appender = new ControlledAppender();
@@ -89,4 +92,14 @@ test('close() writes what is queued, then refuses', async () => {
   await Promise.all(pending);
   expect(written).toEqual(['r1', 'r2']);
   await expect(writer.record(event(3))).rejects.toThrow('the audit writer is stopped');
+});
+
+test('events recorded in the same turn of the event loop share one write, even on an idle writer', async () => {
+  const appender = new ControlledAppender();
+  const writer = new AuditWriter({ appender });
+  const all = [1, 2, 3].map((n) => writer.record(event(n)));
+  await tick();
+  expect(appender.batches).toEqual([['r1', 'r2', 'r3']]);
+  appender.finish();
+  await Promise.all(all);
 });
