@@ -33,6 +33,7 @@ import { chainStateFromRow, CHAIN_STATE_SQL } from './audit-chain-row';
 import { auditPageFromRows, incompletePageFromRows, planAuditQuery, planIncompleteQuery, readLimit, verifyRange } from './audit-query';
 import { auditEventFromRow, auditValues, AUDIT_COLUMNS, AUDIT_COLUMN_PG_TYPES } from './audit-rows';
 import { describeError, isConnectionError, sqlState } from './postgres-errors';
+import { runPgTransaction } from './postgres-transaction';
 import { migratePostgres } from './postgres-store';
 import { num, type Row } from './record-rows';
 import { redactUrl } from './redact-url';
@@ -238,31 +239,7 @@ export class PostgresAuditLog implements AuditLog {
 
   private async transaction<T>(fn: (db: Db) => Promise<T>, begin = this.begin): Promise<T> {
     this.assertOpen();
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw this.translate(err);
-    }
-    // A connection that failed mid-transaction is destroyed rather than returned to the pool.
-    let broken: Error | undefined;
-    try {
-      await client.query(begin);
-      let result: T;
-      try {
-        result = await fn(client);
-      } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
-        throw err;
-      }
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      if (isConnectionError(err)) broken = err as Error;
-      throw this.translate(err);
-    } finally {
-      client.release(broken);
-    }
+    return runPgTransaction(this.pool, begin, fn, (err) => this.translate(err));
   }
 
   private assertOpen(): void {

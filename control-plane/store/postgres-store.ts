@@ -22,6 +22,7 @@ import { Pool, type PoolClient } from 'pg';
 import { silentLogger, type Logger } from '../log/logger';
 import { ChangeListeners } from './change-listeners';
 import { describeError, isConnectionError, sqlState, UNIQUE_VIOLATION } from './postgres-errors';
+import { runPgTransaction } from './postgres-transaction';
 import { PostgresListener, type ListenerBackoff } from './postgres-listener';
 import {
   breakGlassFromRow,
@@ -582,31 +583,7 @@ export class PostgresStore implements Store {
 
   private async transaction<T>(begin: string, fn: (db: Db) => Promise<T>): Promise<T> {
     this.assertOpen();
-    let client: PoolClient;
-    try {
-      client = await this.pool.connect();
-    } catch (err) {
-      throw this.translate(err);
-    }
-    // A connection that failed mid-transaction is destroyed rather than returned to the pool.
-    let broken: Error | undefined;
-    try {
-      await client.query(begin);
-      let result: T;
-      try {
-        result = await fn(client);
-      } catch (err) {
-        await client.query('ROLLBACK').catch((rollbackErr: Error) => (broken = rollbackErr));
-        throw err;
-      }
-      await client.query('COMMIT');
-      return result;
-    } catch (err) {
-      if (isConnectionError(err)) broken = err as Error;
-      throw this.translate(err);
-    } finally {
-      client.release(broken);
-    }
+    return runPgTransaction(this.pool, begin, fn, (err) => this.translate(err));
   }
 
   private assertOpen(): void {

@@ -191,6 +191,8 @@ test('restarting the control plane under load loses nothing: every allowed reque
   expect(missingCompletion).toEqual([]);
   // A refused request never had an allow.
   for (const s of refused) expect(byRequest.get(s.requestId)!.some((e) => e.decision === 'allow')).toBe(false);
+  // And the trail's own report agrees: no allowed request without its outcome.
+  expect((await stack.audit.incomplete({ olderThanMs: 0, now: Date.now() })).events).toEqual([]);
 });
 
 async function allEvents(): Promise<StoredAuditEvent[]> {
