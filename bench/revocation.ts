@@ -17,13 +17,19 @@
  * edge ACKed the new listener, and (raw watches) when the edge sent GOAWAY, so the total can be
  * read as publish + xDS delivery + Envoy's drain.
  *
- * With --background-users N, N more users (each with a filter chain, none with a watch) are
- * added first, to see how the time grows with the size of the edge's listener.
+ * With --background-users N, N more users (none with a watch) are added first, to see how the
+ * time grows with the number of users; --background-certified M of them (default 0) also hold an
+ * unexpired certificate, as users who fetched a kubeconfig today do (the edge gives such a user
+ * a filter chain of their own). Every push the control plane makes is timed (translate,
+ * snapshot, validation and encoding), and the edge Envoy's memory is read before the users are
+ * added, once the edge has them, and at the end.
  *
  *   npm run bench:revocation -- [--users 50] [--kubectl-users 16] [--rounds 10]
- *     [--lost-access-rounds 10] [--cli-rounds 5] [--background-users 0] [--close-timeout-ms 15000]
+ *     [--lost-access-rounds 10] [--cli-rounds 5] [--background-users 0] [--background-certified 0]
+ *     [--close-timeout-ms 15000]
  * Writes bench/results/revocation.json. Measures, never passes or fails.
  */
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import * as os from 'node:os';
@@ -34,7 +40,10 @@ import { startLocalStack, EDGE_NODE_ID, type LocalStack } from '../control-plane
 import { createLogger } from '../control-plane/log/logger';
 import { userServerName } from '../control-plane/identity/user-identity';
 import { LISTENER_TYPE_URL } from '../control-plane/xds/resource-types';
-import { AckTracker, BenchUserCertificates, bulkCreateUsers, machine, round, sleep, summarize, waitFor, waitForAck, writeResults } from './bench-support';
+import { EDGE_LISTENER } from '../control-plane/translator/names';
+import { openStore } from '../control-plane/store/open-store';
+import { cpuSeconds } from './process-cpu';
+import { AckTracker, BenchUserCertificates, bulkCreateUsers, envoyMemory, machine, round, rssMiB, sleep, summarize, waitFor, waitForAck, writeResults } from './bench-support';
 
 const CLUSTER = 'bench';
 const NAMESPACE = 'watch-ns';
@@ -168,6 +177,56 @@ function runCli(cli: string, args: string[]): Promise<{ code: number | null; out
   });
 }
 
+/**
+ * Records an unexpired certificate for each of `users` through a second handle on the SQLite
+ * file, in one go (as bulkCreateUsers creates them): the control plane learns of them at its
+ * next reload. Serials are random; no certificate is ever presented.
+ */
+async function bulkRecordCertificates(storeFile: string, users: readonly string[], ttlMs: number): Promise<void> {
+  const store = await openStore(`sqlite:${storeFile}`);
+  try {
+    const now = Date.now();
+    for (const user of users) {
+      const serial = crypto.randomBytes(16);
+      serial[0] = serial[0]! & 0x7f;
+      await store.recordCertificate({ serial: serial.toString('hex'), user, notBefore: now - 60_000, notAfter: now + ttlMs, issuedAt: now });
+    }
+  } finally {
+    await store.close();
+  }
+}
+
+/**
+ * Times every push the control plane makes (ControlPlane.publish: translate, snapshot,
+ * consistency check, validation and encoding), however it was caused.
+ */
+class PublishTimer {
+  private readonly pushes: Array<{ ms: number; cpuMs: number }> = [];
+
+  constructor(cp: { publish(): unknown }) {
+    const original = cp.publish.bind(cp);
+    cp.publish = () => {
+      const t = performance.now();
+      const cpu = process.cpuUsage();
+      try {
+        return original();
+      } finally {
+        const used = process.cpuUsage(cpu);
+        this.pushes.push({ ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000 });
+      }
+    };
+  }
+
+  /**
+   * The pushes since the last call, summed: wall time, and CPU time (publish is synchronous, so
+   * this is what it cost, however busy the machine was).
+   */
+  take(): { count: number; ms: number; cpuMs: number } {
+    const taken = this.pushes.splice(0);
+    return { count: taken.length, ms: taken.reduce((s, p) => s + p.ms, 0), cpuMs: taken.reduce((s, p) => s + p.cpuMs, 0) };
+  }
+}
+
 interface Round {
   readonly method: Method;
   readonly user: string;
@@ -176,7 +235,12 @@ interface Round {
   readonly closedMs: number | null;
   /** The store and the control plane's reload and publish (the API call, for cli-revoke). */
   readonly publishedMs: number;
+  /** Time spent in the control plane's pushes (publish()) during the round, and their CPU time. */
+  readonly publishMs: number;
+  readonly publishCpuMs: number;
   readonly ldsAckMs: number | null;
+  /** CPU the edge Envoy used from the start of the action until it ACKed the listener. */
+  readonly envoyCpuMs: number | null;
   readonly goawayMs: number | null;
   readonly collateralCloses: number;
   readonly stalledWatches: number;
@@ -195,6 +259,7 @@ async function main(): Promise<void> {
       'lost-access-rounds': { type: 'string', default: '10' },
       'cli-rounds': { type: 'string', default: '5' },
       'background-users': { type: 'string', default: '0' },
+      'background-certified': { type: 'string', default: '0' },
     },
   });
   const users = Number(values.users);
@@ -206,8 +271,10 @@ async function main(): Promise<void> {
     ['cli-revoke', Number(values['cli-rounds'])],
   ];
   const background = Number(values['background-users']);
-  const counts = [users, kubectlUsers, background, CLOSE_TIMEOUT_MS, ...plan.map(([, n]) => n)];
+  const backgroundCertified = Number(values['background-certified']);
+  const counts = [users, kubectlUsers, background, backgroundCertified, CLOSE_TIMEOUT_MS, ...plan.map(([, n]) => n)];
   if (counts.some((n) => !Number.isInteger(n) || n < 0)) throw new Error('every count must be a whole number');
+  if (backgroundCertified > background) throw new Error('--background-certified cannot exceed --background-users');
   const victims = plan.reduce((s, [, n]) => s + n, 0);
   if (users < victims + 2) throw new Error(`--users must be at least the number of rounds plus 2 (${victims + 2}): each round takes one user's access, and some must stay`);
   if (kubectlUsers > users) throw new Error('--kubectl-users cannot exceed --users');
@@ -227,29 +294,50 @@ async function main(): Promise<void> {
     await stack.applyPolicies([...(await stack.store.getPolicySet()).files, { fileName: 'bench-watchers.yaml', text: POLICY }], 'bench');
 
     const names = Array.from({ length: users }, (_, i) => `watcher-${i}`);
-    await bulkCreateUsers(path.join(stateDir, 'kubegate.db'), [
+    const envoyMemoryAtStart = await envoyMemory(stack.envoy);
+    const controlPlaneRssAtStartMiB = rssMiB(process.pid);
+    const storeFile = path.join(stateDir, 'kubegate.db');
+    await bulkCreateUsers(storeFile, [
       ...names.map((name) => ({ name, groups: [GROUP] })),
       ...Array.from({ length: background }, (_, i) => ({ name: `background-${i}`, groups: [`team-${i % 100}`] })),
     ]);
+    await bulkRecordCertificates(storeFile, Array.from({ length: backgroundCertified }, (_, i) => `background-${i}`), 8 * 3_600_000);
+    const publishes = new PublishTimer(cp);
     let t = performance.now();
     await cp.refresh();
+    const initialRefreshMs = performance.now() - t;
+    const initialPublish = publishes.take();
     const initialSnapshot = cp.cache.getSnapshot(EDGE_NODE_ID)!;
     const initialAckMs = await waitForAck(cp.cache, EDGE_NODE_ID, initialSnapshot, t, { ldsOnly: true });
-    log(`${users} watchers${background ? ` and ${background} background users` : ''} created; edge ACKed ${cp.edgeUsers().length} filter chains after ${initialAckMs.toFixed(0)} ms`);
+    const initialPublishMs = initialPublish.ms;
+    const chainsAtStart = filterChains(cp);
+    const envoyMemoryWithUsers = await envoyMemory(stack.envoy);
+    log(
+      `${users} watchers${background ? ` and ${background} background users (${backgroundCertified} with a certificate)` : ''} created; ` +
+        `refresh ${initialRefreshMs.toFixed(0)} ms (publish ${initialPublishMs.toFixed(0)} ms, CPU ${initialPublish.cpuMs.toFixed(0)} ms), edge ACKed ${chainsAtStart} filter chains after ${initialAckMs.toFixed(0)} ms; ` +
+        `edge Envoy RSS ${envoyMemoryAtStart.rssMiB} -> ${envoyMemoryWithUsers.rssMiB} MiB`,
+    );
 
     // Every kind of client takes part in every method: victims alternate between kinds.
     const certificates = new BenchUserCertificates(stack.pki.userCa);
     const kindOf = (i: number): ClientKind => (i < kubectlUsers ? 'kubectl' : 'raw');
     log(`opening ${users} watches (${names.filter((_, i) => kindOf(i) === 'kubectl').length} kubectl, the rest raw HTTP/2)...`);
-    const opened = await Promise.all(
-      names.map(async (user, i) => {
-        if (kindOf(i) === 'kubectl') return kubectlWatch(stack, user);
-        const cert = certificates.issue(user, 3_600_000);
-        await stack.store.recordCertificate({ serial: cert.serial, user, notBefore: cert.notBefore.getTime(), notAfter: cert.notAfter.getTime(), issuedAt: Date.now() });
-        return rawWatch(stack, user, cert);
-      }),
-    );
+    // Raw watchers' certificates are recorded straight into the store, as another replica would:
+    // the control plane finds them on its next reload and gives those users a filter chain;
+    // kubectl watchers get theirs through the issuer, which waits until the edge has the chain.
+    const rawCertificates = new Map<string, ReturnType<BenchUserCertificates['issue']>>();
+    for (const [i, user] of names.entries()) {
+      if (kindOf(i) === 'kubectl') continue;
+      const cert = certificates.issue(user, 3_600_000);
+      await stack.store.recordCertificate({ serial: cert.serial, user, notBefore: cert.notBefore.getTime(), notAfter: cert.notAfter.getTime(), issuedAt: Date.now() });
+      rawCertificates.set(user, cert);
+    }
+    t = performance.now();
+    await cp.refresh();
+    await waitForAck(cp.cache, EDGE_NODE_ID, cp.cache.getSnapshot(EDGE_NODE_ID)!, t, { ldsOnly: true });
+    const opened = await Promise.all(names.map(async (user, i) => (kindOf(i) === 'kubectl' ? kubectlWatch(stack, user) : rawWatch(stack, user, rawCertificates.get(user)!))));
     watchers.push(...opened);
+    publishes.take();
 
     let probes = 0;
     /** Creates a ConfigMap and waits until every open watch has seen it; returns those that did not. */
@@ -292,6 +380,8 @@ async function main(): Promise<void> {
         const others = watchers.filter((w) => w !== victim && w.closedAt === undefined);
         const closedBefore = new Set(watchers.filter((w) => w.closedAt !== undefined));
         const before = cp.cache.getSnapshot(EDGE_NODE_ID)!.version(LISTENER_TYPE_URL);
+        publishes.take();
+        const envoyCpuAtStart = cpuSeconds(stack.envoy.pid!);
         const t0 = performance.now();
         let publishedAt: number;
         if (method === 'revoke') {
@@ -316,6 +406,9 @@ async function main(): Promise<void> {
         clearTimeout(timer);
         const ackedAt = await ack;
         const ldsAckMs = ackedAt === null ? null : ackedAt - t0;
+        const envoyCpuMs = ackedAt === null ? null : (cpuSeconds(stack.envoy.pid!) - envoyCpuAtStart) * 1000;
+        const pushed = publishes.take();
+        const publishMs = pushed.ms;
         // A moment for any collateral close to show, then check the others still receive events.
         await sleep(200);
         const collateral = watchers.filter((w) => w !== victim && w.closedAt !== undefined && !closedBefore.has(w));
@@ -326,7 +419,10 @@ async function main(): Promise<void> {
           client: victim.kind,
           closedMs: closedAt === null ? null : closedAt - t0,
           publishedMs: publishedAt - t0,
+          publishMs,
+          publishCpuMs: pushed.cpuMs,
           ldsAckMs,
+          envoyCpuMs,
           goawayMs: victim.goawayAt !== undefined ? victim.goawayAt - t0 : null,
           collateralCloses: collateral.length,
           stalledWatches: stalled.length,
@@ -335,7 +431,8 @@ async function main(): Promise<void> {
         if (closedAt === null) victim.stop();
         log(
           `${method.padEnd(11)} ${victim.user.padEnd(11)} (${victim.kind.padEnd(7)}) closed after ${result.closedMs === null ? `> ${CLOSE_TIMEOUT_MS}` : result.closedMs.toFixed(0)} ms ` +
-            `(published ${result.publishedMs.toFixed(0)} ms, LDS ACK ${ldsAckMs === null ? '-' : ldsAckMs.toFixed(0)} ms${result.goawayMs === null ? '' : `, GOAWAY ${result.goawayMs.toFixed(0)} ms`}); collateral closes ${collateral.length}, stalled ${stalled.length}`,
+            `(published ${result.publishedMs.toFixed(0)} ms, ${pushed.count} push(es) ${publishMs.toFixed(0)} ms / CPU ${pushed.cpuMs.toFixed(0)} ms, ` +
+            `LDS ACK ${ldsAckMs === null ? '-' : ldsAckMs.toFixed(0)} ms, Envoy CPU ${envoyCpuMs === null ? '-' : envoyCpuMs.toFixed(0)} ms${result.goawayMs === null ? '' : `, GOAWAY ${result.goawayMs.toFixed(0)} ms`}); collateral closes ${collateral.length}, stalled ${stalled.length}`,
         );
       }
     }
@@ -353,7 +450,14 @@ async function main(): Promise<void> {
         notClosedWithinMs: { timeout: CLOSE_TIMEOUT_MS, count: list.length - closed.length },
         withinTarget: closed.filter((ms) => ms <= TARGET_MS).length,
         closedMs: { min: round(s.min, 0), p50: round(s.p50, 0), p99: round(s.p99, 0), max: round(s.max, 0), mean: round(s.mean, 0) },
-        p50Breakdown: { publishedMs: p50((r) => r.publishedMs), ldsAckMs: p50((r) => r.ldsAckMs), goawayMs: p50((r) => r.goawayMs) },
+        p50Breakdown: {
+          publishedMs: p50((r) => r.publishedMs),
+          publishMs: p50((r) => r.publishMs),
+          publishCpuMs: p50((r) => r.publishCpuMs),
+          ldsAckMs: p50((r) => r.ldsAckMs),
+          envoyCpuMs: p50((r) => r.envoyCpuMs),
+          goawayMs: p50((r) => r.goawayMs),
+        },
         collateralCloses: list.reduce((n, r) => n + r.collateralCloses, 0),
         stalledWatches: list.reduce((n, r) => n + r.stalledWatches, 0),
       };
@@ -364,6 +468,7 @@ async function main(): Promise<void> {
       return { method: m, all: stats(list), raw: stats(list.filter((r) => r.client === 'raw')), kubectl: stats(list.filter((r) => r.client === 'kubectl')) };
     });
     const survivors = watchers.filter((w) => w.closedAt === undefined).length;
+    const envoyMemoryAtEnd = await envoyMemory(stack.envoy);
     const report = {
       benchmark: 'revocation',
       when: new Date().toISOString(),
@@ -374,21 +479,33 @@ async function main(): Promise<void> {
         kubectlWatchers: watchers.filter((w) => w.kind === 'kubectl').length,
         rawWatchers: watchers.filter((w) => w.kind === 'raw').length,
         backgroundUsers: background,
-        filterChains: cp.edgeUsers().length,
+        backgroundCertified,
+        filterChains: chainsAtStart,
         edgeDrainTimeSeconds: 1,
+        initialRefreshMs: Math.round(initialRefreshMs),
+        initialPublishMs: Math.round(initialPublishMs),
+        initialPublishCpuMs: Math.round(initialPublish.cpuMs),
         initialLdsAckMs: Math.round(initialAckMs),
+      },
+      memory: {
+        edgeEnvoy: { atStart: envoyMemoryAtStart, withUsers: envoyMemoryWithUsers, atEnd: envoyMemoryAtEnd },
+        controlPlaneRssMiB: { atStart: controlPlaneRssAtStartMiB, atEnd: rssMiB(process.pid) },
       },
       summary,
       survivingWatches: survivors,
-      rounds: rounds.map((r) => ({ ...r, closedMs: r.closedMs === null ? null : round(r.closedMs, 0), publishedMs: round(r.publishedMs, 0), ldsAckMs: r.ldsAckMs === null ? null : round(r.ldsAckMs, 0), goawayMs: r.goawayMs === null ? null : round(r.goawayMs, 0) })),
+      rounds: rounds.map((r) => ({ ...r, closedMs: r.closedMs === null ? null : round(r.closedMs, 0), publishedMs: round(r.publishedMs, 0), publishMs: round(r.publishMs, 0), publishCpuMs: round(r.publishCpuMs, 0), envoyCpuMs: r.envoyCpuMs === null ? null : round(r.envoyCpuMs, 0), ldsAckMs: r.ldsAckMs === null ? null : round(r.ldsAckMs, 0), goawayMs: r.goawayMs === null ? null : round(r.goawayMs, 0) })),
     };
 
-    const out: string[] = [`${users} watchers (${report.setup.kubectlWatchers} kubectl, ${report.setup.rawWatchers} raw HTTP/2), ${report.setup.filterChains} filter chains at the edge`];
+    const out: string[] = [
+      `${users} watchers (${report.setup.kubectlWatchers} kubectl, ${report.setup.rawWatchers} raw HTTP/2), ${background} background users (${backgroundCertified} with a certificate), ${report.setup.filterChains} filter chains at the edge`,
+      `first push with every user: refresh ${report.setup.initialRefreshMs} ms (publish ${report.setup.initialPublishMs} ms, CPU ${report.setup.initialPublishCpuMs} ms), edge LDS ACK after ${report.setup.initialLdsAckMs} ms`,
+      `edge Envoy RSS ${envoyMemoryAtStart.rssMiB} MiB at start, ${envoyMemoryWithUsers.rssMiB} MiB with the users, ${envoyMemoryAtEnd.rssMiB} MiB at the end (tcmalloc in use ${envoyMemoryAtStart.allocatedMiB} -> ${envoyMemoryWithUsers.allocatedMiB} -> ${envoyMemoryAtEnd.allocatedMiB} MiB)`,
+    ];
     const line = (label: string, s: ReturnType<typeof stats>) =>
       s.rounds === 0
         ? null
         : `  ${label.padEnd(22)} n=${String(s.rounds).padStart(2)}  closed ms min ${s.closedMs.min}  p50 ${s.closedMs.p50}  p99 ${s.closedMs.p99}  max ${s.closedMs.max}  within ${TARGET_MS} ms: ${s.withinTarget}/${s.rounds}  ` +
-          `not closed: ${s.notClosedWithinMs.count}  collateral closes: ${s.collateralCloses}  stalled: ${s.stalledWatches}  (p50 published ${s.p50Breakdown.publishedMs} ms, LDS ACK ${s.p50Breakdown.ldsAckMs ?? '-'} ms${s.p50Breakdown.goawayMs === null ? '' : `, GOAWAY ${s.p50Breakdown.goawayMs} ms`})`;
+          `not closed: ${s.notClosedWithinMs.count}  collateral closes: ${s.collateralCloses}  stalled: ${s.stalledWatches}  (p50 published ${s.p50Breakdown.publishedMs} ms, push ${s.p50Breakdown.publishMs} ms / CPU ${s.p50Breakdown.publishCpuMs} ms, LDS ACK ${s.p50Breakdown.ldsAckMs ?? '-'} ms, Envoy CPU ${s.p50Breakdown.envoyCpuMs ?? '-'} ms${s.p50Breakdown.goawayMs === null ? '' : `, GOAWAY ${s.p50Breakdown.goawayMs} ms`})`;
     for (const s of summary) {
       out.push(`${s.method}:`);
       for (const l of [line('all', s.all), line('raw HTTP/2 watch', s.raw), line('kubectl get -w', s.kubectl)]) if (l) out.push(l);
@@ -403,6 +520,12 @@ async function main(): Promise<void> {
     await stack.stop();
     fs.rmSync(stateDir, { recursive: true, force: true });
   }
+}
+
+/** The edge listener's filter chains in the current snapshot. */
+function filterChains(cp: LocalStack['controlPlane']): number {
+  const listener = cp.cache.getSnapshot(EDGE_NODE_ID)?.resourceMap(LISTENER_TYPE_URL).get(EDGE_LISTENER) as { filter_chains?: unknown[] } | undefined;
+  return listener?.filter_chains?.length ?? 0;
 }
 
 main().catch((err) => {

@@ -4,12 +4,29 @@
  * and the policy engine built from the applied policy set. It is rebuilt from the store when
  * the store reports a change; the hot path only ever reads it.
  */
-import type { StoreState, UserRecord, ConsoleSessionRecord, BreakGlassRecord } from '../store/store';
+import type { StoreState, UserRecord, ConsoleSessionRecord, BreakGlassRecord, CertificateRecord } from '../store/store';
 import type { ActiveGrant, ClusterInfo, EvaluationContext } from '../policy-engine/engine-contract';
 import type { AuthorizationView } from './authorization-view';
 import { PolicyEngine } from '../policy-engine/policy-engine';
 import { loadPolicies, type PolicyDocument } from '../../policies/src';
 import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName } from '../identity/user-identity';
+import { LiveCertificates } from './live-certificates';
+
+/**
+ * Whether a certificate just issued can be used at the edge: 'confirmed' once the edge has
+ * accepted configuration with the user's filter chain, 'no-edge' when no edge is connected
+ * (one that connects gets it before it serves), 'unconfirmed' when the edge did not accept it
+ * in time.
+ */
+export type EdgeConfirmation = 'confirmed' | 'no-edge' | 'unconfirmed';
+
+export interface AccessStateHooks {
+  /**
+   * Called when a certificate was just issued (and recorded in the store); resolves once the
+   * user's filter chain is at the edge. The control plane supplies it. @default 'no-edge' at once
+   */
+  readonly certificateIssued?: (cert: CertificateRecord) => Promise<EdgeConfirmation>;
+}
 
 export class AccessState implements AuthorizationView {
   generation = 0;
@@ -27,8 +44,13 @@ export class AccessState implements AuthorizationView {
   private breakGlass: readonly BreakGlassRecord[] = [];
   /** userServerName is a SHA-256 digest; ext_authz needs it on every request, so once per user. */
   private readonly serverNames = new Map<string, string>();
+  /** Who holds a live certificate: filled from the store by the control plane, and by issuance. */
+  private readonly certificates = new LiveCertificates();
 
-  constructor(userServerNameSuffix: string = DEFAULT_USER_SERVER_NAME_SUFFIX) {
+  constructor(
+    userServerNameSuffix: string = DEFAULT_USER_SERVER_NAME_SUFFIX,
+    private readonly hooks: AccessStateHooks = {},
+  ) {
     this.userServerNameSuffix = userServerNameSuffix;
   }
 
@@ -49,7 +71,15 @@ export class AccessState implements AuthorizationView {
         policyError = err as Error;
       }
     }
+    const before = this.users;
     this.users = new Map(state.users.map((u) => [u.name, u]));
+    // Certificates belong to the user record they were issued to: a deleted user's go, and so
+    // do those of an earlier user with the same name.
+    for (const user of [...this.certificates.users()]) {
+      const current = this.users.get(user);
+      const earlier = before.get(user);
+      if (!current || (earlier && earlier.createdAt !== current.createdAt)) this.certificates.forget(user);
+    }
     this.revoked = new Set(state.revokedSerials);
     this.sessions = new Map(state.sessions.map((s) => [s.id, s]));
     this.lastActivity = new Map();
@@ -118,6 +148,29 @@ export class AccessState implements AuthorizationView {
 
   isRevoked(serial: string): boolean {
     return this.revoked.has(serial);
+  }
+
+  /**
+   * When the last of the user's unexpired, unrevoked certificates expires (epoch ms), as far
+   * as certificates were read from the store or issued here; undefined when they hold none.
+   */
+  certificateNotAfter(user: string, now: number): number | undefined {
+    return this.certificates.validUntil(user, now, (serial) => this.revoked.has(serial));
+  }
+
+  /** Certificates read from the store (revoked and expired ones are left out). */
+  noteCertificates(records: Iterable<CertificateRecord>, now: number): void {
+    this.certificates.add(records, now);
+  }
+
+  /**
+   * A certificate was issued and recorded: the user holds it from now on. Resolves once that
+   * is in force at the edge (see EdgeConfirmation), so the certificate works on its first
+   * request.
+   */
+  async certificateIssued(cert: CertificateRecord): Promise<EdgeConfirmation> {
+    this.certificates.add([cert], cert.issuedAt);
+    return this.hooks.certificateIssued ? this.hooks.certificateIssued(cert) : 'no-edge';
   }
 
   cluster(name: string): ClusterInfo | undefined {

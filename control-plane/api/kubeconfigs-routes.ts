@@ -77,6 +77,9 @@ export const kubeconfigRoutes: readonly Route[] = [
       const subject = { user: record.name, groups: record.groups };
       const context = access.evaluationContext(record.name, now);
       const notes: string[] = [];
+      if (issued.edge === 'unconfirmed') {
+        notes.push('the edge has not confirmed your new endpoint yet: if the first request is refused, retry in a few seconds');
+      }
       for (const name of issued.clusters) {
         const cluster = access.cluster(name);
         if (cluster && access.engine.clusterAccess(subject, cluster, context).requiresActiveSession) {

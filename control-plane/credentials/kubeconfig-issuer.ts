@@ -2,11 +2,13 @@
  * Issues a user's kubeconfig: a short-lived certificate, recorded in the store before anyone
  * can use it (so it can be revoked), and one context per cluster the user may reach with
  * kubectl under the policies in force. A user with no kubectl access anywhere gets an error
- * saying so, never an empty kubeconfig.
+ * saying so, never an empty kubeconfig. Only users holding a live certificate have a filter
+ * chain at the edge, so the kubeconfig is returned once the edge has the user's chain: its
+ * first request works.
  */
 import type { KeyPairPem } from '../pki/certificates';
 import type { Store } from '../store/store';
-import type { AccessState } from '../access/access-state';
+import type { AccessState, EdgeConfirmation } from '../access/access-state';
 import { issueUserCertificate, CredentialRequestError } from './user-certificate';
 import { buildKubeconfig } from './kubeconfig';
 
@@ -28,6 +30,8 @@ export interface IssuedKubeconfig {
   readonly notAfter: Date;
   /** evenWithoutAccess was needed: the user may reach none of these clusters with kubectl. */
   readonly withoutAccess: boolean;
+  /** Whether the edge had the user's filter chain when this was returned (see EdgeConfirmation). */
+  readonly edge: EdgeConfirmation;
 }
 
 /** The user is unknown, disabled, or may reach no cluster with kubectl. */
@@ -74,13 +78,15 @@ export async function issueKubeconfig(
     throw new NoKubectlAccessError(`user "${req.user}" has no kubectl access to ${which} under the policies in force; ask for an AccessPolicy that names them or one of their groups`);
   }
   const cert = issueUserCertificate(deps.userCa, { user: record.name, ttlMs: req.ttlMs, now: req.now, ...(deps.maxTtlMs ? { maxTtlMs: deps.maxTtlMs } : {}) });
-  await deps.store.recordCertificate({
+  const recorded = {
     serial: cert.serial,
     user: record.name,
     notBefore: cert.notBefore.getTime(),
     notAfter: cert.notAfter.getTime(),
     issuedAt: req.now.getTime(),
-  });
+  };
+  await deps.store.recordCertificate(recorded);
+  const edge = await deps.access.certificateIssued(recorded);
   const kubeconfig = buildKubeconfig({
     edgeUrl: deps.edgeUrl,
     edgeCaPem: deps.edgeCaPem,
@@ -90,5 +96,5 @@ export async function issueKubeconfig(
     clusters: wanted,
     userServerNameSuffix: deps.userServerNameSuffix,
   });
-  return { kubeconfig, user: record.name, clusters: wanted, serial: cert.serial, notAfter: cert.notAfter, withoutAccess };
+  return { kubeconfig, user: record.name, clusters: wanted, serial: cert.serial, notAfter: cert.notAfter, withoutAccess, edge };
 }

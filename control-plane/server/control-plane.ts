@@ -7,7 +7,8 @@
  * Changes flow one way: the store reports a change → the access state is reloaded → open
  * streams are decided again → a new snapshot is published. Revocation, disabling a user and
  * lost access all end the same way: the user's filter chain changes or disappears, and Envoy
- * drains that user's connections.
+ * drains that user's connections. Only users holding a live certificate have a chain: issuing
+ * one adds it (and waits until the edge has it), its expiry removes it.
  */
 import type { Logger } from '../log/logger';
 import type { KeyPairPem } from '../pki/certificates';
@@ -24,8 +25,10 @@ import { addAccessLogService, type AccessLogWriter } from '../accesslog/access-l
 import { JsonLinesSink } from '../accesslog/json-lines-sink';
 import type { AccessLogRecord } from '../accesslog/access-log-record';
 import { startStatusServer, type RunningStatusServer } from './status-http';
-import type { Store, StoreChange, StoreState } from '../store/store';
-import { AccessState } from '../access/access-state';
+import type { CertificateRecord, Store, StoreChange, StoreState } from '../store/store';
+import { AccessState, type EdgeConfirmation } from '../access/access-state';
+import { discoverCertificates, usersWithoutKnownCertificate } from '../access/certificate-discovery';
+import { LISTENER_TYPE_URL } from '../xds/resource-types';
 import { OpenStreams } from '../access/open-streams';
 import { DecisionCache } from '../policy-engine/decision-cache';
 import type { EdgeTunnelSettings } from '../translator/input';
@@ -38,6 +41,10 @@ import { EdgeLogIngester, type EdgeLogIngesterStats } from '../audit/edge-log-in
 
 /** setTimeout's ceiling; later checks are re-armed when this one fires. */
 const MAX_TIMER_MS = 2_147_483_647;
+/** How long issuing a certificate waits for the edge to accept the user's filter chain. */
+const EDGE_CONFIRMATION_TIMEOUT_MS = 15_000;
+/** Listener versions remembered with whose chains they carry, to tell when a chain is at the edge. */
+const LISTENER_VERSIONS_KEPT = 16;
 
 export interface ControlPlaneProps {
   /** @default '127.0.0.1' */
@@ -99,6 +106,13 @@ export class ControlPlane {
   private readonly registered = new Map<string, RegisteredCluster>();
   /** Advances for a user whose open streams lost their access, to drain their filter chain. */
   private readonly drainEpochs = new Map<string, number>();
+  /**
+   * Advances whenever some user's connections are drained (revoked, disabled, deleted, lost
+   * access), to drain the user fallback chain too: see TranslatorInput.userFallbackRevision.
+   */
+  private fallbackEpoch = 0;
+  /** Each user's credential revision and disabled flag at the last reload, to tell what changed. */
+  private drainSensitive = new Map<string, string>();
   private readonly clock: () => number;
   private grpc?: { port: number; stop(): Promise<void> };
   private checkServer?: RunningCheckServer;
@@ -109,6 +123,14 @@ export class ControlPlane {
   private recheckTimer?: NodeJS.Timeout;
   /** When the armed recheck fires (epoch ms); MAX_SAFE_INTEGER when none is armed. */
   private recheckAt = Number.MAX_SAFE_INTEGER;
+  /** Fires when the next chain holder's last certificate expires. */
+  private expiryTimer?: NodeJS.Timeout;
+  /** Users with a filter chain in the snapshot published last. */
+  private chainHolders: ReadonlySet<string> = new Set();
+  /** Recent listener versions and whose filter chains each carries (oldest first). */
+  private readonly chainsByListenerVersion = new Map<string, ReadonlySet<string>>();
+  /** Until the first load, no certificate is known, and none may be assumed absent. */
+  private certificatesLoaded = false;
   private stopped = false;
   private lastPolicyError: string | null = null;
   private edgeCertificates: EdgeCertificates;
@@ -123,7 +145,7 @@ export class ControlPlane {
   private constructor(private readonly props: ControlPlaneProps) {
     this.cache = new SnapshotCache(props.logger.child('xds'));
     this.accessLog = new JsonLinesSink(props.accessLogFile);
-    this.access = new AccessState(props.edge.userServerNameSuffix);
+    this.access = new AccessState(props.edge.userServerNameSuffix, { certificateIssued: (cert) => this.certificateIssued(cert) });
     this.clock = props.clock ?? Date.now;
     this.edgeCertificates = props.edgeCertificates;
   }
@@ -264,26 +286,111 @@ export class ControlPlane {
     this.publish();
   }
 
-  /** The users who get a filter chain, each with the revision that drains it when it changes. */
-  edgeUsers(): EdgeUser[] {
-    return this.access
-      .allUsers()
-      .filter((u) => !u.disabled)
-      .map((u) => ({ name: u.name, revision: `${u.credentialRevision}.${this.drainEpochs.get(u.name) ?? 0}` }));
+  /**
+   * The users who get a filter chain (enabled, holding a live certificate at `now`), each with
+   * the revision that drains it when it changes and when their last certificate expires.
+   */
+  edgeUsers(now: number = this.clock()): EdgeUser[] {
+    const users: EdgeUser[] = [];
+    for (const u of this.access.allUsers()) {
+      if (u.disabled) continue;
+      const certificateNotAfter = this.access.certificateNotAfter(u.name, now);
+      if (certificateNotAfter === undefined) continue;
+      users.push({ name: u.name, revision: `${u.credentialRevision}.${this.drainEpochs.get(u.name) ?? 0}`, certificateNotAfter });
+    }
+    return users;
   }
 
   /** Translates the current state and hands the snapshot to the cache. */
   publish(): Snapshot {
+    const now = this.clock();
+    const users = this.edgeUsers(now);
     const resources = translate({
       edge: { ...this.props.edge, controlPlaneCluster: this.props.controlPlaneCluster, authzCluster: this.props.authzCluster },
       clusters: this.clusters(),
       certificates: this.edgeCertificates,
-      users: this.edgeUsers(),
+      users,
+      now,
+      userFallbackRevision: String(this.fallbackEpoch),
       ...(this.props.agents ? { tunnels: this.props.agents.tunnels } : {}),
     });
-    const snapshot = new Snapshot(resources);
+    // The translator's output is ours alone: frozen where it is, not copied.
+    const snapshot = new Snapshot(resources, { adopt: true });
     this.cache.setSnapshot(this.props.edge.nodeId, snapshot);
+    this.chainHolders = new Set(users.map((u) => u.name));
+    const version = snapshot.version(LISTENER_TYPE_URL);
+    this.chainsByListenerVersion.delete(version);
+    this.chainsByListenerVersion.set(version, this.chainHolders);
+    if (this.chainsByListenerVersion.size > LISTENER_VERSIONS_KEPT) this.chainsByListenerVersion.delete(this.chainsByListenerVersion.keys().next().value!);
+    let nextExpiry = Number.MAX_SAFE_INTEGER;
+    for (const u of users) nextExpiry = Math.min(nextExpiry, u.certificateNotAfter!);
+    this.armExpiry(nextExpiry);
     return snapshot;
+  }
+
+  /**
+   * A certificate was just issued: the user's chain goes to the edge now (unless it is there
+   * already), and this resolves once the edge has accepted it, so that the kubeconfig handed out
+   * next works on its first request.
+   */
+  private async certificateIssued(cert: CertificateRecord): Promise<EdgeConfirmation> {
+    if (!this.chainHolders.has(cert.user)) this.publish();
+    // Disabled meanwhile, or not known here yet: no chain to wait for.
+    if (!this.chainHolders.has(cert.user)) return 'unconfirmed';
+    const nodeId = this.props.edge.nodeId;
+    // An edge that connects later receives the whole configuration before it serves.
+    if ((this.cache.nodeStatus(nodeId)?.connectedStreams ?? 0) === 0) return 'no-edge';
+    const carriesChain = (version: string) => this.chainsByListenerVersion.get(version)?.has(cert.user) === true;
+    const accepted = await this.cache.whenAccepted(nodeId, LISTENER_TYPE_URL, carriesChain, EDGE_CONFIRMATION_TIMEOUT_MS);
+    if (!accepted) this.props.logger.warn('the edge has not accepted the filter chain of a user with a new certificate in time', { user: cert.user, serial: cert.serial, waitedMs: EDGE_CONFIRMATION_TIMEOUT_MS });
+    return accepted ? 'confirmed' : 'unconfirmed';
+  }
+
+  /** Publishes again when the next chain holder's last certificate expires, so their chain goes. */
+  private armExpiry(at: number): void {
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
+    this.expiryTimer = undefined;
+    if (this.stopped || at >= Number.MAX_SAFE_INTEGER) return;
+    const delay = Math.min(Math.max(at - this.clock(), 0) + 5, MAX_TIMER_MS);
+    this.expiryTimer = setTimeout(() => {
+      this.expiryTimer = undefined;
+      this.certificatesExpired().catch((err: Error) => this.props.logger.error('could not publish after certificates expired', { error: err.message }));
+    }, delay);
+    this.expiryTimer.unref();
+  }
+
+  private async certificatesExpired(): Promise<void> {
+    await this.reloading?.catch(() => undefined);
+    if (this.stopped) return;
+    await this.recheckLapsedHolders(this.clock());
+    if (this.stopped) return;
+    this.publish();
+  }
+
+  /**
+   * Chain holders whose known certificates are all gone (expired, revoked) may hold one issued
+   * elsewhere (another replica) that is not known yet: the store is asked before their chain is
+   * removed, so a renewed user's connections are never drained.
+   */
+  private async recheckLapsedHolders(now: number): Promise<void> {
+    const lapsed = [...this.chainHolders].filter((name) => {
+      const user = this.access.user(name);
+      return user !== undefined && !user.disabled && this.access.certificateNotAfter(name, now) === undefined;
+    });
+    if (lapsed.length > 0) await this.discoverCertificates(lapsed, now);
+  }
+
+  /**
+   * Best effort: a store that fails here must not hold back the push that follows (a
+   * revocation's); what was not found now is looked for again at the next reload.
+   */
+  private async discoverCertificates(users: readonly string[], now: number): Promise<string[]> {
+    try {
+      return await discoverCertificates(this.props.store, this.access, users, now);
+    } catch (err) {
+      this.props.logger.error('could not read certificates from the store; users who hold one issued elsewhere may have no filter chain until the next reload', { users: users.length, error: (err as Error).message });
+      return [];
+    }
   }
 
   /**
@@ -323,21 +430,62 @@ export class ControlPlane {
     }
     this.reloading = (async () => {
       try {
+        let applied: number | undefined;
         do {
           this.reloadAgain = false;
           const state = await this.props.store.loadState(this.clock());
           if (this.stopped) return;
+          // Asked again while this reload ran (the store's own notice and the caller's refresh
+          // both ask), but nothing changed since: the push would be the same, and at ten
+          // thousand chains a push costs a second.
+          if (state.generation === applied) continue;
+          applied = state.generation;
           const policyError = this.access.applyStoreState(state);
           this.reportPolicyError(policyError);
+          this.noteRevokedOrDisabled();
           if (this.props.agents) this.syncTunnelledClusters(state.clusters);
+          const now = this.clock();
+          if (!this.certificatesLoaded) {
+            // Every certificate is found before the first push: a restarted control plane gives
+            // the edge every chain it had, and drains nobody.
+            await discoverCertificates(this.props.store, this.access, usersWithoutKnownCertificate(this.access, now), now);
+            if (this.stopped) return;
+          } else {
+            await this.recheckLapsedHolders(now);
+            if (this.stopped) return;
+          }
           this.revalidateOpenStreams();
           this.publish();
+          if (this.certificatesLoaded) {
+            // Certificates recorded elsewhere (another replica, straight into the store) are
+            // found by asking; they only add chains, so this comes after the push a revocation
+            // waits for.
+            const found = await this.discoverCertificates(usersWithoutKnownCertificate(this.access, now), now);
+            if (this.stopped) return;
+            if (found.length > 0) this.publish();
+          }
+          this.certificatesLoaded = true;
         } while (this.reloadAgain && !this.stopped);
       } finally {
         this.reloading = null;
       }
     })();
     return this.reloading;
+  }
+
+  /**
+   * A user revoked, disabled or deleted since the last reload loses their chain or gets a new
+   * revision of it; the user fallback chain is drained with it (see fallbackEpoch).
+   */
+  private noteRevokedOrDisabled(): void {
+    const current = new Map(this.access.allUsers().map((u) => [u.name, `${u.credentialRevision}.${u.disabled}`]));
+    for (const [user, before] of this.drainSensitive) {
+      if (current.get(user) !== before) {
+        this.fallbackEpoch++;
+        break;
+      }
+    }
+    this.drainSensitive = current;
   }
 
   /** Agent-registered clusters follow the store, so every replica routes to every cluster. */
@@ -373,6 +521,7 @@ export class ControlPlane {
       this.drainEpochs.set(user, (this.drainEpochs.get(user) ?? 0) + 1);
       this.props.logger.info('closing open streams of a user who lost access', { user });
     }
+    if (usersToDrain.size > 0) this.fallbackEpoch++;
     if (this.recheckTimer) clearTimeout(this.recheckTimer);
     this.recheckTimer = undefined;
     this.recheckAt = Number.MAX_SAFE_INTEGER;
@@ -424,6 +573,7 @@ export class ControlPlane {
         policyRevision: this.access.policyRevision,
         policyError: this.lastPolicyError,
         users: this.access.allUsers().length,
+        filterChains: this.chainHolders.size,
         openStreams: this.openStreams.size,
       },
     };
@@ -508,6 +658,7 @@ export class ControlPlane {
     this.stopped = true;
     this.unwatch?.();
     if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    if (this.expiryTimer) clearTimeout(this.expiryTimer);
     await this.reloading?.catch(() => undefined);
     await this.statusServer?.stop();
     await this.checkServer?.stop();

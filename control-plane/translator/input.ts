@@ -54,14 +54,27 @@ export interface EdgeSettings {
 }
 
 /**
- * A user with a filter chain of their own at the edge, selected by their TLS server name and
- * pinned to their certificate identity. When `revision` changes, the chain's configuration
- * changes and Envoy drains that user's connections, and only theirs: this is how revocation
- * closes open watches and exec sessions.
+ * An enabled user. One who holds a live certificate has a filter chain of their own at the
+ * edge, selected by their TLS server name and pinned to their certificate identity. When
+ * `revision` changes, the chain's configuration changes and Envoy drains that user's
+ * connections, and only theirs: this is how lost access closes open watches and exec sessions;
+ * when the user no longer holds a live certificate (revoked, expired), the chain goes away,
+ * which drains them too.
  */
 export interface EdgeUser {
   readonly name: string;
   readonly revision: string;
+  /**
+   * When the last of the user's unexpired, unrevoked certificates expires (epoch ms); absent
+   * when they hold none. A user without one gets no filter chain: no handshake could use it,
+   * and ten thousand users' chains cost Envoy seconds on every change.
+   */
+  readonly certificateNotAfter?: number;
+}
+
+/** Whether the user holds a certificate that is still valid at `now`, and so has a filter chain. */
+export function holdsLiveCertificate(user: EdgeUser, now: number): boolean {
+  return user.certificateNotAfter !== undefined && user.certificateNotAfter > now;
 }
 
 interface ClusterBase {
@@ -132,8 +145,20 @@ export interface TranslatorInput {
   readonly edge: EdgeSettings;
   readonly clusters: readonly RegisteredCluster[];
   readonly certificates: EdgeCertificates;
-  /** Users who get their own filter chain (enabled users). @default [] */
+  /** Enabled users; those holding a live certificate at `now` get their own filter chain. @default [] */
   readonly users?: readonly EdgeUser[];
+  /**
+   * The moment the configuration is for (epoch ms): which certificates are live. Required when
+   * there are users. A clock reading taken by the caller, so translation stays pure.
+   */
+  readonly now?: number;
+  /**
+   * The revision of the user fallback chain (listener.ts), like a user's: a new value drains
+   * every connection on it. The caller changes it whenever some user's connections must close,
+   * because a user whose own chain the edge did not have yet (a certificate issued a moment
+   * ago, or by another replica) is served there. @default '0'
+   */
+  readonly userFallbackRevision?: string;
   /** Required when any cluster is a tunnel cluster. @default no tunnel listener */
   readonly tunnels?: EdgeTunnelSettings;
 }

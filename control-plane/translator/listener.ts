@@ -1,5 +1,5 @@
-import type { EdgeUser, TranslatorInput } from './input';
-import { ADS_CONFIG_SOURCE, EDGE_LISTENER, EDGE_ROUTES, EDGE_SERVING_SECRET, USER_CA_SECRET, typeUrl, userFilterChainName } from './names';
+import { holdsLiveCertificate, type EdgeUser, type TranslatorInput } from './input';
+import { ADS_CONFIG_SOURCE, EDGE_LISTENER, EDGE_ROUTES, EDGE_SERVING_SECRET, USER_CA_SECRET, USER_FALLBACK_CHAIN, typeUrl, userFilterChainName } from './names';
 import { httpFilters } from './http-filters';
 import { accessLogs } from './access-log';
 import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName, userUri } from '../identity/user-identity';
@@ -15,19 +15,30 @@ const DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS = 60;
  * The edge's one TLS listener. A client certificate signed by the user CA is required for the
  * handshake to complete at all, so nothing unauthenticated reaches an HTTP filter.
  *
- * Each enabled user has a filter chain of their own, selected by the TLS server name their
- * kubeconfig sends and pinned to their certificate's URI SAN, so another user's certificate
- * cannot complete a handshake on it. Envoy updates filter chains in place and drains only the
- * connections of a chain that changed or went away: changing one user's chain (revocation) or
- * removing it (disabled, deleted) closes that user's watches and exec sessions and nobody
- * else's. Everything else (no or unknown server name) lands on the default chain, where
- * ext_authz refuses it with a reason the user can act on.
+ * Each enabled user who holds a live certificate has a filter chain of their own, selected by
+ * the TLS server name their kubeconfig sends and pinned to their certificate's URI SAN, so
+ * another user's certificate cannot complete a handshake on it. Envoy updates filter chains in
+ * place and drains only the connections of a chain that changed or went away: changing one
+ * user's chain (lost access) or removing it (revoked, certificate expired, disabled, deleted)
+ * closes that user's watches and exec sessions and nobody else's. Users without a live
+ * certificate get no chain: nothing they hold could complete a handshake that needs one, and
+ * every chain costs Envoy time on every listener update.
+ *
+ * A user's server name whose chain the edge does not have (yet: a certificate issued a moment
+ * ago, or by another control plane replica) matches the user fallback chain, a wildcard on the
+ * users' suffix. ext_authz serves such a user there as on their own chain, so the fallback
+ * chain has a revision too, which the control plane changes whenever any user's connections
+ * must close: it is a filter chain, so changing it drains only its own connections (changing
+ * the default chain would make Envoy rebuild the whole listener and drain everyone).
+ * Everything else (no or another server name) lands on the default chain, where ext_authz
+ * refuses it with a reason the user can act on.
  */
 export function translateListeners(input: TranslatorInput): object[] {
   const { edge } = input;
   const hcm = httpConnectionManager(input);
   const suffix = edge.userServerNameSuffix ?? DEFAULT_USER_SERVER_NAME_SUFFIX;
-  const users = [...(input.users ?? [])].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const now = input.now ?? 0;
+  const users = (input.users ?? []).filter((u) => holdsLiveCertificate(u, now)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   return [
     {
       name: EDGE_LISTENER,
@@ -39,7 +50,7 @@ export function translateListeners(input: TranslatorInput): object[] {
           typed_config: { '@type': typeUrl('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector') },
         },
       ],
-      filter_chains: users.map((user) => userFilterChain(user, suffix, hcm)),
+      filter_chains: [...users.map((user) => userFilterChain(user, suffix, hcm)), userFallbackChain(input.userFallbackRevision ?? '0', suffix, hcm)],
       default_filter_chain: {
         name: 'default',
         filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
@@ -59,6 +70,17 @@ function userFilterChain(user: EdgeUser, suffix: string, hcm: object): object {
     // Part of the chain's configuration on purpose: a new revision is a changed chain, which
     // Envoy drains.
     metadata: { filter_metadata: { kubegate: toStruct({ user: user.name, revision: user.revision }) } },
+  };
+}
+
+/** Every user's server name (the most specific match wins, so a user's own chain comes first). */
+function userFallbackChain(revision: string, suffix: string, hcm: object): object {
+  return {
+    name: USER_FALLBACK_CHAIN,
+    filter_chain_match: { server_names: [`*.${suffix}`] },
+    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
+    transport_socket: downstreamTls(null),
+    metadata: { filter_metadata: { kubegate: toStruct({ revision }) } },
   };
 }
 

@@ -7,6 +7,8 @@ export const EDGE_ROUTES = 'edge-routes';
 export const EDGE_SERVING_SECRET = 'edge-serving-certificate';
 export const USER_CA_SECRET = 'user-ca';
 export const userFilterChainName = (user: string) => `user/${user}`;
+/** Users' server names without a chain of their own (yet); see listener.ts. */
+export const USER_FALLBACK_CHAIN = 'users-fallback';
 
 export const upstreamClusterName = (cluster: string) => `kube-apiserver/${cluster}`;
 export const upstreamIdentitySecret = (cluster: string) => `upstream-identity/${cluster}`;

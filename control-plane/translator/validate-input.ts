@@ -25,6 +25,19 @@ export function validateTranslatorInput(input: TranslatorInput): void {
     if (listenPort === edge.listenPort) throw new TranslatorInputError(`tunnels.listenPort ${listenPort} is the users' port too; agents need a port of their own`);
     if (!agentCaPem.includes('BEGIN CERTIFICATE')) throw new TranslatorInputError('tunnels.agentCaPem is not a PEM certificate');
   }
+  const users = input.users ?? [];
+  if (users.length > 0 && (typeof input.now !== 'number' || !Number.isFinite(input.now))) {
+    throw new TranslatorInputError('now is required with users: it decides whose certificates are live, and so who has a filter chain');
+  }
+  const names = new Set<string>();
+  for (const user of users) {
+    if (!user.name) throw new TranslatorInputError('a user has an empty name');
+    if (names.has(user.name)) throw new TranslatorInputError(`user "${user.name}" is listed twice`);
+    names.add(user.name);
+    if (user.certificateNotAfter !== undefined && !Number.isFinite(user.certificateNotAfter)) {
+      throw new TranslatorInputError(`user "${user.name}": certificateNotAfter ${String(user.certificateNotAfter)} is not a time (epoch ms)`);
+    }
+  }
   const seen = new Set<string>();
   for (const cluster of input.clusters) {
     if (!CLUSTER_NAME.test(cluster.name)) {

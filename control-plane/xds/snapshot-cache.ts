@@ -47,6 +47,9 @@ export interface CacheStatus {
 
 export type SnapshotListener = (snapshot: Snapshot) => void;
 
+/** What a node answered to a version of a type: accepted (ACK) or rejected (NACK). */
+export type AnswerListener = (typeUrl: TypeUrl, version: string, accepted: boolean) => void;
+
 /**
  * How many rejected versions are remembered per node and type. Versions are content hashes, so a
  * rejected configuration keeps its version if it comes back; a small bound keeps memory flat
@@ -66,6 +69,7 @@ interface NodeRecord {
   streams: number;
   readonly types: Map<TypeUrl, TypeRecord>;
   readonly listeners: Set<SnapshotListener>;
+  readonly answerListeners: Set<AnswerListener>;
 }
 
 type PerType = Record<ShortTypeName, number>;
@@ -92,6 +96,10 @@ export class SnapshotCache {
    */
   setSnapshot(nodeId: string, snapshot: Snapshot): void {
     if (!nodeId) throw new Error('setSnapshot needs a node id');
+    const previous = this.nodes.get(nodeId)?.snapshot;
+    // Only what changed since the node's last snapshot is validated and encoded (a revocation
+    // changes one user's filter chain out of thousands).
+    snapshot.reuseEncodingsFrom(previous);
     try {
       snapshot.consistencyCheck();
       snapshot.validate();
@@ -101,7 +109,6 @@ export class SnapshotCache {
       throw err;
     }
     const node = this.node(nodeId);
-    const previous = node.snapshot;
     node.snapshot = snapshot;
     this.counters.snapshotsSet++;
     const changed = RESOURCE_TYPES.filter((t) => previous?.version(t.typeUrl) !== snapshot.version(t.typeUrl)).map((t) => t.shortName);
@@ -128,6 +135,39 @@ export class SnapshotCache {
     };
   }
 
+  /**
+   * Calls `listener` whenever the node ACKs or NACKs a version (so a caller can wait until
+   * configuration is in force at the edge); returns the function that stops it.
+   */
+  watchAnswers(nodeId: string, listener: AnswerListener): () => void {
+    const node = this.node(nodeId);
+    node.answerListeners.add(listener);
+    return () => {
+      node.answerListeners.delete(listener);
+    };
+  }
+
+  /**
+   * Resolves true once the node has accepted (ACKed) a version of the type for which `wanted`
+   * holds, at once if the version it last accepted does; false after `timeoutMs`.
+   */
+  whenAccepted(nodeId: string, typeUrl: TypeUrl, wanted: (version: string) => boolean, timeoutMs: number): Promise<boolean> {
+    const acked = this.nodes.get(nodeId)?.types.get(typeUrl)?.ackedVersion;
+    if (acked !== undefined && wanted(acked)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const done = (result: boolean) => {
+        clearTimeout(timer);
+        stop();
+        resolve(result);
+      };
+      const stop = this.watchAnswers(nodeId, (type, version, accepted) => {
+        if (type === typeUrl && accepted && wanted(version)) done(true);
+      });
+      const timer = setTimeout(() => done(false), timeoutMs);
+      timer.unref();
+    });
+  }
+
   // What the ADS server reports as the protocol runs.
 
   streamOpened(nodeId: string): void {
@@ -139,7 +179,7 @@ export class SnapshotCache {
     const node = this.node(nodeId);
     node.streams = Math.max(0, node.streams - 1);
     // A node we never had configuration for (a typo in an Envoy's node id, say) leaves no trace.
-    if (node.streams === 0 && !node.snapshot && node.listeners.size === 0) this.nodes.delete(nodeId);
+    if (node.streams === 0 && !node.snapshot && node.listeners.size === 0 && node.answerListeners.size === 0) this.nodes.delete(nodeId);
   }
 
   recordSent(nodeId: string, typeUrl: TypeUrl, version: string): void {
@@ -153,6 +193,7 @@ export class SnapshotCache {
     // Accepted after all (e.g. by an Envoy restarted with a fix): no reason to hold it back.
     record.rejected = record.rejected.filter((v) => v !== version);
     this.counters.acks[resourceTypeOf(typeUrl).shortName]++;
+    this.tellAnswer(nodeId, typeUrl, version, true);
   }
 
   recordNack(nodeId: string, typeUrl: TypeUrl, nack: NackRecord): void {
@@ -160,6 +201,17 @@ export class SnapshotCache {
     record.lastNack = nack;
     record.rejected = [...record.rejected.filter((v) => v !== nack.version), nack.version].slice(-REJECTED_VERSIONS_KEPT);
     this.counters.nacks[resourceTypeOf(typeUrl).shortName]++;
+    this.tellAnswer(nodeId, typeUrl, nack.version, false);
+  }
+
+  private tellAnswer(nodeId: string, typeUrl: TypeUrl, version: string, accepted: boolean): void {
+    for (const listener of [...(this.nodes.get(nodeId)?.answerListeners ?? [])]) {
+      try {
+        listener(typeUrl, version, accepted);
+      } catch (err) {
+        this.logger.error('answer listener failed', { node: nodeId, error: err as Error });
+      }
+    }
   }
 
   /** Whether this node rejected this version of this type; such a version is never sent to it again. */
@@ -215,7 +267,7 @@ export class SnapshotCache {
   private node(nodeId: string): NodeRecord {
     let node = this.nodes.get(nodeId);
     if (!node) {
-      node = { streams: 0, types: new Map(), listeners: new Set() };
+      node = { streams: 0, types: new Map(), listeners: new Set(), answerListeners: new Set() };
       this.nodes.set(nodeId, node);
     }
     return node;

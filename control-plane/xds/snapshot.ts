@@ -18,7 +18,8 @@ import {
   type ResourceType,
   type TypeUrl,
 } from './resource-types';
-import { encodeResource, InvalidResourceError, type EncodedResource } from './resource-encoding';
+import { encodeListener, encodeResource, InvalidResourceError, type EncodedFilterChains, type EncodedResource } from './resource-encoding';
+import { ContentCopier, digestOfList } from './content-digest';
 
 /** 16 hex digits (64 bits) of sha256: short enough to read in logs, far from colliding. */
 const VERSION_HEX_DIGITS = 16;
@@ -56,11 +57,26 @@ export class Snapshot {
   private readonly versions = new Map<TypeUrl, string>();
   /** Encoded once per snapshot, on first use (setSnapshot forces it), then shared by every push. */
   private readonly encoded = new Map<TypeUrl, ReadonlyMap<string, EncodedResource>>();
+  /** The listeners' filter chains as encoded for this snapshot, by content digest. */
+  private readonly filterChains = new Map<string, Buffer>();
+  /** Filter chains encoded for an earlier snapshot, until this one's listeners are encoded. */
+  private earlierFilterChains?: EncodedFilterChains;
+  /** Knows the digest of every part of the resources, until the listeners are encoded. */
+  private copier?: ContentCopier;
 
-  constructor(resources: XdsResources) {
+  /**
+   * @param options.adopt the caller hands `resources` over and never touches them again (a
+   * translator's fresh output): they are frozen in place rather than copied.
+   */
+  constructor(resources: XdsResources, options: { readonly adopt?: boolean } = {}) {
     const lists: Record<string, readonly object[]> = {};
+    // One copier for the whole snapshot: an object referenced many times (the connection
+    // manager of every user's filter chain) is copied, and digested, once.
+    const copier = new ContentCopier(options.adopt === true);
+    this.copier = copier;
     for (const type of RESOURCE_TYPES) {
       const byName = new Map<string, object>();
+      const digests = new Map<string, string>();
       const list = resources[type.kind];
       if (!Array.isArray(list)) throw new TypeError(`XdsResources.${type.kind} must be an array`);
       list.forEach((resource: object, index: number) => {
@@ -71,15 +87,18 @@ export class Snapshot {
         if (byName.has(name)) {
           throw new InvalidResourceError('ERR_XDS_DUPLICATE_NAME', type.shortName, name, `$.${type.nameField}`, `${type.kind}[${index}] repeats the name "${name}"; names identify xDS resources, so they must be unique`);
         }
-        // A private frozen copy: the caller mutating its objects later must not change a
-        // snapshot whose version was computed from them.
-        byName.set(name, frozenCopy(resource) as object);
+        // A private frozen copy (or, adopted, frozen where it is): the caller mutating its
+        // objects later must not change a snapshot whose version was computed from them.
+        const { copy, digest } = copier.copy(resource);
+        byName.set(name, copy as object);
+        digests.set(name, digest);
       });
       lists[type.kind] = Object.freeze([...byName.values()]);
       const sorted = new Map([...byName.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
       this.byType.set(type.typeUrl, sorted);
-      this.versions.set(type.typeUrl, shortHash(canonicalJson([...sorted.values()])));
+      this.versions.set(type.typeUrl, digestOfList([...sorted.keys()].map((name) => digests.get(name)!)).slice(0, VERSION_HEX_DIGITS));
     }
+    copier.forgetOriginals();
     this.lists = Object.freeze(lists) as unknown as XdsResources;
     this.overallVersion = shortHash(RESOURCE_TYPES.map((t) => `${t.shortName}=${this.versions.get(t.typeUrl)}`).join('\n'));
   }
@@ -123,6 +142,16 @@ export class Snapshot {
     });
   }
 
+  /**
+   * Lets this snapshot take the filter chains `earlier` encoded instead of encoding them again:
+   * a chain with the same content digest is the same configuration, validated already. Only
+   * before this snapshot's listeners are encoded; the earlier snapshot is not kept.
+   */
+  reuseEncodingsFrom(earlier: Snapshot | undefined): void {
+    if (!earlier || earlier === this || this.encoded.has(LISTENER_TYPE_URL)) return;
+    this.earlierFilterChains = earlier.filterChains;
+  }
+
   /** Validates and encodes every resource (once); throws InvalidResourceError on the first bad one. */
   validate(): void {
     for (const type of RESOURCE_TYPES) this.encodeType(type);
@@ -144,8 +173,8 @@ export class Snapshot {
     };
     for (const [name, listener] of this.resourceMap(LISTENER_TYPE_URL)) {
       const who = `listener "${name}"`;
-      for (const route of rdsReferences(listener)) need('route', ROUTE_TYPE_URL, route, who);
-      for (const secret of sdsReferences(listener)) need('secret', SECRET_TYPE_URL, secret, who);
+      for (const route of new Set(rdsReferences(listener))) need('route', ROUTE_TYPE_URL, route, who);
+      for (const secret of new Set(sdsReferences(listener))) need('secret', SECRET_TYPE_URL, secret, who);
     }
     for (const [name, cluster] of this.resourceMap(CLUSTER_TYPE_URL)) {
       const who = `cluster "${name}"`;
@@ -160,9 +189,16 @@ export class Snapshot {
     let encoded = this.encoded.get(type.typeUrl);
     if (!encoded) {
       const map = new Map<string, EncodedResource>();
-      for (const [name, resource] of this.byType.get(type.typeUrl)!) map.set(name, encodeResource(type.typeUrl, resource));
+      const listeners = type.typeUrl === LISTENER_TYPE_URL;
+      for (const [name, resource] of this.byType.get(type.typeUrl)!) {
+        map.set(name, listeners ? encodeListener(resource, this.earlierFilterChains, this.filterChains, (chain) => this.copier?.digestOfCopy(chain)) : encodeResource(type.typeUrl, resource));
+      }
       encoded = map;
       this.encoded.set(type.typeUrl, encoded);
+      if (listeners) {
+        this.earlierFilterChains = undefined;
+        this.copier = undefined;
+      }
     }
     return encoded;
   }
@@ -211,24 +247,22 @@ function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
-function walk(value: unknown, visit: (node: Record<string, unknown>) => void): void {
+/**
+ * Visits the objects of a resource. An embedded Any it holds several times (the connection
+ * manager every user's filter chain shares, one object in a snapshot) is looked into the first
+ * time only: it holds the same references every time.
+ */
+function walk(value: unknown, visit: (node: Record<string, unknown>) => void, seenAnys = new Set<object>()): void {
   if (Array.isArray(value)) {
-    for (const v of value) walk(v, visit);
+    for (const v of value) walk(v, visit, seenAnys);
   } else if (isObject(value)) {
+    if (value['@type'] !== undefined) {
+      if (seenAnys.has(value)) return;
+      seenAnys.add(value);
+    }
     visit(value);
-    for (const v of Object.values(value)) walk(v, visit);
+    for (const v of Object.values(value)) walk(v, visit, seenAnys);
   }
-}
-
-function frozenCopy(value: unknown): unknown {
-  if (value instanceof Uint8Array) return Buffer.from(value); // typed arrays cannot be frozen; the copy is private
-  if (Array.isArray(value)) return Object.freeze(value.map(frozenCopy));
-  if (typeof value === 'object' && value !== null) {
-    const copy: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(value)) copy[k] = frozenCopy(v);
-    return Object.freeze(copy);
-  }
-  return value;
 }
 
 /**

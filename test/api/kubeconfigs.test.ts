@@ -7,6 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
 import { userServerName } from '../../control-plane/identity/user-identity';
 import { ApiHarness, EDGE_URL, SUFFIX } from './api-harness';
+import type { EdgeConfirmation } from '../../control-plane/access/access-state';
 
 let h: ApiHarness;
 
@@ -99,6 +100,44 @@ describe('issuing', () => {
     expect(r.status).toBe(201);
     expect(r.body.clusters).toEqual(['beta']);
     expect(r.body.notes).toEqual(['cluster beta: kubectl works only while you have an active web console session']);
+  });
+});
+
+describe('the edge has the user\'s filter chain first', () => {
+  // Only users holding a live certificate have a filter chain at the edge: the kubeconfig is
+  // answered once the control plane says the edge has the new certificate's user.
+  test('the answer waits until the edge has the chain', async () => {
+    let release: (confirmation: EdgeConfirmation) => void = () => undefined;
+    const issued = jest.spyOn(h.access, 'certificateIssued').mockImplementation(() => new Promise((resolve) => (release = resolve)));
+    try {
+      let answered = false;
+      const call = h.call('root', 'POST', '/kubeconfigs', { user: 'dana' }).then((r) => {
+        answered = true;
+        return r;
+      });
+      while (issued.mock.calls.length === 0) await new Promise((resolve) => setImmediate(resolve));
+      // Recorded already (so it can be revoked), but not handed out.
+      expect(await h.store.listCertificates('dana')).toContainEqual(expect.objectContaining({ serial: issued.mock.calls[0]![0].serial }));
+      expect(answered).toBe(false);
+      release('confirmed');
+      const r = await call;
+      expect(r.status).toBe(201);
+      expect(r.body.serial).toBe(issued.mock.calls[0]![0].serial);
+      expect(r.body.notes).toEqual([]);
+    } finally {
+      issued.mockRestore();
+    }
+  });
+
+  test('an edge that did not confirm in time: the kubeconfig, with a note saying so', async () => {
+    const issued = jest.spyOn(h.access, 'certificateIssued').mockResolvedValue('unconfirmed');
+    try {
+      const r = await h.call('root', 'POST', '/kubeconfigs', { user: 'dana' });
+      expect(r.status).toBe(201);
+      expect(r.body.notes).toEqual(['the edge has not confirmed your new endpoint yet: if the first request is refused, retry in a few seconds']);
+    } finally {
+      issued.mockRestore();
+    }
   });
 });
 

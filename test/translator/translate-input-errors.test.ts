@@ -29,6 +29,9 @@ describe('translator input validation', () => {
       /tunnels.agentCaPem is not a PEM certificate/,
     ],
     ['no ext_authz cluster', { ...base, edge: { ...base.edge, authzCluster: '' } }, /edge.authzCluster is empty/],
+    ['users without the time that decides whose certificates are live', { ...base, users: [{ name: 'ann', revision: '0', certificateNotAfter: 5 }] }, /now is required with users/],
+    ['a user listed twice', { ...base, now: 1, users: [{ name: 'ann', revision: '0' }, { name: 'ann', revision: '1' }] }, /user "ann" is listed twice/],
+    ['a certificate expiry that is not a time', { ...base, now: 1, users: [{ name: 'ann', revision: '0', certificateNotAfter: Number.NaN }] }, /user "ann": certificateNotAfter NaN is not a time/],
   ])('rejects %s', (_what, input, message) => {
     expect(() => translate(input as TranslatorInput)).toThrow(TranslatorInputError);
     expect(() => translate(input as TranslatorInput)).toThrow(message);

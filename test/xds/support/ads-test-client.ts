@@ -31,6 +31,8 @@ export interface ClientCredentials {
   readonly caPem: string;
   /** Omit to connect without a client certificate. */
   readonly client?: KeyPairPem;
+  /** The name the server's certificate must carry. @default 'localhost' */
+  readonly serverName?: string;
 }
 
 type Ended = { kind: 'status'; status: grpc.StatusObject } | { kind: 'error'; error: grpc.ServiceError };
@@ -49,7 +51,7 @@ export class AdsTestClient {
       ? grpc.credentials.createSsl(Buffer.from(credentials.caPem), Buffer.from(credentials.client.keyPem), Buffer.from(credentials.client.certPem))
       : grpc.credentials.createSsl(Buffer.from(credentials.caPem));
     // The server certificate names localhost; dialling the IP avoids resolver surprises (::1).
-    this.client = new Ads(`127.0.0.1:${port}`, creds, { 'grpc.ssl_target_name_override': 'localhost' });
+    this.client = new Ads(`127.0.0.1:${port}`, creds, { 'grpc.ssl_target_name_override': credentials.serverName ?? 'localhost' });
     this.call = (this.client as unknown as { StreamAggregatedResources(): grpc.ClientDuplexStream<object, DiscoveryResponse> }).StreamAggregatedResources();
     this.call.on('data', (response: DiscoveryResponse) => {
       this.queue.push(response);
