@@ -33,6 +33,7 @@ import { auditPageFromRows, incompletePageFromRows, planAuditQuery, planIncomple
 import { chainStateFromRow, CHAIN_STATE_SQL } from './audit-chain-row';
 import { auditEventFromRow, auditValues, AUDIT_COLUMNS } from './audit-rows';
 import { num, type Row } from './record-rows';
+import { SqliteStatements } from './sqlite-statements';
 import { migrate, UNAVAILABLE_CODES } from './sqlite-store';
 import { StoreError, StoreUnavailableError } from './store';
 import { requireCount, StoreInputError } from './store-input';
@@ -53,7 +54,7 @@ const INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')}) VALUES ($
 
 export class SqliteAuditLog implements AuditLog {
   readonly kind = 'sqlite';
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: SqliteStatements;
   private closed = false;
 
   /**
@@ -84,7 +85,9 @@ export class SqliteAuditLog implements AuditLog {
     private readonly db: Database.Database,
     readonly file: string,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.statements = new SqliteStatements(db);
+  }
 
   async append(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]> {
     if (!Array.isArray(events)) throw new StoreInputError('audit events must be an array');
@@ -256,20 +259,15 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.stmt(sql);
   }
 
   private get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.stmt(sql).get(...params) as Row | undefined;
+    return this.statements.get(sql, ...params);
   }
 
   private all(sql: string, ...params: unknown[]): Row[] {
-    return this.stmt(sql).all(...params) as Row[];
+    return this.statements.all(sql, ...params);
   }
 }
 

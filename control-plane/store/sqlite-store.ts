@@ -14,6 +14,7 @@
  * `watch` is in-process only: listeners of this instance run after its own commits.
  */
 import Database from 'better-sqlite3';
+import { SqliteStatements } from './sqlite-statements';
 import { silentLogger, type Logger } from '../log/logger';
 import { ChangeListeners } from './change-listeners';
 import {
@@ -96,7 +97,7 @@ const CLUSTER_UPSERT = `INSERT INTO clusters (${CLUSTER_COLUMNS.join(', ')}) VAL
 export class SqliteStore implements Store {
   readonly kind = 'sqlite';
   private readonly listeners: ChangeListeners;
-  private readonly statements = new Map<string, Database.Statement>();
+  private readonly statements: SqliteStatements;
   private closed = false;
 
   /**
@@ -130,6 +131,7 @@ export class SqliteStore implements Store {
     readonly file: string,
     private readonly logger: Logger,
   ) {
+    this.statements = new SqliteStatements(db);
     this.listeners = new ChangeListeners(logger);
   }
 
@@ -531,20 +533,15 @@ export class SqliteStore implements Store {
   }
 
   private stmt(sql: string): Database.Statement {
-    let s = this.statements.get(sql);
-    if (!s) {
-      s = this.db.prepare(sql);
-      this.statements.set(sql, s);
-    }
-    return s;
+    return this.statements.stmt(sql);
   }
 
   private get(sql: string, ...params: unknown[]): Row | undefined {
-    return this.stmt(sql).get(...params) as Row | undefined;
+    return this.statements.get(sql, ...params);
   }
 
   private all(sql: string, ...params: unknown[]): Row[] {
-    return this.stmt(sql).all(...params) as Row[];
+    return this.statements.all(sql, ...params);
   }
 
   /** Runs a statement that returns no rows; the number of rows it changed. */
