@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { ManagedProcess } from '../process/managed-process';
+import type { ManagedProcess, ProcessExit } from '../process/managed-process';
 import { HOST_PLACEMENT, type ProcessPlacement } from '../process/process-placement';
 import { BinaryMissingError } from '../process/errors';
 import type { Logger } from '../log/logger';
@@ -77,6 +77,11 @@ export class EnvoyProcess {
 
   get pid(): number | undefined {
     return this.proc.pid;
+  }
+
+  /** Resolves when Envoy has ended, for whatever reason (crash tests kill it). */
+  get exited(): Promise<ProcessExit> {
+    return this.proc.exited;
   }
 
   get logFile(): string {

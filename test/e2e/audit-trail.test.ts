@@ -8,13 +8,12 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parse } from 'yaml';
 import { startLocalStack, type LocalStack } from '../../control-plane/dev/local-stack';
 import type { StoredAuditEvent } from '../../control-plane/audit/audit-event';
 import type { AuditFilter } from '../../control-plane/audit/audit-log';
 import { silentLogger } from '../../control-plane/log/logger';
 import { runCommand } from '../support/run-command';
-import { tlsRequest } from '../support/tls-request';
+import { kubeconfigUser, requestAs, type SeenRequest } from '../support/kubeconfig-client';
 import { eventually, streamCommand } from '../support/streaming-command';
 
 jest.setTimeout(240_000);
@@ -136,31 +135,12 @@ test('a watch and an exec leave progress records while open, then their completi
   expect(execRecords.find((e) => e.stage === 'completion')!.durationMs).toBeGreaterThanOrEqual(2000);
 });
 
-/** sam's request as kubectl makes it, with the response's x-request-id. */
-async function request(user: { server: string; servername: string; caPem: string; certPem: string; keyPem: string }): Promise<{ status: number | string; requestId: string }> {
-  try {
-    const r = await tlsRequest({ url: `${user.server}/api/v1/namespaces/${NS}/configmaps`, servername: user.servername, caPem: user.caPem, certPem: user.certPem, keyPem: user.keyPem });
-    return { status: r.status, requestId: String(r.headers['x-request-id'] ?? '') };
-  } catch (err) {
-    return { status: (err as NodeJS.ErrnoException).code ?? 'error', requestId: '' };
-  }
-}
-
 test('restarting the control plane under load loses nothing: every allowed request has its decision, every request its completion', async () => {
-  type Doc = { clusters: { cluster: Record<string, string> }[]; users: { user: Record<string, string> }[] };
-  const doc = parse(fs.readFileSync(kubeconfig, 'utf8')) as Doc;
-  const b64 = (s: string) => Buffer.from(s, 'base64').toString();
-  const user = {
-    server: doc.clusters[0]!.cluster.server!,
-    servername: doc.clusters[0]!.cluster['tls-server-name']!,
-    caPem: b64(doc.clusters[0]!.cluster['certificate-authority-data']!),
-    certPem: b64(doc.users[0]!.user['client-certificate-data']!),
-    keyPem: b64(doc.users[0]!.user['client-key-data']!),
-  };
-  const seen: { status: number | string; requestId: string }[] = [];
+  const user = kubeconfigUser(kubeconfig);
+  const seen: SeenRequest[] = [];
   let running = true;
   const load = (async () => {
-    while (running) seen.push(await request(user));
+    while (running) seen.push(await requestAs(user, `/api/v1/namespaces/${NS}/configmaps`));
   })();
   await eventually('some load before the restart', async () => (seen.length >= 20 ? true : undefined));
   await stack.restartControlPlane();

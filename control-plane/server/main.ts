@@ -1,0 +1,116 @@
+#!/usr/bin/env node
+/**
+ * kubegate-controller: the controller as a process of its own (a Deployment in production; a
+ * child process in crash tests). It runs the store, the audit trail, the control plane and
+ * the admin API (server/controller.ts) from a configuration file (controller-config.ts); the
+ * edge Envoy runs elsewhere and finds it over xDS. Exits 2 on a bad command line or
+ * configuration, 1 when it cannot start, and stops cleanly on SIGTERM or SIGINT.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { createLogger } from '../log/logger';
+import { loadOrCreatePki } from '../pki/kubegate-pki';
+import { ADMIN_USER, Controller } from './controller';
+import { ControllerConfigError, readControllerConfig, type ControllerConfig } from './controller-config';
+
+const USAGE = `Usage: kubegate-controller --config FILE
+
+Runs kubegate's controller: the store, the audit trail, the xDS and ext_authz servers that
+program and consult the edge Envoy, the agent port and the admin API. FILE is described in
+control-plane/server/controller-config.ts. On start it writes <stateDir>/admin.kubeconfig,
+the operator's credential for the admin API.`;
+
+function parseArgs(argv: readonly string[]): { config?: string; help: boolean } {
+  let config: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') return { help: true };
+    if (arg === '--config') {
+      config = argv[++i];
+      if (!config) throw new Error('--config needs a file');
+    } else if (arg.startsWith('--config=')) config = arg.slice('--config='.length);
+    else throw new Error(`unknown argument "${arg}" (see --help)`);
+  }
+  if (!config) throw new Error('--config FILE is required (see --help)');
+  return { config, help: false };
+}
+
+async function reopenEdgeLogs(adminUrl: string): Promise<void> {
+  const r = await fetch(`${adminUrl}/reopen_logs`, { method: 'POST', signal: AbortSignal.timeout(5000) });
+  if (r.status !== 200) throw new Error(`the edge Envoy did not reopen its logs: HTTP ${r.status} ${(await r.text()).trim()}`);
+}
+
+async function main(): Promise<void> {
+  const log = createLogger('controller');
+  let config: ControllerConfig;
+  try {
+    const args = parseArgs(process.argv.slice(2));
+    if (args.help) {
+      process.stdout.write(`${USAGE}\n`);
+      return;
+    }
+    config = readControllerConfig(args.config!);
+  } catch (err) {
+    const message = err instanceof ControllerConfigError ? err.message : `kubegate-controller: ${(err as Error).message}`;
+    process.stderr.write(`${message}\n`);
+    process.exitCode = 2;
+    return;
+  }
+  let controller: Controller;
+  try {
+    fs.mkdirSync(config.stateDir, { recursive: true });
+    const pki = loadOrCreatePki({ stateDir: config.stateDir, now: new Date() });
+    const tunnel = config.agents?.edgeTunnelAddress;
+    controller = await Controller.start({
+      stateDir: config.stateDir,
+      ...(config.storeUrl ? { storeUrl: config.storeUrl } : {}),
+      pki,
+      ports: config.ports,
+      edge: { ...config.edge, reopenLogs: () => reopenEdgeLogs(config.edge.adminUrl) },
+      agents: {
+        ...(config.agents?.listenAddress ? { listenAddress: config.agents.listenAddress } : {}),
+        ...(tunnel ? { edgeTunnelFor: () => tunnel } : {}),
+      },
+      ...(config.policyDir ? { policyDir: config.policyDir } : {}),
+      ...(config.maxCertTtlMs ? { maxCertTtlMs: config.maxCertTtlMs } : {}),
+      ...(config.audit?.exporters.length ? { auditExporters: config.audit.exporters } : {}),
+      ...(config.audit?.retention ? { auditRetention: config.audit.retention } : {}),
+      logger: log,
+    });
+    for (const cluster of config.clusters) controller.registerCluster(cluster);
+    await controller.controlPlane.refresh();
+  } catch (err) {
+    log.error('controller could not start', { error: err });
+    process.exitCode = 1;
+    return;
+  }
+  log.info('controller ready', { api: controller.apiUrl, xdsPort: config.ports.xds, authzPort: config.ports.authz, statusPort: config.ports.status });
+  // The operator's credential: issued once the edge holds admin's filter chain (or after the
+  // issuer's wait), so it works as soon as it is on disk.
+  void controller.issueKubeconfig({ user: ADMIN_USER, evenWithoutAccess: true }).then(
+    (issued) => {
+      const file = path.join(config.stateDir, 'admin.kubeconfig');
+      fs.writeFileSync(`${file}.tmp`, issued.kubeconfig, { mode: 0o600 });
+      fs.renameSync(`${file}.tmp`, file);
+      log.info('admin kubeconfig written', { file, edge: issued.edge });
+    },
+    (err: Error) => log.error('could not write the admin kubeconfig', { error: err }),
+  );
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    controller.stop().then(
+      () => process.exit(0),
+      (err: Error) => {
+        log.error('stop failed', { error: err });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();
