@@ -31,6 +31,7 @@ import { prepareAuditBenchAccess, sampleDecisionEvents } from './audit-bench-acc
 import { eventStream, measureStoreThroughput, type StoreThroughput } from './audit-store-throughput';
 import { AuditedCheckServer, checkClient, compareCheckLatency, runChecks, type CheckLatencyLevel } from './audit-check-latency';
 import { machine, writeResults } from './bench-support';
+import { measureFsyncFloor, type FsyncFloor } from './fsync-floor';
 
 const TARGETS = { embeddedStoreRecordsPerSecondAtLeast: 20_000, addedP99MsAtMost: 0.2 } as const;
 /** Distinct decision events the store phase cycles through (each written with its own id and time). */
@@ -114,7 +115,7 @@ const verdict = (ok: boolean) => (ok ? 'meets' : 'misses');
 const busy = (backend: string, percent: number) => (backend === 'memory' ? '-' : `${Math.round(percent)}%`);
 const fixed = (v: number | undefined, digits: number) => (v === undefined || Number.isNaN(v) ? '-' : v.toFixed(digits));
 
-function formatReport(r: { backends: readonly AuditBackend[]; store: readonly StoreThroughput[]; checks: readonly CheckLatencyLevel[]; flags: Flags; start: ReturnType<typeof machine>; end: ReturnType<typeof machine> }): string {
+function formatReport(r: { backends: readonly AuditBackend[]; store: readonly StoreThroughput[]; checks: readonly CheckLatencyLevel[]; floor: FsyncFloor; flags: Flags; start: ReturnType<typeof machine>; end: ReturnType<typeof machine> }): string {
   const out: string[] = ['audit-overhead: the durable audit decision write against audit to memory only, in one run', 'backends:'];
   for (const b of r.backends) out.push(`  ${b.name.padEnd(9)} ${b.description}`);
   const targets: string[] = [];
@@ -163,6 +164,11 @@ function formatReport(r: { backends: readonly AuditBackend[]; store: readonly St
       targets.push(`${name}, concurrency ${level.concurrency}: ${fixed(added.p99, 3)} ms added at p99 (target <= ${TARGETS.addedP99MsAtMost} ms): ${verdict(added.p99 <= TARGETS.addedP99MsAtMost)}`);
     }
   }
+  out.push(
+    '',
+    `3. the disk's floor: append 1 KiB + fdatasync, one at a time, ${r.floor.syncs} times in the store's directory: p50 ${fixed(r.floor.ms.p50, 3)} ms  p99 ${fixed(r.floor.ms.p99, 3)} ms  max ${fixed(r.floor.ms.max, 3)} ms`,
+    '   a decision written durably before the request goes through cannot add less than one of these',
+  );
   out.push('', 'against the targets (reported, never enforced):', ...targets.map((t) => `  ${t}`));
   out.push(
     `machine: ${r.start.cpus} cpus (${r.start.model}), load average at start ${r.start.loadAverage.join(' ')}, at end ${r.end.loadAverage.join(' ')}; ` +
@@ -213,6 +219,8 @@ async function main(): Promise<void> {
     backends = await openAuditBackends({ durable: flags.backends, sqliteFile: storeFile, postgresDir, logger });
     for (const b of backends) progress.info('backend', { name: b.name, description: b.description });
 
+    progress.info('measuring the disk\'s fsync floor', { dir: stateDir });
+    const floor = measureFsyncFloor(stateDir);
     const store = await storeThroughput(backends, samples, flags);
 
     for (const b of backends) servers.push(await AuditedCheckServer.start(b, setup, logger));
@@ -232,7 +240,7 @@ async function main(): Promise<void> {
     for (const b of backends) records[b.name] = await b.records();
 
     const machineAtEnd = machine();
-    process.stdout.write(formatReport({ backends, store, checks, flags, start: machineAtStart, end: machineAtEnd }));
+    process.stdout.write(formatReport({ backends, store, checks, floor, flags, start: machineAtStart, end: machineAtEnd }));
     const file = writeResults('audit-overhead', {
       benchmark: 'audit-overhead',
       when: new Date().toISOString(),
@@ -244,6 +252,7 @@ async function main(): Promise<void> {
         how: 'N async callers each hand AuditWriter (default settings) a decision event and wait until it is durable, then the next; per backend, after a 1 s warm-up',
         results: store,
       },
+      fsyncFloor: floor,
       checkLatency: {
         how: 'one ext_authz check server per backend (PolicyAuthorizer wrapped by AuditingAuthorizer, as ControlPlane composes it), called over mTLS HTTP/2 by a load worker process with the same requests; backends rotated per round',
         results: checks,

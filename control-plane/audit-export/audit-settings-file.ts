@@ -6,7 +6,13 @@
  *   exporters:
  *     - {type: jsonl-file, name: archive, path: audit/kubegate.jsonl, format: kubernetes}
  *     - {type: webhook, name: siem, url: https://siem.example:8443/k8s-audit, caFile: siem-ca.pem}
- *   retention: {maxAge: 90d, maxRecords: 50000000}
+ *   retention: {maxAge: 90d, maxRecords: 50000000, maxSize: 20Gi}
+ *
+ * Retention keeps what every limit given allows (the strictest wins): maxAge a duration (at
+ * least an hour), maxRecords a count (at least 1000), maxSize the records' total size in bytes,
+ * as a Kubernetes quantity (500Mi, 10Gi, 2G, 1.5Gi) or a plain number of bytes (at least 1Mi).
+ * The size counted is each record's canonical JSON, what it takes in an export; the database
+ * files take more (indexes, free pages).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +23,7 @@ import { resolveAuditExportConfig } from './validate-audit-export-config';
 
 export interface AuditSettings {
   readonly exporters: readonly AuditExporterConfig[];
-  readonly retention?: { readonly maxAgeMs?: number; readonly maxRecords?: number };
+  readonly retention?: { readonly maxAgeMs?: number; readonly maxRecords?: number; readonly maxBytes?: number };
 }
 
 export class AuditSettingsFileError extends Error {
@@ -62,10 +68,10 @@ export function readAuditSettingsFile(file: string): AuditSettings {
 }
 
 function parseRetention(file: string, value: unknown): AuditSettings['retention'] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AuditSettingsFileError(file, 'retention must be a mapping with maxAge and/or maxRecords');
-  const { maxAge, maxRecords, ...extra } = value as Record<string, unknown>;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AuditSettingsFileError(file, 'retention must be a mapping with maxAge, maxRecords and/or maxSize');
+  const { maxAge, maxRecords, maxSize, ...extra } = value as Record<string, unknown>;
   const unknown = Object.keys(extra);
-  if (unknown.length > 0) throw new AuditSettingsFileError(file, `unknown field "retention.${unknown[0]}" (expected maxAge, maxRecords)`);
+  if (unknown.length > 0) throw new AuditSettingsFileError(file, `unknown field "retention.${unknown[0]}" (expected maxAge, maxRecords, maxSize)`);
   let maxAgeMs: number | undefined;
   if (maxAge !== undefined) {
     try {
@@ -79,5 +85,53 @@ function parseRetention(file: string, value: unknown): AuditSettings['retention'
   if (maxRecords !== undefined && (!Number.isInteger(maxRecords) || (maxRecords as number) < 1000)) {
     throw new AuditSettingsFileError(file, `retention.maxRecords must be a whole number of at least 1000, got ${JSON.stringify(maxRecords)}`);
   }
-  return { ...(maxAgeMs !== undefined ? { maxAgeMs } : {}), ...(maxRecords !== undefined ? { maxRecords: maxRecords as number } : {}) };
+  const maxBytes = maxSize === undefined ? undefined : parseMaxSize(file, maxSize);
+  return {
+    ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
+    ...(maxRecords !== undefined ? { maxRecords: maxRecords as number } : {}),
+    ...(maxBytes !== undefined ? { maxBytes } : {}),
+  };
+}
+
+/** Multipliers of Kubernetes quantity suffixes that make sense for bytes (no milli). */
+const SIZE_SUFFIX: Readonly<Record<string, bigint>> = {
+  '': 1n,
+  k: 10n ** 3n,
+  M: 10n ** 6n,
+  G: 10n ** 9n,
+  T: 10n ** 12n,
+  P: 10n ** 15n,
+  E: 10n ** 18n,
+  Ki: 2n ** 10n,
+  Mi: 2n ** 20n,
+  Gi: 2n ** 30n,
+  Ti: 2n ** 40n,
+  Pi: 2n ** 50n,
+  Ei: 2n ** 60n,
+};
+
+/** 1Mi. A record takes about half a kilobyte to a kilobyte, so less keeps only a thousand or so. */
+const MIN_MAX_BYTES = 2 ** 20;
+
+/** retention.maxSize in bytes: a whole number of bytes or a quantity such as 500Mi, 10Gi, 2G. */
+function parseMaxSize(file: string, value: unknown): number {
+  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : typeof value === 'string' ? value.trim() : undefined;
+  const match = text === undefined ? null : /^(\d+)(?:\.(\d+))?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.exec(text);
+  if (!match) {
+    throw new AuditSettingsFileError(
+      file,
+      `retention.maxSize must be a size in bytes: a whole number, or a number with a unit such as 500Mi, 10Gi or 2G (Ki, Mi, Gi, Ti, Pi, Ei or k, M, G, T, P, E), got ${JSON.stringify(value)}`,
+    );
+  }
+  const [, whole, fraction = '', suffix = ''] = match;
+  // Exact arithmetic (1.1k is 1100, not 1100.0000000000002), rounded up to a whole byte as
+  // Kubernetes rounds quantities of bytes.
+  const scale = 10n ** BigInt(fraction.length);
+  const scaled = BigInt(whole! + fraction) * SIZE_SUFFIX[suffix]!;
+  const bytes = (scaled + scale - 1n) / scale;
+  if (bytes > BigInt(Number.MAX_SAFE_INTEGER)) throw new AuditSettingsFileError(file, `retention.maxSize ${text} is too large: at most ${Number.MAX_SAFE_INTEGER} bytes`);
+  if (bytes < BigInt(MIN_MAX_BYTES)) {
+    throw new AuditSettingsFileError(file, `retention.maxSize ${text} is under 1Mi: at half a kilobyte to a kilobyte a record, a trail that small keeps only its last thousand or so records`);
+  }
+  return Number(bytes);
 }

@@ -84,7 +84,16 @@ export function canonicalAuditJson(event: AuditEvent): string {
 
 /** hex(SHA-256(prevHash + "\n" + canonical JSON)). */
 export function auditEventHash(prevHash: string, event: AuditEvent): string {
-  return createHash('sha256').update(`${prevHash}\n${canonicalAuditJson(event)}`).digest('hex');
+  return chainAuditEvent(prevHash, event).hash;
+}
+
+/**
+ * The hash and the canonical JSON's UTF-8 length (the record's size for retention) from one
+ * serialization: appends need both, and the JSON is most of the cost.
+ */
+export function chainAuditEvent(prevHash: string, event: AuditEvent): { hash: string; sizeBytes: number } {
+  const json = canonicalAuditJson(event);
+  return { hash: createHash('sha256').update(`${prevHash}\n${json}`).digest('hex'), sizeBytes: Buffer.byteLength(json, 'utf8') };
 }
 
 /**

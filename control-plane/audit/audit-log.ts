@@ -130,7 +130,14 @@ export interface RetentionPolicy {
   /** Keep at most this many events (the newest). */
   readonly maxRecords?: number;
   /**
-   * Never remove events after this seq, whatever the age and count say: what an exporter has
+   * Keep the newest events whose sizes add up to at most this many bytes. An event's size is
+   * the UTF-8 length of its canonical JSON (what it takes in an export), recorded when it is
+   * appended: a logical size, the same on either database and smaller at once after a removal,
+   * unlike the files' or relations' size on disk (PostgreSQL's shrinks only after VACUUM).
+   */
+  readonly maxBytes?: number;
+  /**
+   * Never remove events after this seq, whatever the age, count and size say: what an exporter has
    * not yet delivered stays (AuditExporters.lowWaterMark()). @default no such bound
    */
   readonly keepAfterSeq?: number;
@@ -151,6 +158,12 @@ export interface RetentionResult {
    * it never erases the evidence of tampering. `verify` reports the same problem.
    */
   readonly stoppedAt?: ChainProblem;
+  /**
+   * With `maxBytes` in the policy: the size of what remains afterwards (the sum of the sizes,
+   * as `maxBytes` counts them, of every event after the anchor, those appended meanwhile
+   * included). Absent otherwise, since it takes a walk over the remaining events.
+   */
+  readonly remainingBytes?: number;
 }
 
 export interface AuditLog {
@@ -197,8 +210,9 @@ export interface AuditLog {
   /**
    * Removes the oldest events, from the start of the chain only, so what remains still
    * verifies from the new anchor: by age (the longest run of events from the start that are
-   * all older than `now - maxAgeMs`) and by count (all but the newest `maxRecords`), whichever
-   * removes more. Works in short transactions, so appends are never held up for long.
+   * all older than `now - maxAgeMs`), by count (all but the newest `maxRecords`) and by size
+   * (all but the newest events whose sizes add up to at most `maxBytes`), whichever removes
+   * more. Works in short transactions, so appends are never held up for long.
    */
   applyRetention(policy: RetentionPolicy): Promise<RetentionResult>;
 

@@ -3,6 +3,9 @@
  * of the chain to remove, then removes in chunks, each its own short transaction (the store's
  * RetentionTarget), so appends wait at most one chunk however much is removed.
  *
+ * How far: by age, by count and by size (records' sizes as the store recorded them at append),
+ * whichever reaches furthest, decided once against the head as it is when retention starts.
+ *
  * Retention never removes from the middle or the end: only a run from the start, after which
  * the chain anchor is the last removed record and the rest verifies from it. Each chunk is
  * verified before it is removed; if it does not verify, retention removes only what comes
@@ -19,6 +22,14 @@ export interface RetentionTarget {
   /** The lowest seq above `afterSeq` whose event time is at or after `timeIso`, if any. */
   firstSeqAtOrAfter(afterSeq: number, timeIso: string): Promise<number | undefined>;
   /**
+   * Adding up the records' sizes from `throughSeq` down towards `afterSeq` (exclusive): the
+   * first seq at which the sum exceeds `maxBytes`, i.e. the newest record that does not fit,
+   * or undefined when all of them do. Removing through it leaves at most `maxBytes`.
+   */
+  newestSeqOverBytes(afterSeq: number, throughSeq: number, maxBytes: number): Promise<number | undefined>;
+  /** The sum of the sizes of the records after `afterSeq`. */
+  bytesAfter(afterSeq: number): Promise<number>;
+  /**
    * In one transaction, holding the chain: verifies the records after the anchor up to
    * `toSeq`, removes those before the first problem (all, if none), and moves the anchor to
    * the last one removed.
@@ -34,6 +45,7 @@ export async function applyAuditRetention(target: RetentionTarget, policy: Reten
   const now = requireTime('retention now', policy.now);
   const maxAgeMs = policy.maxAgeMs === undefined ? undefined : requireCount('retention maxAgeMs', policy.maxAgeMs);
   const maxRecords = policy.maxRecords === undefined ? undefined : requireCount('retention maxRecords', policy.maxRecords);
+  const maxBytes = policy.maxBytes === undefined ? undefined : requireCount('retention maxBytes', policy.maxBytes);
 
   const { head, anchor: before } = await target.chainState();
   // Decided once, against the head as it is now: events appended meanwhile are never removed.
@@ -45,6 +57,10 @@ export async function applyAuditRetention(target: RetentionTarget, policy: Reten
     // order (replicas' clocks differ a little) ends the run rather than being removed early.
     const firstYoung = await target.firstSeqAtOrAfter(before.seq, cutoff);
     through = Math.max(through, firstYoung === undefined ? head.seq : Math.min(firstYoung - 1, head.seq));
+  }
+  if (maxBytes !== undefined) {
+    const overflow = await target.newestSeqOverBytes(before.seq, head.seq, maxBytes);
+    if (overflow !== undefined) through = Math.max(through, overflow);
   }
   if (policy.keepAfterSeq !== undefined && Number.isFinite(policy.keepAfterSeq)) through = Math.min(through, Math.max(before.seq, requireCount('retention keepAfterSeq', policy.keepAfterSeq)));
 
@@ -66,6 +82,7 @@ export async function applyAuditRetention(target: RetentionTarget, policy: Reten
     ...(removed > 0 && { fromSeq: before.seq + 1, toSeq: anchor.seq }),
     anchor,
     ...(stoppedAt && { stoppedAt }),
+    ...(maxBytes !== undefined && { remainingBytes: await target.bytesAfter(anchor.seq) }),
   };
 }
 

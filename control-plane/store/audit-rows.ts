@@ -6,9 +6,14 @@
  * verification, rather than being quietly repaired here.
  */
 import type { AuditEvent, AuditStage, StoredAuditEvent } from '../audit/audit-event';
+import { canonicalAuditJson } from '../audit/audit-hash-chain';
 import { num, type Row } from './record-rows';
 
-/** The columns in insert order: chain columns first, then one per AuditEvent field. */
+/**
+ * The columns in insert order: chain columns first, then one per AuditEvent field, then the
+ * record's size (auditRecordSize), which retention by size adds up and which is outside the
+ * hash like the chain columns.
+ */
 export const AUDIT_COLUMNS = [
   'seq',
   'prev_hash',
@@ -43,6 +48,7 @@ export const AUDIT_COLUMNS = [
   'response_flags_json',
   'termination_details',
   'upgrade',
+  'size_bytes',
 ] as const;
 
 /** PostgreSQL types of AUDIT_COLUMNS, for inserting a batch as one unnest() of arrays. */
@@ -80,10 +86,12 @@ export const AUDIT_COLUMN_PG_TYPES: Readonly<Record<(typeof AUDIT_COLUMNS)[numbe
   response_flags_json: 'text',
   termination_details: 'text',
   upgrade: 'text',
+  size_bytes: 'bigint',
 };
 
 /** The row values of a stored event, in AUDIT_COLUMNS order (null for an absent field). */
-export function auditValues(e: StoredAuditEvent): unknown[] {
+/** The row's values; `sizeBytes` when the caller has it already (see chainAuditEvent). */
+export function auditValues(e: StoredAuditEvent, sizeBytes = auditRecordSize(e)): unknown[] {
   return [
     e.seq,
     e.prevHash,
@@ -118,7 +126,17 @@ export function auditValues(e: StoredAuditEvent): unknown[] {
     e.responseFlags === undefined ? null : JSON.stringify(e.responseFlags),
     e.terminationDetails ?? null,
     e.upgrade ?? null,
+    sizeBytes,
   ];
+}
+
+/**
+ * What a record weighs for retention by size: the UTF-8 length of its canonical JSON, i.e. of
+ * the event as it is hashed and exported. Computed from the event rather than measured in the
+ * database, so SQLite and PostgreSQL agree to the byte and a removal counts at once.
+ */
+export function auditRecordSize(event: AuditEvent): number {
+  return Buffer.byteLength(canonicalAuditJson(event), 'utf8');
 }
 
 /** The stored event a row holds. */

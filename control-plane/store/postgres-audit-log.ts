@@ -24,14 +24,14 @@
 import { Pool, type PoolClient } from 'pg';
 import type { AuditEvent, StoredAuditEvent } from '../audit/audit-event';
 import { requireAuditEvent } from '../audit/audit-event-input';
-import { auditEventHash, type ChainPoint } from '../audit/audit-hash-chain';
+import { chainAuditEvent, type ChainPoint } from '../audit/audit-hash-chain';
 import { MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditPage, type AuditPageRequest, type AuditVerification, type AuditVerifyRange, type IncompletePage, type IncompleteQuery, type RetentionPolicy, type RetentionResult } from '../audit/audit-log';
 import { applyAuditRetention, removablePrefix, type RetentionTarget } from '../audit/audit-retention';
 import { verifyStoredChain, type ChainSource } from '../audit/stored-chain-verifier';
 import { silentLogger, type Logger } from '../log/logger';
 import { chainStateFromRow, CHAIN_STATE_SQL } from './audit-chain-row';
 import { auditPageFromRows, incompletePageFromRows, planAuditQuery, planIncompleteQuery, readLimit, verifyRange } from './audit-query';
-import { auditEventFromRow, auditValues, AUDIT_COLUMNS, AUDIT_COLUMN_PG_TYPES } from './audit-rows';
+import { auditEventFromRow, auditRecordSize, auditValues, AUDIT_COLUMNS, AUDIT_COLUMN_PG_TYPES } from './audit-rows';
 import { describeError, isConnectionError, sqlState } from './postgres-errors';
 import { runPgTransaction } from './postgres-transaction';
 import { migratePostgres } from './postgres-store';
@@ -60,6 +60,19 @@ const INSERT_BATCH = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')})
   SELECT * FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${AUDIT_COLUMN_PG_TYPES[c]}[]`).join(', ')})`;
 
 type Db = Pick<PoolClient, 'query'>;
+
+/** Records measured per transaction when sizes are filled in (see measureUnsized). */
+const MEASURE_CHUNK = 1000;
+
+/**
+ * Within ($1, $2], adding the sizes up from the newest end: the newest record at which the sum
+ * exceeds $3. One statement: it runs on the server, reading backwards along the primary key
+ * and stopping at the first record that does not fit, so it reads what is kept plus one.
+ */
+const NEWEST_OVER_BYTES = `SELECT seq FROM (
+    SELECT seq, SUM(size_bytes) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS kept
+    FROM audit_events WHERE seq > $1 AND seq <= $2
+  ) AS sized WHERE kept > $3 ORDER BY seq DESC LIMIT 1`;
 
 /** Several reads that must see one snapshot (READ COMMITTED gives each statement its own). */
 const SNAPSHOT_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
@@ -107,6 +120,7 @@ export class PostgresAuditLog implements AuditLog {
         logger.info('audit log raises synchronous_commit to on for its own transactions', { store: location, serverSetting: setting });
       }
       await log.transaction((db) => migratePostgres(db, location, logger));
+      await log.measureUnsized();
     } catch (err) {
       await log.close();
       if (err instanceof StoreError) throw err;
@@ -134,9 +148,9 @@ export class PostgresAuditLog implements AuditLog {
       const columns: unknown[][] = AUDIT_COLUMNS.map(() => []);
       const stored = valid.map((event) => {
         const seq = prev.seq + 1;
-        const hash = auditEventHash(prev.hash, event);
+        const { hash, sizeBytes } = chainAuditEvent(prev.hash, event);
         const record: StoredAuditEvent = { seq, prevHash: prev.hash, hash, ...event };
-        auditValues(record).forEach((v, i) => columns[i]!.push(v));
+        auditValues(record, sizeBytes).forEach((v, i) => columns[i]!.push(v));
         prev = { seq, hash };
         return record;
       });
@@ -196,6 +210,15 @@ export class PostgresAuditLog implements AuditLog {
       chainState: () => this.read((db) => this.chainState(db)),
       firstSeqAtOrAfter: (afterSeq, timeIso) =>
         this.read(async (db) => point((await rows(db, 'SELECT seq, hash FROM audit_events WHERE seq > $1 AND event_time >= $2 ORDER BY seq LIMIT 1', [afterSeq, timeIso]))[0])?.seq),
+      newestSeqOverBytes: async (afterSeq, throughSeq, maxBytes) => {
+        await this.measureUnsized();
+        const [row] = await this.read((db) => rows(db, NEWEST_OVER_BYTES, [afterSeq, throughSeq, maxBytes]));
+        return row ? num(row.seq) : undefined;
+      },
+      bytesAfter: async (afterSeq) => {
+        const [row] = await this.read((db) => rows(db, 'SELECT COALESCE(SUM(size_bytes), 0)::bigint AS n FROM audit_events WHERE seq > $1', [afterSeq]));
+        return num(row!.n);
+      },
       removeThrough: (toSeq) =>
         this.transaction(async (db) => {
           await db.query('SELECT pg_advisory_xact_lock($1)', [RETENTION_LOCK_KEY]);
@@ -223,6 +246,34 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   // --- internals ---
+
+  /**
+   * Gives every record without a size (size_bytes NULL) its size, computed from the row as
+   * stored: the records written before schema migration 5, which SQL alone cannot measure
+   * exactly (see store/schema.ts), and any a replica still running an older kubegate appends
+   * during a rolling upgrade. Runs when the log opens and before each retention by size; once
+   * nothing is left, it is one probe of an empty index. Replicas doing it at once wait on each
+   * other's row locks and then skip the rows already measured.
+   */
+  private async measureUnsized(): Promise<void> {
+    let measured = 0;
+    for (;;) {
+      const count = await this.transaction(async (db) => {
+        const found = await rows(db, 'SELECT * FROM audit_events WHERE size_bytes IS NULL ORDER BY seq LIMIT $1 FOR UPDATE', [MEASURE_CHUNK]);
+        if (found.length > 0) {
+          await db.query('UPDATE audit_events AS e SET size_bytes = m.size FROM unnest($1::bigint[], $2::bigint[]) AS m (seq, size) WHERE e.seq = m.seq', [
+            found.map((r) => num(r.seq)),
+            found.map((r) => auditRecordSize(auditEventFromRow(r))),
+          ]);
+        }
+        return found.length;
+      });
+      measured += count;
+      // Not `count < MEASURE_CHUNK`: rows another replica measured while this one waited drop out of a chunk.
+      if (count === 0) break;
+    }
+    if (measured > 0) this.logger.info('audit records measured for retention by size', { store: this.location, records: measured });
+  }
 
   private async chainState(db: Db) {
     return chainStateFromRow((await rows(db, CHAIN_STATE_SQL))[0], this.location);

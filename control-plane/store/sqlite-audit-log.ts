@@ -24,14 +24,14 @@
 import Database from 'better-sqlite3';
 import type { AuditEvent, StoredAuditEvent } from '../audit/audit-event';
 import { requireAuditEvent } from '../audit/audit-event-input';
-import { auditEventHash, type ChainPoint } from '../audit/audit-hash-chain';
+import { chainAuditEvent, type ChainPoint } from '../audit/audit-hash-chain';
 import { MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditPage, type AuditPageRequest, type AuditVerification, type AuditVerifyRange, type IncompletePage, type IncompleteQuery, type RetentionPolicy, type RetentionResult } from '../audit/audit-log';
 import { applyAuditRetention, removablePrefix, type RetentionTarget } from '../audit/audit-retention';
 import { verifyStoredChain, type ChainSource, type ChainState } from '../audit/stored-chain-verifier';
 import { silentLogger, type Logger } from '../log/logger';
 import { auditPageFromRows, incompletePageFromRows, planAuditQuery, planIncompleteQuery, readLimit, verifyRange, type IncompletePlan } from './audit-query';
 import { chainStateFromRow, CHAIN_STATE_SQL } from './audit-chain-row';
-import { auditEventFromRow, auditValues, AUDIT_COLUMNS } from './audit-rows';
+import { auditEventFromRow, auditRecordSize, auditValues, AUDIT_COLUMNS } from './audit-rows';
 import { num, type Row } from './record-rows';
 import { SqliteStatements } from './sqlite-statements';
 import { migrate, UNAVAILABLE_CODES } from './sqlite-store';
@@ -49,6 +49,25 @@ export interface SqliteAuditLogOptions {
 
 /** How many seqs one step of `incomplete`'s walk covers: a few milliseconds of the thread. */
 const INCOMPLETE_CHUNK = 5000;
+
+/** How many seqs one step of a walk adding up sizes covers: a few milliseconds of the thread. */
+const SIZE_CHUNK = 5000;
+
+/**
+ * Records measured per transaction when sizes are filled in (see measureUnsized): about 30 µs
+ * each on the development machine (reading the row, its canonical JSON, the update), so a
+ * chunk holds the thread for under 10 ms.
+ */
+const MEASURE_CHUNK = 250;
+
+/**
+ * Within (?, ?], adding the sizes up from the newest end onto what the newer records already
+ * hold (the third parameter): the newest record at which the sum exceeds the limit.
+ */
+const NEWEST_OVER_BYTES = `SELECT seq FROM (
+    SELECT seq, SUM(size_bytes) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS kept
+    FROM audit_events WHERE seq > ? AND seq <= ?
+  ) WHERE kept + ? > ? ORDER BY seq DESC LIMIT 1`;
 
 const INSERT = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')}) VALUES (${AUDIT_COLUMNS.map(() => '?').join(', ')})`;
 
@@ -73,7 +92,9 @@ export class SqliteAuditLog implements AuditLog {
       if (String(mode).toLowerCase() !== 'wal') throw new Error(`cannot switch to WAL journal mode (still ${String(mode)})`);
       db.pragma(`synchronous = ${synchronous}`);
       migrate(db, file);
-      return new SqliteAuditLog(db, file, options.logger ?? silentLogger);
+      const log = new SqliteAuditLog(db, file, options.logger ?? silentLogger);
+      await log.measureUnsized();
+      return log;
     } catch (err) {
       db?.close();
       if (err instanceof StoreError) throw err;
@@ -101,9 +122,9 @@ export class SqliteAuditLog implements AuditLog {
           const insert = this.stmt(INSERT);
           const stored = valid.map((event) => {
             const seq = prev.seq + 1;
-            const hash = auditEventHash(prev.hash, event);
+            const { hash, sizeBytes } = chainAuditEvent(prev.hash, event);
             const record: StoredAuditEvent = { seq, prevHash: prev.hash, hash, ...event };
-            insert.run(...auditValues(record));
+            insert.run(...auditValues(record, sizeBytes));
             prev = { seq, hash };
             return record;
           });
@@ -190,6 +211,11 @@ export class SqliteAuditLog implements AuditLog {
       chainState: async () => this.run(() => this.readChain()),
       firstSeqAtOrAfter: async (afterSeq, timeIso) =>
         this.run(() => point(this.get('SELECT seq, hash FROM audit_events WHERE seq > ? AND event_time >= ? ORDER BY seq LIMIT 1', afterSeq, timeIso))?.seq),
+      newestSeqOverBytes: async (afterSeq, throughSeq, maxBytes) => {
+        await this.measureUnsized();
+        return (await this.sizeFromEnd(afterSeq, throughSeq, maxBytes)).overSeq;
+      },
+      bytesAfter: async (afterSeq) => (await this.sizeFromEnd(afterSeq, this.run(() => this.readChain()).head.seq)).bytes,
       removeThrough: async (toSeq) => {
         await yieldToEventLoop();
         return this.run(() =>
@@ -223,6 +249,65 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   // --- internals ---
+
+  /**
+   * Gives every record without a size (size_bytes NULL) its size, computed from the row as
+   * stored: the records written before schema migration 5, which SQL alone cannot measure
+   * exactly (see store/schema.ts), and any an older kubegate appended since. Runs when the log
+   * opens and before each retention by size; once nothing is left, it is one probe of an
+   * empty index. Chunks of MEASURE_CHUNK, each its own transaction, yielding in between.
+   */
+  private async measureUnsized(): Promise<void> {
+    let measured = 0;
+    // A read first: with nothing to measure (the usual case) no write lock is taken.
+    while (this.run(() => this.get('SELECT seq FROM audit_events WHERE size_bytes IS NULL LIMIT 1')) !== undefined) {
+      const count = this.run(() =>
+        this.db
+          .transaction(() => {
+            const rows = this.all('SELECT * FROM audit_events WHERE size_bytes IS NULL ORDER BY seq LIMIT ?', MEASURE_CHUNK);
+            const update = this.stmt('UPDATE audit_events SET size_bytes = ? WHERE seq = ?');
+            for (const row of rows) update.run(auditRecordSize(auditEventFromRow(row)), row.seq);
+            return rows.length;
+          })
+          .immediate(),
+      );
+      measured += count;
+      await yieldToEventLoop();
+    }
+    if (measured > 0) this.logger.info('audit records measured for retention by size', { file: this.file, records: measured });
+  }
+
+  /**
+   * Adds up the sizes of the records in (afterSeq, throughSeq] from the newest end, SIZE_CHUNK
+   * seqs at a time and yielding in between: a single window over a large log would hold the
+   * event loop (which ext_authz shares) for as long as it reads. With `maxBytes`, it stops in
+   * the chunk where the sum exceeds it and returns the newest record that does not fit.
+   */
+  private async sizeFromEnd(afterSeq: number, throughSeq: number, maxBytes?: number): Promise<{ readonly bytes: number; readonly overSeq?: number }> {
+    let bytes = 0;
+    let hi = throughSeq;
+    while (hi > afterSeq) {
+      const lo = Math.max(afterSeq, hi - SIZE_CHUNK);
+      // One snapshot for the chunk's sum and the search in it, so the search finds what the
+      // sum promised even if another process removes records in between.
+      const overSeq = this.run(() =>
+        this.db
+          .transaction(() => {
+            const sum = num(this.get('SELECT COALESCE(SUM(size_bytes), 0) AS n FROM audit_events WHERE seq > ? AND seq <= ?', lo, hi)!.n);
+            if (maxBytes === undefined || bytes + sum <= maxBytes) {
+              bytes += sum;
+              return undefined;
+            }
+            return num(this.get(NEWEST_OVER_BYTES, lo, hi, bytes, maxBytes)!.seq);
+          })
+          .deferred(),
+      );
+      if (overSeq !== undefined) return { bytes, overSeq };
+      hi = lo;
+      if (hi > afterSeq) await yieldToEventLoop();
+    }
+    return { bytes };
+  }
 
   /** The seqs `incomplete` walks: [lo, hi). */
   private incompleteRange(plan: IncompletePlan): { lo: number; hi: number } {

@@ -2,25 +2,53 @@
  * The AuditLog contract as tests, run unchanged against SQLite and PostgreSQL: each
  * implementation's test file calls describeAuditLogContract with a function that opens a log
  * on a fresh, empty database and gives a way to run SQL on that database behind the log's back
- * (the tampering an attacker with database access could do).
+ * (the tampering an attacker with database access could do), and one that opens a log on a
+ * database an older kubegate left at an earlier schema version (to test a migration).
  */
 import type { AuditEvent, StoredAuditEvent } from '../../control-plane/audit/audit-event';
 import { AuditCursorError } from '../../control-plane/audit/audit-cursor';
 import { auditEventHash, canonicalAuditJson } from '../../control-plane/audit/audit-hash-chain';
 import type { AuditLog, AuditPage } from '../../control-plane/audit/audit-log';
+import { auditValues, AUDIT_COLUMNS } from '../../control-plane/store/audit-rows';
 import { StoreInputError } from '../../control-plane/store/store-input';
-import { auditEvent, completionEvent, iso, manyEvents, T0 } from '../audit/audit-fixtures';
+import { auditEvent, chainOf, completionEvent, iso, manyEvents, T0 } from '../audit/audit-fixtures';
 import { rejection } from './store-contract';
 
 export interface AuditLogUnderTest {
   readonly log: AuditLog;
   /** Runs SQL on the log's database directly (no parameters). */
   sql(statement: string): Promise<void>;
+  /** Runs a query on the log's database directly and returns its rows (BIGINTs may be strings). */
+  rows(statement: string): Promise<Record<string, unknown>[]>;
   /** Another log on the same database (another replica, another process). */
   another(): Promise<AuditLog>;
 }
 
+/**
+ * Opens a log on a fresh database that was first brought to schema `version` only, as an older
+ * kubegate left it, and then given `statements` (its records, written the way that version did).
+ */
+export type OpenAtSchemaVersion = (version: number, statements: readonly string[]) => Promise<AuditLogUnderTest>;
+
 const DAY = 86_400_000;
+
+/** What retention by size counts for a record: the UTF-8 bytes of its canonical JSON. */
+const sizeOf = (e: AuditEvent) => Buffer.byteLength(canonicalAuditJson(e), 'utf8');
+const bytesOf = (events: readonly AuditEvent[]) => events.reduce((sum, e) => sum + sizeOf(e), 0);
+
+/** A SQL literal both dialects read alike (strings with quotes doubled). */
+function sqlLiteral(value: unknown): string {
+  if (value === null) return 'NULL';
+  if (typeof value === 'number') return String(value);
+  return `'${String(value).replace(/'/g, "''")}'`;
+}
+
+/** The INSERT schema version 4 took for a record: every column but size_bytes, which came in 5. */
+function insertBeforeSizes(record: StoredAuditEvent): string {
+  const values = auditValues(record);
+  const kept = AUDIT_COLUMNS.map((column, i) => [column, values[i]] as const).filter(([column]) => column !== 'size_bytes');
+  return `INSERT INTO audit_events (${kept.map(([c]) => c).join(', ')}) VALUES (${kept.map(([, v]) => sqlLiteral(v)).join(', ')})`;
+}
 
 /** Every page of a query, following nextCursor until a page has none (desc) or is empty (asc). */
 async function allPages(log: AuditLog, filter: Parameters<AuditLog['query']>[0], page: { limit: number; order?: 'asc' | 'desc' }): Promise<{ pages: AuditPage[]; events: StoredAuditEvent[] }> {
@@ -38,7 +66,7 @@ async function allPages(log: AuditLog, filter: Parameters<AuditLog['query']>[0],
 const seqs = (events: readonly StoredAuditEvent[]) => events.map((e) => e.seq);
 const range = (from: number, to: number) => Array.from({ length: Math.max(0, to - from + 1) }, (_, i) => from + i);
 
-export function describeAuditLogContract(name: string, openEmpty: () => Promise<AuditLogUnderTest>): void {
+export function describeAuditLogContract(name: string, openEmpty: () => Promise<AuditLogUnderTest>, openAtSchemaVersion: OpenAtSchemaVersion): void {
   describe(`${name} honours the AuditLog contract`, () => {
     let t: AuditLogUnderTest;
     let log: AuditLog;
@@ -513,6 +541,125 @@ export function describeAuditLogContract(name: string, openEmpty: () => Promise<
       test('a retention policy with bad values is refused', async () => {
         expect((await rejection(log.applyRetention({ maxRecords: -1, now: T0 }))).message).toBe('retention maxRecords must be a non-negative integer, got -1');
         expect((await rejection(log.applyRetention({ maxAgeMs: 1.5, now: T0 }))).message).toBe('retention maxAgeMs must be a non-negative integer, got 1.5');
+        expect((await rejection(log.applyRetention({ maxBytes: -1, now: T0 }))).message).toBe('retention maxBytes must be a non-negative integer, got -1');
+        expect((await rejection(log.applyRetention({ maxBytes: '10Gi' as unknown as number, now: T0 }))).message).toBe('retention maxBytes must be a non-negative integer, got 10Gi');
+      });
+    });
+
+    describe('retention by size', () => {
+      test('a record weighs the UTF-8 bytes of its canonical JSON, recorded when it is appended', async () => {
+        const wide = auditEvent({ requestId: 'ü-1', user: 'zoë@example.com', reason: 'erlaubt ✓ 🚀', groups: ['développeurs'] });
+        const narrow = completionEvent({ requestId: 'ü-1', durationMs: 0.0000125 });
+        const stored = await log.append([wide, narrow]);
+        const recorded = await t.rows('SELECT seq, size_bytes FROM audit_events ORDER BY seq');
+        expect(recorded.map((r) => [Number(r.seq), Number(r.size_bytes)])).toEqual([
+          [1, sizeOf(wide)],
+          [2, sizeOf(narrow)],
+        ]);
+        // Bytes, not UTF-16 code units: ü ë é one more each, ✓ two more, 🚀 (two code units) two more.
+        expect(sizeOf(wide) - canonicalAuditJson(wide).length).toBe(7);
+        // The size is outside the hash: the records verify as they always did.
+        expect(await log.verify()).toMatchObject({ ok: true, checked: 2 });
+        expect(await log.applyRetention({ maxBytes: bytesOf(stored), now: T0 })).toEqual({ removed: 0, anchor: { seq: 0, hash: '' }, remainingBytes: bytesOf([wide, narrow]) });
+      });
+
+      test('keeps the newest records whose sizes add up to at most maxBytes, moves the anchor, and the rest verifies', async () => {
+        const events = manyEvents(30);
+        const stored = await log.append(events);
+        const kept = bytesOf(events.slice(18));
+        // Record 18 would fit but for one byte.
+        const result = await log.applyRetention({ maxBytes: kept + sizeOf(events[17]!) - 1, now: T0 });
+        expect(result).toEqual({ removed: 18, fromSeq: 1, toSeq: 18, anchor: { seq: 18, hash: stored[17]!.hash }, remainingBytes: kept });
+        expect(seqs(await log.readFrom(0))).toEqual(range(19, 30));
+        expect(await log.verify()).toMatchObject({ ok: true, from: 19, to: 30, checked: 12, anchor: { seq: 18, hash: stored[17]!.hash } });
+        // Exactly the limit is within it; a byte less and the oldest record goes.
+        expect(await log.applyRetention({ maxBytes: kept, now: T0 })).toEqual({ removed: 0, anchor: { seq: 18, hash: stored[17]!.hash }, remainingBytes: kept });
+        expect(await log.applyRetention({ maxBytes: kept - 1, now: T0 })).toMatchObject({ removed: 1, fromSeq: 19, toSeq: 19, remainingBytes: kept - sizeOf(events[18]!) });
+        // Appending continues the chain, which verifies from the anchor.
+        await log.append(manyEvents(3, 30));
+        expect(await log.verify()).toMatchObject({ ok: true, from: 20, checked: 14 });
+      });
+
+      test('together with count and age: whichever removes more', async () => {
+        const events = manyEvents(20); // one a second from T0
+        await log.append(events);
+        const newest = (n: number) => bytesOf(events.slice(events.length - n));
+        // Size would keep 15, count keeps 10: count.
+        expect(await log.applyRetention({ maxBytes: newest(15), maxRecords: 10, now: T0 })).toMatchObject({ removed: 10, toSeq: 10, remainingBytes: newest(10) });
+        // Size keeps 6, count would keep 8: size.
+        expect(await log.applyRetention({ maxBytes: newest(6), maxRecords: 8, now: T0 })).toMatchObject({ removed: 4, toSeq: 14, remainingBytes: newest(6) });
+        // Age removes what is older than T0+16.5s (through record 17), size would keep 5: age.
+        expect(await log.applyRetention({ maxBytes: newest(5), maxAgeMs: DAY, now: T0 + DAY + 16_500 })).toMatchObject({ removed: 3, toSeq: 17, remainingBytes: newest(3) });
+        // Age would remove record 18 only, size keeps 1: size.
+        expect(await log.applyRetention({ maxBytes: newest(1), maxAgeMs: DAY, now: T0 + DAY + 17_500 })).toMatchObject({ removed: 2, toSeq: 19, remainingBytes: newest(1) });
+        expect(await log.verify()).toMatchObject({ ok: true, from: 20, checked: 1 });
+      });
+
+      test('keepAfterSeq holds back what an exporter has not delivered, whatever the size says', async () => {
+        const events = manyEvents(30);
+        const stored = await log.append(events);
+        expect(await log.applyRetention({ maxBytes: 0, keepAfterSeq: 10, now: T0 })).toEqual({
+          removed: 10,
+          fromSeq: 1,
+          toSeq: 10,
+          anchor: { seq: 10, hash: stored[9]!.hash },
+          remainingBytes: bytesOf(events.slice(10)),
+        });
+        expect(seqs(await log.readFrom(0))).toEqual(range(11, 30));
+        // Once the exporter has caught up, the rest of what the size allows goes.
+        expect(await log.applyRetention({ maxBytes: bytesOf(events.slice(25)), keepAfterSeq: 30, now: T0 })).toMatchObject({ removed: 15, fromSeq: 11, toSeq: 25 });
+        expect((await log.verify()).ok).toBe(true);
+      });
+
+      test('nothing is removed while the records fit; an empty log weighs nothing', async () => {
+        expect(await log.applyRetention({ maxBytes: 0, now: T0 })).toEqual({ removed: 0, anchor: { seq: 0, hash: '' }, remainingBytes: 0 });
+        const events = manyEvents(10);
+        await log.append(events);
+        expect(await log.applyRetention({ maxBytes: bytesOf(events), now: T0 })).toEqual({ removed: 0, anchor: { seq: 0, hash: '' }, remainingBytes: bytesOf(events) });
+        expect(await log.applyRetention({ maxBytes: Number.MAX_SAFE_INTEGER, maxRecords: 10, now: T0 })).toEqual({ removed: 0, anchor: { seq: 0, hash: '' }, remainingBytes: bytesOf(events) });
+        expect(seqs(await log.readFrom(0))).toEqual(range(1, 10));
+        // Without maxBytes nothing is weighed.
+        expect(await log.applyRetention({ maxRecords: 10, now: T0 })).toEqual({ removed: 0, anchor: { seq: 0, hash: '' } });
+      });
+
+      test('over a long log the limit is found wherever it falls, and the removal goes in chunks', async () => {
+        const events = manyEvents(12_000);
+        for (let b = 0; b < 12; b++) await log.append(events.slice(b * 1000, (b + 1) * 1000));
+        const keep = 7321;
+        const result = await log.applyRetention({ maxBytes: bytesOf(events.slice(-keep)), now: T0 });
+        expect(result).toMatchObject({ removed: 12_000 - keep, fromSeq: 1, toSeq: 12_000 - keep, remainingBytes: bytesOf(events.slice(-keep)) });
+        expect(await log.verify()).toMatchObject({ ok: true, from: 12_000 - keep + 1, to: 12_000, checked: keep });
+      });
+
+      test('records without a size (appended by an older kubegate) are measured before retention by size', async () => {
+        const events = manyEvents(20);
+        await log.append(events);
+        await t.sql('UPDATE audit_events SET size_bytes = NULL WHERE seq > 5');
+        expect(await log.applyRetention({ maxBytes: bytesOf(events.slice(12)), now: T0 })).toMatchObject({ removed: 12, toSeq: 12, remainingBytes: bytesOf(events.slice(12)) });
+        expect((await t.rows('SELECT size_bytes FROM audit_events ORDER BY seq')).map((r) => Number(r.size_bytes))).toEqual(events.slice(12).map(sizeOf));
+      });
+
+      test('migration 5 gives the records written before it their sizes; the chain carries on', async () => {
+        const events = [
+          ...manyEvents(8),
+          auditEvent({ requestId: 'ü-9', user: 'zoë', reason: 'erlaubt ✓ 🚀' }),
+          completionEvent({ requestId: 'ü-9', durationMs: 0.0000125, bytesSent: 2 ** 40, responseFlags: ['UC', "it's"] }),
+        ];
+        const written = chainOf(events);
+        const last = written[written.length - 1]!;
+        const old = await openAtSchemaVersion(4, [
+          ...written.map(insertBeforeSizes),
+          `UPDATE audit_chain SET head_seq = ${last.seq}, head_hash = '${last.hash}' WHERE id = 1`,
+        ]);
+        closeLater.push(old.log);
+        expect((await old.rows('SELECT MAX(version) AS v FROM schema_version')).map((r) => Number(r.v))).toEqual([5]);
+        expect((await old.rows('SELECT size_bytes FROM audit_events ORDER BY seq')).map((r) => Number(r.size_bytes))).toEqual(events.map(sizeOf));
+        expect(await old.log.verify()).toMatchObject({ ok: true, checked: 10, head: { seq: 10, hash: last.hash } });
+        const [next] = await old.log.append([auditEvent({ requestId: 'after' })]);
+        expect(next).toMatchObject({ seq: 11, prevHash: last.hash });
+        const newest = bytesOf(events.slice(8)) + sizeOf(next!);
+        expect(await old.log.applyRetention({ maxBytes: newest, now: T0 })).toMatchObject({ removed: 8, toSeq: 8, remainingBytes: newest });
+        expect(await old.log.verify()).toMatchObject({ ok: true, from: 9, checked: 3 });
       });
     });
   });

@@ -5,6 +5,7 @@
  */
 import { openAuditLog, openStore } from '../../control-plane/store/open-store';
 import { PostgresAuditLog } from '../../control-plane/store/postgres-audit-log';
+import { MIGRATIONS, SCHEMA_VERSION_TABLE } from '../../control-plane/store/schema';
 import { StoreUnavailableError } from '../../control-plane/store/store';
 import { auditEvent, manyEvents, T0 } from '../audit/audit-fixtures';
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
@@ -21,16 +22,33 @@ afterAll(async () => {
 
 const databaseOf = (url: string) => new URL(url).pathname.slice(1);
 
-describeAuditLogContract('PostgresAuditLog', async () => {
-  const url = await server.createDatabase();
+async function openOn(url: string) {
   return {
     log: await openAuditLog(url),
-    sql: async (statement) => {
+    sql: async (statement: string) => {
       await server.query(statement, [], databaseOf(url));
     },
+    rows: (statement: string) => server.query(statement, [], databaseOf(url)),
     another: () => openAuditLog(url),
   };
-});
+}
+
+describeAuditLogContract(
+  'PostgresAuditLog',
+  async () => openOn(await server.createDatabase()),
+  async (version, statements) => {
+    // The database as a kubegate at `version` left it: its migrations, recorded, then its rows.
+    const url = await server.createDatabase();
+    const database = databaseOf(url);
+    await server.query(SCHEMA_VERSION_TABLE.postgres, [], database);
+    for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+      await server.query(m.sql.postgres, [], database);
+      await server.query('INSERT INTO schema_version (version, description) VALUES ($1, $2)', [m.version, m.description], database);
+    }
+    for (const statement of statements) await server.query(statement, [], database);
+    return openOn(url);
+  },
+);
 
 describe('PostgresAuditLog replicas and durability', () => {
   test('three replicas appending many batches at once build one gapless chain that verifies', async () => {

@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { openAuditLog, openStore } from '../../control-plane/store/open-store';
+import { MIGRATIONS, SCHEMA_VERSION_TABLE } from '../../control-plane/store/schema';
 import { SqliteAuditLog } from '../../control-plane/store/sqlite-audit-log';
 import { StoreUnavailableError } from '../../control-plane/store/store';
 import { auditEvent, manyEvents, T0 } from '../audit/audit-fixtures';
@@ -35,10 +36,41 @@ function tamper(file: string) {
   };
 }
 
-describeAuditLogContract('SqliteAuditLog', async () => {
-  const file = newFile();
-  return { log: await openAuditLog(`sqlite:${file}`), sql: tamper(file), another: () => openAuditLog(file) };
-});
+function rowsOf(file: string) {
+  return async (statement: string) => {
+    const db = new Database(file, { readonly: true });
+    try {
+      return db.prepare(statement).all() as Record<string, unknown>[];
+    } finally {
+      db.close();
+    }
+  };
+}
+
+async function openOn(file: string) {
+  return { log: await openAuditLog(`sqlite:${file}`), sql: tamper(file), rows: rowsOf(file), another: () => openAuditLog(file) };
+}
+
+describeAuditLogContract(
+  'SqliteAuditLog',
+  () => openOn(newFile()),
+  async (version, statements) => {
+    // The file as a kubegate at `version` left it: its migrations, recorded, then its rows.
+    const file = newFile();
+    const db = new Database(file);
+    try {
+      db.exec(SCHEMA_VERSION_TABLE.sqlite);
+      for (const m of MIGRATIONS.filter((m) => m.version <= version)) {
+        db.exec(m.sql.sqlite);
+        db.prepare('INSERT INTO schema_version (version, description) VALUES (?, ?)').run(m.version, m.description);
+      }
+      for (const statement of statements) db.exec(statement);
+    } finally {
+      db.close();
+    }
+    return openOn(file);
+  },
+);
 
 describe('SqliteAuditLog on its file', () => {
   test('shares the store file: the Store and the audit log open the same database, in either order', async () => {
