@@ -27,7 +27,6 @@ import type { AccessLogRecord } from '../accesslog/access-log-record';
 import { startStatusServer, type RunningStatusServer } from './status-http';
 import type { CertificateRecord, Store, StoreChange, StoreState } from '../store/store';
 import { AccessState, type EdgeConfirmation } from '../access/access-state';
-import { discoverCertificates, usersWithoutKnownCertificate } from '../access/certificate-discovery';
 import { LISTENER_TYPE_URL } from '../xds/resource-types';
 import { OpenStreams } from '../access/open-streams';
 import { DecisionCache } from '../policy-engine/decision-cache';
@@ -129,8 +128,6 @@ export class ControlPlane {
   private chainHolders: ReadonlySet<string> = new Set();
   /** Recent listener versions and whose filter chains each carries (oldest first). */
   private readonly chainsByListenerVersion = new Map<string, ReadonlySet<string>>();
-  /** Until the first load, no certificate is known, and none may be assumed absent. */
-  private certificatesLoaded = false;
   private stopped = false;
   private lastPolicyError: string | null = null;
   private edgeCertificates: EdgeCertificates;
@@ -362,35 +359,7 @@ export class ControlPlane {
   private async certificatesExpired(): Promise<void> {
     await this.reloading?.catch(() => undefined);
     if (this.stopped) return;
-    await this.recheckLapsedHolders(this.clock());
-    if (this.stopped) return;
     this.publish();
-  }
-
-  /**
-   * Chain holders whose known certificates are all gone (expired, revoked) may hold one issued
-   * elsewhere (another replica) that is not known yet: the store is asked before their chain is
-   * removed, so a renewed user's connections are never drained.
-   */
-  private async recheckLapsedHolders(now: number): Promise<void> {
-    const lapsed = [...this.chainHolders].filter((name) => {
-      const user = this.access.user(name);
-      return user !== undefined && !user.disabled && this.access.certificateNotAfter(name, now) === undefined;
-    });
-    if (lapsed.length > 0) await this.discoverCertificates(lapsed, now);
-  }
-
-  /**
-   * Best effort: a store that fails here must not hold back the push that follows (a
-   * revocation's); what was not found now is looked for again at the next reload.
-   */
-  private async discoverCertificates(users: readonly string[], now: number): Promise<string[]> {
-    try {
-      return await discoverCertificates(this.props.store, this.access, users, now);
-    } catch (err) {
-      this.props.logger.error('could not read certificates from the store; users who hold one issued elsewhere may have no filter chain until the next reload', { users: users.length, error: (err as Error).message });
-      return [];
-    }
   }
 
   /**
@@ -444,27 +413,12 @@ export class ControlPlane {
           this.reportPolicyError(policyError);
           this.noteRevokedOrDisabled();
           if (this.props.agents) this.syncTunnelledClusters(state.clusters);
-          const now = this.clock();
-          if (!this.certificatesLoaded) {
-            // Every certificate is found before the first push: a restarted control plane gives
-            // the edge every chain it had, and drains nobody.
-            await discoverCertificates(this.props.store, this.access, usersWithoutKnownCertificate(this.access, now), now);
-            if (this.stopped) return;
-          } else {
-            await this.recheckLapsedHolders(now);
-            if (this.stopped) return;
-          }
+          // Every live certificate, wherever it was issued (another replica records it, and
+          // that is a store change like any other): a restarted control plane gives the edge
+          // every chain it had and drains nobody, and a renewed user's chain stays.
+          this.access.noteCertificates(state.liveCertificates, this.clock());
           this.revalidateOpenStreams();
           this.publish();
-          if (this.certificatesLoaded) {
-            // Certificates recorded elsewhere (another replica, straight into the store) are
-            // found by asking; they only add chains, so this comes after the push a revocation
-            // waits for.
-            const found = await this.discoverCertificates(usersWithoutKnownCertificate(this.access, now), now);
-            if (this.stopped) return;
-            if (found.length > 0) this.publish();
-          }
-          this.certificatesLoaded = true;
         } while (this.reloadAgain && !this.stopped);
       } finally {
         this.reloading = null;

@@ -200,6 +200,7 @@ export class PostgresStore implements Store {
       users: await this.readUsers(db),
       groups: (await rows(db, 'SELECT * FROM groups ORDER BY name')).map(groupFromRow),
       revokedSerials: (await rows(db, 'SELECT serial FROM certificates WHERE revoked_at IS NOT NULL AND not_after > $1 ORDER BY serial', [now])).map((r) => String(r.serial)),
+      liveCertificates: (await rows(db, 'SELECT * FROM certificates WHERE revoked_at IS NULL AND not_after > $1 ORDER BY user_name, serial', [now])).map(certificateFromRow),
       policySet: await this.readPolicySet(db),
       breakGlass: (
         await rows(db, `SELECT * FROM break_glass WHERE state = 'pending' OR (state = 'active' AND expires_at > $1) ORDER BY requested_at DESC, id`, [now])

@@ -144,6 +144,7 @@ export class SqliteStore implements Store {
         users: this.readUsers(),
         groups: this.all('SELECT * FROM groups ORDER BY name').map(groupFromRow),
         revokedSerials: this.all('SELECT serial FROM certificates WHERE revoked_at IS NOT NULL AND not_after > ? ORDER BY serial', now).map((r) => String(r.serial)),
+        liveCertificates: this.all('SELECT * FROM certificates WHERE revoked_at IS NULL AND not_after > ? ORDER BY user_name, serial', now).map(certificateFromRow),
         policySet: this.readPolicySet(),
         breakGlass: this.all(
           `SELECT * FROM break_glass WHERE state = 'pending' OR (state = 'active' AND expires_at > ?) ORDER BY requested_at DESC, id`,

@@ -143,6 +143,11 @@ export interface StoreState {
   readonly groups: readonly GroupRecord[];
   /** Serials of revoked certificates that have not yet expired at `now`. */
   readonly revokedSerials: readonly string[];
+  /**
+   * Certificates not revoked that have not yet expired at `now`, by user then serial: who holds
+   * a credential the edge must keep a filter chain for, wherever it was issued (any replica).
+   */
+  readonly liveCertificates: readonly CertificateRecord[];
   readonly policySet: PolicySetRecord;
   /** Break-glass requests that are pending, or active and not yet expired at `now`. */
   readonly breakGlass: readonly BreakGlassRecord[];

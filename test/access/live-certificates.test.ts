@@ -8,7 +8,6 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { LiveCertificates } from '../../control-plane/access/live-certificates';
 import { AccessState, type EdgeConfirmation } from '../../control-plane/access/access-state';
-import { discoverCertificates, usersWithoutKnownCertificate } from '../../control-plane/access/certificate-discovery';
 import { SqliteStore } from '../../control-plane/store/sqlite-store';
 import type { CertificateRecord, StoreState, UserRecord } from '../../control-plane/store/store';
 
@@ -28,6 +27,7 @@ const state = (users: UserRecord[], revokedSerials: string[] = [], generation = 
   users,
   groups: [],
   revokedSerials,
+  liveCertificates: [],
   policySet: { revision: 0, files: [], appliedAt: 0, appliedBy: '' },
   breakGlass: [],
   sessions: [],
@@ -101,12 +101,12 @@ describe('AccessState', () => {
   });
 });
 
-describe('discovering certificates in the store', () => {
+describe('certificates from the store\'s state', () => {
   let dir: string;
   let store: SqliteStore;
 
   beforeAll(async () => {
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-discovery-'));
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-live-certs-'));
     store = await SqliteStore.open(path.join(dir, 'kubegate.db'));
     for (const name of ['ann', 'ben', 'cat', 'dan']) await store.createUser({ name, groups: [], now: NOW });
     await store.setUserDisabled('dan', true, NOW);
@@ -120,18 +120,21 @@ describe('discovering certificates in the store', () => {
     fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  test('only enabled users without a known live certificate are asked about, and live ones are found', async () => {
+  test('live certificates listed by loadState are known at once; expired and revoked ones are not', async () => {
     const access = new AccessState();
-    access.applyStoreState(await store.loadState(NOW));
-    const ask = usersWithoutKnownCertificate(access, NOW);
-    expect(ask.sort()).toEqual(['ann', 'ben', 'cat']);
-    expect(await discoverCertificates(store, access, ask, NOW)).toEqual(['ann']);
+    const state = await store.loadState(NOW);
+    expect(state.liveCertificates.map((c) => c.serial)).toEqual(['a1', 'd1']);
+    access.applyStoreState(state);
+    access.noteCertificates(state.liveCertificates, NOW);
     expect(access.certificateNotAfter('ann', NOW)).toBe(NOW + HOUR);
-    expect(usersWithoutKnownCertificate(access, NOW).sort()).toEqual(['ben', 'cat']);
+    expect(access.certificateNotAfter('ben', NOW)).toBeUndefined();
+    expect(access.certificateNotAfter('cat', NOW)).toBeUndefined();
 
     await store.revokeUser('ann', NOW, 'test');
-    access.applyStoreState(await store.loadState(NOW));
+    const after = await store.loadState(NOW);
+    expect(after.liveCertificates.map((c) => c.serial)).toEqual(['d1']);
+    access.applyStoreState(after);
+    access.noteCertificates(after.liveCertificates, NOW);
     expect(access.certificateNotAfter('ann', NOW)).toBeUndefined();
-    expect(await discoverCertificates(store, access, ['ann'], NOW)).toEqual([]);
   });
 });

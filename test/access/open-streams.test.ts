@@ -26,6 +26,7 @@ function state(users: UserRecord[], text = policy(), generation = 1): StoreState
     users,
     groups: [],
     revokedSerials: [],
+    liveCertificates: [],
     policySet: { revision: generation, files: [{ fileName: 'p.yaml', text }], appliedAt: NOW, appliedBy: 't' },
     breakGlass: [],
     sessions: [],

@@ -44,6 +44,7 @@ function state(over: Partial<StoreState> = {}): StoreState {
     users: [user('alice', ['dev']), user('bob', [])],
     groups: [],
     revokedSerials: [],
+    liveCertificates: [],
     policySet: { revision: 1, files: [{ fileName: 'dev.yaml', text: POLICY }], appliedAt: NOW, appliedBy: 'test' },
     breakGlass: [],
     sessions: [],

@@ -108,6 +108,7 @@ describe('AccessState.serviceAccountIdleTimeoutSeconds', () => {
       users: [],
       groups: [],
       revokedSerials: [],
+      liveCertificates: [],
       policySet: { revision, files, appliedAt: 0, appliedBy: 'test' },
       breakGlass: [],
       sessions: [],

@@ -738,6 +738,8 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
         await store.recordCertificate({ serial: 'bb', user: 'alice', notBefore: T0, notAfter: now, issuedAt: T0, revokedAt: T0 + 1 });
         await store.recordCertificate({ serial: 'cc', user: 'alice', notBefore: T0, notAfter: now + DAY, issuedAt: T0 });
         await store.recordCertificate({ serial: '0d', user: 'bob', notBefore: T0, notAfter: now + 2 * DAY, issuedAt: T0, revokedAt: T0 + 5 });
+        await store.recordCertificate({ serial: 'ee', user: 'bob', notBefore: T0, notAfter: now + 1, issuedAt: T0 });
+        await store.recordCertificate({ serial: 'ff', user: 'bob', notBefore: T0, notAfter: now, issuedAt: T0 });
         // Break-glass: pending (any age) and active-not-yet-expired are live.
         const pending = await store.createBreakGlass(breakGlassRequest('pending', { requestedAt: T0 }));
         const live = await store.createBreakGlass(breakGlassRequest('live', { requestedAt: now - MINUTE, state: 'active', activatedAt: now - MINUTE, expiresAt: now + 1 }));
@@ -769,6 +771,8 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
           users: [alice, await store.getUser('bob')],
           groups: [{ name: 'dev', description: 'Developers', createdAt: T0 }],
           revokedSerials: ['0d', 'aa'],
+          // Not revoked and not expired at `now` ('bb' is revoked; an expired one is below).
+          liveCertificates: [{ serial: 'cc', user: 'alice', notBefore: T0, notAfter: now + DAY, issuedAt: T0 }, { serial: 'ee', user: 'bob', notBefore: T0, notAfter: now + 1, issuedAt: T0 }],
           policySet,
           breakGlass: [live, pending],
           sessions: [boundary, recent],
@@ -779,6 +783,8 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
         expect(later.breakGlass).toEqual([pending]);
         expect(later.sessions).toEqual([]);
         expect(later.revokedSerials).toEqual(['0d']);
+        expect(later.liveCertificates).toEqual([]);
+        expect((await store.loadState(now + DAY - 1)).liveCertificates.map((c) => c.serial)).toEqual(['cc']);
       });
 
       test('on an empty store it is empty, with the initial policy set', async () => {
@@ -787,6 +793,7 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
           users: [],
           groups: [],
           revokedSerials: [],
+          liveCertificates: [],
           policySet: { revision: 0, files: [], appliedAt: 0, appliedBy: '' },
           breakGlass: [],
           sessions: [],
