@@ -11,7 +11,8 @@
  *          decision-cache hits and misses; and the control plane's CPU per decision. The
  *          control plane runs in this process, the load in a worker process. The same
  *          requests are also decided in-process without the transport, to show where the time
- *          of a decision goes (deciding, protobuf, HTTP/2 + TLS).
+ *          of a decision goes (deciding, protobuf, HTTP/2 + TLS), and sent to the same service
+ *          with an authorizer that answers at once: the transport's floor.
  *   (b)    the latency the check adds to a request: the same GETs through the edge and through
  *          a second edge Envoy whose configuration is the first one's minus the ext_authz filter
  *          (it adds the same Impersonate-* headers itself), alternating round by round.
@@ -44,11 +45,15 @@ import { BenchUserCertificates, bulkCreateUsers, envoyMemory, envoyStat, machine
 import { BENCH_CLUSTER, BENCH_CLUSTER_LABELS, GROUPS, RULES_PER_POLICY, policyFiles, userGroups, userName, withoutAuthzCheck } from './authz-support';
 import { CheckRequestSource, type CheckLoadInput, type CheckLoadResult, type CheckUser } from './check-load-support';
 import { PolicyAuthorizer } from '../control-plane/authz/policy-authorizer';
+import { startCheckServer } from '../control-plane/authz/check-server';
+import type { Decision } from '../control-plane/authz/decision';
 import { DecisionCache } from '../control-plane/policy-engine/decision-cache';
 import { toAuthzRequest, toCheckResponse } from '../control-plane/authz/check-response';
 import type { ControlPlane } from '../control-plane/server/control-plane';
 
 const NO_CHECK_NODE_ID = 'edge-nocheck';
+/** What the transport-floor server answers every call with: no work, a fixed refusal. */
+const TRANSPORT_FLOOR_DECISION: Decision = { allowed: false, httpStatus: 403, message: 'kubegate: transport floor', reason: 'transport floor' };
 /** user-7 is in team-7 and team-52; team-7's policy allows reading ConfigMaps in ns-7. */
 const BENCH_USER_INDEX = 7;
 const BENCH_NAMESPACE = 'ns-7';
@@ -283,6 +288,34 @@ ${userGroups(BENCH_USER_INDEX).map((g) => `  - {apiGroup: rbac.authorization.k8s
       return { missFraction, ...inProcessRates(cp, make, missFraction, inProcessDecisions) };
     });
 
+    // The floor of the transport: the same service, the same requests and load, with an
+    // authorizer that answers at once. What it costs per call is HTTP/2, TLS and protobuf
+    // alone, which no decision logic can go below in this process.
+    const floorServer = await startCheckServer({
+      tls: { caPem: stack.pki.internalCa.certPem, certPem: stack.pki.controlPlane.certPem, keyPem: stack.pki.controlPlane.keyPem },
+      authorizer: { decide: () => TRANSPORT_FLOOR_DECISION },
+      logger: createLogger('bench.floor', { level: 'error' }),
+    });
+    const transportFloor: { concurrency: number; callsPerSecond: number; p50Ms: number; p99Ms: number; cpuMicrosPerCall: number; callsPerCpuSecond: number }[] = [];
+    try {
+      for (const concurrency of checkLevels) {
+        log(`transport floor: concurrency ${concurrency}`);
+        const cpuBefore = cpuSeconds(process.pid);
+        const r = await runCheckWorker({ ...checkBase, port: floorServer.port, concurrency, seconds: checkSeconds, missFraction: 0, seed: 1, uniqueStart: 0 });
+        const cpu = cpuSeconds(process.pid) - cpuBefore;
+        transportFloor.push({
+          concurrency,
+          callsPerSecond: Math.round(r.decisionsPerSecond),
+          p50Ms: round(r.p50Ms, 3),
+          p99Ms: round(r.p99Ms, 3),
+          cpuMicrosPerCall: round((cpu / Math.max(1, r.decisions)) * 1e6),
+          callsPerCpuSecond: Math.round(r.decisions / Math.max(cpu, 0.01)),
+        });
+      }
+    } finally {
+      await floorServer.stop();
+    }
+
     // ---- (b) added latency: the same edge without the check -------------------------------
     const [noCheckPort, noCheckAdminPort] = await getFreePorts(2);
     const live = cp.cache.getSnapshot(EDGE_NODE_ID)!.resources();
@@ -379,6 +412,10 @@ ${userGroups(BENCH_USER_INDEX).map((g) => `  - {apiGroup: rbac.authorization.k8s
           how: 'the same requests decided by a PolicyAuthorizer in this process, without HTTP/2 and TLS; per CPU-second of one thread',
           results: inProcess,
         },
+        transportFloor: {
+          how: 'the same Check service, requests and load with an authorizer that answers at once: HTTP/2, TLS and protobuf alone',
+          results: transportFloor,
+        },
       },
       latency: {
         request: `GET ${apiPath} as ${benchUser} (groups ${identity.groups.join(', ')})`,
@@ -402,6 +439,10 @@ ${userGroups(BENCH_USER_INDEX).map((g) => `  - {apiGroup: rbac.authorization.k8s
     out.push('same requests in process, without HTTP/2 and TLS (decisions per CPU-second):');
     for (const r of inProcess) {
       out.push(`  misses ${String(r.missFraction).padEnd(4)} decide only ${String(r.decideOnlyPerCpuSecond).padStart(7)}   decode + decide + encode ${String(r.withProtobufPerCpuSecond).padStart(7)}   allowed ${r.allowedPercent}%`);
+    }
+    out.push('transport floor: the same service and load, an authorizer that answers at once (HTTP/2 + TLS + protobuf only):');
+    for (const f of transportFloor) {
+      out.push(`  concurrency ${String(f.concurrency).padStart(3)}  ${String(f.callsPerSecond).padStart(6)} calls/s  p50 ${f.p50Ms.toFixed(3)} ms  p99 ${f.p99Ms.toFixed(3)} ms  ${f.cpuMicrosPerCall} µs CPU/call (${f.callsPerCpuSecond} calls per CPU-second)`);
     }
     out.push(`  (the worker's CheckRequest messages average ${checkResults[0]?.loadGenerator.meanRequestBytes ?? '-'} bytes; Envoy sent ${envoyBytesPerCheckCall ?? '-'} bytes per Check call in (b), HTTP/2 framing and headers included)`);
     out.push(`edges, ${report.latency.request}:`);
