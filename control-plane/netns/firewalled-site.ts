@@ -14,6 +14,7 @@ import type { ProcessPlacement } from '../process/process-placement';
 import { SiteHttpBridge } from './site-http-bridge';
 import { silentLogger, type Logger } from '../log/logger';
 import { assertRoot, formatCommand, resolveNetworkTools, runTool, runToolSync, type NetworkTools } from './commands';
+import { parsePortRange, siteEphemeralRange } from './ephemeral-ports';
 import { InvalidSiteConfigError, NetnsCommandError, NetnsUnsupportedError, NoFreeSubnetError, SiteExistsError, SiteStateError, SubnetCollisionError } from './errors';
 import { OUTBOUND_CHAIN, hostForwardRuleArgs, outboundRuleArgs, siteIPv4Rules, siteIPv6Rules, taggedHostRules, type OutboundDestination } from './firewall-rules';
 import { MAX_INDEX, MIN_INDEX, SITE_POOL, overlappingRoutes, parseIPv4, subnetForIndex, subnetFromCidr, type RouteEntry, type SiteSubnet } from './subnet';
@@ -161,6 +162,7 @@ export class FirewalledSite {
       await runTool(tools.ip, ['link', 'set', 'dev', subnet.hostInterface, 'addrgenmode', 'none']);
       await runTool(tools.ip, ['-n', this.netns, 'link', 'set', 'dev', subnet.siteInterface, 'addrgenmode', 'none']);
       await runTool(tools.ip, ['-n', this.netns, 'link', 'set', 'dev', 'lo', 'up']);
+      await this.separateEphemeralPorts(tools);
       await runTool(tools.ip, ['addr', 'add', `${subnet.hostAddress}/24`, 'dev', subnet.hostInterface]);
       await runTool(tools.ip, ['-n', this.netns, 'addr', 'add', `${subnet.siteAddress}/24`, 'dev', subnet.siteInterface]);
       await runTool(tools.ip, ['link', 'set', 'dev', subnet.hostInterface, 'up']);
@@ -241,6 +243,18 @@ export class FirewalledSite {
     const proc = await startReadyProcess(this.insideProps(props, 'start a process in'), readiness);
     this.track(proc);
     return proc;
+  }
+
+  /** See ephemeral-ports.ts: the site's outgoing connections never take a port chosen for it. */
+  private async separateEphemeralPorts(tools: NetworkTools): Promise<void> {
+    const file = '/proc/sys/net/ipv4/ip_local_port_range';
+    const range = siteEphemeralRange(parsePortRange(fs.readFileSync(file, 'utf8')));
+    if (!range) {
+      this.logger.warn('the host\'s ephemeral port range leaves no room for a separate one in the site; ports chosen for it may collide with its connections', { netns: this.netns });
+      return;
+    }
+    // /proc/sys/net belongs to the network namespace of whoever opens it: written from inside.
+    await runTool(tools.ip, ['netns', 'exec', this.netns, 'tee', file], `${range.low} ${range.high}\n`);
   }
 
   /** The command line that runs `binary args` inside the site (`ip netns exec <netns> ...`). */

@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import * as net from 'node:net';
 import { FirewalledSite, checkFirewalledSiteSupport, cleanupStaleSites } from '../../control-plane/netns/firewalled-site';
 import { defaultSearchPath } from '../../control-plane/netns/commands';
+import { parsePortRange, siteEphemeralRange } from '../../control-plane/netns/ephemeral-ports';
 import { getFreePort } from '../../control-plane/process/free-port';
 import { readLogTail } from '../../control-plane/process/log-tail';
 import { CONNECT_TIMEOUT_MS, connectFromHost, connectFromSite, hostCommand, inboundDrops, siteServerConnections, startHostServer, startSiteServer, type HostServer } from './probes';
@@ -95,6 +96,13 @@ test('the site has exactly the addresses, route and firewall described', async (
       `-A FORWARD -o ${site.subnet.hostInterface} -m comment --comment "kubegate-site:${site.netns}" -j DROP`,
     ]);
   }
+});
+
+test('the site\'s outgoing connections take local ports outside the host\'s ephemeral range', async () => {
+  const host = parsePortRange(fs.readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'));
+  const inside = parsePortRange((await site.exec('cat', ['/proc/sys/net/ipv4/ip_local_port_range'])).stdout);
+  expect(inside).toEqual(siteEphemeralRange(host));
+  expect(inside.low > host.high || inside.high < host.low).toBe(true);
 });
 
 test('the host cannot open a connection to a server listening inside the site', async () => {
