@@ -29,6 +29,12 @@ export const EDGE_IDENTITY_URI = 'kubegate://edge';
 export const EDGE_TUNNEL_SERVER_NAME = 'kubegate-edge-tunnel';
 /** DNS name of the control plane's serving certificate; agents verify it. */
 export const CONTROL_PLANE_SERVER_NAME = 'kubegate-control-plane';
+/**
+ * The in-cluster Envoy bootstrap's static cluster that reaches the control plane's agent port
+ * with the agent's certificate: its xDS, and the access log the control plane configures it to
+ * send there (agent-translator).
+ */
+export const AGENT_PORT_CLUSTER = 'kubegate-control-plane';
 
 /** Header carrying the edge's signed assertion of who the request is for (a JWT). */
 export const ASSERTION_HEADER = 'x-kubegate-assertion';

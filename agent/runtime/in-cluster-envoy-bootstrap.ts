@@ -1,11 +1,11 @@
 /**
  * The in-cluster Envoy's bootstrap: who it is (node id, cluster, where its secrets are), the
  * reverse-tunnel initiator extension (bootstrap-only), and how to reach the control plane's
- * agent port over mTLS with the agent's certificate. Listeners and clusters arrive over ADS.
- * The certificate is read through file-based SDS, so a renewal reaches Envoy without a restart.
+ * agent port over mTLS with the agent's certificate (AGENT_PORT_CLUSTER: ADS, and the access
+ * log the listener sends there). Listeners and clusters arrive over ADS. The certificate is read through file-based SDS, so a renewal reaches Envoy without a restart.
  */
 import * as path from 'node:path';
-import { AGENT_SECRET_FILES, CONTROL_PLANE_SERVER_NAME, NODE_METADATA_CLUSTER, NODE_METADATA_SECRETS_DIRECTORY } from '../protocol/identities';
+import { AGENT_PORT_CLUSTER, AGENT_SECRET_FILES, CONTROL_PLANE_SERVER_NAME, NODE_METADATA_CLUSTER, NODE_METADATA_SECRETS_DIRECTORY } from '../protocol/identities';
 
 export interface InClusterEnvoyBootstrapProps {
   readonly nodeId: string;
@@ -17,8 +17,6 @@ export interface InClusterEnvoyBootstrapProps {
   /** Absolute directory of the agent's file-based SDS secrets. */
   readonly secretsDirectory: string;
 }
-
-const CONTROL_PLANE = 'kubegate-control-plane';
 
 export function inClusterEnvoyBootstrap(props: InClusterEnvoyBootstrapProps): object {
   const ads = { ads: {}, resource_api_version: 'V3' };
@@ -47,7 +45,7 @@ export function inClusterEnvoyBootstrap(props: InClusterEnvoyBootstrapProps): ob
       ads_config: {
         api_type: 'GRPC',
         transport_api_version: 'V3',
-        grpc_services: [{ envoy_grpc: { cluster_name: CONTROL_PLANE } }],
+        grpc_services: [{ envoy_grpc: { cluster_name: AGENT_PORT_CLUSTER } }],
         set_node_on_first_message_only: true,
       },
       lds_config: ads,
@@ -56,7 +54,7 @@ export function inClusterEnvoyBootstrap(props: InClusterEnvoyBootstrapProps): ob
     static_resources: {
       clusters: [
         {
-          name: CONTROL_PLANE,
+          name: AGENT_PORT_CLUSTER,
           type: isIp ? 'STATIC' : 'STRICT_DNS',
           connect_timeout: '5s',
           typed_extension_protocol_options: {
@@ -66,7 +64,7 @@ export function inClusterEnvoyBootstrap(props: InClusterEnvoyBootstrapProps): ob
             },
           },
           load_assignment: {
-            cluster_name: CONTROL_PLANE,
+            cluster_name: AGENT_PORT_CLUSTER,
             endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: props.controlPlane.host, port_value: props.controlPlane.port } } } }] }],
           },
           transport_socket: {

@@ -23,4 +23,9 @@ export interface AgentTranslatorInput {
   readonly assertionJwks: string;
   /** Where the agent keeps the file-based SDS secrets (node metadata of the in-cluster Envoy). */
   readonly secretsDirectory: string;
+  /**
+   * An open stream (watch, exec, logs -f) is logged to the control plane this often while it
+   * lasts, as the edge does (EdgeSettings.accessLogFlushIntervalSeconds). @default 60
+   */
+  readonly accessLogFlushIntervalSeconds?: number;
 }

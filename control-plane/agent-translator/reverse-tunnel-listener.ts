@@ -11,6 +11,7 @@
  *      assertion the request ends here with 401, whatever the tunnel carried.
  *   4. Adds its own credential (the proxy ServiceAccount's token) and sends the request to
  *      kube-apiserver, whose certificate it verifies.
+ *   5. Logs the request to the control plane (cluster-access-log.ts), refused ones included.
  * The proxy ServiceAccount may impersonate only ServiceAccounts in kubegate-users (agent/rbac),
  * so even a forged Impersonate-Group or -Extra header would be refused by the apiserver.
  */
@@ -18,6 +19,7 @@ import type { AgentTranslatorInput } from './input';
 import { ADS_CONFIG_SOURCE, typeUrl } from '../translator/names';
 import { AGENT_ROUTES, AGENT_TUNNEL_LISTENER, APISERVER_CLUSTER, APISERVER_UPGRADE_CLUSTER, ASSERTION_PROVIDER, EDGE_CA_SECRET, EDGE_TUNNEL_CLUSTER } from './names';
 import { fileSecret } from './file-secrets';
+import { clusterAccessLog, clusterAccessLogOptions } from './cluster-access-log';
 import { AGENT_SECRET_FILES, ASSERTION_HEADER, ASSERTION_IMPERSONATE_CLAIM, ASSERTION_ISSUER, EDGE_IDENTITY_URI, TUNNEL_MAX_CONCURRENT_STREAMS } from '../../agent/protocol/identities';
 
 const DEFAULT_TUNNELS_PER_EDGE_HOST = 4;
@@ -82,6 +84,11 @@ function connectionManager(input: AgentTranslatorInput): object {
     upgrade_configs: [{ upgrade_type: 'websocket' }, { upgrade_type: 'spdy/3.1' }],
     // Watches and exec sessions are long; the edge bounds them (idle timeout, max duration).
     stream_idle_timeout: { seconds: 0 },
+    // Keep the edge's x-request-id: it joins this Envoy's access-log entry to the request's
+    // decision record. Envoy replaces the id of requests it considers external, which needs
+    // use_remote_address (not set here); this makes keeping it explicit rather than a
+    // consequence of that default.
+    preserve_external_request_id: true,
     rds: { route_config_name: AGENT_ROUTES, config_source: ADS_CONFIG_SOURCE },
     http_filters: [
       {
@@ -127,6 +134,8 @@ function connectionManager(input: AgentTranslatorInput): object {
       },
       { name: 'envoy.filters.http.router', typed_config: { '@type': typeUrl('envoy.extensions.filters.http.router.v3.Router') } },
     ],
+    access_log: [clusterAccessLog(input)],
+    access_log_options: clusterAccessLogOptions(input),
   };
 }
 

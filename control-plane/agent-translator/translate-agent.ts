@@ -32,6 +32,8 @@ function validate(input: AgentTranslatorInput): void {
   if (!input.apiserver.caPem.includes('BEGIN CERTIFICATE')) throw new TranslatorInputError(`cluster "${input.cluster}": apiserver CA is not a PEM certificate`);
   if (!input.edgeCaPem.includes('BEGIN CERTIFICATE')) throw new TranslatorInputError('edgeCaPem is not a PEM certificate');
   if (!input.secretsDirectory.startsWith('/')) throw new TranslatorInputError(`secrets directory "${input.secretsDirectory}" must be an absolute path`);
+  const flush = input.accessLogFlushIntervalSeconds;
+  if (flush !== undefined && (!Number.isInteger(flush) || flush < 1)) throw new TranslatorInputError(`accessLogFlushIntervalSeconds ${flush} must be a whole number of seconds, at least 1`);
   let keys: unknown;
   try {
     keys = (JSON.parse(input.assertionJwks) as { keys?: unknown }).keys;

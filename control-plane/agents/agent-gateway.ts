@@ -3,7 +3,10 @@
  * Envoys, both over TLS where the verified client certificate (agent CA) names the cluster.
  * An in-cluster Envoy may only read its own cluster's configuration; the edge's configuration
  * (with its keys) is served on the internal port, which agent certificates cannot open.
+ * In-cluster Envoys also stream their access logs here (AccessLogService); the certificate,
+ * never the entries, says which cluster reports them.
  */
+import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/store';
 import type { SnapshotCache } from '../xds/snapshot-cache';
@@ -13,6 +16,8 @@ import { startGrpcServer, type RunningGrpcServer } from '../xds/grpc-server';
 import { translateAgent } from '../agent-translator/translate-agent';
 import { AgentHub } from './agent-hub';
 import { addAgentService, peerCluster } from './agent-service';
+import { serveAccessLogs, type AccessLogRefusal, type AccessLogWriter } from '../accesslog/access-log-service';
+import type { AccessLogRecord } from '../accesslog/access-log-record';
 import { AssertionSigner } from './identity-assertion';
 import { DEFAULT_SERVICE_ACCOUNT_IDLE_TIMEOUT_MS } from '../policy-engine/cluster-settings-resolver';
 import { NODE_METADATA_CLUSTER, NODE_METADATA_SECRETS_DIRECTORY } from '../../agent/protocol/identities';
@@ -48,6 +53,16 @@ export interface AgentGatewayProps {
   readonly idleTimeoutSeconds?: (cluster: string, labels: Readonly<Record<string, string>>) => number;
   /** @default 10 */
   readonly heartbeatIntervalSeconds?: number;
+  /** How often in-cluster Envoys log an open stream (translateAgent's input). @default 60 */
+  readonly accessLogFlushIntervalSeconds?: number;
+  /**
+   * Access-log entries an in-cluster Envoy sent, with the cluster its certificate names: only
+   * a cluster's certificate opens the stream, and the entries' content is not trusted to say
+   * whose they are. Called once per gRPC message, and must not throw.
+   * @default none: the entries are taken and let go (the control plane says at start why it
+   *   does not record them), so in-cluster Envoys do not retry a failing stream
+   */
+  readonly onClusterAccessLog?: (cluster: string, records: readonly AccessLogRecord[]) => void;
 }
 
 /** Without a policy view (tests, tools): the policies' own default for every cluster. */
@@ -94,6 +109,8 @@ export class AgentGateway {
           authorizeNode: (node, call) => gateway.authorizeNode(node, peerCluster(call)?.cluster),
           onNode: (node) => gateway.nodeConnected(node),
         });
+        const onClusterAccessLog = props.onClusterAccessLog ?? (() => undefined);
+        serveAccessLogs(server, (call) => clusterAccessLogStream(peerCluster(call)?.cluster, onClusterAccessLog), props.logger.child('agent-accesslog'));
       },
     });
     log.info('agent port serving', { port: gateway.server.port });
@@ -159,6 +176,7 @@ export class AgentGateway {
         edgeCaPem: this.props.internalCaPem,
         assertionJwks: this.signer.jwks(),
         secretsDirectory: envoy.secretsDirectory,
+        ...(this.props.accessLogFlushIntervalSeconds !== undefined && { accessLogFlushIntervalSeconds: this.props.accessLogFlushIntervalSeconds }),
       });
       this.props.cache.setSnapshot(nodeId, new Snapshot(resources));
     } catch (err) {
@@ -170,4 +188,13 @@ export class AgentGateway {
     this.hub.close();
     await this.server?.stop();
   }
+}
+
+/**
+ * An access-log stream on the agent port: accepted only from a cluster's certificate (the
+ * handshake lets a joining agent in without one), whose cluster every entry is then about.
+ */
+function clusterAccessLogStream(cluster: string | undefined, onClusterAccessLog: (cluster: string, records: readonly AccessLogRecord[]) => void): AccessLogWriter | AccessLogRefusal {
+  if (!cluster) return { code: grpc.status.UNAUTHENTICATED, details: "access logs on the agent port need the certificate the cluster's agent received at join" };
+  return { writeBatch: (records) => onClusterAccessLog(cluster, records) };
 }

@@ -89,6 +89,8 @@ export const ANNOTATIONS = {
   responseFlags: 'kubegate.dev/response-flags',
   terminationDetails: 'kubegate.dev/termination-details',
   upgrade: 'kubegate.dev/upgrade',
+  // Present on the records a cluster's in-cluster Envoy reported ("cluster"); the edge's have none.
+  reportedBy: 'kubegate.dev/reported-by',
   // The keys kube-apiserver's own authorizer writes: detection rules written for the cluster's
   // audit log keep working on kubegate's.
   k8sDecision: 'authorization.k8s.io/decision',
@@ -237,6 +239,7 @@ function annotationsOf(event: StoredAuditEvent): Record<string, string> {
   put(ANNOTATIONS.responseFlags, event.responseFlags?.join(','));
   put(ANNOTATIONS.terminationDetails, event.terminationDetails);
   put(ANNOTATIONS.upgrade, event.upgrade);
+  put(ANNOTATIONS.reportedBy, event.reportedBy);
   put(ANNOTATIONS.k8sDecision, event.decision === 'allow' ? 'allow' : 'forbid');
   put(ANNOTATIONS.k8sReason, event.reason);
   return out;

@@ -9,7 +9,7 @@
  * Refusals are StoreInputErrors naming the event and the field.
  */
 import { StoreInputError } from '../store/store-input';
-import { AUDIT_STAGES, type AuditEvent, type AuditStage } from './audit-event';
+import { AUDIT_REPORTERS, AUDIT_STAGES, type AuditEvent, type AuditReporter, type AuditStage } from './audit-event';
 
 const ISO_MS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
@@ -64,6 +64,10 @@ export function requireAuditEvent(event: unknown, index = 0): AuditEvent {
   const responseFlags = optionalTexts('responseFlags');
   const terminationDetails = optionalText('terminationDetails');
   const upgrade = optionalText('upgrade');
+  const reportedBy = e.reportedBy;
+  if (!absent(reportedBy) && !AUDIT_REPORTERS.includes(reportedBy as AuditReporter)) {
+    throw fail('reportedBy', `must be ${AUDIT_REPORTERS.join(' or ')} (or absent for the edge), got ${describe(reportedBy)}`);
+  }
   return {
     stage: stage as AuditStage,
     time,
@@ -95,6 +99,7 @@ export function requireAuditEvent(event: unknown, index = 0): AuditEvent {
     ...(responseFlags !== undefined && { responseFlags }),
     ...(terminationDetails !== undefined && { terminationDetails }),
     ...(upgrade !== undefined && { upgrade }),
+    ...(!absent(reportedBy) && { reportedBy: reportedBy as AuditReporter }),
   };
 }
 

@@ -4,10 +4,18 @@
  * written durably before the edge lets it through (denials too); a long-running one (watch,
  * exec, port-forward, logs -f) adds `progress` events while it is open; every request that
  * reached Envoy's access log ends with a `completion` event. They share the request id.
+ *
+ * Progress and completion events come from the edge's access log, and for clusters behind a
+ * firewall also from the in-cluster Envoy's (`reportedBy: 'cluster'`): the edge's say what the
+ * user got, the cluster's what kube-apiserver answered (cluster-log-events.ts).
  */
 
 export const AUDIT_STAGES = ['decision', 'progress', 'completion'] as const;
 export type AuditStage = (typeof AUDIT_STAGES)[number];
+
+/** Who reported a progress or completion event besides the edge (absent: the edge). */
+export const AUDIT_REPORTERS = ['cluster'] as const;
+export type AuditReporter = (typeof AUDIT_REPORTERS)[number];
 
 export interface AuditEvent {
   readonly stage: AuditStage;
@@ -59,6 +67,13 @@ export interface AuditEvent {
   readonly terminationDetails?: string;
   /** websocket or SPDY/3.1 for upgraded streams. */
   readonly upgrade?: string;
+  /**
+   * progress and completion: 'cluster' when the cluster's in-cluster Envoy reported it (status,
+   * bytes, duration, upstream are then what it saw toward kube-apiserver; the request's
+   * attributes are copied from its decision record). Absent: the edge reported it, as every
+   * event written before this field existed was, so their hashes stay as they were.
+   */
+  readonly reportedBy?: AuditReporter;
 }
 
 /** An event as the audit store keeps it: numbered, and chained to the one before it. */

@@ -38,6 +38,7 @@ export const AUDIT_EVENT_FIELDS = [
   'path',
   'policy',
   'reason',
+  'reportedBy',
   'requestId',
   'resource',
   'responseFlags',

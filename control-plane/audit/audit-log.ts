@@ -8,7 +8,7 @@
  * Times passed in are epoch milliseconds (like the store's); times in events are ISO 8601
  * strings, as AuditEvent defines them.
  */
-import type { AuditEvent, AuditStage, StoredAuditEvent } from './audit-event';
+import type { AuditEvent, AuditReporter, AuditStage, StoredAuditEvent } from './audit-event';
 import type { ChainPoint, ChainProblem } from './audit-hash-chain';
 
 /** A query's page size when none is asked for. */
@@ -33,6 +33,8 @@ export interface AuditFilter {
   readonly decision?: 'allow' | 'deny';
   readonly stage?: AuditStage;
   readonly requestId?: string;
+  /** Who reported the event: 'edge' (no reportedBy; decisions too) or 'cluster' (AuditEvent.reportedBy). */
+  readonly reportedBy?: 'edge' | AuditReporter;
   /** Events whose time is at or after this (epoch ms). */
   readonly since?: number;
   /** Events whose time is before this (epoch ms). */

@@ -11,8 +11,7 @@ export function completionEvent(record: AccessLogRecord, now: number): AuditEven
   const [resource = '', subresource = ''] = record.resource.split('/', 2);
   return {
     stage: record.stage,
-    // A progress entry is about the moment it was logged; a completion about the request's end.
-    time: new Date(record.stage === 'progress' ? now : Date.parse(record.time || new Date(now).toISOString()) + Math.round(record.durationMs)).toISOString(),
+    time: accessLogEventTime(record, now),
     requestId: record.requestId,
     user: record.user,
     groups: record.groups,
@@ -43,4 +42,12 @@ export function completionEvent(record: AccessLogRecord, now: number): AuditEven
     terminationDetails: record.terminationDetails,
     upgrade: record.upgrade,
   };
+}
+
+/**
+ * When an access-log entry's event happened: a progress entry is about the moment it was
+ * logged (`now`, as it arrives), a completion about the request's end (start + duration).
+ */
+export function accessLogEventTime(record: Pick<AccessLogRecord, 'stage' | 'time' | 'durationMs'>, now: number): string {
+  return new Date(record.stage === 'progress' ? now : Date.parse(record.time || new Date(now).toISOString()) + Math.round(record.durationMs)).toISOString();
 }

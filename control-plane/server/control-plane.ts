@@ -37,6 +37,10 @@ import { AuditWriter, type AuditAppender, type AuditWriterStats } from '../audit
 import { AuditingAuthorizer } from '../audit/auditing-authorizer';
 import { completionEvent } from '../audit/completion-event';
 import { EdgeLogIngester, type EdgeLogIngesterStats } from '../audit/edge-log-ingester';
+import { ClusterLogRecorder, CLUSTER_LOG_DROPS, type ClusterLogRecorderStats } from '../audit/cluster-log-recorder';
+import { CLUSTER_LOG_REJECTIONS } from '../audit/cluster-log-events';
+import type { AuditEvent } from '../audit/audit-event';
+import type { AuditLog } from '../audit/audit-log';
 
 /** setTimeout's ceiling; later checks are re-armed when this one fires. */
 const MAX_TIMER_MS = 2_147_483_647;
@@ -84,6 +88,14 @@ export interface ControlPlaneProps {
      * @default none: they come from the gRPC access-log stream
      */
     readonly edgeLog?: { readonly file: string; readonly reopen?: () => Promise<void> };
+    /**
+     * The audit log the appender writes to, read back for the decision records of what
+     * clusters' in-cluster Envoys report (their access logs arrive on the agent port): a
+     * cluster's record is written only for a request the edge let through to that cluster,
+     * with the decision's attributes (audit/cluster-log-events.ts).
+     * @default none: in-cluster Envoys' access logs are not taken (and not recorded)
+     */
+    readonly log?: Pick<AuditLog, 'query'>;
   };
   /**
    * Clusters behind firewalls: the agent port (join, sessions, in-cluster Envoys' xDS) and the
@@ -92,7 +104,7 @@ export interface ControlPlaneProps {
    */
   readonly agents?: {
     /** The idle period of per-user ServiceAccounts comes from the policies (ClusterSettings). */
-    readonly gateway: Omit<AgentGatewayProps, 'store' | 'cache' | 'logger' | 'clock' | 'idleTimeoutSeconds'>;
+    readonly gateway: Omit<AgentGatewayProps, 'store' | 'cache' | 'logger' | 'clock' | 'idleTimeoutSeconds' | 'accessLogFlushIntervalSeconds' | 'onClusterAccessLog'>;
     readonly tunnels: EdgeTunnelSettings;
   };
 }
@@ -135,6 +147,8 @@ export class ControlPlane {
   private agentGateway?: AgentGateway;
   private auditWriter?: AuditWriter;
   private edgeLogIngester?: EdgeLogIngester;
+  /** What clusters' in-cluster Envoys report: with an audit trail and an audit log to read. */
+  private clusterLog?: ClusterLogRecorder;
   private auditCompletionsFailed = 0;
   /** Clusters agents registered (from the store); reached over tunnels. */
   private readonly tunnelled = new Map<string, RegisteredCluster>();
@@ -159,7 +173,20 @@ export class ControlPlane {
       },
     };
     let authorizer = props.authorizer ?? new PolicyAuthorizer({ view: () => cp.access, clock: cp.clock, cache: new DecisionCache(), observer });
+    if (props.audit) cp.auditWriter = new AuditWriter({ appender: props.audit.appender });
     if (props.agents) {
+      const writer = cp.auditWriter;
+      if (writer && props.audit?.log) {
+        cp.clusterLog = new ClusterLogRecorder({
+          decisions: props.audit.log,
+          record: (event) => cp.recordCompletion(writer, event),
+          clock: cp.clock,
+          logger: props.logger.child('cluster-log'),
+        });
+      } else if (writer) {
+        props.logger.warn('what in-cluster Envoys log is not recorded: the control plane has no audit log to read the decisions from');
+      }
+      const clusterLog = cp.clusterLog;
       cp.agentGateway = await AgentGateway.start({
         ...props.agents.gateway,
         store: props.store,
@@ -167,6 +194,9 @@ export class ControlPlane {
         logger: props.logger,
         clock: cp.clock,
         idleTimeoutSeconds: (name, labels) => cp.access.serviceAccountIdleTimeoutSeconds({ name, labels }),
+        // The clusters log open streams as often as the edge does.
+        ...(props.edge.accessLogFlushIntervalSeconds !== undefined && { accessLogFlushIntervalSeconds: props.edge.accessLogFlushIntervalSeconds }),
+        ...(clusterLog && { onClusterAccessLog: (cluster: string, records: readonly AccessLogRecord[]) => clusterLog.report(cluster, records) }),
       });
       authorizer = new TunnelAuthorizer({
         inner: authorizer,
@@ -177,8 +207,7 @@ export class ControlPlane {
         clock: cp.clock,
       });
     }
-    if (props.audit) {
-      cp.auditWriter = new AuditWriter({ appender: props.audit.appender });
+    if (props.audit && cp.auditWriter) {
       authorizer = new AuditingAuthorizer({ inner: authorizer, writer: cp.auditWriter, clock: cp.clock, logger: props.logger.child('audit') });
       if (props.audit.edgeLog) {
         cp.edgeLogIngester = new EdgeLogIngester({ ...props.audit.edgeLog, appender: props.audit.appender, clock: cp.clock, logger: props.logger.child('edge-log') });
@@ -574,6 +603,20 @@ export class ControlPlane {
           `kubegate_audit_edge_log_bad_lines_total ${audit.edgeLog.badLines}`,
         );
       }
+      if (audit.clusterLog) {
+        const { recorded, rejected, dropped } = audit.clusterLog;
+        lines.push(
+          '# HELP kubegate_audit_cluster_log_recorded_total Progress and completion records reported by clusters\' in-cluster Envoys, handed on to be written.',
+          '# TYPE kubegate_audit_cluster_log_recorded_total counter',
+          `kubegate_audit_cluster_log_recorded_total ${recorded}`,
+          '# HELP kubegate_audit_cluster_log_rejected_total Cluster-reported entries not recorded because the edge did not send that request to that cluster.',
+          '# TYPE kubegate_audit_cluster_log_rejected_total counter',
+          ...CLUSTER_LOG_REJECTIONS.map((reason) => `kubegate_audit_cluster_log_rejected_total{reason="${reason}"} ${rejected[reason]}`),
+          '# HELP kubegate_audit_cluster_log_dropped_total Cluster-reported entries not recorded because they could not be checked (the store unreadable or behind).',
+          '# TYPE kubegate_audit_cluster_log_dropped_total counter',
+          ...CLUSTER_LOG_DROPS.map((reason) => `kubegate_audit_cluster_log_dropped_total{reason="${reason}"} ${dropped[reason]}`),
+        );
+      }
     }
     return this.cache.metricsText() + lines.join('\n') + '\n';
   }
@@ -589,18 +632,26 @@ export class ControlPlane {
    */
   private recordCompletions(writer: AuditWriter, records: readonly AccessLogRecord[]): void {
     const now = this.clock();
-    for (const r of records) {
-      writer.record(completionEvent(r, now)).catch((err: Error) => {
-        this.auditCompletionsFailed += 1;
-        this.props.logger.error('could not write an audit completion record', { requestId: r.requestId, stage: r.stage, error: err.message });
-      });
-    }
+    for (const r of records) this.recordCompletion(writer, completionEvent(r, now));
+  }
+
+  /** One progress or completion event, the edge's or a cluster's; see recordCompletions. */
+  private recordCompletion(writer: AuditWriter, event: AuditEvent): void {
+    writer.record(event).catch((err: Error) => {
+      this.auditCompletionsFailed += 1;
+      this.props.logger.error('could not write an audit completion record', { requestId: event.requestId, stage: event.stage, ...(event.reportedBy && { reportedBy: event.reportedBy }), error: err.message });
+    });
   }
 
   /** Audit writes so far, for /status and /metrics. */
-  get auditStats(): (AuditWriterStats & { completionsFailed: number; edgeLog?: EdgeLogIngesterStats }) | undefined {
+  get auditStats(): (AuditWriterStats & { completionsFailed: number; edgeLog?: EdgeLogIngesterStats; clusterLog?: ClusterLogRecorderStats }) | undefined {
     if (!this.auditWriter) return undefined;
-    return { ...this.auditWriter.stats, completionsFailed: this.auditCompletionsFailed, ...(this.edgeLogIngester ? { edgeLog: this.edgeLogIngester.stats } : {}) };
+    return {
+      ...this.auditWriter.stats,
+      completionsFailed: this.auditCompletionsFailed,
+      ...(this.edgeLogIngester ? { edgeLog: this.edgeLogIngester.stats } : {}),
+      ...(this.clusterLog ? { clusterLog: this.clusterLog.stats } : {}),
+    };
   }
 
   /** Ingests what the edge has logged so far (tests, a clean shutdown). */
@@ -617,6 +668,8 @@ export class ControlPlane {
     await this.statusServer?.stop();
     await this.checkServer?.stop();
     await this.agentGateway?.stop();
+    // What clusters reported before their streams closed is written before the writer stops.
+    await this.clusterLog?.stop();
     await this.grpc?.stop();
     await this.accessLog.close();
     await this.edgeLogIngester?.stop();

@@ -145,7 +145,7 @@ export class Controller {
           return stored;
         },
       };
-      const controlPlane = await ControlPlane.start(controlPlaneProps(props, store, appender, props.pki.edgeServing));
+      const controlPlane = await ControlPlane.start(controlPlaneProps(props, store, appender, log, props.pki.edgeServing));
       controller = new Controller(props, store, log, exporters, appender, controlPlane);
     } catch (err) {
       await audit?.close();
@@ -221,7 +221,7 @@ export class Controller {
    */
   async restartControlPlane(): Promise<void> {
     await this.current.stop();
-    this.current = await ControlPlane.start(controlPlaneProps(this.props, this.store, this.appender, this.edgeServing));
+    this.current = await ControlPlane.start(controlPlaneProps(this.props, this.store, this.appender, this.audit, this.edgeServing));
     for (const registration of this.directRegistrations.values()) this.current.registerCluster(registration);
     this.addStatusSections();
     await this.current.refresh();
@@ -335,7 +335,7 @@ export class Controller {
   }
 }
 
-function controlPlaneProps(props: ControllerProps, store: Store, appender: AuditAppender, edgeServing: KeyPairPem): ControlPlaneProps {
+function controlPlaneProps(props: ControllerProps, store: Store, appender: AuditAppender, log: AuditLog, edgeServing: KeyPairPem): ControlPlaneProps {
   const { pki, ports, edge } = props;
   const agentListenAddress = props.agents?.listenAddress ?? '127.0.0.1';
   return {
@@ -351,7 +351,8 @@ function controlPlaneProps(props: ControllerProps, store: Store, appender: Audit
       auditLogFile: edge.auditLogFile,
       ...(edge.accessLogFlushIntervalSeconds ? { accessLogFlushIntervalSeconds: edge.accessLogFlushIntervalSeconds } : {}),
     },
-    audit: { appender, edgeLog: { file: edge.auditLogFile, reopen: () => edge.reopenLogs() } },
+    // The log itself too: cluster-side records copy the attributes of their decision.
+    audit: { appender, log, edgeLog: { file: edge.auditLogFile, reopen: () => edge.reopenLogs() } },
     edgeCertificates: { userCaPem: pki.userCa.certPem, serving: edgeServing },
     controlPlaneCluster: CONTROL_PLANE_CLUSTER,
     authzCluster: AUTHZ_CLUSTER,

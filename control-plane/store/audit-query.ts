@@ -6,7 +6,7 @@
  * last event of the one before, so appends between pages neither repeat nor skip an event. One
  * row more than the limit is read to know whether another page exists.
  */
-import { AUDIT_STAGES, type AuditStage, type StoredAuditEvent } from '../audit/audit-event';
+import { AUDIT_REPORTERS, AUDIT_STAGES, type AuditStage, type StoredAuditEvent } from '../audit/audit-event';
 import { decodeAuditCursor, encodeAuditCursor } from '../audit/audit-cursor';
 import { DEFAULT_AUDIT_QUERY_LIMIT, MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditOrder, type AuditPage, type AuditPageRequest, type AuditVerifyRange, type IncompletePage, type IncompleteQuery } from '../audit/audit-log';
 import { auditEventFromRow } from './audit-rows';
@@ -53,6 +53,12 @@ export function planAuditQuery(filter: AuditFilter = {}, page: AuditPageRequest 
   }
   if (filter.stage !== undefined && !AUDIT_STAGES.includes(filter.stage as AuditStage)) {
     throw new StoreInputError(`audit filter stage must be one of ${AUDIT_STAGES.join(', ')}, got ${JSON.stringify(filter.stage)}`);
+  }
+  if (filter.reportedBy !== undefined) {
+    // The edge's records carry no reportedBy (NULL): every record written before it existed is one.
+    if (filter.reportedBy === 'edge') where.push('reported_by IS NULL');
+    else if (AUDIT_REPORTERS.includes(filter.reportedBy)) where.push(`reported_by = ${param(filter.reportedBy)}`);
+    else throw new StoreInputError(`audit filter reportedBy must be edge or ${AUDIT_REPORTERS.join(' or ')}, got ${JSON.stringify(filter.reportedBy)}`);
   }
   // Event times are Date#toISOString text, so text comparison is time comparison.
   if (filter.since !== undefined) where.push(`event_time >= ${param(isoTime('audit filter since', filter.since))}`);

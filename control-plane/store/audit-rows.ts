@@ -5,7 +5,7 @@
  * become numbers. A row altered in the database therefore reads back altered, and fails
  * verification, rather than being quietly repaired here.
  */
-import type { AuditEvent, AuditStage, StoredAuditEvent } from '../audit/audit-event';
+import type { AuditEvent, AuditReporter, AuditStage, StoredAuditEvent } from '../audit/audit-event';
 import { canonicalAuditJson } from '../audit/audit-hash-chain';
 import { num, type Row } from './record-rows';
 
@@ -48,6 +48,7 @@ export const AUDIT_COLUMNS = [
   'response_flags_json',
   'termination_details',
   'upgrade',
+  'reported_by',
   'size_bytes',
 ] as const;
 
@@ -86,6 +87,7 @@ export const AUDIT_COLUMN_PG_TYPES: Readonly<Record<(typeof AUDIT_COLUMNS)[numbe
   response_flags_json: 'text',
   termination_details: 'text',
   upgrade: 'text',
+  reported_by: 'text',
   size_bytes: 'bigint',
 };
 
@@ -126,6 +128,7 @@ export function auditValues(e: StoredAuditEvent, sizeBytes = auditRecordSize(e))
     e.responseFlags === undefined ? null : JSON.stringify(e.responseFlags),
     e.terminationDetails ?? null,
     e.upgrade ?? null,
+    e.reportedBy ?? null,
     sizeBytes,
   ];
 }
@@ -172,6 +175,7 @@ export function auditEventFromRow(row: Row): StoredAuditEvent {
     ...(present(row.response_flags_json) && { responseFlags: jsonList(row.response_flags_json) ?? [] }),
     ...(present(row.termination_details) && { terminationDetails: String(row.termination_details) }),
     ...(present(row.upgrade) && { upgrade: String(row.upgrade) }),
+    ...(present(row.reported_by) && { reportedBy: String(row.reported_by) as AuditReporter }),
   };
   return { seq: num(row.seq), prevHash: String(row.prev_hash), hash: String(row.hash), ...event };
 }

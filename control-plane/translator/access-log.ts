@@ -9,6 +9,12 @@ import { toStruct } from '../proto/struct-value';
  */
 export const AUDITED_REQUEST_HEADERS = ['kubectl-command', 'kubectl-session', 'user-agent', 'upgrade'];
 
+/**
+ * How often an open stream's access log is written (a progress record), at the edge and in the
+ * clusters' Envoys alike. See EdgeSettings.accessLogFlushIntervalSeconds.
+ */
+export const DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS = 60;
+
 /** Every request is streamed to the control plane's gRPC access-log service. */
 export function accessLogs(input: TranslatorInput): object[] {
   return [

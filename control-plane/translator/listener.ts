@@ -1,15 +1,13 @@
 import { holdsLiveCertificate, type EdgeUser, type TranslatorInput } from './input';
 import { ADS_CONFIG_SOURCE, EDGE_LISTENER, EDGE_ROUTES, EDGE_SERVING_SECRET, USER_CA_SECRET, USER_FALLBACK_CHAIN, typeUrl, userFilterChainName } from './names';
 import { httpFilters } from './http-filters';
-import { accessLogs } from './access-log';
+import { accessLogs, DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS } from './access-log';
 import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName, userUri } from '../identity/user-identity';
 import { toStruct } from '../proto/struct-value';
 import { tunnelListener } from './tunnel-listener';
 
 const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 3600;
 const DEFAULT_MAX_STREAM_DURATION_SECONDS = 4 * 3600;
-/** See EdgeSettings.accessLogFlushIntervalSeconds. */
-const DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS = 60;
 
 /**
  * The edge's one TLS listener. A client certificate signed by the user CA is required for the

@@ -100,6 +100,13 @@ describe('toKubernetesAuditEvent', () => {
     });
   });
 
+  test("a cluster's completion says so in kubegate.dev/reported-by; the edge's records carry no such annotation", () => {
+    const [clusterDone] = chain([{ ...watchDone!, reportedBy: 'cluster', upstreamAddress: '10.96.0.1:443' }], watchDone!);
+    expect(toKubernetesAuditEvent(clusterDone!).annotations).toMatchObject({ [ANNOTATIONS.reportedBy]: 'cluster', [ANNOTATIONS.upstream]: '10.96.0.1:443', [ANNOTATIONS.stage]: 'completion' });
+    expect(ANNOTATIONS.reportedBy).toBe('kubegate.dev/reported-by');
+    for (const e of [allowed, watchProgress, watchDone]) expect(Object.keys(toKubernetesAuditEvent(e!).annotations ?? {})).not.toContain(ANNOTATIONS.reportedBy);
+  });
+
   test('a non-resource request has the lowercase HTTP method as verb and no objectRef', () => {
     const k = toKubernetesAuditEvent(discovery!);
     expect(k.verb).toBe('get');

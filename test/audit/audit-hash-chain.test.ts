@@ -5,6 +5,7 @@
 import { auditEventHash, canonicalAuditJson, verifyChain, AUDIT_EVENT_FIELDS } from '../../control-plane/audit/audit-hash-chain';
 import { createHash } from 'node:crypto';
 import { auditEvent, chainOf, completionEvent, manyEvents } from './audit-fixtures';
+import type { AuditEvent } from '../../control-plane/audit/audit-event';
 
 describe('canonical JSON and the hash', () => {
   test('keys in code-point order, no whitespace, absent optional fields left out', () => {
@@ -42,6 +43,47 @@ describe('canonical JSON and the hash', () => {
       const changed = typeof value === 'number' ? value + 1 : Array.isArray(value) ? [...value, 'x'] : field === 'stage' ? 'progress' : field === 'decision' ? 'deny' : `${String(value)}x`;
       expect([field, auditEventHash('', { ...e, [field]: changed })]).not.toEqual([field, base]);
     }
+  });
+});
+
+describe('reportedBy, a field added after records were written without it', () => {
+  // A completion and a decision as literals, and their hashes as the code before reportedBy
+  // existed computed them: the records already in a trail must keep verifying.
+  const completion: AuditEvent = {
+    stage: 'completion', time: '2026-03-04T05:06:07.089Z', requestId: '6f1c2a9e-0b7d-4d3e-9a51-2c8e7f40b1d3',
+    user: 'alice', groups: ['dev', 'oncall'], sourceAddress: '10.0.0.7:51234', cluster: 'prod',
+    verb: 'get', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'shop', name: 'web',
+    decision: 'allow', reason: 'rule 0 of AccessPolicy "dev-prod" allows get deployments in "shop"', policy: 'dev-prod', breakGlassId: '',
+    method: 'GET', path: '/apis/apps/v1/namespaces/shop/deployments/web/scale', userAgent: 'kubectl/v1.34.4 (linux/amd64) kubernetes/abcdef',
+    kubectlCommand: 'kubectl get', kubectlSession: 'sess-1', status: 200, bytesReceived: 312, bytesSent: 1834, durationMs: 12.5,
+    upstreamAddress: '10.1.0.2:6443', responseFlags: ['-'], terminationDetails: '', upgrade: '',
+  };
+  const decision: AuditEvent = {
+    stage: 'decision', time: '2026-03-04T05:06:07.089Z', requestId: '6f1c2a9e-0b7d-4d3e-9a51-2c8e7f40b1d3',
+    user: 'alice', groups: ['dev', 'oncall'], sourceAddress: '10.0.0.7:51234', cluster: 'prod',
+    verb: 'get', apiGroup: 'apps', resource: 'deployments', subresource: 'scale', namespace: 'shop', name: 'web',
+    decision: 'allow', reason: 'rule 0 of AccessPolicy "dev-prod" allows get deployments in "shop"', policy: 'dev-prod', breakGlassId: '',
+    method: 'GET', path: '/apis/apps/v1/namespaces/shop/deployments/web/scale', userAgent: 'kubectl/v1.34.4 (linux/amd64) kubernetes/abcdef',
+    kubectlCommand: 'kubectl get', kubectlSession: 'sess-1',
+  };
+  const COMPLETION_HASH = '851b33f8c9f29240d2a7e78a366c68634813c7c255c9fb882cf363802f2e36eb';
+  const DECISION_HASH_AFTER_ZEROS = 'b99c57bb6a109fba2f3d7bb8a23961566da8913703d54b2cfb4ce49e4942931e';
+
+  test('an event without it hashes exactly as before the field existed', () => {
+    expect(auditEventHash('', completion)).toBe(COMPLETION_HASH);
+    expect(auditEventHash('0'.repeat(64), decision)).toBe(DECISION_HASH_AFTER_ZEROS);
+    expect(canonicalAuditJson(completion)).not.toContain('reportedBy');
+  });
+
+  test('a cluster-reported record is hashed with it: changing or removing it is a modification', () => {
+    const reported: AuditEvent = { ...completion, reportedBy: 'cluster' };
+    expect(auditEventHash('', reported)).not.toBe(COMPLETION_HASH);
+    expect(JSON.parse(canonicalAuditJson(reported))).toMatchObject({ reportedBy: 'cluster' });
+    const [stored] = chainOf([reported]);
+    expect(verifyChain([stored!])).toMatchObject({ ok: true });
+    const { reportedBy, ...stripped } = stored!;
+    void reportedBy;
+    expect(verifyChain([stripped])).toMatchObject({ ok: false, problem: { kind: 'modified', seq: 1 } });
   });
 });
 

@@ -32,6 +32,8 @@ describe('requireAuditEvent', () => {
     [{ bytesSent: -1 }, 'bytesSent must be a non-negative integer, got -1'],
     [{ durationMs: Number.NaN }, 'durationMs must be a non-negative number, got NaN'],
     [{ responseFlags: [1] }, 'responseFlags[0] must be a string, got 1'],
+    [{ reportedBy: 'edge' }, 'reportedBy must be cluster (or absent for the edge), got "edge"'],
+    [{ reportedBy: 1 }, 'reportedBy must be cluster (or absent for the edge), got 1'],
   ])('refuses %j', (over, message) => {
     const err = (() => {
       try {
@@ -43,6 +45,11 @@ describe('requireAuditEvent', () => {
     })();
     expect(err).toBeInstanceOf(StoreInputError);
     expect(err.message).toBe(`audit event 3 (request "r-1"): ${message}`);
+  });
+
+  test("a cluster's record keeps reportedBy; an edge's has none (null counts as absent)", () => {
+    expect(requireAuditEvent(completionEvent({ reportedBy: 'cluster' }))).toEqual({ ...completionEvent(), reportedBy: 'cluster' });
+    expect(Object.keys(requireAuditEvent({ ...completionEvent(), reportedBy: null }))).not.toContain('reportedBy');
   });
 
   test('surrogate pairs (emoji) are fine', () => {

@@ -217,7 +217,9 @@ test('SIGKILL of the controller under load: every allowed request has its decisi
   }, 30_000).catch(() => undefined);
   expect(allowed.filter((s) => !decidedAllow(events.get(s.requestId)))).toEqual([]);
   expect(answered.filter((s) => !completedWith(events.get(s.requestId), s.status))).toEqual([]);
-  for (const s of refused) expect(decidedAllow(events.get(s.requestId))).toBe(false);
+  // A refused request has an allow decision only if the kill fell between writing it and
+  // answering: at most the four in flight, and their completions (checked above) say refused.
+  expect(refused.filter((s) => decidedAllow(events.get(s.requestId))).length).toBeLessThanOrEqual(4);
   expect(await reportedIncomplete()).toEqual(new Set());
   // Lines read again after the kill (read, not yet saved as read) may repeat a completion:
   // at-least-once. Bounded by what one ingest pass holds, and each repeat is identical.

@@ -10,6 +10,7 @@ import { AuditCursorError } from '../../control-plane/audit/audit-cursor';
 import { auditEventHash, canonicalAuditJson } from '../../control-plane/audit/audit-hash-chain';
 import type { AuditLog, AuditPage } from '../../control-plane/audit/audit-log';
 import { auditValues, AUDIT_COLUMNS } from '../../control-plane/store/audit-rows';
+import { SCHEMA_VERSION } from '../../control-plane/store/schema';
 import { StoreInputError } from '../../control-plane/store/store-input';
 import { auditEvent, chainOf, completionEvent, iso, manyEvents, T0 } from '../audit/audit-fixtures';
 import { rejection } from './store-contract';
@@ -43,10 +44,13 @@ function sqlLiteral(value: unknown): string {
   return `'${String(value).replace(/'/g, "''")}'`;
 }
 
-/** The INSERT schema version 4 took for a record: every column but size_bytes, which came in 5. */
-function insertBeforeSizes(record: StoredAuditEvent): string {
+/** The schema version that added a column to audit_events after version 4. */
+const COLUMN_ADDED_IN: Partial<Record<(typeof AUDIT_COLUMNS)[number], number>> = { size_bytes: 5, reported_by: 6 };
+
+/** The INSERT a kubegate at schema `version` (4 or later) wrote for a record: the columns it knew. */
+function insertAtVersion(version: number, record: StoredAuditEvent): string {
   const values = auditValues(record);
-  const kept = AUDIT_COLUMNS.map((column, i) => [column, values[i]] as const).filter(([column]) => column !== 'size_bytes');
+  const kept = AUDIT_COLUMNS.map((column, i) => [column, values[i]] as const).filter(([column]) => (COLUMN_ADDED_IN[column] ?? 0) <= version);
   return `INSERT INTO audit_events (${kept.map(([c]) => c).join(', ')}) VALUES (${kept.map(([, v]) => sqlLiteral(v)).join(', ')})`;
 }
 
@@ -118,6 +122,25 @@ export function describeAuditLogContract(name: string, openEmpty: () => Promise<
         // Absent optional fields stay absent (not undefined, not null).
         expect(Object.keys((await log.readFrom(0))[0]!)).not.toContain('status');
         expect((await log.verify()).ok).toBe(true);
+      });
+
+      test("a cluster's record keeps reportedBy through the store; the edge's have none, and each can be asked for", async () => {
+        const edge = completionEvent({ requestId: 'r-c' });
+        const cluster = completionEvent({ requestId: 'r-c', upstreamAddress: '10.96.0.1:443', reportedBy: 'cluster' });
+        const stored = await log.append([auditEvent({ requestId: 'r-c' }), edge, cluster]);
+        expect(stored[2]).toMatchObject({ reportedBy: 'cluster' });
+        const read = await log.readFrom(0);
+        expect(read.map((e) => ({ ...e }))).toEqual(stored);
+        expect(read.map((e) => e.reportedBy)).toEqual([undefined, undefined, 'cluster']);
+        expect(Object.keys(read[1]!)).not.toContain('reportedBy');
+        expect((await t.rows('SELECT reported_by FROM audit_events ORDER BY seq')).map((r) => r.reported_by)).toEqual([null, null, 'cluster']);
+        expect(seqs((await log.query({ reportedBy: 'cluster' })).events)).toEqual([3]);
+        expect(seqs((await log.query({ requestId: 'r-c', reportedBy: 'edge' }, { order: 'asc' })).events)).toEqual([1, 2]);
+        expect((await rejection(log.query({ reportedBy: 'agent' as 'cluster' }))).message).toBe('audit filter reportedBy must be edge or cluster, got "agent"');
+        expect((await log.verify()).ok).toBe(true);
+        // Altering who reported it is tampering like any other change.
+        await t.sql("UPDATE audit_events SET reported_by = NULL WHERE seq = 3");
+        expect(await log.verify()).toMatchObject({ ok: false, problem: { kind: 'modified', seq: 3 } });
       });
 
       test('an empty batch changes nothing; a batch with one bad event is refused whole, naming it', async () => {
@@ -648,11 +671,11 @@ export function describeAuditLogContract(name: string, openEmpty: () => Promise<
         const written = chainOf(events);
         const last = written[written.length - 1]!;
         const old = await openAtSchemaVersion(4, [
-          ...written.map(insertBeforeSizes),
+          ...written.map((record) => insertAtVersion(4, record)),
           `UPDATE audit_chain SET head_seq = ${last.seq}, head_hash = '${last.hash}' WHERE id = 1`,
         ]);
         closeLater.push(old.log);
-        expect((await old.rows('SELECT MAX(version) AS v FROM schema_version')).map((r) => Number(r.v))).toEqual([5]);
+        expect((await old.rows('SELECT MAX(version) AS v FROM schema_version')).map((r) => Number(r.v))).toEqual([SCHEMA_VERSION]);
         expect((await old.rows('SELECT size_bytes FROM audit_events ORDER BY seq')).map((r) => Number(r.size_bytes))).toEqual(events.map(sizeOf));
         expect(await old.log.verify()).toMatchObject({ ok: true, checked: 10, head: { seq: 10, hash: last.hash } });
         const [next] = await old.log.append([auditEvent({ requestId: 'after' })]);
@@ -660,6 +683,27 @@ export function describeAuditLogContract(name: string, openEmpty: () => Promise<
         const newest = bytesOf(events.slice(8)) + sizeOf(next!);
         expect(await old.log.applyRetention({ maxBytes: newest, now: T0 })).toMatchObject({ removed: 8, toSeq: 8, remainingBytes: newest });
         expect(await old.log.verify()).toMatchObject({ ok: true, from: 9, checked: 3 });
+      });
+    });
+
+    describe('who reported a record', () => {
+      test('migration 6 adds reported_by to a database at version 5: its records stay the edge\'s and verify; cluster records follow', async () => {
+        const events = [...manyEvents(4), completionEvent({ requestId: 'req-0', terminationDetails: 'x' })];
+        const written = chainOf(events);
+        const last = written[written.length - 1]!;
+        const old = await openAtSchemaVersion(5, [
+          ...written.map((record) => insertAtVersion(5, record)),
+          `UPDATE audit_chain SET head_seq = ${last.seq}, head_hash = '${last.hash}' WHERE id = 1`,
+        ]);
+        closeLater.push(old.log);
+        expect((await old.rows('SELECT MAX(version) AS v FROM schema_version')).map((r) => Number(r.v))).toEqual([6]);
+        expect((await old.rows('SELECT reported_by FROM audit_events ORDER BY seq')).map((r) => r.reported_by)).toEqual([null, null, null, null, null]);
+        expect(await old.log.verify()).toMatchObject({ ok: true, checked: 5, head: { seq: 5, hash: last.hash } });
+        expect((await old.log.readFrom(0)).map((e) => ({ ...e }))).toEqual(written);
+        const [next] = await old.log.append([completionEvent({ requestId: 'req-0', reportedBy: 'cluster' })]);
+        expect(next).toMatchObject({ seq: 6, prevHash: last.hash, reportedBy: 'cluster' });
+        expect((await old.log.readFrom(5))[0]).toMatchObject({ reportedBy: 'cluster' });
+        expect(await old.log.verify()).toMatchObject({ ok: true, checked: 6 });
       });
     });
   });

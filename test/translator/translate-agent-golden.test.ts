@@ -37,6 +37,7 @@ describe('refuses input it cannot make safe', () => {
     ['a relative secrets directory', { secretsDirectory: 'secrets' }, /must be an absolute path/],
     ['a JWKS without keys', { assertionJwks: '{"keys":[]}' }, /assertionJwks must be a JWKS with at least one key/],
     ['a JWKS that is not JSON', { assertionJwks: 'nope' }, /assertionJwks must be a JWKS/],
+    ['an access-log flush interval under a second', { accessLogFlushIntervalSeconds: 0.5 }, /accessLogFlushIntervalSeconds 0.5 must be a whole number of seconds/],
   ])('%s', (_what, patch, message) => {
     const input = { ...base, ...patch } as AgentTranslatorInput;
     expect(() => translateAgent(input)).toThrow(TranslatorInputError);

@@ -14,6 +14,11 @@ function resource(e: StoredAuditEvent): string {
   return `${e.resource}${e.apiGroup ? `.${e.apiGroup}` : ''}${e.subresource ? `/${e.subresource}` : ''}`;
 }
 
+/** A record the cluster reported says so: a request then has two completions, the edge's and its cluster's. */
+function stage(e: StoredAuditEvent): string {
+  return e.reportedBy ? `${e.stage} (${e.reportedBy})` : e.stage;
+}
+
 function object(e: StoredAuditEvent): string {
   if (e.namespace && e.name) return `${e.namespace}/${e.name}`;
   if (e.namespace) return `${e.namespace}/`;
@@ -32,7 +37,7 @@ export function incompleteTableRow(e: StoredAuditEvent): string[] {
 }
 
 export function auditTableRow(e: StoredAuditEvent): string[] {
-  return [e.time, e.user || '-', e.cluster || '-', e.stage, e.verb || '-', resource(e), object(e), e.decision, e.status === undefined ? '-' : String(e.status)];
+  return [e.time, e.user || '-', e.cluster || '-', stage(e), e.verb || '-', resource(e), object(e), e.decision, e.status === undefined ? '-' : String(e.status)];
 }
 
 export class AuditTableWriter {

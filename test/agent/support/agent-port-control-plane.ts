@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ControlPlane } from '../../../control-plane/server/control-plane';
+import { ControlPlane, type ControlPlaneProps } from '../../../control-plane/server/control-plane';
 import { SqliteStore } from '../../../control-plane/store/sqlite-store';
 import { loadOrCreatePki, type KubegatePki } from '../../../control-plane/pki/kubegate-pki';
 import { silentLogger } from '../../../control-plane/log/logger';
@@ -29,6 +29,8 @@ export interface AgentPortControlPlane {
 export interface AgentPortControlPlaneOptions {
   /** Epoch ms. @default Date.now */
   readonly clock?: () => number;
+  /** An audit trail (decisions, and what in-cluster Envoys report). @default none */
+  readonly audit?: ControlPlaneProps['audit'];
 }
 
 export async function startAgentPortControlPlane(options: AgentPortControlPlaneOptions = {}): Promise<AgentPortControlPlane> {
@@ -48,6 +50,7 @@ export async function startAgentPortControlPlane(options: AgentPortControlPlaneO
       accessLogFile: path.join(dir, 'access-log.jsonl'),
       logger: silentLogger,
       ...(options.clock ? { clock: options.clock } : {}),
+      ...(options.audit ? { audit: options.audit } : {}),
       agents: {
         gateway: {
           serving: pki.controlPlane,
