@@ -144,6 +144,7 @@ export class ControlPlane {
   private lastPolicyError: string | null = null;
   private edgeCertificates: EdgeCertificates;
   private readonly statusSections = new Map<string, () => object>();
+  private readonly metricsSections = new Map<string, () => string>();
   private agentGateway?: AgentGateway;
   private auditWriter?: AuditWriter;
   private edgeLogIngester?: EdgeLogIngester;
@@ -541,6 +542,11 @@ export class ControlPlane {
     this.statusSections.set(name, section);
   }
 
+  /** Adds Prometheus text (HELP/TYPE and samples, one per line) to /metrics, under `name`. */
+  addMetricsSection(name: string, section: () => string): void {
+    this.metricsSections.set(name, section);
+  }
+
   status(): object {
     const extra = Object.fromEntries([...this.statusSections].map(([name, section]) => [name, section()]));
     return {
@@ -617,6 +623,10 @@ export class ControlPlane {
           ...CLUSTER_LOG_DROPS.map((reason) => `kubegate_audit_cluster_log_dropped_total{reason="${reason}"} ${dropped[reason]}`),
         );
       }
+    }
+    for (const section of this.metricsSections.values()) {
+      const text = section().trimEnd();
+      if (text) lines.push(text);
     }
     return this.cache.metricsText() + lines.join('\n') + '\n';
   }

@@ -11,11 +11,13 @@ import type { KubegatePki } from '../pki/kubegate-pki';
 import type { KeyPairPem } from '../pki/certificates';
 import { ControlPlane, type ControlPlaneProps } from './control-plane';
 import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER } from '../envoy/bootstrap';
+import { DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS } from '../translator/access-log';
 import type { RegisteredCluster } from '../translator/input';
 import { openAuditLog, openStore } from '../store/open-store';
-import type { AuditLog, RetentionPolicy, RetentionResult } from '../audit/audit-log';
+import { DEFAULT_INCOMPLETE_AGE_MS, type AuditLog, type RetentionPolicy, type RetentionResult } from '../audit/audit-log';
 import type { AuditAppender } from '../audit/audit-writer';
 import { AuditExporters } from '../audit-export/audit-exporters';
+import { IncompleteMonitor } from '../audit/incomplete-monitor';
 import type { AuditExporterConfig } from '../audit-export/audit-export-config';
 import type { PolicyFileRecord, Store } from '../store/store';
 import { StoreConflictError } from '../store/store';
@@ -109,6 +111,8 @@ export class Controller {
   /** Clusters registered directly (not by an agent): registered again after a restart. */
   private readonly directRegistrations = new Map<string, RegisteredCluster>();
   private stopped = false;
+  /** Counts allowed requests without a completion, for /metrics. */
+  private readonly incomplete: IncompleteMonitor;
   /** The edge's serving certificate as last issued (rotation replaces it; a restart keeps it). */
   private edgeServing: KeyPairPem;
 
@@ -122,6 +126,12 @@ export class Controller {
     private current: ControlPlane,
   ) {
     this.edgeServing = props.pki.edgeServing;
+    // A request counts as incomplete after the report's usual threshold, or two progress
+    // intervals and a minute without any record if the edge logs progress less often: by then
+    // an open stream would have logged progress.
+    const progressSeconds = props.edge.accessLogFlushIntervalSeconds ?? DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS;
+    const graceMs = Math.max(DEFAULT_INCOMPLETE_AGE_MS, (2 * progressSeconds + 60) * 1000);
+    this.incomplete = new IncompleteMonitor({ audit, graceMs, logger: props.logger.child('audit') });
   }
 
   static async start(props: ControllerProps): Promise<Controller> {
@@ -179,6 +189,7 @@ export class Controller {
         logger: logger.child('api'),
       });
       await controller.exporters.start();
+      controller.incomplete.start();
       controller.retentionTimer = setInterval(() => void controller.applyAuditRetention(), RETENTION_CHECK_MS);
       controller.retentionTimer.unref();
       controller.rotationTimer = setInterval(() => {
@@ -232,6 +243,8 @@ export class Controller {
     this.current.addStatusSection('auditExport', () => exporters.status());
     const watcher = this.policyWatcher;
     if (watcher) this.current.addStatusSection('policyDirectory', () => watcher.status());
+    const incomplete = this.incomplete;
+    this.current.addMetricsSection('auditIncomplete', () => incomplete.metricsText());
   }
 
   /**
@@ -326,6 +339,7 @@ export class Controller {
     this.stopped = true;
     if (this.rotationTimer) clearInterval(this.rotationTimer);
     if (this.retentionTimer) clearInterval(this.retentionTimer);
+    this.incomplete.stop();
     await this.policyWatcher?.stop();
     await this.apiServer?.close();
     await this.current.stop();

@@ -256,5 +256,10 @@ test('SIGKILL of the controller and the edge together: completions lost with the
   // ...and there are some: the edge buffers up to a second of log lines.
   expect(withoutCompletion.size).toBeGreaterThan(0);
   report.controllerAndEdgeKilled = { answered: answered.length, allowed: allowed.length, reportedIncomplete: withoutCompletion.size };
+  // The controller watches for such gaps itself (counted once they are past a grace period of
+  // two progress intervals and a minute, so not yet these), for alerts.
+  const metrics = await (await fetch(`http://127.0.0.1:${ports.status}/metrics`)).text();
+  expect(metrics).toMatch(/^kubegate_audit_incomplete_requests \d+$/m);
+  expect(metrics).toMatch(/^kubegate_audit_incomplete_check_failures_total 0$/m);
   expect((await audit.verify()).ok).toBe(true);
 });
