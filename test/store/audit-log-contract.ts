@@ -696,7 +696,7 @@ export function describeAuditLogContract(name: string, openEmpty: () => Promise<
           `UPDATE audit_chain SET head_seq = ${last.seq}, head_hash = '${last.hash}' WHERE id = 1`,
         ]);
         closeLater.push(old.log);
-        expect((await old.rows('SELECT MAX(version) AS v FROM schema_version')).map((r) => Number(r.v))).toEqual([6]);
+        expect((await old.rows('SELECT MAX(version) AS v FROM schema_version')).map((r) => Number(r.v))).toEqual([SCHEMA_VERSION]);
         expect((await old.rows('SELECT reported_by FROM audit_events ORDER BY seq')).map((r) => r.reported_by)).toEqual([null, null, null, null, null]);
         expect(await old.log.verify()).toMatchObject({ ok: true, checked: 5, head: { seq: 5, hash: last.hash } });
         expect((await old.log.readFrom(0)).map((e) => ({ ...e }))).toEqual(written);

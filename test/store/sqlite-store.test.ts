@@ -52,6 +52,18 @@ describe('SqliteStore on its file', () => {
     }
   });
 
+  test('the live certificates a reload lists are read through their index, not a scan of every certificate', async () => {
+    const file = newFile();
+    await (await SqliteStore.open(file)).close();
+    const raw = new Database(file, { readonly: true });
+    try {
+      const plan = raw.prepare('EXPLAIN QUERY PLAN SELECT * FROM certificates WHERE revoked_at IS NULL AND not_after > ? ORDER BY user_name, serial').all(0) as { detail: string }[];
+      expect(plan.map((p) => p.detail).join('\n')).toMatch(/USING INDEX certificates_live/);
+    } finally {
+      raw.close();
+    }
+  });
+
   test('the file is in WAL mode and its migrations ran once, however often it is opened', async () => {
     const file = newFile();
     for (let i = 0; i < 3; i++) await (await SqliteStore.open(file)).close();
