@@ -30,8 +30,10 @@ export interface GrpcServerProps {
   readonly register: (server: grpc.Server) => void;
   /**
    * How long stop() lets open calls finish before cutting them. ADS and access-log streams
-   * never finish on their own, so this is normally what a stop with Envoy connected costs.
-   * @default 2000
+   * never finish on their own, so this is normally what a stop with Envoy connected costs;
+   * the unary calls these ports serve (an agent's join) take milliseconds, so half a second is
+   * ample, and a controller restart is not held up for longer than it needs.
+   * @default 500
    */
   readonly shutdownGraceMs?: number;
 }
@@ -43,7 +45,7 @@ export interface RunningGrpcServer {
   stop(): Promise<void>;
 }
 
-const DEFAULT_SHUTDOWN_GRACE_MS = 2000;
+const DEFAULT_SHUTDOWN_GRACE_MS = 500;
 
 /**
  * ADS streams live as long as Envoy does and are quiet between configuration changes, so the
