@@ -323,7 +323,8 @@ ${userGroups(BENCH_USER_INDEX).map((g) => `  - {apiGroup: rbac.authorization.k8s
     const identity = { user: benchUser, groups: benchRecord!.groups };
     const moved = {
       ...live,
-      listeners: live.listeners.map((l) => ({ ...l, address: { socket_address: { address: '127.0.0.1', port_value: noCheckPort! } } })),
+      // The users' listener moves; the shards' internal listeners (userShards) have no address.
+      listeners: live.listeners.map((l) => ('address' in l ? { ...l, address: { socket_address: { address: '127.0.0.1', port_value: noCheckPort! } } } : l)),
     };
     const noCheckSnapshot = new Snapshot(withoutAuthzCheck(moved, identity));
     cp.cache.setSnapshot(NO_CHECK_NODE_ID, noCheckSnapshot);

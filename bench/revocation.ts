@@ -26,7 +26,9 @@
  *
  *   npm run bench:revocation -- [--users 50] [--kubectl-users 16] [--rounds 10]
  *     [--lost-access-rounds 10] [--cli-rounds 5] [--background-users 0] [--background-certified 0]
- *     [--close-timeout-ms 15000]
+ *     [--close-timeout-ms 15000] [--user-shards 16[,1,...]]
+ * --user-shards runs the whole benchmark once per shard count (EdgeSettings.userShards, each in
+ * a fresh stack; default: the edge's default) and ends with a comparison.
  * Writes bench/results/revocation.json. Measures, never passes or fails.
  */
 import * as crypto from 'node:crypto';
@@ -40,7 +42,8 @@ import { startLocalStack, EDGE_NODE_ID, type LocalStack } from '../control-plane
 import { createLogger } from '../control-plane/log/logger';
 import { userServerName } from '../control-plane/identity/user-identity';
 import { LISTENER_TYPE_URL } from '../control-plane/xds/resource-types';
-import { EDGE_LISTENER } from '../control-plane/translator/names';
+import { DEFAULT_USER_SHARDS } from '../control-plane/translator/input';
+import { isUserShardCount } from '../control-plane/identity/user-identity';
 import { openStore } from '../control-plane/store/open-store';
 import { cpuSeconds } from './process-cpu';
 import { AckTracker, BenchUserCertificates, bulkCreateUsers, envoyMemory, machine, round, rssMiB, sleep, summarize, waitFor, waitForAck, writeResults } from './bench-support';
@@ -248,7 +251,9 @@ interface Round {
 
 const log = (line: string) => process.stderr.write(line + '\n');
 
-async function main(): Promise<void> {
+type Options = ReturnType<typeof parseOptions>;
+
+function parseOptions() {
   const { values } = parseArgs({
     options: {
       users: { type: 'string', default: '50' },
@@ -260,8 +265,39 @@ async function main(): Promise<void> {
       'cli-rounds': { type: 'string', default: '5' },
       'background-users': { type: 'string', default: '0' },
       'background-certified': { type: 'string', default: '0' },
+      'user-shards': { type: 'string', default: String(DEFAULT_USER_SHARDS) },
+      help: { type: 'boolean', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(
+      'npm run bench:revocation -- [--users 50] [--kubectl-users 16] [--rounds 10] [--lost-access-rounds 10] [--cli-rounds 5]\n' +
+        '  [--background-users 0] [--background-certified 0] [--close-timeout-ms 15000] [--user-shards 16[,1,...]]\n' +
+        'See the header of bench/revocation.ts and bench/README.md.\n',
+    );
+    process.exit(0);
+  }
+  const userShards = values['user-shards'].split(',').map(Number);
+  if (userShards.some((n) => !isUserShardCount(n))) throw new Error(`--user-shards: each must be a power of two from 1 to 256, not ${values['user-shards']}`);
+  return { values, userShards };
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions();
+  const runs: Array<{ report: Record<string, unknown>; summaryLine: string }> = [];
+  for (const shards of options.userShards) {
+    if (options.userShards.length > 1) log(`---- user shards: ${shards} ----`);
+    runs.push(await runOnce(options, shards));
+  }
+  if (runs.length === 1) {
+    log(`results written to ${writeResults('revocation', runs[0]!.report)}`);
+    return;
+  }
+  process.stdout.write(['', 'comparison (revoke, all rounds):', ...runs.map((r) => `  ${r.summaryLine}`)].join('\n') + '\n');
+  log(`results written to ${writeResults('revocation', { benchmark: 'revocation', runs: runs.map((r) => r.report) })}`);
+}
+
+async function runOnce({ values }: Options, userShards: number): Promise<{ report: Record<string, unknown>; summaryLine: string }> {
   const users = Number(values.users);
   const kubectlUsers = Number(values['kubectl-users']);
   const CLOSE_TIMEOUT_MS = Number(values['close-timeout-ms']);
@@ -283,7 +319,7 @@ async function main(): Promise<void> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-bench-revocation-'));
   const machineAtStart = machine();
   log(`starting the local stack in ${stateDir}... (load average ${machineAtStart.loadAverage.join(' ')})`);
-  const stack = await startLocalStack({ stateDir, clusters: [CLUSTER], logger });
+  const stack = await startLocalStack({ stateDir, clusters: [CLUSTER], edgeUserShards: userShards, logger });
   const watchers: Watcher[] = [];
   let stopTracker = () => undefined as void;
   try {
@@ -480,6 +516,7 @@ async function main(): Promise<void> {
         rawWatchers: watchers.filter((w) => w.kind === 'raw').length,
         backgroundUsers: background,
         backgroundCertified,
+        userShards,
         filterChains: chainsAtStart,
         edgeDrainTimeSeconds: 1,
         initialRefreshMs: Math.round(initialRefreshMs),
@@ -497,6 +534,7 @@ async function main(): Promise<void> {
     };
 
     const out: string[] = [
+      `user shards: ${userShards}${userShards === 1 ? ' (one listener with every chain)' : ''}`,
       `${users} watchers (${report.setup.kubectlWatchers} kubectl, ${report.setup.rawWatchers} raw HTTP/2), ${background} background users (${backgroundCertified} with a certificate), ${report.setup.filterChains} filter chains at the edge`,
       `first push with every user: refresh ${report.setup.initialRefreshMs} ms (publish ${report.setup.initialPublishMs} ms, CPU ${report.setup.initialPublishCpuMs} ms), edge LDS ACK after ${report.setup.initialLdsAckMs} ms`,
       `edge Envoy RSS ${envoyMemoryAtStart.rssMiB} MiB at start, ${envoyMemoryWithUsers.rssMiB} MiB with the users, ${envoyMemoryAtEnd.rssMiB} MiB at the end (tcmalloc in use ${envoyMemoryAtStart.allocatedMiB} -> ${envoyMemoryWithUsers.allocatedMiB} -> ${envoyMemoryAtEnd.allocatedMiB} MiB)`,
@@ -513,7 +551,9 @@ async function main(): Promise<void> {
     out.push(`watches still open at the end: ${survivors} of ${users - next} not targeted`);
     out.push(`machine: ${machineAtStart.cpus} cpus, load average at start ${machineAtStart.loadAverage.join(' ')}, at end ${report.machine.loadAverageAtEnd.join(' ')}`);
     process.stdout.write(out.join('\n') + '\n');
-    log(`results written to ${writeResults('revocation', report)}`);
+    const revoke = summary.find((s) => s.method === 'revoke')?.all;
+    const summaryLine = `user shards ${String(userShards).padStart(3)}: ${revoke ? `closed ms p50 ${revoke.closedMs.p50}  max ${revoke.closedMs.max}  within ${TARGET_MS} ms ${revoke.withinTarget}/${revoke.rounds}  (LDS ACK p50 ${revoke.p50Breakdown.ldsAckMs ?? '-'} ms, Envoy CPU p50 ${revoke.p50Breakdown.envoyCpuMs ?? '-'} ms)` : 'no revoke rounds'}  edge Envoy RSS ${envoyMemoryWithUsers.rssMiB} MiB with the users`;
+    return { report, summaryLine };
   } finally {
     stopTracker();
     for (const w of watchers) w.stop();
@@ -522,12 +562,18 @@ async function main(): Promise<void> {
   }
 }
 
-/** The edge listener's filter chains in the current snapshot. */
+/** The users' filter chains in the current snapshot (the edge listener's, or every shard's). */
 function filterChains(cp: LocalStack['controlPlane']): number {
-  const listener = cp.cache.getSnapshot(EDGE_NODE_ID)?.resourceMap(LISTENER_TYPE_URL).get(EDGE_LISTENER) as { filter_chains?: unknown[] } | undefined;
-  return listener?.filter_chains?.length ?? 0;
+  const listeners = [...(cp.cache.getSnapshot(EDGE_NODE_ID)?.resourceMap(LISTENER_TYPE_URL).values() ?? [])] as Array<{ filter_chains?: Array<{ name?: string }> }>;
+  return listeners.flatMap((l) => l.filter_chains ?? []).filter((c) => c.name?.startsWith('user/')).length;
 }
 
+/**
+ * Has the control plane translate with this many user shards from now on. The local stack
+ * takes the edge's default; the controller does not pass a shard count through (yet), so the
+ * benchmark sets it on the control plane's edge settings before any user is added: the first
+ * push then replaces the edge's listeners before anyone has connected.
+ */
 main().catch((err) => {
   process.stderr.write(`benchmark failed: ${(err as Error).stack ?? (err as Error).message}\n`);
   process.exitCode = 1;

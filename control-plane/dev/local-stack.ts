@@ -79,6 +79,8 @@ export interface LocalStackProps {
   readonly auditRetention?: { readonly maxAgeMs?: number; readonly maxRecords?: number; readonly maxBytes?: number };
   /** How often the edge logs a request that is still open (watch, exec). @default 60 s */
   readonly accessLogFlushIntervalSeconds?: number;
+  /** See EdgeSettings.userShards (translator/input.ts). @default 16 */
+  readonly edgeUserShards?: number;
   readonly logger: Logger;
   /** @default loadToolchain() */
   readonly toolchain?: Toolchain;
@@ -242,6 +244,7 @@ export class LocalStack {
         auditLogFile: path.join(props.stateDir, 'edge', 'audit.jsonl'),
         reopenLogs: () => reopenEdgeLogs(),
         ...(props.accessLogFlushIntervalSeconds ? { accessLogFlushIntervalSeconds: props.accessLogFlushIntervalSeconds } : {}),
+        ...(props.edgeUserShards ? { userShards: props.edgeUserShards } : {}),
       },
       agents: {
         // Firewalled clusters reach the host at their own veth address, not at its loopback:

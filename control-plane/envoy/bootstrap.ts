@@ -43,7 +43,31 @@ export function edgeBootstrap(props: BootstrapProps): object {
           enable_tenant_isolation: true,
         },
       },
+      // Internal listeners (another bootstrap-only extension): the users' shards
+      // (translator/listener.ts) are listeners the public one connects to inside Envoy.
+      {
+        name: 'envoy.bootstrap.internal_listener',
+        typed_config: { '@type': 'type.googleapis.com/envoy.extensions.bootstrap.internal_listener.v3.InternalListener' },
+      },
     ],
+    layered_runtime: {
+      layers: [
+        {
+          name: 'static',
+          static_layer: {
+            // A handshake a shard refuses (certificate expired, another user's certificate, none
+            // at all) ends with a TLS alert, which the client turns into a reason the user can
+            // act on (cli/api-client.ts). With this feature on, an internal listener's socket
+            // closes with a reset, the public listener passes the reset on and drops the alert
+            // it had buffered: the client saw only ECONNRESET (Envoy 1.40; the experiment in
+            // docs/research/sharded-user-listeners). Reloadable features are temporary in Envoy:
+            // test/e2e/policy-enforcement.test.ts checks the alerts arrive, so an upgrade that
+            // removes this flag cannot silently bring the resets back.
+            'envoy.reloadable_features.enable_send_rst_on_user_space_socket': false,
+          },
+        },
+      ],
+    },
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: props.adminPort } } },
     dynamic_resources: {
       ads_config: {

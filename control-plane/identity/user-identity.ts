@@ -16,6 +16,9 @@ export const USER_URI_PREFIX = 'kubegate://user/';
  */
 export const DEFAULT_USER_SERVER_NAME_SUFFIX = 'users.kubegate.invalid';
 
+/** What every user's server name starts with, ahead of the digest's hex digits. */
+export const USER_LABEL_PREFIX = 'u-';
+
 export function userUri(user: string): string {
   return USER_URI_PREFIX + encodeURIComponent(user);
 }
@@ -38,5 +41,39 @@ export function userFromUri(uri: string): string | null {
  */
 export function userServerName(user: string, suffix: string = DEFAULT_USER_SERVER_NAME_SUFFIX): string {
   const digest = createHash('sha256').update(user, 'utf8').digest('hex').slice(0, 32);
-  return `u-${digest}.${suffix}`;
+  return `${USER_LABEL_PREFIX}${digest}.${suffix}`;
+}
+
+/**
+ * The edge may split users across shards (translator/listener.ts), chosen by the first hex
+ * digits of the server name's digest, so that a change to one user's chain makes Envoy rebuild
+ * a small listener rather than one holding every user. A shard count must be a power of two up
+ * to 256: each shard is then a whole number of one- or two-digit hex prefixes, which is what
+ * the edge's public listener matches on.
+ */
+export const MAX_USER_SHARDS = 256;
+
+export function isUserShardCount(shards: number): boolean {
+  return Number.isInteger(shards) && shards >= 1 && shards <= MAX_USER_SHARDS && (shards & (shards - 1)) === 0;
+}
+
+/** How many leading hex digits of the digest decide the shard: 0 for one shard, 1 up to 16, 2 up to 256. */
+export function userShardPrefixDigits(shards: number): number {
+  return shards === 1 ? 0 : shards <= 16 ? 1 : 2;
+}
+
+/**
+ * The shard that hex digits of a digest (exactly userShardPrefixDigits(shards) of them) fall
+ * in. The digest is uniform, so users spread evenly, and a user's shard never changes while the
+ * shard count stays.
+ */
+export function userShardOfPrefix(hexDigits: string, shards: number): number {
+  const digits = userShardPrefixDigits(shards);
+  if (digits === 0) return 0;
+  return Math.floor((parseInt(hexDigits.slice(0, digits), 16) * shards) / 16 ** digits);
+}
+
+/** The shard a user's server name (and so their filter chain and their connections) is in. */
+export function userShard(user: string, shards: number): number {
+  return userShardOfPrefix(userServerName(user).slice(USER_LABEL_PREFIX.length), shards);
 }

@@ -54,6 +54,13 @@ const PROTO_FILES = [
   'envoy/extensions/access_loggers/grpc/v3/als.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',
   'envoy/extensions/upstreams/http/v3/http_protocol_options.proto',
+  // The edge's users split across shards: server-name matching, passthrough to internal
+  // listeners, and the PROXY header that carries the client's address there.
+  'envoy/extensions/matching/common_inputs/network/v3/network_inputs.proto',
+  'envoy/extensions/filters/network/tcp_proxy/v3/tcp_proxy.proto',
+  'envoy/extensions/filters/listener/proxy_protocol/v3/proxy_protocol.proto',
+  'envoy/extensions/transport_sockets/proxy_protocol/v3/upstream_proxy_protocol.proto',
+  'envoy/extensions/transport_sockets/raw_buffer/v3/raw_buffer.proto',
   // The in-cluster Envoy: verifies the edge's per-request assertion and injects its own
   // credential toward kube-apiserver.
   'envoy/extensions/filters/http/jwt_authn/v3/config.proto',

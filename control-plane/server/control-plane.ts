@@ -12,8 +12,9 @@
  */
 import type { Logger } from '../log/logger';
 import type { KeyPairPem } from '../pki/certificates';
-import type { EdgeCertificates, EdgeSettings, EdgeUser, RegisteredCluster } from '../translator/input';
+import { edgeUserShards, type EdgeCertificates, type EdgeSettings, type EdgeUser, type RegisteredCluster } from '../translator/input';
 import { translate } from '../translator/translate';
+import { userShard } from '../identity/user-identity';
 import { Snapshot } from '../xds/snapshot';
 import { SnapshotCache } from '../xds/snapshot-cache';
 import { addAdsService } from '../xds/ads-server';
@@ -118,10 +119,12 @@ export class ControlPlane {
   /** Advances for a user whose open streams lost their access, to drain their filter chain. */
   private readonly drainEpochs = new Map<string, number>();
   /**
-   * Advances whenever some user's connections are drained (revoked, disabled, deleted, lost
-   * access), to drain the user fallback chain too: see TranslatorInput.userFallbackRevision.
+   * By shard (EdgeSettings.userShards): advances whenever the connections of a user of that
+   * shard are drained (revoked, disabled, deleted, lost access), to drain that shard's user
+   * fallback chain too: see TranslatorInput.userFallbackRevisions. Only that shard's listener
+   * changes, so Envoy rebuilds one shard, not every user's chain.
    */
-  private fallbackEpoch = 0;
+  private readonly fallbackEpochs = new Map<number, number>();
   /** Each user's credential revision and disabled flag at the last reload, to tell what changed. */
   private drainSensitive = new Map<string, string>();
   private readonly clock: () => number;
@@ -338,7 +341,7 @@ export class ControlPlane {
       certificates: this.edgeCertificates,
       users,
       now,
-      userFallbackRevision: String(this.fallbackEpoch),
+      userFallbackRevisions: Object.fromEntries([...this.fallbackEpochs].map(([shard, epoch]) => [String(shard), String(epoch)])),
       ...(this.props.agents ? { tunnels: this.props.agents.tunnels } : {}),
     });
     // The translator's output is ours alone: frozen where it is, not copied.
@@ -459,17 +462,27 @@ export class ControlPlane {
 
   /**
    * A user revoked, disabled or deleted since the last reload loses their chain or gets a new
-   * revision of it; the user fallback chain is drained with it (see fallbackEpoch).
+   * revision of it; their shard's user fallback chain is drained with it (see fallbackEpochs).
    */
   private noteRevokedOrDisabled(): void {
     const current = new Map(this.access.allUsers().map((u) => [u.name, `${u.credentialRevision}.${u.disabled}`]));
+    const changed: string[] = [];
     for (const [user, before] of this.drainSensitive) {
-      if (current.get(user) !== before) {
-        this.fallbackEpoch++;
-        break;
-      }
+      if (current.get(user) !== before) changed.push(user);
     }
+    this.drainFallbackChainsOf(changed);
     this.drainSensitive = current;
+  }
+
+  /**
+   * Drains the user fallback chain of each of these users' shards, once per shard: a connection
+   * one of them opened before the edge had their own chain is there, and only in their shard.
+   */
+  private drainFallbackChainsOf(users: Iterable<string>): void {
+    const shards = edgeUserShards(this.props.edge);
+    for (const shard of new Set([...users].map((user) => userShard(user, shards)))) {
+      this.fallbackEpochs.set(shard, (this.fallbackEpochs.get(shard) ?? 0) + 1);
+    }
   }
 
   /** Agent-registered clusters follow the store, so every replica routes to every cluster. */
@@ -505,7 +518,7 @@ export class ControlPlane {
       this.drainEpochs.set(user, (this.drainEpochs.get(user) ?? 0) + 1);
       this.props.logger.info('closing open streams of a user who lost access', { user });
     }
-    if (usersToDrain.size > 0) this.fallbackEpoch++;
+    this.drainFallbackChainsOf(usersToDrain);
     if (this.recheckTimer) clearTimeout(this.recheckTimer);
     this.recheckTimer = undefined;
     this.recheckAt = Number.MAX_SAFE_INTEGER;

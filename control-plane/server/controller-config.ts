@@ -13,6 +13,7 @@
  *     adminUrl: http://127.0.0.1:9901     # the edge Envoy's admin endpoint (log reopening)
  *     auditLogFile: edge/audit.jsonl      # the edge's file access log
  *     accessLogFlushInterval: 60s
+ *     userShards: 16                      # listeners users' chains are split across (revocation cost)
  *   agents: {listenAddress: 0.0.0.0, edgeTunnelAddress: {host: 10.0.0.5, port: 18004}}
  *   clusters:                             # clusters the edge reaches directly (no agent)
  *     - name: dev
@@ -31,6 +32,7 @@ import { AuditSettingsFileError, readAuditSettingsFile, type AuditSettings } fro
 import type { DirectCluster } from '../translator/input';
 import type { ControllerPorts } from './controller';
 import { MAX_USER_CERT_TTL_MS } from '../credentials/user-certificate';
+import { isUserShardCount } from '../identity/user-identity';
 
 export interface ControllerConfig {
   readonly stateDir: string;
@@ -44,6 +46,7 @@ export interface ControllerConfig {
     readonly adminUrl: string;
     readonly auditLogFile: string;
     readonly accessLogFlushIntervalSeconds?: number;
+    readonly userShards?: number;
   };
   readonly agents?: { readonly listenAddress?: string; readonly edgeTunnelAddress?: { readonly host: string; readonly port: number } };
   readonly clusters: readonly DirectCluster[];
@@ -207,7 +210,10 @@ class ConfigReader {
   }
 
   private edge(value: unknown): ControllerConfig['edge'] {
-    const e = this.mapping(value, 'edge', ['nodeId', 'listenAddress', 'listenPort', 'url', 'adminUrl', 'auditLogFile', 'accessLogFlushInterval']);
+    const e = this.mapping(value, 'edge', ['nodeId', 'listenAddress', 'listenPort', 'url', 'adminUrl', 'auditLogFile', 'accessLogFlushInterval', 'userShards']);
+    if (e.userShards !== undefined && !(typeof e.userShards === 'number' && isUserShardCount(e.userShards))) {
+      this.fail('edge.userShards', `must be a power of two from 1 to 256 (users' filter chains are split by the first hex digits of their server name), got ${JSON.stringify(e.userShards)}`);
+    }
     let flush: number | undefined;
     if (e.accessLogFlushInterval !== undefined) {
       const ms = this.duration(e.accessLogFlushInterval, 'edge.accessLogFlushInterval');
@@ -222,6 +228,7 @@ class ConfigReader {
       adminUrl: this.url(e.adminUrl, 'edge.adminUrl', ['http:']),
       auditLogFile: this.filePath(e.auditLogFile, 'edge.auditLogFile'),
       ...(flush !== undefined ? { accessLogFlushIntervalSeconds: flush } : {}),
+      ...(e.userShards !== undefined ? { userShards: e.userShards as number } : {}),
     };
   }
 

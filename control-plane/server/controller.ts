@@ -65,6 +65,8 @@ export interface ControllerEdgeProps {
   reopenLogs(): Promise<void>;
   /** How often the edge logs a request that is still open. @default 60 s */
   readonly accessLogFlushIntervalSeconds?: number;
+  /** See EdgeSettings.userShards (translator/input.ts). @default 16 */
+  readonly userShards?: number;
 }
 
 export interface ControllerProps {
@@ -364,6 +366,7 @@ function controlPlaneProps(props: ControllerProps, store: Store, appender: Audit
       listenPort: edge.listenPort,
       auditLogFile: edge.auditLogFile,
       ...(edge.accessLogFlushIntervalSeconds ? { accessLogFlushIntervalSeconds: edge.accessLogFlushIntervalSeconds } : {}),
+      ...(edge.userShards ? { userShards: edge.userShards } : {}),
     },
     // The log itself too: cluster-side records copy the attributes of their decision.
     audit: { appender, log, edgeLog: { file: edge.auditLogFile, reopen: () => edge.reopenLogs() } },

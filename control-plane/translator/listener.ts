@@ -1,16 +1,17 @@
-import { holdsLiveCertificate, type EdgeUser, type TranslatorInput } from './input';
+import { edgeUserShards, holdsLiveCertificate, type EdgeUser, type TranslatorInput } from './input';
 import { ADS_CONFIG_SOURCE, EDGE_LISTENER, EDGE_ROUTES, EDGE_SERVING_SECRET, USER_CA_SECRET, USER_FALLBACK_CHAIN, typeUrl, userFilterChainName } from './names';
 import { httpFilters } from './http-filters';
 import { accessLogs, DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS } from './access-log';
-import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName, userUri } from '../identity/user-identity';
+import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName, userShard, userUri } from '../identity/user-identity';
 import { toStruct } from '../proto/struct-value';
 import { tunnelListener } from './tunnel-listener';
+import { shardingListener, shardListener, tlsInspector } from './shard-listeners';
 
 const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 3600;
 const DEFAULT_MAX_STREAM_DURATION_SECONDS = 4 * 3600;
 
 /**
- * The edge's one TLS listener. A client certificate signed by the user CA is required for the
+ * The edge's users' listener. A client certificate signed by the user CA is required for the
  * handshake to complete at all, so nothing unauthenticated reaches an HTTP filter.
  *
  * Each enabled user who holds a live certificate has a filter chain of their own, selected by
@@ -25,38 +26,60 @@ const DEFAULT_MAX_STREAM_DURATION_SECONDS = 4 * 3600;
  * A user's server name whose chain the edge does not have (yet: a certificate issued a moment
  * ago, or by another control plane replica) matches the user fallback chain, a wildcard on the
  * users' suffix. ext_authz serves such a user there as on their own chain, so the fallback
- * chain has a revision too, which the control plane changes whenever any user's connections
+ * chain has a revision too, which the control plane changes whenever that user's connections
  * must close: it is a filter chain, so changing it drains only its own connections (changing
  * the default chain would make Envoy rebuild the whole listener and drain everyone).
  * Everything else (no or another server name) lands on the default chain, where ext_authz
  * refuses it with a reason the user can act on.
+ *
+ * Shards (EdgeSettings.userShards, 16 by default). Changing one chain still makes Envoy rebuild
+ * the listener that holds it, in main-thread time that grows with that listener's chains: with
+ * ten thousand users on one listener Envoy spent about 6 s on a revocation, against a 2 s target
+ * for closing the user's streams. So the chains are split by the first hex digits of the server
+ * name's digest (identity/user-identity.ts userShard) across internal listeners
+ * `edge-shard-<k>`, each holding the chains above for its own users plus its own fallback and
+ * default chains; a change rebuilds one shard (about 0.8 s at ten thousand users and 16 shards:
+ * bench/revocation.ts, docs/research/sharded-user-listeners). The public listener keeps its name
+ * and address, reads the server name and passes the still-encrypted connection to its shard
+ * (shard-listeners.ts); it does not depend on the users, so it never changes and never drains
+ * anyone. The TLS handshake, mTLS pinning and everything HTTP happen on the shard, where the
+ * client's real address arrives in a PROXY protocol header. The edge's bootstrap turns on
+ * internal listeners and keeps refused handshakes' TLS alerts from turning into resets on the
+ * way out (envoy/bootstrap.ts). userShards 1 is the single listener this replaces, unchanged.
  */
 export function translateListeners(input: TranslatorInput): object[] {
   const { edge } = input;
   const hcm = httpConnectionManager(input);
   const suffix = edge.userServerNameSuffix ?? DEFAULT_USER_SERVER_NAME_SUFFIX;
   const now = input.now ?? 0;
+  const shards = edgeUserShards(edge);
   const users = (input.users ?? []).filter((u) => holdsLiveCertificate(u, now)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return [
-    {
-      name: EDGE_LISTENER,
-      address: { socket_address: { address: edge.listenAddress, port_value: edge.listenPort } },
-      // Reads the server name from the ClientHello so that a user's chain can be chosen.
-      listener_filters: [
-        {
-          name: 'envoy.filters.listener.tls_inspector',
-          typed_config: { '@type': typeUrl('envoy.extensions.filters.listener.tls_inspector.v3.TlsInspector') },
-        },
-      ],
-      filter_chains: [...users.map((user) => userFilterChain(user, suffix, hcm)), userFallbackChain(input.userFallbackRevision ?? '0', suffix, hcm)],
-      default_filter_chain: {
-        name: 'default',
-        filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
-        transport_socket: downstreamTls(null),
-      },
+  const fallbackRevision = (shard: number) => input.userFallbackRevisions?.[String(shard)] ?? input.userFallbackRevision ?? '0';
+  // The chains of one listener: its users' own, the user fallback, and the default.
+  const chains = (members: readonly EdgeUser[], shard: number) => ({
+    filter_chains: [...members.map((user) => userFilterChain(user, suffix, hcm)), userFallbackChain(fallbackRevision(shard), suffix, hcm)],
+    default_filter_chain: {
+      name: 'default',
+      filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
+      transport_socket: downstreamTls(null),
     },
-    ...(input.tunnels ? [tunnelListener(input.tunnels)] : []),
-  ];
+  });
+  const tunnels = input.tunnels ? [tunnelListener(input.tunnels)] : [];
+  if (shards === 1) {
+    return [
+      {
+        name: EDGE_LISTENER,
+        address: { socket_address: { address: edge.listenAddress, port_value: edge.listenPort } },
+        // Reads the server name from the ClientHello so that a user's chain can be chosen.
+        listener_filters: [tlsInspector()],
+        ...chains(users, 0),
+      },
+      ...tunnels,
+    ];
+  }
+  const members: EdgeUser[][] = Array.from({ length: shards }, () => []);
+  for (const user of users) members[userShard(user.name, shards)]!.push(user);
+  return [shardingListener(edge, shards), ...members.map((shardUsers, shard) => shardListener(shard, chains(shardUsers, shard))), ...tunnels];
 }
 
 function userFilterChain(user: EdgeUser, suffix: string, hcm: object): object {

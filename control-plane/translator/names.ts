@@ -9,6 +9,14 @@ export const USER_CA_SECRET = 'user-ca';
 export const userFilterChainName = (user: string) => `user/${user}`;
 /** Users' server names without a chain of their own (yet); see listener.ts. */
 export const USER_FALLBACK_CHAIN = 'users-fallback';
+/**
+ * With users split across shards (listener.ts): the internal listener holding shard k's users'
+ * chains, the cluster the public listener reaches it through, and the public listener's chain
+ * that forwards to that cluster. One name for all three, so stats and config dumps line up.
+ */
+export const edgeShardListenerName = (shard: number) => `edge-shard-${shard}`;
+export const edgeShardClusterName = (shard: number) => `edge-shard-${shard}`;
+export const edgeShardChainName = (shard: number) => `edge-shard-${shard}`;
 
 export const upstreamClusterName = (cluster: string) => `kube-apiserver/${cluster}`;
 export const upstreamIdentitySecret = (cluster: string) => `upstream-identity/${cluster}`;

@@ -4,10 +4,11 @@
  * resources (and so the same content-hash versions), and golden files can pin the output.
  */
 import type { XdsResources } from '../xds/resources';
-import type { TranslatorInput } from './input';
+import { edgeUserShards, type TranslatorInput } from './input';
 import { translateListeners } from './listener';
 import { translateRoutes } from './routes';
 import { translateClusters } from './clusters';
+import { shardClusters } from './shard-listeners';
 import { translateEndpoints } from './endpoints';
 import { translateSecrets } from './secrets';
 import { validateTranslatorInput } from './validate-input';
@@ -19,7 +20,8 @@ export function translate(input: TranslatorInput): XdsResources {
   return {
     listeners: translateListeners(sorted),
     routes: translateRoutes(sorted),
-    clusters: translateClusters(sorted),
+    // The registered clusters, then (users split across shards) the ways to the shards.
+    clusters: [...translateClusters(sorted), ...shardClusters(edgeUserShards(sorted.edge))],
     endpoints: translateEndpoints(sorted),
     secrets: translateSecrets(sorted),
   };

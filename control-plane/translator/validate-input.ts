@@ -1,4 +1,5 @@
-import { isTunnelCluster, type TranslatorInput } from './input';
+import { edgeUserShards, isTunnelCluster, type TranslatorInput } from './input';
+import { isUserShardCount, MAX_USER_SHARDS } from '../identity/user-identity';
 import { CLUSTER_NAME } from '../../agent/protocol/identities';
 
 /** Raised when the translator is handed input it cannot turn into a safe configuration. */
@@ -9,7 +10,6 @@ export class TranslatorInputError extends Error {
     this.name = 'TranslatorInputError';
   }
 }
-
 
 export function validateTranslatorInput(input: TranslatorInput): void {
   const { edge } = input;
@@ -24,6 +24,19 @@ export function validateTranslatorInput(input: TranslatorInput): void {
     if (!Number.isInteger(listenPort) || listenPort < 1 || listenPort > 65535) throw new TranslatorInputError(`tunnels.listenPort ${listenPort} is not a TCP port`);
     if (listenPort === edge.listenPort) throw new TranslatorInputError(`tunnels.listenPort ${listenPort} is the users' port too; agents need a port of their own`);
     if (!agentCaPem.includes('BEGIN CERTIFICATE')) throw new TranslatorInputError('tunnels.agentCaPem is not a PEM certificate');
+  }
+  const shards = edgeUserShards(edge);
+  if (!isUserShardCount(shards)) {
+    throw new TranslatorInputError(
+      `edge.userShards ${String(shards)} is not a shard count: it must be a power of two from 1 to ${MAX_USER_SHARDS} (1, 2, 4, ... 16, ... 256), so that each shard is a whole number of hex prefixes of users' server names`,
+    );
+  }
+  for (const [key, revision] of Object.entries(input.userFallbackRevisions ?? {})) {
+    const shard = Number(key);
+    if (!/^(0|[1-9][0-9]*)$/.test(key) || shard >= shards) {
+      throw new TranslatorInputError(`userFallbackRevisions: "${key}" is not a shard (0 to ${shards - 1} with edge.userShards ${shards})`);
+    }
+    if (typeof revision !== 'string') throw new TranslatorInputError(`userFallbackRevisions: shard ${key}'s revision is not a string`);
   }
   const users = input.users ?? [];
   if (users.length > 0 && (typeof input.now !== 'number' || !Number.isFinite(input.now))) {

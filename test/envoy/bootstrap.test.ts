@@ -57,6 +57,12 @@ test('the bootstrap holds only how to reach the control plane: listeners and clu
   expect(b.admin.address.socket_address.address).toBe('127.0.0.1');
 });
 
+test('the edge runs internal listeners (users\' shards) and keeps refused handshakes\' TLS alerts', () => {
+  const b = bootstrapFor();
+  expect(b.bootstrap_extensions.map((e: { name: string }) => e.name)).toContain('envoy.bootstrap.internal_listener');
+  expect(b.layered_runtime.layers[0].static_layer).toEqual({ 'envoy.reloadable_features.enable_send_rst_on_user_space_socket': false });
+});
+
 test('Envoy refuses a bootstrap whose certificate file is missing, naming it', async () => {
   const missing = path.join(stateDir, 'no-such-cert.crt');
   const r = await validate(bootstrapFor({ certFile: missing, keyFile: missing, caFile: missing }));

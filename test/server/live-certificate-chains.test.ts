@@ -14,7 +14,9 @@ import { loadOrCreatePki, type KubegatePki } from '../../control-plane/pki/kubeg
 import { silentLogger } from '../../control-plane/log/logger';
 import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER, CONTROL_PLANE_SERVER_NAME } from '../../control-plane/envoy/bootstrap';
 import { issueKubeconfig, type IssuedKubeconfig } from '../../control-plane/credentials/kubeconfig-issuer';
-import { DEFAULT_USER_SERVER_NAME_SUFFIX } from '../../control-plane/identity/user-identity';
+import { DEFAULT_USER_SERVER_NAME_SUFFIX, userShard } from '../../control-plane/identity/user-identity';
+import { DEFAULT_USER_SHARDS } from '../../control-plane/translator/input';
+import { EDGE_LISTENER, edgeShardListenerName } from '../../control-plane/translator/names';
 import { LISTENER_TYPE_URL } from '../../control-plane/xds/resource-types';
 import { AdsTestClient, decodeResources, type DiscoveryResponse } from '../xds/support/ads-test-client';
 
@@ -75,9 +77,15 @@ interface Chain {
   metadata?: { filter_metadata?: Record<string, { fields?: Record<string, { string_value?: string; stringValue?: string }> }> };
 }
 
+/** The users' listeners: the edge's one, or (users split across shards, the default) every shard's. */
+function usersListeners(response: DiscoveryResponse): Array<{ name: string; filter_chains?: Chain[] }> {
+  const listeners = decodeResources(response) as Array<{ name: string; filter_chains?: Chain[] }>;
+  const shards = listeners.filter((l) => l.name.startsWith('edge-shard-'));
+  return shards.length > 0 ? shards : listeners.filter((l) => l.name === EDGE_LISTENER);
+}
+
 function chainsOf(response: DiscoveryResponse): Chain[] {
-  const [listener] = decodeResources(response).filter((l) => l.name === 'edge-https') as Array<{ filter_chains?: Chain[] }>;
-  return listener?.filter_chains ?? [];
+  return usersListeners(response).flatMap((l) => l.filter_chains ?? []);
 }
 
 /** The users with a filter chain of their own in an LDS response. */
@@ -88,20 +96,24 @@ function chainUsers(response: DiscoveryResponse): string[] {
     .sort();
 }
 
-/** The revision of the chain that serves users' server names without a chain of their own. */
-function fallbackRevision(response: DiscoveryResponse): string | undefined {
-  const field = chainsOf(response).find((c) => c.name === 'users-fallback')?.metadata?.filter_metadata?.kubegate?.fields?.revision;
-  return field?.string_value ?? field?.stringValue;
+/** By listener, the revision of the chain that serves users' server names without a chain of their own. */
+function fallbackRevisions(response: DiscoveryResponse): Map<string, string | undefined> {
+  return new Map(
+    usersListeners(response).map((l) => {
+      const field = (l.filter_chains ?? []).find((c) => c.name === 'users-fallback')?.metadata?.filter_metadata?.kubegate?.fields?.revision;
+      return [l.name, field?.string_value ?? field?.stringValue];
+    }),
+  );
 }
 
-let lastFallbackRevision: string | undefined;
+let lastFallbackRevisions = new Map<string, string | undefined>();
 
 /** Takes LDS responses, ACKing each, until one satisfies `until`. */
 async function nextListener(until: (users: string[]) => boolean, timeoutMs = 10_000): Promise<string[]> {
   for (;;) {
     const response = await edge.nextOf(LISTENER_TYPE_URL, timeoutMs);
     edge.ack(response);
-    lastFallbackRevision = fallbackRevision(response);
+    lastFallbackRevisions = fallbackRevisions(response);
     const users = chainUsers(response);
     if (until(users)) return users;
   }
@@ -124,14 +136,17 @@ test('a user has a filter chain only while holding an unrevoked certificate', as
   expect(await nextListener((users) => users.includes('bob'))).toEqual(['bob']);
   expect(cp.edgeUsers().map((u) => u.name)).toEqual(['bob']);
 
-  const fallbackBefore = lastFallbackRevision;
-  expect(fallbackBefore).toBeDefined();
+  const fallbackBefore = lastFallbackRevisions;
+  expect(fallbackBefore.size).toBe(DEFAULT_USER_SHARDS);
+  for (const revision of fallbackBefore.values()) expect(revision).toBeDefined();
   await store.revokeUser('bob', clock(), 'test');
   await cp.refresh();
   expect(await nextListener((users) => !users.includes('bob'))).toEqual([]);
-  // A connection bob opened before his chain existed was served on the fallback chain: it is
-  // drained with his.
-  expect(lastFallbackRevision).not.toBe(fallbackBefore);
+  // A connection bob opened before his chain existed was served on his shard's fallback chain:
+  // it is drained with his. The other shards' listeners stay as they were.
+  const bobsShard = edgeShardListenerName(userShard('bob', DEFAULT_USER_SHARDS));
+  const changed = [...lastFallbackRevisions].filter(([listener, revision]) => fallbackBefore.get(listener) !== revision).map(([listener]) => listener);
+  expect(changed).toEqual([bobsShard]);
 });
 
 test('issuing a kubeconfig returns once the edge has accepted the user’s filter chain', async () => {
