@@ -15,6 +15,7 @@ import { SiteHttpBridge } from './site-http-bridge';
 import { silentLogger, type Logger } from '../log/logger';
 import { assertRoot, formatCommand, resolveNetworkTools, runTool, runToolSync, type NetworkTools } from './commands';
 import { parsePortRange, siteEphemeralRange } from './ephemeral-ports';
+import { EPHEMERAL_RANGE_FILE } from '../process/ephemeral-port-range';
 import { InvalidSiteConfigError, NetnsCommandError, NetnsUnsupportedError, NoFreeSubnetError, SiteExistsError, SiteStateError, SubnetCollisionError } from './errors';
 import { OUTBOUND_CHAIN, hostForwardRuleArgs, outboundRuleArgs, siteIPv4Rules, siteIPv6Rules, taggedHostRules, type OutboundDestination } from './firewall-rules';
 import { MAX_INDEX, MIN_INDEX, SITE_POOL, overlappingRoutes, parseIPv4, subnetForIndex, subnetFromCidr, type RouteEntry, type SiteSubnet } from './subnet';
@@ -247,7 +248,7 @@ export class FirewalledSite {
 
   /** See ephemeral-ports.ts: the site's outgoing connections never take a port chosen for it. */
   private async separateEphemeralPorts(tools: NetworkTools): Promise<void> {
-    const file = '/proc/sys/net/ipv4/ip_local_port_range';
+    const file = EPHEMERAL_RANGE_FILE;
     const range = siteEphemeralRange(parsePortRange(fs.readFileSync(file, 'utf8')));
     if (!range) {
       this.logger.warn('the host\'s ephemeral port range leaves no room for a separate one in the site; ports chosen for it may collide with its connections', { netns: this.netns });

@@ -13,10 +13,7 @@ test('the site gets the ports above the host\'s range when there is room', () =>
   expect(siteEphemeralRange({ low: 32768, high: 60999 })).toEqual({ low: 61000, high: 65535 });
 });
 
-test('below it when there is no room above, never under 1024', () => {
-  expect(siteEphemeralRange({ low: 40000, high: 65000 })).toEqual({ low: 1024, high: 39999 });
-});
-
-test('none when the host\'s range leaves no room either side', () => {
+test('none when there is no room above the host\'s range (below it is where servers\' ports are picked)', () => {
+  expect(siteEphemeralRange({ low: 40000, high: 65000 })).toBeUndefined();
   expect(siteEphemeralRange({ low: 2048, high: 65000 })).toBeUndefined();
 });

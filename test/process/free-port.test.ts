@@ -1,6 +1,7 @@
 import * as net from 'node:net';
 import { assertPortFree, getFreePort, getFreePorts } from '../../control-plane/process/free-port';
 import { PortInUseError } from '../../control-plane/process/errors';
+import { hostEphemeralRange, parsePortRange, serverPortRange } from '../../control-plane/process/ephemeral-port-range';
 
 test('getFreePorts returns distinct ports that can be bound on 127.0.0.1', async () => {
   const ports = await getFreePorts(5);
@@ -32,4 +33,41 @@ test('assertPortFree raises PortInUseError naming the port and the component', a
   }
   // Once released, the same port is free again.
   await expect(assertPortFree(port, 'etcd (client)')).resolves.toBeUndefined();
+});
+
+test('ports come from below the kernel\'s ephemeral range, where no outgoing connection takes them', async () => {
+  const ephemeral = hostEphemeralRange();
+  const range = serverPortRange(ephemeral);
+  if (!range) {
+    // No room below it on this machine: port 0, as the kernel picks.
+    expect((await getFreePorts(3)).every((p) => p > 0)).toBe(true);
+    return;
+  }
+  const ports = await getFreePorts(20);
+  expect(ports.every((p) => p >= range.low && p <= range.high)).toBe(true);
+  expect(ports.some((p) => p >= ephemeral!.low && p <= ephemeral!.high)).toBe(false);
+});
+
+test('the server range is below the ephemeral range, or absent when there is no room', () => {
+  expect(serverPortRange({ low: 32768, high: 60999 })).toEqual({ low: 10000, high: 32767 });
+  expect(serverPortRange({ low: 11000, high: 60999 })).toBeUndefined();
+  expect(serverPortRange(undefined)).toBeUndefined();
+  expect(parsePortRange('32768\t60999\n')).toEqual({ low: 32768, high: 60999 });
+});
+
+test('a taken port in the range is skipped, never returned', async () => {
+  const range = serverPortRange(hostEphemeralRange());
+  if (!range) return;
+  // Hold the ports one call returned; a second call made while they are bound avoids them all.
+  const first = await getFreePorts(10);
+  const servers = await Promise.all(first.map((port) => new Promise<net.Server>((resolve) => {
+    const s = net.createServer();
+    s.listen(port, '127.0.0.1', () => resolve(s));
+  })));
+  try {
+    const second = await getFreePorts(50);
+    expect(second.filter((p) => first.includes(p))).toEqual([]);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
 });
