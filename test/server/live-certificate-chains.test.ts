@@ -11,14 +11,14 @@ import * as path from 'node:path';
 import { ControlPlane } from '../../control-plane/server/control-plane';
 import { SqliteStore } from '../../control-plane/store/sqlite-store';
 import { loadOrCreatePki, type KubegatePki } from '../../control-plane/pki/kubegate-pki';
-import { silentLogger } from '../../control-plane/log/logger';
-import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER, CONTROL_PLANE_SERVER_NAME } from '../../control-plane/envoy/bootstrap';
+import { CONTROL_PLANE_SERVER_NAME } from '../../control-plane/envoy/bootstrap';
 import { issueKubeconfig, type IssuedKubeconfig } from '../../control-plane/credentials/kubeconfig-issuer';
 import { DEFAULT_USER_SERVER_NAME_SUFFIX, userShard } from '../../control-plane/identity/user-identity';
 import { DEFAULT_USER_SHARDS } from '../../control-plane/translator/input';
 import { EDGE_LISTENER, edgeShardListenerName } from '../../control-plane/translator/names';
 import { LISTENER_TYPE_URL } from '../../control-plane/xds/resource-types';
 import { AdsTestClient, decodeResources, type DiscoveryResponse } from '../xds/support/ads-test-client';
+import { edgelessControlPlaneProps } from '../support/edgeless-control-plane';
 
 const NODE = 'edge-0';
 /** The control plane lives two days ahead; certificates are judged by its clock, never Date.now. */
@@ -48,18 +48,7 @@ beforeAll(async () => {
   store = await SqliteStore.open(path.join(dir, 'kubegate.db'));
   for (const name of ['alice', 'bob', 'carol', 'dave', 'erin']) await store.createUser({ name, groups: ['dev'], now: clock() });
   await store.applyPolicySet({ files: [{ fileName: 'dev.yaml', text: POLICY }], appliedAt: clock(), appliedBy: 'test', expectedRevision: 0 });
-  cp = await ControlPlane.start({
-    store,
-    clock,
-    tls: { caPem: pki.internalCa.certPem, serving: pki.controlPlane },
-    // No Envoy runs: its listener port only has to be a valid number.
-    edge: { nodeId: NODE, listenAddress: '127.0.0.1', listenPort: 1 },
-    edgeCertificates: { userCaPem: pki.userCa.certPem, serving: pki.edgeServing },
-    controlPlaneCluster: CONTROL_PLANE_CLUSTER,
-    authzCluster: AUTHZ_CLUSTER,
-    accessLogFile: path.join(dir, 'access-log.jsonl'),
-    logger: silentLogger,
-  });
+  cp = await ControlPlane.start({ ...edgelessControlPlaneProps(dir, pki, store, NODE), clock });
   cp.registerCluster({ name: 'alpha', apiserver: { host: '127.0.0.1', port: 6443, caPem: pki.servingCa.certPem }, proxyIdentity: pki.edgeServing });
   edge = new AdsTestClient(cp.port, { caPem: pki.internalCa.certPem, client: pki.issueComponent('edge', new Date()), serverName: CONTROL_PLANE_SERVER_NAME }, NODE);
   edge.request(LISTENER_TYPE_URL);

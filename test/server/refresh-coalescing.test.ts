@@ -10,8 +10,7 @@ import * as path from 'node:path';
 import { ControlPlane } from '../../control-plane/server/control-plane';
 import { SqliteStore } from '../../control-plane/store/sqlite-store';
 import { loadOrCreatePki } from '../../control-plane/pki/kubegate-pki';
-import { silentLogger } from '../../control-plane/log/logger';
-import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER } from '../../control-plane/envoy/bootstrap';
+import { edgelessControlPlaneProps } from '../support/edgeless-control-plane';
 
 let dir: string;
 let store: SqliteStore;
@@ -22,16 +21,7 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-refresh-'));
   const pki = loadOrCreatePki({ stateDir: dir, now: new Date() });
   store = await SqliteStore.open(path.join(dir, 'kubegate.db'));
-  cp = await ControlPlane.start({
-    store,
-    tls: { caPem: pki.internalCa.certPem, serving: pki.controlPlane },
-    edge: { nodeId: 'edge-0', listenAddress: '127.0.0.1', listenPort: 1 },
-    edgeCertificates: { userCaPem: pki.userCa.certPem, serving: pki.edgeServing },
-    controlPlaneCluster: CONTROL_PLANE_CLUSTER,
-    authzCluster: AUTHZ_CLUSTER,
-    accessLogFile: path.join(dir, 'access-log.jsonl'),
-    logger: silentLogger,
-  });
+  cp = await ControlPlane.start(edgelessControlPlaneProps(dir, pki, store));
   const publish = cp.publish.bind(cp);
   cp.publish = () => {
     pushes++;

@@ -9,9 +9,8 @@ import * as path from 'node:path';
 import { ControlPlane, type ControlPlaneProps } from '../../../control-plane/server/control-plane';
 import { SqliteStore } from '../../../control-plane/store/sqlite-store';
 import { loadOrCreatePki, type KubegatePki } from '../../../control-plane/pki/kubegate-pki';
-import { silentLogger } from '../../../control-plane/log/logger';
-import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER } from '../../../control-plane/envoy/bootstrap';
 import type { ControlPlaneAddress } from '../../../agent/runtime/agent-identity';
+import { edgelessControlPlaneProps } from '../../support/edgeless-control-plane';
 
 const AGENT_CERTIFICATE_LIFETIME_MS = 3_600_000;
 
@@ -40,15 +39,7 @@ export async function startAgentPortControlPlane(options: AgentPortControlPlaneO
   let cp: ControlPlane;
   try {
     cp = await ControlPlane.start({
-      store,
-      tls: { caPem: pki.internalCa.certPem, serving: pki.controlPlane },
-      // The edge is never started: its listener port only has to be a valid number.
-      edge: { nodeId: 'edge-0', listenAddress: '127.0.0.1', listenPort: 1 },
-      edgeCertificates: { userCaPem: pki.userCa.certPem, serving: pki.edgeServing },
-      controlPlaneCluster: CONTROL_PLANE_CLUSTER,
-      authzCluster: AUTHZ_CLUSTER,
-      accessLogFile: path.join(dir, 'access-log.jsonl'),
-      logger: silentLogger,
+      ...edgelessControlPlaneProps(dir, pki, store),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.audit ? { audit: options.audit } : {}),
       agents: {
