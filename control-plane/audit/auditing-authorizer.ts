@@ -7,6 +7,7 @@ import type { AuthzRequest, Authorizer, Decision } from '../authz/decision';
 import type { Logger } from '../log/logger';
 import type { AuditWriter } from './audit-writer';
 import { decisionEvent } from './decision-event';
+import type { AuditEvent } from './audit-event';
 
 export const AUDIT_UNAVAILABLE_MESSAGE = 'kubegate: the audit trail cannot record this request right now, so it is refused (no audit record, no access); try again shortly';
 
@@ -15,6 +16,8 @@ export interface AuditingAuthorizerProps {
   readonly writer: AuditWriter;
   readonly clock: () => number;
   readonly logger: Logger;
+  /** Told of each decision record once it is durable (RecentDecisions). @default nobody */
+  readonly recorded?: (event: AuditEvent) => void;
 }
 
 export class AuditingAuthorizer implements Authorizer {
@@ -23,7 +26,9 @@ export class AuditingAuthorizer implements Authorizer {
   async decide(request: AuthzRequest): Promise<Decision> {
     const decision = await this.props.inner.decide(request);
     try {
-      await this.props.writer.record(decisionEvent(request, decision, this.props.clock()));
+      const event = decisionEvent(request, decision, this.props.clock());
+      await this.props.writer.record(event);
+      this.props.recorded?.(event);
       return decision;
     } catch (err) {
       this.props.logger.error('audit record not written; request refused', { requestId: request.requestId, user: decision.identity?.user, error: (err as Error).message });

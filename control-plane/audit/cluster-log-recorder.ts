@@ -14,12 +14,12 @@
 import type { AccessLogRecord } from '../accesslog/access-log-record';
 import type { Logger } from '../log/logger';
 import type { AuditEvent } from './audit-event';
-import type { AuditLog } from './audit-log';
+import type { DecisionSource } from './recent-decisions';
 import { CLUSTER_LOG_REJECTIONS, clusterLogEvents, requestIdsOf, type ClusterLogRejection } from './cluster-log-events';
 
 export interface ClusterLogRecorderProps {
-  /** Where the requests' decision records are read. */
-  readonly decisions: Pick<AuditLog, 'query'>;
+  /** Where the requests' decision records are read: the audit log, or recent ones in memory over it. */
+  readonly decisions: DecisionSource;
   /** Makes an event durable, counting a failure to (the control plane's completion path). */
   readonly record: (event: AuditEvent) => void;
   /** Epoch ms. */

@@ -39,6 +39,7 @@ import { AuditingAuthorizer } from '../audit/auditing-authorizer';
 import { completionEvent } from '../audit/completion-event';
 import { EdgeLogIngester, type EdgeLogIngesterStats } from '../audit/edge-log-ingester';
 import { ClusterLogRecorder, CLUSTER_LOG_DROPS, type ClusterLogRecorderStats } from '../audit/cluster-log-recorder';
+import { RecentDecisions } from '../audit/recent-decisions';
 import { CLUSTER_LOG_REJECTIONS } from '../audit/cluster-log-events';
 import type { AuditEvent } from '../audit/audit-event';
 import type { AuditLog } from '../audit/audit-log';
@@ -155,6 +156,8 @@ export class ControlPlane {
   private edgeLogIngester?: EdgeLogIngester;
   /** What clusters' in-cluster Envoys report: with an audit trail and an audit log to read. */
   private clusterLog?: ClusterLogRecorder;
+  /** The allow decisions just written, for the clusters' reports about them. */
+  private recentDecisions?: RecentDecisions;
   private auditCompletionsFailed = 0;
   /** Clusters agents registered (from the store); reached over tunnels. */
   private readonly tunnelled = new Map<string, RegisteredCluster>();
@@ -183,8 +186,9 @@ export class ControlPlane {
     if (props.agents) {
       const writer = cp.auditWriter;
       if (writer && props.audit?.log) {
+        cp.recentDecisions = new RecentDecisions(props.audit.log);
         cp.clusterLog = new ClusterLogRecorder({
-          decisions: props.audit.log,
+          decisions: cp.recentDecisions,
           record: (event) => cp.recordCompletion(writer, event),
           clock: cp.clock,
           logger: props.logger.child('cluster-log'),
@@ -214,7 +218,14 @@ export class ControlPlane {
       });
     }
     if (props.audit && cp.auditWriter) {
-      authorizer = new AuditingAuthorizer({ inner: authorizer, writer: cp.auditWriter, clock: cp.clock, logger: props.logger.child('audit') });
+      const recent = cp.recentDecisions;
+      authorizer = new AuditingAuthorizer({
+        inner: authorizer,
+        writer: cp.auditWriter,
+        clock: cp.clock,
+        logger: props.logger.child('audit'),
+        ...(recent && { recorded: (event: AuditEvent) => recent.remember(event) }),
+      });
       if (props.audit.edgeLog) {
         cp.edgeLogIngester = new EdgeLogIngester({ ...props.audit.edgeLog, appender: props.audit.appender, clock: cp.clock, logger: props.logger.child('edge-log') });
         cp.edgeLogIngester.start();

@@ -62,3 +62,14 @@ test('a refusal before the cluster is known still names the cluster the path ask
   await authorizer(unknownUser, async (events) => void written.push(...events)).decide(request);
   expect(written[0]).toMatchObject({ cluster: 'prod', user: '', decision: 'deny', status: 401, verb: '' });
 });
+
+test('the written record is handed on once durable (for RecentDecisions), and not when the write failed', async () => {
+  const told: AuditEvent[] = [];
+  const make = (append: (events: readonly AuditEvent[]) => Promise<void>) =>
+    new AuditingAuthorizer({ inner: { decide: () => allow }, writer: new AuditWriter({ appender: { append } }), clock: () => 0, logger: silentLogger, recorded: (e) => told.push(e) });
+  const written: AuditEvent[] = [];
+  await make(async (events) => void written.push(...events)).decide(request);
+  expect(told).toEqual(written);
+  await make(async () => Promise.reject(new Error('full'))).decide(request);
+  expect(told).toHaveLength(1);
+});
