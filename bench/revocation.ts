@@ -26,9 +26,10 @@
  *
  *   npm run bench:revocation -- [--users 50] [--kubectl-users 16] [--rounds 10]
  *     [--lost-access-rounds 10] [--cli-rounds 5] [--background-users 0] [--background-certified 0]
- *     [--close-timeout-ms 15000] [--user-shards 16[,1,...]]
+ *     [--close-timeout-ms 15000] [--user-shards 16[,1,...]] [--xds-protocol delta[,sotw]]
  * --user-shards runs the whole benchmark once per shard count (EdgeSettings.userShards, each in
- * a fresh stack; default: the edge's default) and ends with a comparison.
+ * a fresh stack; default: the edge's default) and ends with a comparison; --xds-protocol does
+ * the same per ADS variant of the edge Envoy (default delta).
  * Writes bench/results/revocation.json. Measures, never passes or fails.
  */
 import * as crypto from 'node:crypto';
@@ -43,6 +44,7 @@ import { createLogger } from '../control-plane/log/logger';
 import { userServerName } from '../control-plane/identity/user-identity';
 import { LISTENER_TYPE_URL } from '../control-plane/xds/resource-types';
 import { DEFAULT_USER_SHARDS } from '../control-plane/translator/input';
+import { XDS_PROTOCOLS, type XdsProtocol } from '../control-plane/envoy/bootstrap';
 import { isUserShardCount } from '../control-plane/identity/user-identity';
 import { openStore } from '../control-plane/store/open-store';
 import { cpuSeconds } from './process-cpu';
@@ -266,28 +268,34 @@ function parseOptions() {
       'background-users': { type: 'string', default: '0' },
       'background-certified': { type: 'string', default: '0' },
       'user-shards': { type: 'string', default: String(DEFAULT_USER_SHARDS) },
+      'xds-protocol': { type: 'string', default: 'delta' },
       help: { type: 'boolean', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
       'npm run bench:revocation -- [--users 50] [--kubectl-users 16] [--rounds 10] [--lost-access-rounds 10] [--cli-rounds 5]\n' +
-        '  [--background-users 0] [--background-certified 0] [--close-timeout-ms 15000] [--user-shards 16[,1,...]]\n' +
+        '  [--background-users 0] [--background-certified 0] [--close-timeout-ms 15000] [--user-shards 16[,1,...]] [--xds-protocol delta[,sotw]]\n' +
         'See the header of bench/revocation.ts and bench/README.md.\n',
     );
     process.exit(0);
   }
   const userShards = values['user-shards'].split(',').map(Number);
   if (userShards.some((n) => !isUserShardCount(n))) throw new Error(`--user-shards: each must be a power of two from 1 to 256, not ${values['user-shards']}`);
-  return { values, userShards };
+  const xdsProtocols = values['xds-protocol'].split(',') as XdsProtocol[];
+  if (xdsProtocols.some((p) => !XDS_PROTOCOLS.includes(p))) throw new Error(`--xds-protocol: each must be one of ${XDS_PROTOCOLS.join(', ')}, not ${values['xds-protocol']}`);
+  return { values, userShards, xdsProtocols };
 }
 
 async function main(): Promise<void> {
   const options = parseOptions();
   const runs: Array<{ report: Record<string, unknown>; summaryLine: string }> = [];
+  const several = options.userShards.length * options.xdsProtocols.length > 1;
   for (const shards of options.userShards) {
-    if (options.userShards.length > 1) log(`---- user shards: ${shards} ----`);
-    runs.push(await runOnce(options, shards));
+    for (const protocol of options.xdsProtocols) {
+      if (several) log(`---- user shards: ${shards}, xDS: ${protocol} ----`);
+      runs.push(await runOnce(options, shards, protocol));
+    }
   }
   if (runs.length === 1) {
     log(`results written to ${writeResults('revocation', runs[0]!.report)}`);
@@ -297,7 +305,7 @@ async function main(): Promise<void> {
   log(`results written to ${writeResults('revocation', { benchmark: 'revocation', runs: runs.map((r) => r.report) })}`);
 }
 
-async function runOnce({ values }: Options, userShards: number): Promise<{ report: Record<string, unknown>; summaryLine: string }> {
+async function runOnce({ values }: Options, userShards: number, xdsProtocol: XdsProtocol): Promise<{ report: Record<string, unknown>; summaryLine: string }> {
   const users = Number(values.users);
   const kubectlUsers = Number(values['kubectl-users']);
   const CLOSE_TIMEOUT_MS = Number(values['close-timeout-ms']);
@@ -319,7 +327,7 @@ async function runOnce({ values }: Options, userShards: number): Promise<{ repor
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-bench-revocation-'));
   const machineAtStart = machine();
   log(`starting the local stack in ${stateDir}... (load average ${machineAtStart.loadAverage.join(' ')})`);
-  const stack = await startLocalStack({ stateDir, clusters: [CLUSTER], edgeUserShards: userShards, logger });
+  const stack = await startLocalStack({ stateDir, clusters: [CLUSTER], edgeUserShards: userShards, edgeXdsProtocol: xdsProtocol, logger });
   const watchers: Watcher[] = [];
   let stopTracker = () => undefined as void;
   try {
@@ -517,6 +525,7 @@ async function runOnce({ values }: Options, userShards: number): Promise<{ repor
         backgroundUsers: background,
         backgroundCertified,
         userShards,
+        xdsProtocol,
         filterChains: chainsAtStart,
         edgeDrainTimeSeconds: 1,
         initialRefreshMs: Math.round(initialRefreshMs),
@@ -534,7 +543,7 @@ async function runOnce({ values }: Options, userShards: number): Promise<{ repor
     };
 
     const out: string[] = [
-      `user shards: ${userShards}${userShards === 1 ? ' (one listener with every chain)' : ''}`,
+      `user shards: ${userShards}${userShards === 1 ? ' (one listener with every chain)' : ''}, xDS: ${xdsProtocol}`,
       `${users} watchers (${report.setup.kubectlWatchers} kubectl, ${report.setup.rawWatchers} raw HTTP/2), ${background} background users (${backgroundCertified} with a certificate), ${report.setup.filterChains} filter chains at the edge`,
       `first push with every user: refresh ${report.setup.initialRefreshMs} ms (publish ${report.setup.initialPublishMs} ms, CPU ${report.setup.initialPublishCpuMs} ms), edge LDS ACK after ${report.setup.initialLdsAckMs} ms`,
       `edge Envoy RSS ${envoyMemoryAtStart.rssMiB} MiB at start, ${envoyMemoryWithUsers.rssMiB} MiB with the users, ${envoyMemoryAtEnd.rssMiB} MiB at the end (tcmalloc in use ${envoyMemoryAtStart.allocatedMiB} -> ${envoyMemoryWithUsers.allocatedMiB} -> ${envoyMemoryAtEnd.allocatedMiB} MiB)`,
@@ -552,7 +561,7 @@ async function runOnce({ values }: Options, userShards: number): Promise<{ repor
     out.push(`machine: ${machineAtStart.cpus} cpus, load average at start ${machineAtStart.loadAverage.join(' ')}, at end ${report.machine.loadAverageAtEnd.join(' ')}`);
     process.stdout.write(out.join('\n') + '\n');
     const revoke = summary.find((s) => s.method === 'revoke')?.all;
-    const summaryLine = `user shards ${String(userShards).padStart(3)}: ${revoke ? `closed ms p50 ${revoke.closedMs.p50}  max ${revoke.closedMs.max}  within ${TARGET_MS} ms ${revoke.withinTarget}/${revoke.rounds}  (LDS ACK p50 ${revoke.p50Breakdown.ldsAckMs ?? '-'} ms, Envoy CPU p50 ${revoke.p50Breakdown.envoyCpuMs ?? '-'} ms)` : 'no revoke rounds'}  edge Envoy RSS ${envoyMemoryWithUsers.rssMiB} MiB with the users`;
+    const summaryLine = `user shards ${String(userShards).padStart(3)}, xDS ${xdsProtocol.padEnd(5)}: ${revoke ? `closed ms p50 ${revoke.closedMs.p50}  max ${revoke.closedMs.max}  within ${TARGET_MS} ms ${revoke.withinTarget}/${revoke.rounds}  (LDS ACK p50 ${revoke.p50Breakdown.ldsAckMs ?? '-'} ms, Envoy CPU p50 ${revoke.p50Breakdown.envoyCpuMs ?? '-'} ms)` : 'no revoke rounds'}  edge Envoy RSS ${envoyMemoryWithUsers.rssMiB} MiB with the users`;
     return { report, summaryLine };
   } finally {
     stopTracker();

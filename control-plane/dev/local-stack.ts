@@ -13,7 +13,7 @@ import { getFreePorts } from '../process/free-port';
 import type { ControlPlane } from '../server/control-plane';
 import { ADMIN_USER, Controller } from '../server/controller';
 import { EnvoyProcess } from '../envoy/envoy-process';
-import { edgeBootstrap } from '../envoy/bootstrap';
+import { edgeBootstrap, type XdsProtocol } from '../envoy/bootstrap';
 import type { RegisteredCluster } from '../translator/input';
 import { PROXY_IDENTITY_USER, clusterAccessManifests } from './cluster-access-rbac';
 import type { IssuedKubeconfig } from '../credentials/kubeconfig-issuer';
@@ -81,6 +81,8 @@ export interface LocalStackProps {
   readonly accessLogFlushIntervalSeconds?: number;
   /** See EdgeSettings.userShards (translator/input.ts). @default 16 */
   readonly edgeUserShards?: number;
+  /** The edge Envoy's ADS variant (BootstrapProps.xdsProtocol). @default 'delta' */
+  readonly edgeXdsProtocol?: XdsProtocol;
   readonly logger: Logger;
   /** @default loadToolchain() */
   readonly toolchain?: Toolchain;
@@ -161,6 +163,7 @@ export class LocalStack {
         controlPlane: { host: '127.0.0.1', port: this.ports.xds },
         authz: { host: '127.0.0.1', port: this.ports.authz },
         tls: this.pki.componentFiles('edge-xds-client'),
+        ...(this.props.edgeXdsProtocol ? { xdsProtocol: this.props.edgeXdsProtocol } : {}),
       }),
       adminPort: this.ports.edgeAdmin,
       workDir: path.join(this.props.stateDir, 'edge'),

@@ -24,7 +24,19 @@ export interface BootstrapProps {
   readonly tls: { readonly certFile: string; readonly keyFile: string; readonly caFile: string };
   /** Upper bound on downstream connections, so overload is shed rather than fatal. @default 50000 */
   readonly maxDownstreamConnections?: number;
+  /**
+   * Which variant of ADS the Envoy speaks. Delta sends only the resources that changed (a
+   * revocation at ten thousand users: one shard listener instead of all of them) and lets a
+   * reconnecting Envoy keep what it has; state of the world resends every resource of a type.
+   * @default 'delta'
+   */
+  readonly xdsProtocol?: XdsProtocol;
 }
+
+/** ADS variants the control plane serves (xds/ads-server.ts serves both on one port). */
+export type XdsProtocol = 'delta' | 'sotw';
+
+export const XDS_PROTOCOLS: readonly XdsProtocol[] = ['delta', 'sotw'];
 
 const ADS = { ads: {}, resource_api_version: 'V3' };
 
@@ -71,7 +83,7 @@ export function edgeBootstrap(props: BootstrapProps): object {
     admin: { address: { socket_address: { address: '127.0.0.1', port_value: props.adminPort } } },
     dynamic_resources: {
       ads_config: {
-        api_type: 'GRPC',
+        api_type: (props.xdsProtocol ?? 'delta') === 'delta' ? 'DELTA_GRPC' : 'GRPC',
         transport_api_version: 'V3',
         grpc_services: [{ envoy_grpc: { cluster_name: CONTROL_PLANE_CLUSTER } }],
         set_node_on_first_message_only: true,

@@ -29,6 +29,8 @@ export interface TypeStatus {
   readonly lastNack?: NackRecord;
   /** Versions this node rejected; they are never sent to it again. */
   readonly rejectedVersions: readonly string[];
+  /** Single resources this node rejected over delta xDS, as "name@version"; held back likewise. */
+  readonly rejectedResources: readonly string[];
 }
 
 export interface NodeStatus {
@@ -62,6 +64,8 @@ interface TypeRecord {
   ackedVersion?: string;
   lastNack?: NackRecord;
   rejected: string[];
+  /** "name@version" of single resources rejected over delta xDS, oldest first. */
+  rejectedResources: string[];
 }
 
 interface NodeRecord {
@@ -79,6 +83,7 @@ export class SnapshotCache {
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly counters = {
     pushes: zeroPerType(),
+    resourcesSent: zeroPerType(),
     acks: zeroPerType(),
     nacks: zeroPerType(),
     streamsOpened: 0,
@@ -182,9 +187,17 @@ export class SnapshotCache {
     if (node.streams === 0 && !node.snapshot && node.listeners.size === 0 && node.answerListeners.size === 0) this.nodes.delete(nodeId);
   }
 
-  recordSent(nodeId: string, typeUrl: TypeUrl, version: string): void {
+  /** A response went out: `resources` is how many resources it carried (delta: removals too). */
+  recordSent(nodeId: string, typeUrl: TypeUrl, version: string, resources = 0): void {
     this.typeRecord(nodeId, typeUrl).sentVersion = version;
-    this.counters.pushes[resourceTypeOf(typeUrl).shortName]++;
+    const type = resourceTypeOf(typeUrl).shortName;
+    this.counters.pushes[type]++;
+    this.counters.resourcesSent[type] += resources;
+  }
+
+  /** Resources sent so far, by type (what Envoy had to take in; delta keeps this small). */
+  resourcesSent(): Readonly<Record<ShortTypeName, number>> {
+    return { ...this.counters.resourcesSent };
   }
 
   recordAck(nodeId: string, typeUrl: TypeUrl, version: string): void {
@@ -193,6 +206,18 @@ export class SnapshotCache {
     // Accepted after all (e.g. by an Envoy restarted with a fix): no reason to hold it back.
     record.rejected = record.rejected.filter((v) => v !== version);
     this.counters.acks[resourceTypeOf(typeUrl).shortName]++;
+    this.tellAnswer(nodeId, typeUrl, version, true);
+  }
+
+  /**
+   * Delta xDS: what the node has matches this version of the type resource for resource
+   * without anything being sent (the snapshot went back to what it runs, say after rejected
+   * changes). Counts as accepted for whoever waits on it, not as an ACK in the counters.
+   */
+  recordInSync(nodeId: string, typeUrl: TypeUrl, version: string): void {
+    const record = this.typeRecord(nodeId, typeUrl);
+    if (record.ackedVersion === version) return;
+    record.ackedVersion = version;
     this.tellAnswer(nodeId, typeUrl, version, true);
   }
 
@@ -219,6 +244,23 @@ export class SnapshotCache {
     return this.nodes.get(nodeId)?.types.get(typeUrl)?.rejected.includes(version) ?? false;
   }
 
+  /**
+   * Delta xDS: the node rejected this version of one resource (a response carrying it alone was
+   * NACKed). Resource versions are content hashes, so the same content is never sent to the
+   * node again, while a changed resource is.
+   */
+  recordRejectedResource(nodeId: string, typeUrl: TypeUrl, name: string, version: string): void {
+    const record = this.typeRecord(nodeId, typeUrl);
+    const key = `${name}@${version}`;
+    record.rejectedResources = [...record.rejectedResources.filter((k) => k !== key), key].slice(-REJECTED_VERSIONS_KEPT);
+  }
+
+  /** Whether this node rejected this version of this resource (recordRejectedResource). */
+  isResourceRejected(nodeId: string, typeUrl: TypeUrl, name: string, version: string): boolean {
+    const rejected = this.nodes.get(nodeId)?.types.get(typeUrl)?.rejectedResources;
+    return rejected !== undefined && rejected.length > 0 && rejected.includes(`${name}@${version}`);
+  }
+
   /** Per node: snapshot version, and per type what was sent, ACKed and NACKed; open streams. */
   status(): CacheStatus {
     const nodes: Record<string, NodeStatus> = {};
@@ -239,6 +281,7 @@ export class SnapshotCache {
         ackedVersion: record?.ackedVersion,
         lastNack: record?.lastNack,
         rejectedVersions: [...(record?.rejected ?? [])],
+        rejectedResources: [...(record?.rejectedResources ?? [])],
       };
     }
     return { nodeId, snapshotVersion: node.snapshot?.version(), connectedStreams: node.streams, types };
@@ -255,6 +298,7 @@ export class SnapshotCache {
     let active = 0;
     for (const node of this.nodes.values()) active += node.streams;
     metric('kubegate_xds_pushes_total', 'counter', 'xDS responses sent to Envoy.', perType(this.counters.pushes));
+    metric('kubegate_xds_resources_sent_total', 'counter', 'Resources carried by xDS responses (delta: changed and removed ones only).', perType(this.counters.resourcesSent));
     metric('kubegate_xds_acks_total', 'counter', 'xDS responses Envoy accepted.', perType(this.counters.acks));
     metric('kubegate_xds_nacks_total', 'counter', 'xDS responses Envoy rejected.', perType(this.counters.nacks));
     metric('kubegate_xds_streams_total', 'counter', 'ADS streams opened.', [['', this.counters.streamsOpened]]);
@@ -277,7 +321,7 @@ export class SnapshotCache {
     const node = this.node(nodeId);
     let record = node.types.get(typeUrl);
     if (!record) {
-      record = { rejected: [] };
+      record = { rejected: [], rejectedResources: [] };
       node.types.set(typeUrl, record);
     }
     return record;

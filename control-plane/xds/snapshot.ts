@@ -55,6 +55,8 @@ export class Snapshot {
   private readonly lists: XdsResources;
   private readonly byType = new Map<TypeUrl, ReadonlyMap<string, object>>();
   private readonly versions = new Map<TypeUrl, string>();
+  /** Each resource's own version (its content digest, shortened): what delta xDS compares. */
+  private readonly resourceVersionMaps = new Map<TypeUrl, ReadonlyMap<string, string>>();
   /** Encoded once per snapshot, on first use (setSnapshot forces it), then shared by every push. */
   private readonly encoded = new Map<TypeUrl, ReadonlyMap<string, EncodedResource>>();
   /** The listeners' filter chains as encoded for this snapshot, by content digest. */
@@ -96,6 +98,7 @@ export class Snapshot {
       lists[type.kind] = Object.freeze([...byName.values()]);
       const sorted = new Map([...byName.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
       this.byType.set(type.typeUrl, sorted);
+      this.resourceVersionMaps.set(type.typeUrl, new Map([...digests].map(([name, digest]) => [name, digest.slice(0, VERSION_HEX_DIGITS)])));
       this.versions.set(type.typeUrl, digestOfList([...sorted.keys()].map((name) => digests.get(name)!)).slice(0, VERSION_HEX_DIGITS));
     }
     copier.forgetOriginals();
@@ -115,6 +118,15 @@ export class Snapshot {
   /** Every type's version, by short name (LDS, RDS, ...). */
   versionsByType(): Record<string, string> {
     return Object.fromEntries(RESOURCE_TYPES.map((t) => [t.shortName, this.versions.get(t.typeUrl)!]));
+  }
+
+  /**
+   * Each resource's version, by name: a content hash, so it is the same in every snapshot (and
+   * every control-plane process) that holds the same resource. Delta xDS sends a resource only
+   * when the version Envoy has differs.
+   */
+  resourceVersions(typeUrl: TypeUrl): ReadonlyMap<string, string> {
+    return this.resourceVersionMaps.get(resourceTypeOf(typeUrl).typeUrl)!;
   }
 
   /** The snapshot's resources, in the order given (frozen copies), e.g. to derive a variant. */

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER, edgeBootstrap } from '../../control-plane/envoy/bootstrap';
+import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER, edgeBootstrap, type XdsProtocol } from '../../control-plane/envoy/bootstrap';
 import { loadOrCreatePki } from '../../control-plane/pki/kubegate-pki';
 import { loadToolchain } from '../../control-plane/toolchain/tools';
 import { runCommand } from '../support/run-command';
@@ -17,13 +17,14 @@ function bootstrapFor(tls = (() => {
   const pki = loadOrCreatePki({ stateDir, now: new Date() });
   pki.issueComponent('edge-xds-client', new Date());
   return pki.componentFiles('edge-xds-client');
-})()) {
+})(), xdsProtocol?: XdsProtocol) {
   return edgeBootstrap({
     nodeId: 'edge-test',
     adminPort: 19000,
     controlPlane: { host: '127.0.0.1', port: 18000 },
     authz: { host: '127.0.0.1', port: 18001 },
     tls,
+    ...(xdsProtocol ? { xdsProtocol } : {}),
   }) as any;
 }
 
@@ -55,6 +56,14 @@ test('the bootstrap holds only how to reach the control plane: listeners and clu
     expect(tls.validation_context.match_typed_subject_alt_names[0].matcher.exact).toBe('kubegate-control-plane');
   }
   expect(b.admin.address.socket_address.address).toBe('127.0.0.1');
+});
+
+test('the edge speaks delta ADS unless told to use state of the world; Envoy accepts both', async () => {
+  expect(bootstrapFor().dynamic_resources.ads_config.api_type).toBe('DELTA_GRPC');
+  const sotw = bootstrapFor(undefined, 'sotw');
+  expect(sotw.dynamic_resources.ads_config.api_type).toBe('GRPC');
+  const r = await validate(sotw);
+  expect(r.code).toBe(0);
 });
 
 test('the edge runs internal listeners (users\' shards) and keeps refused handshakes\' TLS alerts', () => {

@@ -396,29 +396,9 @@ describe('streams', () => {
       ackedVersion: snapshot.version(LISTENER_TYPE_URL),
       lastNack: undefined,
       rejectedVersions: [],
+      rejectedResources: [],
     });
     expect(node.types[ROUTE_TYPE_URL]).toMatchObject({ sentVersion: snapshot.version(ROUTE_TYPE_URL), ackedVersion: undefined });
     expect(node.types[SECRET_TYPE_URL]).toMatchObject({ snapshotVersion: snapshot.version(SECRET_TYPE_URL), sentVersion: undefined });
-  });
-
-  test('DeltaAggregatedResources answers UNIMPLEMENTED with an explanation', async () => {
-    const Ads = grpcService('envoy.service.discovery.v3.AggregatedDiscoveryService');
-    const client = new Ads(
-      `127.0.0.1:${h.port}`,
-      grpc.credentials.createSsl(Buffer.from(pki.ca.certPem), Buffer.from(pki.client.keyPem), Buffer.from(pki.client.certPem)),
-      { 'grpc.ssl_target_name_override': 'localhost' },
-    );
-    try {
-      const call = (client as unknown as { DeltaAggregatedResources(): grpc.ClientDuplexStream<object, object> }).DeltaAggregatedResources();
-      const error = await new Promise<grpc.ServiceError>((resolve) => {
-        call.on('error', resolve);
-        call.on('data', () => undefined);
-        call.write({ node: { id: NODE }, type_url: LISTENER_TYPE_URL });
-      });
-      expect(error.code).toBe(grpc.status.UNIMPLEMENTED);
-      expect(error.details).toMatch(/state-of-the-world/);
-    } finally {
-      client.close();
-    }
   });
 });

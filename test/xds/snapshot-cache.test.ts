@@ -80,10 +80,34 @@ describe('records and status', () => {
       ackedVersion: 'v1',
       lastNack: { version: 'v2', nonce: '7', message: 'no', time: '2025-01-01T00:00:00.000Z' },
       rejectedVersions: ['v2'],
+      rejectedResources: [],
     });
     // Accepted after all (an Envoy restarted with a fix): no longer held back.
     cache.recordAck(NODE, CLUSTER_TYPE_URL, 'v2');
     expect(cache.isRejected(NODE, CLUSTER_TYPE_URL, 'v2')).toBe(false);
+  });
+
+  test('delta: single resources rejected are recorded per node, type, name and version, and bounded', () => {
+    const cache = new SnapshotCache(silentLogger);
+    cache.recordRejectedResource(NODE, CLUSTER_TYPE_URL, 'alpha', 'a1');
+    expect(cache.isResourceRejected(NODE, CLUSTER_TYPE_URL, 'alpha', 'a1')).toBe(true);
+    expect(cache.isResourceRejected(NODE, CLUSTER_TYPE_URL, 'alpha', 'a2')).toBe(false);
+    expect(cache.isResourceRejected(NODE, LISTENER_TYPE_URL, 'alpha', 'a1')).toBe(false);
+    expect(cache.isResourceRejected('edge-2', CLUSTER_TYPE_URL, 'alpha', 'a1')).toBe(false);
+    for (let i = 0; i < 40; i++) cache.recordRejectedResource(NODE, CLUSTER_TYPE_URL, 'beta', `b${i}`);
+    const kept = cache.status().nodes[NODE]!.types[CLUSTER_TYPE_URL]!.rejectedResources;
+    expect(kept).toHaveLength(32);
+    expect(kept[kept.length - 1]).toBe('beta@b39');
+    expect(cache.isResourceRejected(NODE, CLUSTER_TYPE_URL, 'alpha', 'a1')).toBe(false);
+  });
+
+  test('delta: in sync counts as accepted for waiters, not as an ACK', async () => {
+    const cache = new SnapshotCache(silentLogger);
+    const accepted = cache.whenAccepted(NODE, LISTENER_TYPE_URL, (v) => v === 'v3', 2000);
+    cache.recordInSync(NODE, LISTENER_TYPE_URL, 'v3');
+    await expect(accepted).resolves.toBe(true);
+    expect(cache.status().nodes[NODE]!.types[LISTENER_TYPE_URL]!.ackedVersion).toBe('v3');
+    expect(cache.metricsText()).toMatch(/kubegate_xds_acks_total\{type="LDS"\} 0/);
   });
 
   test('the rejected versions kept per node and type are bounded', () => {

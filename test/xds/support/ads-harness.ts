@@ -4,6 +4,7 @@ import { addAdsService } from '../../../control-plane/xds/ads-server';
 import { startGrpcServer } from '../../../control-plane/xds/grpc-server';
 import { SnapshotCache } from '../../../control-plane/xds/snapshot-cache';
 import { AdsTestClient } from './ads-test-client';
+import { DeltaTestClient } from './delta-test-client';
 import type { TestPki } from './test-pki';
 
 export interface LogLine {
@@ -19,6 +20,8 @@ export interface AdsHarness {
   readonly logs: LogLine[];
   /** A client with the internal CA's client certificate. */
   connect(nodeId: string): AdsTestClient;
+  /** The same, speaking delta xDS. */
+  connectDelta(nodeId: string): DeltaTestClient;
   stop(): Promise<void>;
 }
 
@@ -26,7 +29,7 @@ export async function startAdsHarness(pki: TestPki): Promise<AdsHarness> {
   const logs: LogLine[] = [];
   const logger = createLogger('test', { level: 'debug', sink: (line) => logs.push(JSON.parse(line) as LogLine) });
   const cache = new SnapshotCache(logger.child('cache'));
-  const clients: AdsTestClient[] = [];
+  const clients: Array<{ close(): void }> = [];
   const server = await startGrpcServer({
     host: '127.0.0.1',
     port: 0,
@@ -41,6 +44,11 @@ export async function startAdsHarness(pki: TestPki): Promise<AdsHarness> {
     logs,
     connect: (nodeId) => {
       const client = new AdsTestClient(server.port, { caPem: pki.ca.certPem, client: pki.client }, nodeId);
+      clients.push(client);
+      return client;
+    },
+    connectDelta: (nodeId) => {
+      const client = new DeltaTestClient(server.port, { caPem: pki.ca.certPem, client: pki.client }, nodeId);
       clients.push(client);
       return client;
     },
