@@ -6,6 +6,7 @@ import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName, userShard, userUri } f
 import { toStruct } from '../proto/struct-value';
 import { tunnelListener } from './tunnel-listener';
 import { shardingListener, shardListener, tlsInspector } from './shard-listeners';
+import type { FilterChainMemo } from './filter-chain-memo';
 
 const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 3600;
 const DEFAULT_MAX_STREAM_DURATION_SECONDS = 4 * 3600;
@@ -47,9 +48,10 @@ const DEFAULT_MAX_STREAM_DURATION_SECONDS = 4 * 3600;
  * internal listeners and keeps refused handshakes' TLS alerts from turning into resets on the
  * way out (envoy/bootstrap.ts). userShards 1 is the single listener this replaces, unchanged.
  */
-export function translateListeners(input: TranslatorInput): object[] {
+export function translateListeners(input: TranslatorInput, memo?: FilterChainMemo): object[] {
   const { edge } = input;
-  const hcm = httpConnectionManager(input);
+  const built = httpConnectionManager(input);
+  const hcm = memo ? memo.connectionManager(built) : built;
   const suffix = edge.userServerNameSuffix ?? DEFAULT_USER_SERVER_NAME_SUFFIX;
   const now = input.now ?? 0;
   const shards = edgeUserShards(edge);
@@ -57,7 +59,10 @@ export function translateListeners(input: TranslatorInput): object[] {
   const fallbackRevision = (shard: number) => input.userFallbackRevisions?.[String(shard)] ?? input.userFallbackRevision ?? '0';
   // The chains of one listener: its users' own, the user fallback, and the default.
   const chains = (members: readonly EdgeUser[], shard: number) => ({
-    filter_chains: [...members.map((user) => userFilterChain(user, suffix, hcm)), userFallbackChain(fallbackRevision(shard), suffix, hcm)],
+    filter_chains: [
+      ...members.map((user) => (memo ? memo.chain(`${user.name}\0${user.revision}\0${suffix}`, () => userFilterChain(user, suffix, hcm)) : userFilterChain(user, suffix, hcm))),
+      userFallbackChain(fallbackRevision(shard), suffix, hcm),
+    ],
     default_filter_chain: {
       name: 'default',
       filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
@@ -66,7 +71,7 @@ export function translateListeners(input: TranslatorInput): object[] {
   });
   const tunnels = input.tunnels ? [tunnelListener(input.tunnels)] : [];
   if (shards === 1) {
-    return [
+    const listeners = [
       {
         name: EDGE_LISTENER,
         address: { socket_address: { address: edge.listenAddress, port_value: edge.listenPort } },
@@ -76,10 +81,14 @@ export function translateListeners(input: TranslatorInput): object[] {
       },
       ...tunnels,
     ];
+    memo?.finish();
+    return listeners;
   }
   const members: EdgeUser[][] = Array.from({ length: shards }, () => []);
   for (const user of users) members[userShard(user.name, shards)]!.push(user);
-  return [shardingListener(edge, shards), ...members.map((shardUsers, shard) => shardListener(shard, chains(shardUsers, shard))), ...tunnels];
+  const listeners = [shardingListener(edge, shards), ...members.map((shardUsers, shard) => shardListener(shard, chains(shardUsers, shard))), ...tunnels];
+  memo?.finish();
+  return listeners;
 }
 
 function userFilterChain(user: EdgeUser, suffix: string, hcm: object): object {

@@ -23,6 +23,18 @@ interface Copied {
 }
 
 /**
+ * Copies and digests of parts, kept from one snapshot to the next. Only parts adopted in place
+ * are remembered (frozen, so they cannot have changed since), keyed by the object itself and
+ * held weakly: a part that no snapshot and no translator memo holds any more is collected. A
+ * translator that hands back the same object for an unchanged filter chain
+ * (translator/filter-chain-memo.ts) then costs one lookup instead of a copy and a hash.
+ */
+export class DigestMemo {
+  /** @internal */
+  readonly parts = new WeakMap<object, Copied>();
+}
+
+/**
  * Copies values for one snapshot. Each copy is deeply frozen and private, so a caller changing
  * its objects afterwards cannot change content whose digest was taken.
  */
@@ -36,7 +48,10 @@ export class ContentCopier {
    * they are instead of copied, which at ten thousand filter chains saves allocating and
    * collecting hundreds of thousands of objects per push.
    */
-  constructor(private readonly adopt = false) {}
+  constructor(
+    private readonly adopt = false,
+    private readonly memo?: DigestMemo,
+  ) {}
 
   /** A deeply frozen copy of `value`, and its digest. */
   copy(value: unknown): { copy: unknown; digest: string } {
@@ -75,7 +90,7 @@ export class ContentCopier {
           texts.push('null');
           continue;
         }
-        const child = this.node(element);
+        const child = this.part(element);
         list.push(child.copy);
         same &&= child.copy === element;
         texts.push(isObject(element) ? this.reference(child) : child.body);
@@ -110,6 +125,23 @@ export class ContentCopier {
     }
     if (shareable) this.seen.set(value, copied);
     return copied;
+  }
+
+  /** An element of an array: a part, which the memo may know from an earlier snapshot. */
+  private part(value: unknown): Copied {
+    if (!this.memo || !this.adopt || !isObject(value)) return this.node(value);
+    const known = Object.isFrozen(value) ? this.memo.parts.get(value) : undefined;
+    if (known) {
+      if (known.digest !== undefined) this.partDigests.set(known.copy as object, known.digest);
+      return known;
+    }
+    const copied = this.node(value);
+    // Remembered only when adopted in place: a later snapshot will hand in this very object.
+    // An array element is referred to by its digest alone, so its canonical text is not kept.
+    if (copied.copy !== value) return copied;
+    const remembered: Copied = { copy: value, body: '', digest: this.digestOf(copied) };
+    this.memo.parts.set(value, remembered);
+    return remembered;
   }
 
   private reference(part: Copied): string {

@@ -19,7 +19,7 @@ import {
   type TypeUrl,
 } from './resource-types';
 import { encodeListener, encodeResource, InvalidResourceError, type EncodedFilterChains, type EncodedResource } from './resource-encoding';
-import { ContentCopier, digestOfList } from './content-digest';
+import { ContentCopier, digestOfList, type DigestMemo } from './content-digest';
 
 /** 16 hex digits (64 bits) of sha256: short enough to read in logs, far from colliding. */
 const VERSION_HEX_DIGITS = 16;
@@ -69,12 +69,14 @@ export class Snapshot {
   /**
    * @param options.adopt the caller hands `resources` over and never touches them again (a
    * translator's fresh output): they are frozen in place rather than copied.
+   * @param options.memo remembers adopted parts' digests for the next snapshot of the same
+   * source (content-digest.ts DigestMemo); only with adopt.
    */
-  constructor(resources: XdsResources, options: { readonly adopt?: boolean } = {}) {
+  constructor(resources: XdsResources, options: { readonly adopt?: boolean; readonly memo?: DigestMemo } = {}) {
     const lists: Record<string, readonly object[]> = {};
     // One copier for the whole snapshot: an object referenced many times (the connection
     // manager of every user's filter chain) is copied, and digested, once.
-    const copier = new ContentCopier(options.adopt === true);
+    const copier = new ContentCopier(options.adopt === true, options.memo);
     this.copier = copier;
     for (const type of RESOURCE_TYPES) {
       const byName = new Map<string, object>();
@@ -185,14 +187,15 @@ export class Snapshot {
     };
     for (const [name, listener] of this.resourceMap(LISTENER_TYPE_URL)) {
       const who = `listener "${name}"`;
-      for (const route of new Set(rdsReferences(listener))) need('route', ROUTE_TYPE_URL, route, who);
-      for (const secret of new Set(sdsReferences(listener))) need('secret', SECRET_TYPE_URL, secret, who);
+      const references = referencesOf(listener);
+      for (const route of new Set(references.rds)) need('route', ROUTE_TYPE_URL, route, who);
+      for (const secret of new Set(references.sds)) need('secret', SECRET_TYPE_URL, secret, who);
     }
     for (const [name, cluster] of this.resourceMap(CLUSTER_TYPE_URL)) {
       const who = `cluster "${name}"`;
       const eds = edsReference(name, cluster);
       if (eds !== undefined) need('endpoints', ENDPOINT_TYPE_URL, eds, who);
-      for (const secret of sdsReferences(cluster)) need('secret', SECRET_TYPE_URL, secret, who);
+      for (const secret of new Set(referencesOf(cluster).sds)) need('secret', SECRET_TYPE_URL, secret, who);
     }
     if (missing.length > 0) throw new InconsistentSnapshotError(missing);
   }
@@ -226,24 +229,78 @@ function servedByUs(configSource: unknown): boolean {
   return configSource.ads !== undefined && configSource.ads !== null || configSource.self !== undefined && configSource.self !== null;
 }
 
-/** RDS names of every HttpConnectionManager anywhere in a listener: filter chains and the default one. */
-function rdsReferences(listener: object): string[] {
-  const names: string[] = [];
-  walk(listener, (node) => {
-    if (node['@type'] !== HCM_TYPE_URL || !isObject(node.rds)) return;
-    const name = node.rds.route_config_name;
-    if (typeof name === 'string' && servedByUs(node.rds.config_source)) names.push(name);
-  });
-  return names;
+interface References {
+  readonly rds: readonly string[];
+  readonly sds: readonly string[];
 }
 
-/** SdsSecretConfigs (the only message with both `name` and `sds_config`) fetched through ADS. */
-function sdsReferences(resource: object): string[] {
-  const names: string[] = [];
-  walk(resource, (node) => {
-    if (typeof node.name === 'string' && isObject(node.sds_config) && servedByUs(node.sds_config)) names.push(node.name);
-  });
-  return names;
+const NO_REFERENCES: References = Object.freeze({ rds: Object.freeze([]), sds: Object.freeze([]) });
+
+/**
+ * References found inside frozen parts (array elements and embedded Anys), by the part itself.
+ * A frozen object cannot change, so what it references never does; a snapshot built from a
+ * translator that hands back unchanged filter chains (translator/filter-chain-memo.ts) looks
+ * each of them up instead of walking ten thousand of them again. Weak: parts no snapshot holds
+ * any more are collected with their entry.
+ */
+const frozenPartReferences = new WeakMap<object, References>();
+
+/**
+ * RDS names of every HttpConnectionManager and SDS names of every SdsSecretConfig (the only
+ * message with both `name` and `sds_config`) anywhere in a resource, fetched through ADS.
+ */
+function referencesOf(resource: object): References {
+  const rds: string[] = [];
+  const sds: string[] = [];
+  collect(resource, rds, sds);
+  return { rds, sds };
+}
+
+function collect(value: unknown, rds: string[], sds: string[]): void {
+  if (Array.isArray(value)) {
+    for (const element of value) {
+      if (!isObject(element)) {
+        collect(element, rds, sds);
+        continue;
+      }
+      const found = partReferences(element);
+      for (const name of found.rds) rds.push(name);
+      for (const name of found.sds) sds.push(name);
+    }
+  } else if (isObject(value)) {
+    if (value['@type'] !== undefined) {
+      const found = partReferences(value);
+      for (const name of found.rds) rds.push(name);
+      for (const name of found.sds) sds.push(name);
+      return;
+    }
+    visit(value, rds, sds);
+  }
+}
+
+/** The references inside one part, remembered when the part is frozen. */
+function partReferences(part: Record<string, unknown>): References {
+  const frozen = Object.isFrozen(part);
+  const known = frozen ? frozenPartReferences.get(part) : undefined;
+  if (known) return known;
+  const rds: string[] = [];
+  const sds: string[] = [];
+  visit(part, rds, sds);
+  const found = rds.length === 0 && sds.length === 0 ? NO_REFERENCES : { rds, sds };
+  if (frozen) frozenPartReferences.set(part, found);
+  return found;
+}
+
+function visit(node: Record<string, unknown>, rds: string[], sds: string[]): void {
+  if (node['@type'] === HCM_TYPE_URL && isObject(node.rds)) {
+    const name = node.rds.route_config_name;
+    if (typeof name === 'string' && servedByUs(node.rds.config_source)) rds.push(name);
+  }
+  if (typeof node.name === 'string' && isObject(node.sds_config) && servedByUs(node.sds_config)) sds.push(node.name);
+  for (const key in node) {
+    const child = node[key];
+    if (typeof child === 'object' && child !== null && !(child instanceof Uint8Array)) collect(child, rds, sds);
+  }
 }
 
 /** The load-assignment name an EDS cluster waits for: eds_cluster_config.service_name, else its own name. */
@@ -257,24 +314,6 @@ function edsReference(clusterName: string, cluster: object): string | undefined 
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
-}
-
-/**
- * Visits the objects of a resource. An embedded Any it holds several times (the connection
- * manager every user's filter chain shares, one object in a snapshot) is looked into the first
- * time only: it holds the same references every time.
- */
-function walk(value: unknown, visit: (node: Record<string, unknown>) => void, seenAnys = new Set<object>()): void {
-  if (Array.isArray(value)) {
-    for (const v of value) walk(v, visit, seenAnys);
-  } else if (isObject(value)) {
-    if (value['@type'] !== undefined) {
-      if (seenAnys.has(value)) return;
-      seenAnys.add(value);
-    }
-    visit(value);
-    for (const v of Object.values(value)) walk(v, visit, seenAnys);
-  }
 }
 
 /**
