@@ -8,7 +8,7 @@
  * ignored and answered with everybody's events. An empty value counts as not given (what an
  * empty form field sends).
  */
-import { AUDIT_STAGES, type AuditStage } from '../audit/audit-event';
+import { AUDIT_REPORTERS, AUDIT_STAGES, type AuditStage } from '../audit/audit-event';
 import { AuditCursorError, decodeAuditCursor } from '../audit/audit-cursor';
 import { DEFAULT_INCOMPLETE_AGE_MS, MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditOrder, type AuditPageRequest, type IncompleteQuery } from '../audit/audit-log';
 import { AuditTimeError, parseAuditTime } from '../audit/audit-time';
@@ -17,7 +17,7 @@ import { ApiError, badRequest } from './api-errors';
 import type { ApiDeps, Route } from './api-route';
 import type { AuditIncompleteView, AuditPageView, AuditVerificationView } from './api-views';
 
-const QUERY_PARAMS = ['user', 'cluster', 'verb', 'namespace', 'decision', 'stage', 'requestId', 'since', 'until', 'limit', 'cursor', 'order', 'after'] as const;
+const QUERY_PARAMS = ['user', 'cluster', 'verb', 'namespace', 'decision', 'stage', 'requestId', 'reportedBy', 'since', 'until', 'limit', 'cursor', 'order', 'after'] as const;
 const VERIFY_PARAMS = ['from', 'to'] as const;
 const INCOMPLETE_PARAMS = ['since', 'until', 'older-than', 'limit', 'cursor'] as const;
 
@@ -65,6 +65,11 @@ export function parseAuditQuery(query: URLSearchParams, now: number): { filter: 
   if (decision !== undefined && decision !== 'allow' && decision !== 'deny') throw badRequest('decision', `decision must be allow or deny, got "${decision}"`);
   const stage = p.get('stage');
   if (stage !== undefined && !AUDIT_STAGES.includes(stage as AuditStage)) throw badRequest('stage', `stage must be one of ${AUDIT_STAGES.join(', ')}, got "${stage}"`);
+  const reportedBy = p.get('reportedBy');
+  const reporters: readonly string[] = ['edge', ...AUDIT_REPORTERS];
+  if (reportedBy !== undefined && !reporters.includes(reportedBy)) {
+    throw badRequest('reportedBy', `reportedBy must be ${reporters.join(' or ')} (edge: the edge's own decisions and completions; cluster: what in-cluster Envoys reported), got "${reportedBy}"`);
+  }
   const since = time(p, 'since', now);
   const until = time(p, 'until', now);
   if (since !== undefined && until !== undefined && until <= since) throw badRequest('until', 'until must be later than since');
@@ -76,6 +81,7 @@ export function parseAuditQuery(query: URLSearchParams, now: number): { filter: 
     ...(decision !== undefined && { decision }),
     ...(stage !== undefined && { stage: stage as AuditStage }),
     ...(p.has('requestId') && { requestId: p.get('requestId')! }),
+    ...(reportedBy !== undefined && { reportedBy: reportedBy as NonNullable<AuditFilter['reportedBy']> }),
     ...(since !== undefined && { since }),
     ...(until !== undefined && { until }),
   };
@@ -109,6 +115,11 @@ export function parseAuditQuery(query: URLSearchParams, now: number): { filter: 
 /** What a GET /audit/incomplete asks for; `now` is the server's clock. */
 export function parseIncompleteQuery(query: URLSearchParams, now: number): IncompleteQuery {
   const p = params(query, INCOMPLETE_PARAMS);
+  const reportedBy = p.get('reportedBy');
+  const reporters: readonly string[] = ['edge', ...AUDIT_REPORTERS];
+  if (reportedBy !== undefined && !reporters.includes(reportedBy)) {
+    throw badRequest('reportedBy', `reportedBy must be ${reporters.join(' or ')} (edge: the edge's own decisions and completions; cluster: what in-cluster Envoys reported), got "${reportedBy}"`);
+  }
   const since = time(p, 'since', now);
   const until = time(p, 'until', now);
   if (since !== undefined && until !== undefined && until <= since) throw badRequest('until', 'until must be later than since');

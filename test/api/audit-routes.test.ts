@@ -95,7 +95,8 @@ describe('GET /audit', () => {
   test('a bad parameter is a 400 naming it', async () => {
     const { body: page } = await h.call('root', 'GET', '/audit?limit=2');
     const cases: [string, string, string][] = [
-      ['users=alice', 'users', 'unknown query parameter "users"; parameters here: user, cluster, verb, namespace, decision, stage, requestId, since, until, limit, cursor, order, after'],
+      ['users=alice', 'users', 'unknown query parameter "users"; parameters here: user, cluster, verb, namespace, decision, stage, requestId, reportedBy, since, until, limit, cursor, order, after'],
+      ['reportedBy=kubelet', 'reportedBy', 'reportedBy must be edge or cluster (edge: the edge\'s own decisions and completions; cluster: what in-cluster Envoys reported), got "kubelet"'],
       ['user=a&user=b', 'user', 'query parameter user is given more than once'],
       ['decision=maybe', 'decision', 'decision must be allow or deny, got "maybe"'],
       ['stage=start', 'stage', 'stage must be one of decision, progress, completion, got "start"'],
@@ -120,6 +121,24 @@ describe('GET /audit', () => {
     expect((await h.call('root', 'GET', '/audit/verify?from=5&to=2')).body).toEqual({ code: 'ERR_BAD_REQUEST', message: 'to must not be below from', field: 'to' });
     expect((await h.call('root', 'POST', '/audit')).status).toBe(405);
   });
+});
+
+test('reportedBy: the edge\'s records or what in-cluster Envoys reported', async () => {
+  const own = await SqliteAuditLog.open(path.join(dir, 'reported-by.db'));
+  const harness = await ApiHarness.start({ audit: own });
+  try {
+    await own.append([
+      auditEvent({ requestId: 'r-1' }),
+      completionEvent({ requestId: 'r-1' }),
+      completionEvent({ requestId: 'r-1', upstreamAddress: '10.96.0.1:443', reportedBy: 'cluster' }),
+    ]);
+    expect(seqs((await harness.call('root', 'GET', '/audit?reportedBy=cluster')).body)).toEqual([3]);
+    expect(seqs((await harness.call('root', 'GET', '/audit?reportedBy=edge')).body)).toEqual([2, 1]);
+    expect(seqs((await harness.call('root', 'GET', '/audit?reportedBy=cluster&stage=decision')).body)).toEqual([]);
+  } finally {
+    await harness.close();
+    await own.close();
+  }
 });
 
 describe('GET /audit/incomplete', () => {

@@ -76,6 +76,24 @@ describe('kubegate audit', () => {
     expect((await h.cli('root', ['audit', '--decision', 'perhaps'])).stderr).toBe('kubegate audit: --decision must be allow or deny, got "perhaps"\n');
   });
 
+  test('--reported-by edge or cluster; anything else is a usage error', async () => {
+    const own = await SqliteAuditLog.open(path.join(dir, 'reported-by.db'));
+    const harness = await ApiHarness.start({ audit: own });
+    try {
+      await own.append([auditEvent({ requestId: 'r-1' }), completionEvent({ requestId: 'r-1' }), completionEvent({ requestId: 'r-1', upstreamAddress: '10.96.0.1:443', reportedBy: 'cluster' })]);
+      const cluster = await harness.cli('root', ['audit', '-o', 'json', '--reported-by', 'cluster']);
+      expect(jsonLines(cluster.stdout).map((e) => [e.seq, e.reportedBy])).toEqual([[3, 'cluster']]);
+      const edge = await harness.cli('root', ['audit', '-o', 'json', '--reported-by', 'edge']);
+      expect(jsonLines(edge.stdout).map((e) => e.seq)).toEqual([1, 2]);
+      const bad = await harness.cli('root', ['audit', '--reported-by', 'kubelet']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toBe('kubegate audit: --reported-by must be edge or cluster, got "kubelet"\n');
+    } finally {
+      await harness.close();
+      await own.close();
+    }
+  });
+
   test('a --limit beyond one API page is fetched page by page', async () => {
     const big = await SqliteAuditLog.open(path.join(dir, 'big.db'));
     const server = await ApiHarness.start({ audit: big });

@@ -5,7 +5,7 @@
  * allowed requests whose completion record is missing and exits 3 when there are any.
  * Administrators only (the API decides).
  */
-import type { StoredAuditEvent } from '../../audit/audit-event';
+import { AUDIT_REPORTERS, type StoredAuditEvent } from '../../audit/audit-event';
 import { DEFAULT_INCOMPLETE_AGE_MS } from '../../audit/audit-log';
 import { AuditTimeError, parseAuditTime } from '../../audit/audit-time';
 import type { AuditIncompleteView, AuditPageView, AuditVerificationView } from '../../api/api-views';
@@ -95,6 +95,7 @@ incomplete --help' for the requests whose completion record is missing. Administ
     decision: { type: 'string' },
     stage: { type: 'string' },
     'request-id': { type: 'string' },
+    'reported-by': { type: 'string' },
     since: { type: 'string' },
     until: { type: 'string' },
     limit: { type: 'string' },
@@ -109,6 +110,8 @@ incomplete --help' for the requests whose completion record is missing. Administ
   --decision D          allow or deny
   --stage S             decision, progress or completion
   --request-id ID       only this request (all its stages)
+  --reported-by R       edge (the edge's decisions and completions) or cluster (what
+                        in-cluster Envoys reported for requests the edge let through)
   --since T             at or after T (RFC 3339, or a duration back from now: 15m, 2h, 7d)
   --until T             before T (same forms)
   --limit N             how many of the newest to show (default ${DEFAULT_LIMIT})
@@ -120,6 +123,8 @@ incomplete --help' for the requests whose completion record is missing. Administ
     const format = outputFormat(values.output, ['table', 'json']);
     const now = Date.now();
     if (values.decision !== undefined && values.decision !== 'allow' && values.decision !== 'deny') throw new UsageError(`--decision must be allow or deny, got "${values.decision}"`);
+    const reporters: readonly string[] = ['edge', ...AUDIT_REPORTERS];
+    if (values['reported-by'] !== undefined && !reporters.includes(values['reported-by'])) throw new UsageError(`--reported-by must be ${reporters.join(' or ')}, got "${values['reported-by']}"`);
     const limit = positiveInteger(values.limit, '--limit', DEFAULT_LIMIT);
     let intervalMs = DEFAULT_INTERVAL_MS;
     if (values.interval !== undefined) {
@@ -139,6 +144,7 @@ incomplete --help' for the requests whose completion record is missing. Administ
     set('decision', values.decision);
     set('stage', values.stage);
     set('requestId', values['request-id']);
+    set('reportedBy', values['reported-by']);
     set('since', timeOption(values.since, '--since', now));
     set('until', timeOption(values.until, '--until', now));
 
