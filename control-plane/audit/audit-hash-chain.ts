@@ -17,7 +17,7 @@
  * pin down): swapping two records' numbers leaves each record's own hash intact, and shows as
  * a record chained to the wrong predecessor, which verifyChain reports as a reorder.
  */
-import { createHash } from 'node:crypto';
+import * as crypto from 'node:crypto';
 import type { AuditEvent, StoredAuditEvent } from './audit-event';
 
 /** Every field of AuditEvent, in code-point order: the canonical JSON's key order. */
@@ -71,15 +71,51 @@ export interface ChainPoint {
 /** The start of the chain when nothing was ever removed: before record 1. */
 export const CHAIN_ORIGIN: ChainPoint = { seq: 0, hash: '' };
 
+type CanonicalFields = Record<(typeof AUDIT_EVENT_FIELDS)[number], unknown>;
+
+/** null reads as absent; JSON.stringify leaves undefined properties out. */
+const present = (value: unknown): unknown => (value === null ? undefined : value);
+
 /** The event's canonical JSON: what its hash covers. */
 export function canonicalAuditJson(event: AuditEvent): string {
-  // One JSON.stringify of an object built in key order (string keys keep insertion order):
-  // several times faster than stringifying field by field, and this is on the append path.
-  const ordered: Record<string, unknown> = {};
-  for (const field of AUDIT_EVENT_FIELDS) {
-    const value = (event as unknown as Record<string, unknown>)[field];
-    if (value !== undefined && value !== null) ordered[field] = value;
-  }
+  // One JSON.stringify of an object literal whose keys are written in AUDIT_EVENT_FIELDS order
+  // (the type makes it list every field; test/audit/audit-hash-chain.test.ts checks the order).
+  // A literal has one fixed shape, which V8 serializes about twice as fast as an object built
+  // key by key, and this runs for every record appended.
+  const e = event as unknown as CanonicalFields;
+  const ordered: CanonicalFields = {
+    apiGroup: present(e.apiGroup),
+    breakGlassId: present(e.breakGlassId),
+    bytesReceived: present(e.bytesReceived),
+    bytesSent: present(e.bytesSent),
+    cluster: present(e.cluster),
+    decision: present(e.decision),
+    durationMs: present(e.durationMs),
+    groups: present(e.groups),
+    kubectlCommand: present(e.kubectlCommand),
+    kubectlSession: present(e.kubectlSession),
+    method: present(e.method),
+    name: present(e.name),
+    namespace: present(e.namespace),
+    path: present(e.path),
+    policy: present(e.policy),
+    reason: present(e.reason),
+    reportedBy: present(e.reportedBy),
+    requestId: present(e.requestId),
+    resource: present(e.resource),
+    responseFlags: present(e.responseFlags),
+    sourceAddress: present(e.sourceAddress),
+    stage: present(e.stage),
+    status: present(e.status),
+    subresource: present(e.subresource),
+    terminationDetails: present(e.terminationDetails),
+    time: present(e.time),
+    upgrade: present(e.upgrade),
+    upstreamAddress: present(e.upstreamAddress),
+    user: present(e.user),
+    userAgent: present(e.userAgent),
+    verb: present(e.verb),
+  };
   return JSON.stringify(ordered);
 }
 
@@ -88,13 +124,20 @@ export function auditEventHash(prevHash: string, event: AuditEvent): string {
   return chainAuditEvent(prevHash, event).hash;
 }
 
+// crypto.hash (Node 20.12+) hashes in one call, without a Hash object: about 40% cheaper for a
+// record's few hundred bytes. Same digest either way.
+const sha256Hex: (data: string) => string =
+  typeof (crypto as { hash?: unknown }).hash === 'function'
+    ? (data) => (crypto as unknown as { hash(algorithm: string, data: string, encoding: 'hex'): string }).hash('sha256', data, 'hex')
+    : (data) => crypto.createHash('sha256').update(data).digest('hex');
+
 /**
  * The hash and the canonical JSON's UTF-8 length (the record's size for retention) from one
  * serialization: appends need both, and the JSON is most of the cost.
  */
 export function chainAuditEvent(prevHash: string, event: AuditEvent): { hash: string; sizeBytes: number } {
   const json = canonicalAuditJson(event);
-  return { hash: createHash('sha256').update(`${prevHash}\n${json}`).digest('hex'), sizeBytes: Buffer.byteLength(json, 'utf8') };
+  return { hash: sha256Hex(`${prevHash}\n${json}`), sizeBytes: Buffer.byteLength(json, 'utf8') };
 }
 
 /**

@@ -8,15 +8,16 @@ import { toStruct } from '../proto/struct-value';
 import { kubernetesStatusBody } from '../translator/status-body';
 import { ASSERTION_HEADER } from '../../agent/protocol/identities';
 
-const GRPC_OK = 0;
-const GRPC_PERMISSION_DENIED = 7;
-const GRPC_UNAUTHENTICATED = 16;
+export const GRPC_OK = 0;
+export const GRPC_PERMISSION_DENIED = 7;
+export const GRPC_UNAUTHENTICATED = 16;
 
 /** Namespace of the dynamic metadata the access log receives from ext_authz. */
 export const AUTHZ_METADATA_NAMESPACE = 'envoy.filters.http.ext_authz';
 
 const STATUS_REASON: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 503: 'ServiceUnavailable' };
-const STATUS_CODE_NAME: Record<number, string> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 503: 'ServiceUnavailable' };
+/** envoy.type.v3.StatusCode names; each one's number is the HTTP status itself. */
+export const STATUS_CODE_NAME: Readonly<Record<number, string>> = { 400: 'BadRequest', 401: 'Unauthorized', 403: 'Forbidden', 404: 'NotFound', 503: 'ServiceUnavailable' };
 
 export type CheckRequestWire = {
   attributes?: {
@@ -63,15 +64,21 @@ function okResponse(decision: Extract<Decision, { allowed: true }>, request: Aut
     { header: { key: 'impersonate-user', value: decision.identity.user }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
     ...decision.identity.groups.map((g) => ({ header: { key: 'impersonate-group', value: g }, append_action: 'APPEND_IF_EXISTS_OR_ADD' })),
   ];
-  // The connection manager already removed the fixed-name identity headers; Impersonate-Extra-*
-  // names are open-ended, so they are removed here, where every request header is visible.
-  const headersToRemove = Object.keys(request.headers).filter((h) => h.toLowerCase().startsWith('impersonate-extra-'));
-  return { headers, headers_to_remove: headersToRemove };
+  return { headers, headers_to_remove: headersToRemove(request) };
 }
 
-export function toCheckResponse(decision: Decision, request: AuthzRequest): object {
+/**
+ * The connection manager already removed the fixed-name identity headers; Impersonate-Extra-*
+ * names are open-ended, so they are removed here, where every request header is visible.
+ */
+export function headersToRemove(request: AuthzRequest): string[] {
+  return Object.keys(request.headers).filter((h) => h.toLowerCase().startsWith('impersonate-extra-'));
+}
+
+/** What the access log receives about the decision (AUTHZ_METADATA_NAMESPACE), in this key order. */
+export function decisionMetadata(decision: Decision): Record<string, string | string[]> {
   const attrs = decision.attributes;
-  const metadata = toStruct({
+  return {
     user: decision.identity?.user ?? '',
     groups: [...(decision.identity?.groups ?? [])],
     cluster: decision.cluster ?? '',
@@ -84,7 +91,20 @@ export function toCheckResponse(decision: Decision, request: AuthzRequest): obje
     name: attrs?.name ?? '',
     policy: decision.policy ?? '',
     breakGlassId: decision.breakGlassId ?? '',
-  });
+  };
+}
+
+/** The Kubernetes Status body of a refusal, as kubectl prints it. */
+export function deniedBody(decision: Extract<Decision, { allowed: false }>): string {
+  return kubernetesStatusBody(decision.httpStatus, STATUS_REASON[decision.httpStatus] ?? 'Forbidden', decision.message);
+}
+
+/**
+ * The CheckResponse as a protobufjs object: the definition of the answer. The server sends the
+ * same message written directly (check-response-encoder.ts), tested byte for byte against this.
+ */
+export function toCheckResponse(decision: Decision, request: AuthzRequest): object {
+  const metadata = toStruct(decisionMetadata(decision));
   if (decision.allowed) {
     return { status: { code: GRPC_OK }, ok_response: okResponse(decision, request), dynamic_metadata: metadata };
   }
@@ -93,7 +113,7 @@ export function toCheckResponse(decision: Decision, request: AuthzRequest): obje
     denied_response: {
       status: { code: STATUS_CODE_NAME[decision.httpStatus] },
       headers: [{ header: { key: 'content-type', value: 'application/json' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
-      body: kubernetesStatusBody(decision.httpStatus, STATUS_REASON[decision.httpStatus] ?? 'Forbidden', decision.message),
+      body: deniedBody(decision),
     },
     dynamic_metadata: metadata,
   };

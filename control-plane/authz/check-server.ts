@@ -14,8 +14,9 @@ import type { AddressInfo } from 'node:net';
 import type * as protobuf from 'protobufjs';
 import { envoyProtos } from '../proto/envoy-protos';
 import type { Logger } from '../log/logger';
-import type { Authorizer } from './decision';
-import { toAuthzRequest, toCheckResponse } from './check-response';
+import type { Authorizer, AuthzRequest, Decision } from './decision';
+import { toAuthzRequest } from './check-response';
+import { encodeCheckResponseFrame } from './check-response-encoder';
 
 export const CHECK_METHOD_PATH = '/envoy.service.auth.v3.Authorization/Check';
 
@@ -87,10 +88,13 @@ function unframe(body: Buffer): Buffer {
   return body.subarray(5);
 }
 
+function isThenable(value: unknown): value is PromiseLike<Decision> {
+  return typeof (value as PromiseLike<Decision> | null)?.then === 'function';
+}
+
 export async function startCheckServer(props: CheckServerProps): Promise<RunningCheckServer> {
   const protos = envoyProtos();
   const requestType: protobuf.Type = protos.lookupType('envoy.service.auth.v3.CheckRequest');
-  const responseType: protobuf.Type = protos.lookupType('envoy.service.auth.v3.CheckResponse');
   const metrics: CheckServerMetrics = { allowed: 0, denied: 0, errors: 0 };
   const { logger, authorizer } = props;
 
@@ -117,6 +121,27 @@ export async function startCheckServer(props: CheckServerProps): Promise<Running
     stream.end(body);
   };
 
+  const answer = (stream: http2.ServerHttp2Stream, request: AuthzRequest, decision: Decision) => {
+    try {
+      const frame = encodeCheckResponseFrame(decision, request);
+      if (decision.allowed) metrics.allowed++;
+      else {
+        metrics.denied++;
+        logger.info('request denied', { requestId: request.requestId, user: decision.identity?.user, cluster: decision.cluster, reason: decision.reason });
+      }
+      finish(stream, GrpcStatus.OK, '', frame);
+    } catch (err) {
+      fail(stream, request, err);
+    }
+  };
+
+  // An error answer makes Envoy fail closed (status_on_error), never open.
+  const fail = (stream: http2.ServerHttp2Stream, request: AuthzRequest, err: unknown) => {
+    metrics.errors++;
+    logger.error('authorization failed', { requestId: request.requestId, error: (err as Error | undefined)?.message ?? String(err) });
+    finish(stream, GrpcStatus.INTERNAL, 'kubegate authorization error');
+  };
+
   server.on('stream', (stream, headers) => {
     stream.on('error', () => undefined);
     if (headers[':method'] !== 'POST' || headers[':path'] !== CHECK_METHOD_PATH) {
@@ -140,33 +165,28 @@ export async function startCheckServer(props: CheckServerProps): Promise<Running
     });
     stream.on('end', () => {
       if (stream.destroyed) return;
-      let wire: Parameters<typeof toAuthzRequest>[0];
+      let request: AuthzRequest;
       try {
-        wire = requestType.decode(unframe(Buffer.concat(chunks))) as unknown as Parameters<typeof toAuthzRequest>[0];
+        const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+        // Mapping belongs in here too: a certificate whose URL-encoding does not decode is a
+        // malformed request (INVALID_ARGUMENT), not an exception out of this stream's handler.
+        request = toAuthzRequest(requestType.decode(unframe(body)) as unknown as Parameters<typeof toAuthzRequest>[0]);
       } catch (err) {
         metrics.errors++;
         const status = err instanceof CallError ? err.grpcStatus : GrpcStatus.INVALID_ARGUMENT;
         finish(stream, status, (err as Error).message);
         return;
       }
-      const request = toAuthzRequest(wire);
-      Promise.resolve()
-        .then(() => authorizer.decide(request))
-        .then((decision) => {
-          if (decision.allowed) metrics.allowed++;
-          else {
-            metrics.denied++;
-            logger.info('request denied', { requestId: request.requestId, user: decision.identity?.user, cluster: decision.cluster, reason: decision.reason });
-          }
-          const encoded = responseType.encode(responseType.fromObject(toCheckResponse(decision, request))).finish();
-          finish(stream, GrpcStatus.OK, '', frameMessage(encoded));
-        })
-        .catch((err: Error) => {
-          // An error answer makes Envoy fail closed (status_on_error), never open.
-          metrics.errors++;
-          logger.error('authorization failed', { requestId: request.requestId, error: err.message });
-          finish(stream, GrpcStatus.INTERNAL, 'kubegate authorization error');
-        });
+      // Synchronous authorizers answer in this turn; only a promise costs a promise.
+      let decided: ReturnType<Authorizer['decide']>;
+      try {
+        decided = authorizer.decide(request);
+      } catch (err) {
+        fail(stream, request, err);
+        return;
+      }
+      if (isThenable(decided)) decided.then((decision) => answer(stream, request, decision), (err: unknown) => fail(stream, request, err));
+      else answer(stream, request, decided);
     });
   });
 

@@ -4,6 +4,7 @@
  */
 import { auditEventHash, canonicalAuditJson, verifyChain, AUDIT_EVENT_FIELDS } from '../../control-plane/audit/audit-hash-chain';
 import { createHash } from 'node:crypto';
+import * as fc from 'fast-check';
 import { auditEvent, chainOf, completionEvent, manyEvents } from './audit-fixtures';
 import type { AuditEvent } from '../../control-plane/audit/audit-event';
 
@@ -42,6 +43,48 @@ describe('canonical JSON and the hash', () => {
       const value = (e as unknown as Record<string, unknown>)[field];
       const changed = typeof value === 'number' ? value + 1 : Array.isArray(value) ? [...value, 'x'] : field === 'stage' ? 'progress' : field === 'decision' ? 'deny' : `${String(value)}x`;
       expect([field, auditEventHash('', { ...e, [field]: changed })]).not.toEqual([field, base]);
+    }
+  });
+});
+
+describe('canonical JSON, built as one literal, against the definition', () => {
+  // The definition, written the plain way: AUDIT_EVENT_FIELDS in order, absent (undefined or
+  // null) fields left out, one JSON.stringify. canonicalAuditJson must always agree with it.
+  const reference = (event: AuditEvent): string => {
+    const ordered: Record<string, unknown> = {};
+    for (const field of AUDIT_EVENT_FIELDS) {
+      const value = (event as unknown as Record<string, unknown>)[field];
+      if (value !== undefined && value !== null) ordered[field] = value;
+    }
+    return JSON.stringify(ordered);
+  };
+  const referenceHash = (prevHash: string, event: AuditEvent) => createHash('sha256').update(`${prevHash}\n${reference(event)}`).digest('hex');
+
+  test('with every field present, the keys are AUDIT_EVENT_FIELDS in that order', () => {
+    const every = completionEvent({ upgrade: 'websocket', reportedBy: 'cluster', breakGlassId: 'bg-1' });
+    expect(Object.keys(JSON.parse(canonicalAuditJson(every)) as object)).toEqual([...AUDIT_EVENT_FIELDS]);
+  });
+
+  test('any values, absent, null and extra properties included: the same text and hash as the definition', () => {
+    // Any UTF-16 code unit, lone surrogates included: the hash must take the text as it always did.
+    const anyCodeUnit = fc.integer({ min: 0, max: 0xffff }).map((c) => String.fromCharCode(c));
+    const text = fc.oneof(fc.string(), fc.string({ unit: anyCodeUnit, maxLength: 80 }));
+    const value = fc.oneof(text, fc.constant(undefined), fc.constant(null), fc.integer(), fc.double(), fc.array(text, { maxLength: 3 }));
+    const event = fc
+      .tuple(fc.dictionary(fc.constantFrom(...AUDIT_EVENT_FIELDS), value), fc.dictionary(text, value, { maxKeys: 3 }), fc.boolean())
+      .map(([fields, extra, extraFirst]) => (extraFirst ? { ...extra, ...fields } : { ...fields, ...extra }) as unknown as AuditEvent);
+    fc.assert(
+      fc.property(event, text, (e, prevHash) => {
+        expect(canonicalAuditJson(e)).toBe(reference(e));
+        expect(auditEventHash(prevHash, e)).toBe(referenceHash(prevHash, e));
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  test('realistic records: the same hashes as the definition', () => {
+    for (const e of [...manyEvents(50), completionEvent(), completionEvent({ reportedBy: 'cluster' })]) {
+      expect(auditEventHash('0'.repeat(64), e)).toBe(referenceHash('0'.repeat(64), e));
     }
   });
 });

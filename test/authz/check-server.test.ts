@@ -6,9 +6,9 @@
 import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../control-plane/pki/certificates';
-import { encodeGrpcMessage, startCheckServer, type RunningCheckServer } from '../../control-plane/authz/check-server';
+import { encodeGrpcMessage, frameMessage, startCheckServer, type RunningCheckServer } from '../../control-plane/authz/check-server';
 import type { Authorizer, AuthzRequest, Decision } from '../../control-plane/authz/decision';
-import { grpcService } from '../../control-plane/proto/envoy-protos';
+import { envoyProtos, grpcService } from '../../control-plane/proto/envoy-protos';
 import { fromStruct } from '../../control-plane/proto/struct-value';
 import { silentLogger } from '../../control-plane/log/logger';
 
@@ -120,7 +120,8 @@ test('another method is UNIMPLEMENTED', async () => {
   c.close();
 });
 
-test('a compressed message is refused as UNIMPLEMENTED and a truncated one as INVALID_ARGUMENT', async () => {
+/** Calls Check with any body, over plain node:http2; resolves with the headers and trailers. */
+function rawCaller() {
   const session = http2.connect(`https://127.0.0.1:${server.port}`, { ca: internalCa.certPem, cert: envoyIdentity.certPem, key: envoyIdentity.keyPem, servername: 'kubegate-control-plane' });
   const call = (body: Buffer) =>
     new Promise<Record<string, unknown>>((resolve) => {
@@ -132,11 +133,60 @@ test('a compressed message is refused as UNIMPLEMENTED and a truncated one as IN
       s.resume();
       s.end(body);
     });
+  return { session, call };
+}
+
+test('a compressed message is refused as UNIMPLEMENTED and a truncated one as INVALID_ARGUMENT', async () => {
+  const { session, call } = rawCaller();
   const compressed = await call(Buffer.from([1, 0, 0, 0, 1, 0]));
   expect(compressed['grpc-status']).toBe(String(grpc.status.UNIMPLEMENTED));
   const truncated = await call(Buffer.from([0, 0, 0, 0, 9, 1, 2]));
   expect(truncated['grpc-status']).toBe(String(grpc.status.INVALID_ARGUMENT));
   session.close();
+});
+
+test('malformed CheckRequests are INVALID_ARGUMENT, and the server keeps answering', async () => {
+  const { session, call } = rawCaller();
+  const requestType = envoyProtos().lookupType('envoy.service.auth.v3.CheckRequest');
+  const encoded = (message: object) => frameMessage(requestType.encode(requestType.fromObject(message)).finish());
+  const malformed = [
+    // attributes (field 1) claims 50 bytes, 2 follow
+    frameMessage(Buffer.from([0x0a, 50, 1, 2])),
+    // a varint that never ends
+    frameMessage(Buffer.from([0x08, 0xff, 0xff, 0xff])),
+    // wire type 7 does not exist (on field 3, which CheckRequest does not have)
+    frameMessage(Buffer.from([0x1f, 0x00])),
+    // a certificate whose URL-encoding does not decode
+    encoded({ attributes: { source: { certificate: '%E0%A4%A' }, request: { http: { id: 'r', method: 'GET', path: '/clusters/alpha/api' } } } }),
+  ];
+  for (const body of malformed) expect((await call(body))['grpc-status']).toBe(String(grpc.status.INVALID_ARGUMENT));
+  expect(server.metrics).toEqual({ allowed: 0, denied: 0, errors: malformed.length });
+  // A good request after them is answered normally.
+  const good = await call(encoded(checkRequest('/clusters/alpha/api')));
+  expect(good['grpc-status']).toBe('0');
+  session.close();
+});
+
+test('a synchronous authorizer that throws is an INTERNAL error too', async () => {
+  authorizer = {
+    decide: () => {
+      throw new Error('boom');
+    },
+  };
+  const c = client();
+  await expect(check(c, checkRequest('/clusters/alpha/api'))).rejects.toMatchObject({ code: grpc.status.INTERNAL, details: 'kubegate authorization error' });
+  expect(server.metrics.errors).toBe(1);
+  c.close();
+});
+
+test('an authorizer answering through a promise is answered like a synchronous one', async () => {
+  authorizer = { decide: async (r) => pathAuthorizer.decide(r) };
+  const c = client();
+  const [allowed, denied] = await Promise.all([check(c, checkRequest('/clusters/alpha/api')), check(c, checkRequest('/clusters/beta/api'))]);
+  expect(allowed.status.code).toBe(0);
+  expect(denied.status.code).toBe(7);
+  expect(server.metrics).toEqual({ allowed: 1, denied: 1, errors: 0 });
+  c.close();
 });
 
 test('a caller without a client certificate, or with one from another CA, is refused at TLS', async () => {
