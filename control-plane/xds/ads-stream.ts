@@ -9,6 +9,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
 import { fromStruct } from '../proto/struct-value';
 import type { SnapshotCache } from './snapshot-cache';
+import { resourceTypeByUrl, type ResourceType } from './resource-types';
 
 /** The node a stream's first request names, as grpc-js decodes it. */
 export interface AdsNode {
@@ -98,6 +99,14 @@ export abstract class AdsStream<Request extends AdsRequestCommon, Response exten
     this.call.on('cancelled', () => this.close('cancelled by the client'));
     this.call.on('error', (err: Error) => this.close(`error: ${err.message}`));
     this.call.on('close', () => this.close('stream closed'));
+  }
+
+  /** The type a request names, or undefined (logged) for one kubegate does not serve: ignored. */
+  protected requestedType(request: Request): ResourceType | undefined {
+    const typeUrl = request.type_url ?? '';
+    const type = resourceTypeByUrl(typeUrl);
+    if (!type) this.log.warn('request for a resource type kubegate does not serve; ignored', { stream: this.id, node: this.nodeId, type_url: typeUrl });
+    return type;
   }
 
   /** A request on an identified stream. */

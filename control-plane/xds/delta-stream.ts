@@ -28,7 +28,7 @@
  *   rejection names exactly the resource at fault and the good ones go through.
  */
 import { AdsStream, type AdsRequestCommon } from './ads-stream';
-import { RESOURCE_TYPES, resourceTypeByUrl, type ResourceType, type TypeUrl } from './resource-types';
+import { RESOURCE_TYPES, type ResourceType, type TypeUrl } from './resource-types';
 import type { Snapshot } from './snapshot';
 
 /** DeltaDiscoveryRequest as grpc-js decodes it (keepCase, defaults off). */
@@ -89,12 +89,8 @@ export class DeltaStream extends AdsStream<DeltaDiscoveryRequestWire, DeltaDisco
 
   protected onRequest(request: DeltaDiscoveryRequestWire): void {
     const nodeId = this.nodeId!;
-    const typeUrl = request.type_url ?? '';
-    const type = resourceTypeByUrl(typeUrl);
-    if (!type) {
-      this.log.warn('request for a resource type kubegate does not serve; ignored', { stream: this.id, node: nodeId, type_url: typeUrl });
-      return;
-    }
+    const type = this.requestedType(request);
+    if (!type) return;
     const subscribe = request.resource_names_subscribe ?? [];
     const unsubscribe = request.resource_names_unsubscribe ?? [];
     let state = this.types.get(type.typeUrl);

@@ -16,7 +16,7 @@
  *   the requested names, and a change of names is answered even when the version is unchanged.
  */
 import { AdsStream, type AdsRequestCommon } from './ads-stream';
-import { RESOURCE_TYPES, resourceTypeByUrl, type ResourceType, type TypeUrl } from './resource-types';
+import { RESOURCE_TYPES, type ResourceType, type TypeUrl } from './resource-types';
 
 /** DiscoveryRequest as grpc-js decodes it (keepCase, defaults off: absent fields are undefined). */
 export interface DiscoveryRequestWire extends AdsRequestCommon {
@@ -62,12 +62,8 @@ export class SotwStream extends AdsStream<DiscoveryRequestWire, DiscoveryRespons
 
   protected onRequest(request: DiscoveryRequestWire): void {
     const nodeId = this.nodeId!;
-    const typeUrl = request.type_url ?? '';
-    const type = resourceTypeByUrl(typeUrl);
-    if (!type) {
-      this.log.warn('request for a resource type kubegate does not serve; ignored', { stream: this.id, node: nodeId, type_url: typeUrl });
-      return;
-    }
+    const type = this.requestedType(request);
+    if (!type) return;
     const nonce = request.response_nonce ?? '';
     let state = this.types.get(type.typeUrl);
     if (state?.sent && nonce !== state.sent.nonce) {
