@@ -6,7 +6,6 @@
  * very next response has to be that answer.
  */
 import * as grpc from '@grpc/grpc-js';
-import { grpcService } from '../../control-plane/proto/envoy-protos';
 import { Snapshot, InconsistentSnapshotError } from '../../control-plane/xds/snapshot';
 import {
   CLUSTER_TYPE_URL,
