@@ -2,7 +2,8 @@
  * The in-cluster Envoy's bootstrap: who it is (node id, cluster, where its secrets are), the
  * reverse-tunnel initiator extension (bootstrap-only), and how to reach the control plane's
  * agent port over mTLS with the agent's certificate (AGENT_PORT_CLUSTER: ADS, and the access
- * log the listener sends there). Listeners and clusters arrive over ADS. The certificate is read through file-based SDS, so a renewal reaches Envoy without a restart.
+ * log the listener sends there). Listeners and clusters arrive over ADS (delta by default).
+ * The certificate is read through file-based SDS, so a renewal reaches Envoy without a restart.
  */
 import * as path from 'node:path';
 import { AGENT_PORT_CLUSTER, AGENT_SECRET_FILES, CONTROL_PLANE_SERVER_NAME, NODE_METADATA_CLUSTER, NODE_METADATA_SECRETS_DIRECTORY } from '../protocol/identities';
@@ -16,7 +17,17 @@ export interface InClusterEnvoyBootstrapProps {
   readonly controlPlaneCaFile: string;
   /** Absolute directory of the agent's file-based SDS secrets. */
   readonly secretsDirectory: string;
+  /**
+   * Which ADS variant to speak. With 'delta' a control-plane restart sends this Envoy nothing it
+   * already runs (it names its resource versions when it reconnects), and a change such as a
+   * rotated apiserver CA sends the one cluster that changed; 'sotw' resends every resource of a
+   * type. The agent port serves both.
+   * @default 'delta'
+   */
+  readonly xdsProtocol?: InClusterXdsProtocol;
 }
+
+export type InClusterXdsProtocol = 'delta' | 'sotw';
 
 export function inClusterEnvoyBootstrap(props: InClusterEnvoyBootstrapProps): object {
   const ads = { ads: {}, resource_api_version: 'V3' };
@@ -43,7 +54,7 @@ export function inClusterEnvoyBootstrap(props: InClusterEnvoyBootstrapProps): ob
     ],
     dynamic_resources: {
       ads_config: {
-        api_type: 'GRPC',
+        api_type: (props.xdsProtocol ?? 'delta') === 'delta' ? 'DELTA_GRPC' : 'GRPC',
         transport_api_version: 'V3',
         grpc_services: [{ envoy_grpc: { cluster_name: AGENT_PORT_CLUSTER } }],
         set_node_on_first_message_only: true,

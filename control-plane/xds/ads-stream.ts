@@ -8,7 +8,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
 import { fromStruct } from '../proto/struct-value';
-import type { SnapshotCache } from './snapshot-cache';
+import type { AdsVariant, SnapshotCache } from './snapshot-cache';
 import { resourceTypeByUrl, type ResourceType } from './resource-types';
 
 /** The node a stream's first request names, as grpc-js decodes it. */
@@ -67,8 +67,8 @@ export abstract class AdsStream<Request extends AdsRequestCommon, Response exten
     protected readonly call: grpc.ServerDuplexStream<Request, Response>,
     protected readonly id: number,
     protected readonly context: AdsStreamContext,
-    /** 'sotw' or 'delta', for the log. */
-    private readonly variant: string,
+    /** For the log and the cache's per-node status. */
+    private readonly variant: AdsVariant,
   ) {}
 
   protected get cache(): SnapshotCache {
@@ -131,7 +131,7 @@ export abstract class AdsStream<Request extends AdsRequestCommon, Response exten
     }
     this.nodeId = nodeId;
     this.context.options.onNode?.(request.node!);
-    this.cache.streamOpened(nodeId);
+    this.cache.streamOpened(nodeId, this.variant);
     this.unwatch = this.cache.watch(nodeId, () => this.onSnapshot());
     this.log.info('ADS stream opened', {
       stream: this.id,
@@ -156,7 +156,7 @@ export abstract class AdsStream<Request extends AdsRequestCommon, Response exten
     this.closed = true;
     this.unwatch?.();
     if (this.nodeId !== undefined) {
-      this.cache.streamClosed(this.nodeId);
+      this.cache.streamClosed(this.nodeId, this.variant);
       this.log.info('ADS stream closed', { stream: this.id, node: this.nodeId, protocol: this.variant, reason, duration_s: Math.round((Date.now() - this.openedAt) / 1000) });
     }
   }

@@ -38,6 +38,8 @@ export interface NodeStatus {
   readonly snapshotVersion?: string;
   /** Open ADS streams from this node right now. */
   readonly connectedStreams: number;
+  /** How many of those speak each ADS variant ('sotw', 'delta'); absent variants are left out. */
+  readonly streamProtocols: Readonly<Partial<Record<AdsVariant, number>>>;
   /** Keyed by type URL. */
   readonly types: Readonly<Record<string, TypeStatus>>;
 }
@@ -68,9 +70,13 @@ interface TypeRecord {
   rejectedResources: string[];
 }
 
+/** The two ways an Envoy can speak ADS: state of the world or incremental (delta). */
+export type AdsVariant = 'sotw' | 'delta';
+
 interface NodeRecord {
   snapshot?: Snapshot;
   streams: number;
+  readonly streamProtocols: Map<AdsVariant, number>;
   readonly types: Map<TypeUrl, TypeRecord>;
   readonly listeners: Set<SnapshotListener>;
   readonly answerListeners: Set<AnswerListener>;
@@ -175,14 +181,19 @@ export class SnapshotCache {
 
   // What the ADS server reports as the protocol runs.
 
-  streamOpened(nodeId: string): void {
-    this.node(nodeId).streams++;
+  streamOpened(nodeId: string, variant: AdsVariant): void {
+    const node = this.node(nodeId);
+    node.streams++;
+    node.streamProtocols.set(variant, (node.streamProtocols.get(variant) ?? 0) + 1);
     this.counters.streamsOpened++;
   }
 
-  streamClosed(nodeId: string): void {
+  streamClosed(nodeId: string, variant: AdsVariant): void {
     const node = this.node(nodeId);
     node.streams = Math.max(0, node.streams - 1);
+    const open = (node.streamProtocols.get(variant) ?? 0) - 1;
+    if (open > 0) node.streamProtocols.set(variant, open);
+    else node.streamProtocols.delete(variant);
     // A node we never had configuration for (a typo in an Envoy's node id, say) leaves no trace.
     if (node.streams === 0 && !node.snapshot && node.listeners.size === 0 && node.answerListeners.size === 0) this.nodes.delete(nodeId);
   }
@@ -284,7 +295,8 @@ export class SnapshotCache {
         rejectedResources: [...(record?.rejectedResources ?? [])],
       };
     }
-    return { nodeId, snapshotVersion: node.snapshot?.version(), connectedStreams: node.streams, types };
+    const streamProtocols = Object.fromEntries([...node.streamProtocols].sort(([a], [b]) => a.localeCompare(b)));
+    return { nodeId, snapshotVersion: node.snapshot?.version(), connectedStreams: node.streams, streamProtocols, types };
   }
 
   /** Counters in the Prometheus text exposition format. */
@@ -311,7 +323,7 @@ export class SnapshotCache {
   private node(nodeId: string): NodeRecord {
     let node = this.nodes.get(nodeId);
     if (!node) {
-      node = { streams: 0, types: new Map(), listeners: new Set(), answerListeners: new Set() };
+      node = { streams: 0, streamProtocols: new Map(), types: new Map(), listeners: new Set(), answerListeners: new Set() };
       this.nodes.set(nodeId, node);
     }
     return node;

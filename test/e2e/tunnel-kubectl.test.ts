@@ -90,6 +90,15 @@ test('kubectl reaches the tunnelled cluster as the user\'s ServiceAccount, creat
   expect(whoami.stdout).toBe(`system:serviceaccount:${USERS_NAMESPACE}:${sa}`);
 });
 
+test('the in-cluster Envoy takes its configuration over delta xDS and has accepted all of it', () => {
+  const status = stack.controlPlane.cache.status().nodes['prod-a-envoy-0'];
+  expect(status).toMatchObject({ connectedStreams: 1, streamProtocols: { delta: 1 } });
+  // Its listeners and clusters are all it has (secrets come from files, endpoints inline).
+  const types = Object.values(status!.types).filter((t) => t.type === 'LDS' || t.type === 'CDS');
+  expect(types).toHaveLength(2);
+  for (const type of types) expect(type.ackedVersion).toBe(type.snapshotVersion);
+});
+
 test('the edge still enforces the policy before the tunnel, and the cluster RBAC after it', async () => {
   const kubeconfig = await stack.writeKubeconfig({ user: 'rita' });
   const edgeDenied = await kubectl(kubeconfig, ['delete', 'configmap', 'greeting', '-n', 'default']);

@@ -120,16 +120,30 @@ describe('records and status', () => {
 
   test('a node that only ever had a stream and no snapshot is forgotten when the stream goes', () => {
     const cache = new SnapshotCache(silentLogger);
-    cache.streamOpened('typo-node');
+    cache.streamOpened('typo-node', 'sotw');
     expect(cache.status().nodes['typo-node']!.connectedStreams).toBe(1);
-    cache.streamClosed('typo-node');
+    cache.streamClosed('typo-node', 'sotw');
     expect(cache.status().nodes['typo-node']).toBeUndefined();
+  });
+
+  test("a node's status counts its open streams by ADS variant, leaving closed variants out", () => {
+    const cache = new SnapshotCache(silentLogger);
+    cache.setSnapshot(NODE, new Snapshot(fixtureResources()));
+    expect(cache.status().nodes[NODE]!.streamProtocols).toEqual({});
+    cache.streamOpened(NODE, 'delta');
+    cache.streamOpened(NODE, 'delta');
+    cache.streamOpened(NODE, 'sotw');
+    expect(cache.status().nodes[NODE]).toMatchObject({ connectedStreams: 3, streamProtocols: { delta: 2, sotw: 1 } });
+    cache.streamClosed(NODE, 'sotw');
+    cache.streamClosed(NODE, 'delta');
+    expect(cache.status().nodes[NODE]).toMatchObject({ connectedStreams: 1, streamProtocols: { delta: 1 } });
+    expect(Object.keys(cache.status().nodes[NODE]!.streamProtocols)).toEqual(['delta']);
   });
 
   test('metricsText is Prometheus text with every counter, per type where it applies', () => {
     const cache = new SnapshotCache(silentLogger);
     cache.setSnapshot(NODE, new Snapshot(fixtureResources()));
-    cache.streamOpened(NODE);
+    cache.streamOpened(NODE, 'sotw');
     cache.recordSent(NODE, LISTENER_TYPE_URL, 'a');
     cache.recordSent(NODE, LISTENER_TYPE_URL, 'b');
     cache.recordAck(NODE, LISTENER_TYPE_URL, 'b');
