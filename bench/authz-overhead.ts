@@ -2,7 +2,9 @@
  * Benchmark: what the per-request authorization check costs, at the scale it is meant for
  * (10,000 users, 1,000 policy rules), in one run:
  *
- *   setup  10k users (each gets a filter chain at the edge) and 200 AccessPolicies × 5 rules.
+ *   setup  10k users, each holding an unexpired certificate (so each has a filter chain of their
+ *          own at the edge, as users who fetched a kubeconfig today do), and 200
+ *          AccessPolicies × 5 rules.
  *          Reported: how long the control plane takes to publish that, how long until Envoy
  *          ACKs the listener, and Envoy's and the control plane's memory before and after.
  *   (a)    decisions per second of the real ext_authz Check service, called over its mTLS
@@ -20,7 +22,7 @@
  * Measures, never passes or fails. Targets from the issue: ≥ 20k decisions/s on one core,
  * ≤ 0.5 ms added at p99.
  *
- *   npm run bench:authz -- [--users 10000] [--check-users 500] [--check-seconds 5]
+ *   npm run bench:authz -- [--users 10000] [--certified <users>] [--check-users 500] [--check-seconds 5]
  *     [--check-concurrency 1,16] [--check-connections 2] [--miss-fractions 0,0.1,1]
  *     [--in-process-decisions 100000] [--requests 3000] [--rounds 3] [--concurrency 1,8]
  * Writes bench/results/authz-overhead.json.
@@ -32,7 +34,6 @@ import { spawn } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { startLocalStack, EDGE_NODE_ID } from '../control-plane/dev/local-stack';
 import { createLogger } from '../control-plane/log/logger';
-import { issueUserCertificate } from '../control-plane/credentials/user-certificate';
 import { userServerName, userUri } from '../control-plane/identity/user-identity';
 import { EnvoyProcess } from '../control-plane/envoy/envoy-process';
 import { edgeBootstrap, AUTHZ_CLUSTER, CONTROL_PLANE_SERVER_NAME } from '../control-plane/envoy/bootstrap';
@@ -41,7 +42,7 @@ import { Snapshot } from '../control-plane/xds/snapshot';
 import { getOnce, type LoadTarget } from './load';
 import { cpuSeconds } from './process-cpu';
 import { compareLoad, formatComparison, requestsAt, runLoadWorker, type Comparison } from './load-run-support';
-import { BenchUserCertificates, bulkCreateUsers, envoyMemory, envoyStat, machine, round, rssMiB, signedBy, waitFor, waitForAck, writeResults } from './bench-support';
+import { BenchUserCertificates, bulkCreateUsers, bulkRecordCertificates, unpresentedCertificate, type CertificateRecordInput, envoyMemory, envoyStat, machine, round, rssMiB, signedBy, waitFor, waitForAck, writeResults } from './bench-support';
 import { BENCH_CLUSTER, BENCH_CLUSTER_LABELS, GROUPS, RULES_PER_POLICY, policyFiles, userGroups, userName, withoutAuthzCheck } from './authz-support';
 import { CheckRequestSource, type CheckLoadInput, type CheckLoadResult, type CheckUser } from './check-load-support';
 import { PolicyAuthorizer } from '../control-plane/authz/policy-authorizer';
@@ -121,6 +122,8 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       users: { type: 'string', default: '10000' },
+      // Users holding a certificate, hence a filter chain at the edge (default: all of them).
+      certified: { type: 'string' },
       'check-users': { type: 'string', default: '500' },
       'check-seconds': { type: 'string', default: '5' },
       'check-concurrency': { type: 'string', default: '1,16' },
@@ -134,6 +137,8 @@ async function main(): Promise<void> {
   });
   const users = Number(values.users);
   const checkUsers = Math.min(Number(values['check-users']), users);
+  const certified = values.certified === undefined ? users : Number(values.certified);
+  if (!(certified >= 0 && certified <= users) || !Number.isInteger(certified)) throw new Error(`--certified must be a whole number from 0 to --users (${users}), got "${values.certified}"`);
   const checkSeconds = Number(values['check-seconds']);
   const checkLevels = numbers(values['check-concurrency']!, '--check-concurrency');
   const checkConnections = Number(values['check-connections']);
@@ -200,7 +205,31 @@ ${userGroups(BENCH_USER_INDEX).map((g) => `  - {apiGroup: rbac.authorization.k8s
     t = performance.now();
     await bulkCreateUsers(path.join(stateDir, 'kubegate.db'), Array.from({ length: users }, (_, i) => ({ name: userName(i), groups: userGroups(i) })));
     const userInsertMs = performance.now() - t;
-    log(`created ${users} users in the store (${userInsertMs.toFixed(0)} ms); publishing...`);
+    log(`created ${users} users in the store (${userInsertMs.toFixed(0)} ms)`);
+
+    // Certificates: the check users' and the bench user's are real (they are presented); the
+    // other certified users' are records only. Each certified user gets a filter chain.
+    const certificates = new BenchUserCertificates(stack.pki.userCa);
+    t = performance.now();
+    const checkUserList: CheckUser[] = [];
+    const records: CertificateRecordInput[] = [];
+    const presented = new Set<number>();
+    for (let k = 0; k < checkUsers; k++) {
+      const index = Math.floor((k * users) / checkUsers);
+      const name = userName(index);
+      const cert = certificates.issue(name, 3_600_000);
+      records.push({ user: name, serial: cert.serial, notBefore: cert.notBefore.getTime(), notAfter: cert.notAfter.getTime() });
+      presented.add(index);
+      // Envoy forwards the PEM URL-encoded; encodeURIComponent escapes at least what it does.
+      checkUserList.push({ index, name, encodedCertificate: encodeURIComponent(cert.certPem), principal: userUri(name), sni: userServerName(name) });
+    }
+    if (!signedBy(decodeURIComponent(checkUserList[0]!.encodedCertificate), stack.pki.userCa.certPem)) throw new Error('bench certificates do not chain to the user CA');
+    const benchCertificate = certificates.issue(benchUser, 3_600_000);
+    records.push({ user: benchUser, serial: benchCertificate.serial, notBefore: benchCertificate.notBefore.getTime(), notAfter: benchCertificate.notAfter.getTime() });
+    presented.add(BENCH_USER_INDEX);
+    for (let i = 0; i < certified; i++) if (!presented.has(i)) records.push(unpresentedCertificate(userName(i), 3_600_000));
+    await bulkRecordCertificates(path.join(stateDir, 'kubegate.db'), records);
+    log(`recorded ${records.length} user certificates, ${presented.size} of them real (${(performance.now() - t).toFixed(0)} ms); publishing...`);
 
     t = performance.now();
     await cp.refresh();
@@ -223,17 +252,6 @@ ${userGroups(BENCH_USER_INDEX).map((g) => `  - {apiGroup: rbac.authorization.k8s
 
     // ---- (a) decisions per second ---------------------------------------------------------
     const authzClient = stack.pki.issueComponent('bench-authz-client', new Date());
-    const certificates = new BenchUserCertificates(stack.pki.userCa);
-    t = performance.now();
-    const checkUserList: CheckUser[] = Array.from({ length: checkUsers }, (_, k) => {
-      const index = Math.floor((k * users) / checkUsers);
-      const name = userName(index);
-      const { certPem } = certificates.issue(name, 3_600_000);
-      // Envoy forwards the PEM URL-encoded; encodeURIComponent escapes at least what it does.
-      return { index, name, encodedCertificate: encodeURIComponent(certPem), principal: userUri(name), sni: userServerName(name) };
-    });
-    if (!signedBy(decodeURIComponent(checkUserList[0]!.encodedCertificate), stack.pki.userCa.certPem)) throw new Error('bench certificates do not chain to the user CA');
-    log(`issued ${checkUsers} user certificates (${(performance.now() - t).toFixed(0)} ms)`);
     const checkBase = {
       port: cp.authzPort,
       caPem: stack.pki.internalCa.certPem,
@@ -350,9 +368,8 @@ ${userGroups(BENCH_USER_INDEX).map((g) => `  - {apiGroup: rbac.authorization.k8s
     const noCheckMemory = await envoyMemory(noCheckEnvoy);
     log(`second edge ready after ${noCheckStartMs.toFixed(0)} ms`);
 
-    const issued = issueUserCertificate(stack.pki.userCa, { user: benchUser, ttlMs: 3_600_000, now: new Date() });
     const apiPath = `/clusters/${BENCH_CLUSTER}/api/v1/namespaces/${BENCH_NAMESPACE}/configmaps/${BENCH_CONFIGMAP}`;
-    const client = { caPem: stack.pki.servingCa.certPem, certPem: issued.certPem, keyPem: issued.keyPem, servername: userServerName(benchUser) };
+    const client = { caPem: stack.pki.servingCa.certPem, certPem: benchCertificate.certPem, keyPem: benchCertificate.keyPem, servername: userServerName(benchUser) };
     const withCheck: LoadTarget = { name: 'check', url: `${stack.edgeUrl}${apiPath}`, ...client };
     const noCheck: LoadTarget = { name: 'no-check', url: `https://127.0.0.1:${noCheckPort}${apiPath}`, ...client };
     for (const target of [withCheck, noCheck]) {
@@ -390,6 +407,7 @@ ${userGroups(BENCH_USER_INDEX).map((g) => `  - {apiGroup: rbac.authorization.k8s
       targets: { decisionsPerSecondOnOneCoreAtLeast: 20_000, addedP99MsAtMost: 0.5 },
       scale: {
         users: users + 1,
+        certificates: records.length,
         filterChains: cp.edgeUsers().length,
         groups: GROUPS,
         accessPolicies: GROUPS,

@@ -77,6 +77,39 @@ export async function bulkCreateUsers(storeFile: string, users: readonly { name:
   }
 }
 
+/** What the store keeps of an issued certificate: enough for the edge to give its user a chain. */
+export interface CertificateRecordInput {
+  readonly user: string;
+  readonly serial: string;
+  readonly notBefore: number;
+  readonly notAfter: number;
+}
+
+/**
+ * A certificate record for a user who fetched a kubeconfig but whose certificate the benchmark
+ * never presents: a random serial, valid from a minute ago for ttlMs.
+ */
+export function unpresentedCertificate(user: string, ttlMs: number, now = Date.now()): CertificateRecordInput {
+  const serial = crypto.randomBytes(16);
+  serial[0] = serial[0]! & 0x7f;
+  return { user, serial: normalizeSerial(serial.toString('hex')), notBefore: now - 60_000, notAfter: now + ttlMs };
+}
+
+/**
+ * Records issued certificates through a second handle on the SQLite file, in one go (as
+ * bulkCreateUsers creates users): the control plane learns of them at its next reload, so
+ * thousands of them cost one snapshot, not one each.
+ */
+export async function bulkRecordCertificates(storeFile: string, certificates: readonly CertificateRecordInput[]): Promise<void> {
+  const store: Store = await openStore(`sqlite:${storeFile}`);
+  try {
+    const now = Date.now();
+    for (const c of certificates) await store.recordCertificate({ serial: c.serial, user: c.user, notBefore: c.notBefore, notAfter: c.notAfter, issuedAt: now });
+  } finally {
+    await store.close();
+  }
+}
+
 /**
  * User client certificates as issueUserCertificate makes them (signed by the user CA, the
  * user's URI SAN and CN, client usage), except that they share one RSA key: generating a

@@ -32,7 +32,6 @@
  * the same per ADS variant of the edge Envoy (default delta).
  * Writes bench/results/revocation.json. Measures, never passes or fails.
  */
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as http2 from 'node:http2';
 import * as os from 'node:os';
@@ -46,9 +45,8 @@ import { LISTENER_TYPE_URL } from '../control-plane/xds/resource-types';
 import { DEFAULT_USER_SHARDS } from '../control-plane/translator/input';
 import { XDS_PROTOCOLS, type XdsProtocol } from '../control-plane/envoy/bootstrap';
 import { isUserShardCount } from '../control-plane/identity/user-identity';
-import { openStore } from '../control-plane/store/open-store';
 import { cpuSeconds } from './process-cpu';
-import { AckTracker, BenchUserCertificates, bulkCreateUsers, envoyMemory, machine, round, rssMiB, sleep, summarize, waitFor, waitForAck, writeResults } from './bench-support';
+import { AckTracker, BenchUserCertificates, bulkCreateUsers, bulkRecordCertificates, unpresentedCertificate, envoyMemory, machine, round, rssMiB, sleep, summarize, waitFor, waitForAck, writeResults } from './bench-support';
 
 const CLUSTER = 'bench';
 const NAMESPACE = 'watch-ns';
@@ -180,25 +178,6 @@ function runCli(cli: string, args: string[]): Promise<{ code: number | null; out
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     child.on('close', (code) => resolve({ code, output, exitedAt: performance.now() }));
   });
-}
-
-/**
- * Records an unexpired certificate for each of `users` through a second handle on the SQLite
- * file, in one go (as bulkCreateUsers creates them): the control plane learns of them at its
- * next reload. Serials are random; no certificate is ever presented.
- */
-async function bulkRecordCertificates(storeFile: string, users: readonly string[], ttlMs: number): Promise<void> {
-  const store = await openStore(`sqlite:${storeFile}`);
-  try {
-    const now = Date.now();
-    for (const user of users) {
-      const serial = crypto.randomBytes(16);
-      serial[0] = serial[0]! & 0x7f;
-      await store.recordCertificate({ serial: serial.toString('hex'), user, notBefore: now - 60_000, notAfter: now + ttlMs, issuedAt: now });
-    }
-  } finally {
-    await store.close();
-  }
 }
 
 /**
@@ -345,7 +324,7 @@ async function runOnce({ values }: Options, userShards: number, xdsProtocol: Xds
       ...names.map((name) => ({ name, groups: [GROUP] })),
       ...Array.from({ length: background }, (_, i) => ({ name: `background-${i}`, groups: [`team-${i % 100}`] })),
     ]);
-    await bulkRecordCertificates(storeFile, Array.from({ length: backgroundCertified }, (_, i) => `background-${i}`), 8 * 3_600_000);
+    await bulkRecordCertificates(storeFile, Array.from({ length: backgroundCertified }, (_, i) => unpresentedCertificate(`background-${i}`, 8 * 3_600_000)));
     const publishes = new PublishTimer(cp);
     let t = performance.now();
     await cp.refresh();
