@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real components kubegate runs against (Envoy, etcd, kube-apiserver,
-# kube-scheduler, kube-controller-manager, kwok, kubectl, and the audit-decode schema check) into
-# a cache directory keyed by version, and writes tools.json naming each binary.
+# kube-scheduler, kube-controller-manager, kwok, kubectl, the audit-decode schema check and the
+# request-info oracle) into a cache directory keyed by version, and writes tools.json naming each
+# binary.
 #
 # Idempotent: a component whose versioned directory is complete is not touched again, so a
 # second run costs seconds. Builds go to a temporary directory and are renamed into place only
@@ -242,6 +243,36 @@ install_audit_decode() {
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
+# request-info (toolchain/request-info) answers, for each request it reads, with the RequestInfo
+# kube-apiserver derives (verb, group, resource, namespace, name, ...): k8s.io/apiserver's own
+# RequestInfoFactory at the pinned Kubernetes version, built as kube-apiserver builds it. The
+# tests use it as the oracle for kubegate's request parser. Cached like audit-decode, by version
+# and source digest. It links k8s.io/apiserver/pkg/server (for NewRequestInfoResolver), so a
+# build from a cold Go build cache takes 2-3 minutes on 2 cores; seconds once warm.
+# Sets request_info_bin.
+request_info_bin=
+install_request_info() {
+  local src="$here/request-info"
+  local digest
+  digest=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)
+  local dest="$cache/request-info-v$KUBERNETES_VERSION-$digest"
+  request_info_bin="$dest/bin/request-info"
+  if [[ -x $request_info_bin ]]; then log info "request-info cached" "version=$KUBERNETES_VERSION" "digest=$digest"; return; fi
+  require_go
+  log info "building request-info against k8s.io/apiserver (2-3 minutes from a cold Go build cache)" "version=$KUBERNETES_VERSION" "digest=$digest"
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/src" "$tmp/bin"
+  cp "$src/main.go" "$src/go.mod" "$src/go.sum" "$tmp/src/"
+  # As for audit-decode: the staging modules at versions.env's release, whatever go.mod says.
+  local staging_version="v0.${KUBERNETES_VERSION#1.}"
+  (cd "$tmp/src" && GOTOOLCHAIN=local go get "k8s.io/apiserver@$staging_version" "k8s.io/apimachinery@$staging_version" >"$tmp/get.log" 2>&1) \
+    || { tail -n 20 "$tmp/get.log" >&2; die "could not resolve k8s.io/apiserver for request-info" "version=$staging_version" "log=$tmp/get.log"; }
+  run_with_progress request-info-build "$tmp/build.log" \
+    env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/bin/request-info" .
+  [[ $("$tmp/bin/request-info" --version) == "k8s.io/apiserver $staging_version" ]] \
+    || die "request-info was not built against the pinned k8s.io/apiserver" "want=$staging_version" "log=$tmp/build.log"
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
 # The machine's kubectl serves when it is new enough; returns its path or nothing.
 machine_kubectl() {
   local k; k=$(command -v kubectl 2>/dev/null) || return 0
@@ -321,6 +352,7 @@ main() {
   fi
   install_kwok
   install_audit_decode
+  install_request_info
   install_postgresql
   install_network_tools
   local manifest="$cache/tools.json"
@@ -335,7 +367,8 @@ main() {
   "kwok": "$cache/kwok-v$KWOK_VERSION/bin/kwok",
   "kwokStages": "$cache/kwok-v$KWOK_VERSION/stages",
   "kubectl": "$kubectl_path",
-  "auditDecode": "$audit_decode_bin"
+  "auditDecode": "$audit_decode_bin",
+  "requestInfo": "$request_info_bin"
 }
 JSON
   mv "$manifest.tmp" "$manifest"

@@ -25,6 +25,12 @@ export interface Toolchain {
    * decodes an audit.k8s.io/v1 EventList strictly with the real audit types and re-encodes it.
    */
   readonly auditDecode: string;
+  /**
+   * toolchain/request-info built against k8s.io/apiserver at the pinned Kubernetes version:
+   * reads requests as JSON lines and answers with the RequestInfo kube-apiserver derives for
+   * each (RequestInfoFactory.NewRequestInfo, configured as kube-apiserver configures it).
+   */
+  readonly requestInfo: string;
   readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string; readonly kwok: string };
 }
 
@@ -74,7 +80,7 @@ export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   if (v.envoy !== pinned.ENVOY_VERSION || v.kubernetes !== pinned.KUBERNETES_VERSION || v.etcd !== pinned.ETCD_VERSION || v.kwok !== pinned.KWOK_VERSION) {
     throw new ToolchainMissingError(`toolchain at ${manifest} was built for other versions than toolchain/versions.env: ${hint}`);
   }
-  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kwok', 'kwokStages', 'kubectl', 'auditDecode'] as const) {
+  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kwok', 'kwokStages', 'kubectl', 'auditDecode', 'requestInfo'] as const) {
     // A tools.json from before a binary was added lacks its key: that too means "run the installer".
     const what = key === 'kwokStages' ? 'directory' : 'binary';
     if (typeof tools[key] !== 'string' || !fs.existsSync(tools[key])) throw new ToolchainMissingError(`${key} ${what} ${tools[key]} is missing: ${hint}`);
