@@ -48,18 +48,9 @@ interface Case {
   readonly origin: string;
 }
 
-interface KubeInfo {
-  readonly isResourceRequest: boolean;
-  readonly path: string;
-  readonly verb: string;
-  readonly apiPrefix: string;
-  readonly apiGroup: string;
-  readonly apiVersion: string;
-  readonly namespace: string;
-  readonly resource: string;
-  readonly subresource: string;
-  readonly name: string;
-  readonly parts: readonly string[];
+/** kube's RequestInfo carries the same fields our attributes mirror. */
+type KubeFields = 'isResourceRequest' | 'path' | 'verb' | 'apiPrefix' | 'apiGroup' | 'apiVersion' | 'namespace' | 'resource' | 'subresource' | 'name' | 'parts';
+interface KubeInfo extends Pick<RequestAttributes, KubeFields> {
   /** Fields whose Go value is not valid UTF-8 (shown with U+FFFD in place of those bytes). */
   readonly invalidUtf8?: readonly string[];
 }
