@@ -5,12 +5,13 @@
  * advances with every such change so cached decisions never outlive what they were based on.
  */
 import type { UserRecord } from '../store/store';
-import type { AccessRequest, ClusterAccess, ClusterInfo, EngineDecision, EvaluationContext, Subject } from '../policy-engine/engine-contract';
+import type { AccessRequest, ClusterAccess, ClusterInfo, EngineDecision, EvaluationContext, KubectlRules, Subject } from '../policy-engine/engine-contract';
 
 /** The engine as the authorizer uses it. */
 export interface Evaluator {
   evaluate(request: AccessRequest, context: EvaluationContext): EngineDecision;
   clusterAccess(subject: Subject, cluster: ClusterInfo, context: EvaluationContext): ClusterAccess;
+  kubectlRules(subject: Subject, cluster: ClusterInfo, context: EvaluationContext): KubectlRules;
 }
 
 export interface AuthorizationView {

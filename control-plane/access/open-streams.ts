@@ -3,7 +3,8 @@
  * once, when they started. When policy, group membership, a grant or a time window changes,
  * each is decided again as if it arrived now; the users whose streams would no longer be
  * allowed are returned, and the control plane changes their filter chain so Envoy closes
- * exactly their connections. Streams are forgotten when their access-log record arrives.
+ * exactly their connections (and the shared users' chain's, if one of their streams is there).
+ * Streams are forgotten when their access-log record arrives.
  */
 import type { AuthzRequest, Decision } from '../authz/decision';
 import type { AllowedRequestObserver } from '../authz/policy-authorizer';
@@ -15,6 +16,8 @@ interface OpenStream {
   readonly cluster: string;
   readonly attributes: RequestAttributes;
   readonly since: number;
+  /** On the edge's shared users' chain rather than the user's own (Decision.sharedEndpoint). */
+  readonly shared: boolean;
 }
 
 const LONG_LIVED_POD_SUBRESOURCES = new Set(['exec', 'attach', 'portforward', 'log', 'proxy']);
@@ -54,13 +57,21 @@ export class OpenStreams implements AllowedRequestObserver {
   allowed(request: AuthzRequest, decision: Extract<Decision, { allowed: true }>, attributes: RequestAttributes, now: number): boolean {
     if (!request.requestId || !isLongLived(attributes)) return false;
     if (this.streams.size >= this.maxStreams) this.streams.delete(this.streams.keys().next().value as string);
-    this.streams.set(request.requestId, { user: decision.identity.user, cluster: decision.cluster, attributes, since: now });
+    this.streams.set(request.requestId, { user: decision.identity.user, cluster: decision.cluster, attributes, since: now, shared: decision.sharedEndpoint === true });
     return true;
   }
 
   /** The request finished (its access-log record arrived). */
   ended(requestId: string): void {
     this.streams.delete(requestId);
+  }
+
+  /** Whether any of these users has a stream open on the edge's shared users' chain. */
+  onSharedChain(users: Iterable<string>): boolean {
+    const wanted = new Set(users);
+    if (wanted.size === 0) return false;
+    for (const s of this.streams.values()) if (s.shared && wanted.has(s.user)) return true;
+    return false;
   }
 
   /** Forgets the streams of a user whose connections are being closed anyway. */
@@ -73,7 +84,7 @@ export class OpenStreams implements AllowedRequestObserver {
    * allowed (their streams are forgotten: their connections are about to be closed), and the
    * earliest time at which a still-allowed stream's decision could change.
    */
-  revalidate(view: AuthorizationView, now: number): { usersToDrain: Set<string>; nextCheckAt: number } {
+  revalidate(view: AuthorizationView, now: number): { usersToDrain: Set<string>; drainSharedChain: boolean; nextCheckAt: number } {
     const usersToDrain = new Set<string>();
     let nextCheckAt = Number.MAX_SAFE_INTEGER;
     for (const [id, s] of this.streams) {
@@ -95,7 +106,8 @@ export class OpenStreams implements AllowedRequestObserver {
       if (!decision.allowed) usersToDrain.add(s.user);
       else nextCheckAt = Math.min(nextCheckAt, decision.validUntil);
     }
+    const drainSharedChain = this.onSharedChain(usersToDrain);
     for (const user of usersToDrain) this.forgetUser(user);
-    return { usersToDrain, nextCheckAt };
+    return { usersToDrain, drainSharedChain, nextCheckAt };
   }
 }

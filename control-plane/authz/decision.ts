@@ -47,6 +47,12 @@ export type Decision =
        * impersonation headers of its own.
        */
       readonly upstreamAssertion?: { readonly token: string; readonly impersonate: string };
+      /**
+       * The request came in on the edge's shared users' chain (no user's TLS server name:
+       * `kubectl --server`, a client that overrides the host), which must be drained too when
+       * this user's open streams have to close.
+       */
+      readonly sharedEndpoint?: true;
     } & DecisionDetail)
   | ({
       readonly allowed: false;

@@ -10,6 +10,7 @@ import { parseRequestAttributes, RequestPathError, stripClusterPrefix, type Requ
 import type { AuthorizationView } from '../access/authorization-view';
 import type { AccessRequest, ClusterInfo, EngineDecision } from '../policy-engine/engine-contract';
 import { decisionCacheKey } from '../policy-engine/decision-cache';
+import { isSelfReviewRequest } from './self-review-requests';
 
 /** Told about every allowed request, so open streams can be checked again when policy changes. */
 export interface AllowedRequestObserver {
@@ -43,6 +44,55 @@ export function isDiscoveryRequest(a: RequestAttributes): boolean {
   return !a.isResourceRequest && DISCOVERY_VERBS.has(a.verb) && DISCOVERY_PATHS.test(a.path);
 }
 
+/**
+ * What every kubectl user may do on a cluster they can reach, whatever their policies say:
+ * discovery, and asking about themselves (`kubectl auth can-i`, `kubectl auth whoami`), which
+ * Kubernetes' system:basic-user role grants every authenticated user. The self reviews only
+ * ever answer about the asking user (kubegate strips every Impersonate-* header), and their
+ * answers are made truthful about kubegate's own rules on the way back (self-review/).
+ */
+export function isGrantedToEveryKubectlUser(a: RequestAttributes): boolean {
+  return isDiscoveryRequest(a) || isSelfReviewRequest(a);
+}
+
+/**
+ * The edge's verdict on `attributes` for `identity` on `cluster` at `now`: the policy engine's,
+ * plus what every kubectl user is granted (above). One function for real requests and for the
+ * questions `kubectl auth can-i` asks, so the two can never disagree.
+ */
+export function edgeVerdict(
+  view: AuthorizationView,
+  identity: Identity,
+  cluster: ClusterInfo,
+  attributes: RequestAttributes,
+  now: number,
+  cache?: EngineDecisionCache,
+): EngineDecision {
+  const request: AccessRequest = { subject: identity, cluster, channel: 'kubectl', attributes };
+  const key = cache ? decisionCacheKey(request) : '';
+  const hit = cache?.get(key, view.generation, now);
+  if (hit) return hit;
+  const context = view.evaluationContext(identity.user, now);
+  let decision = view.engine.evaluate(request, context);
+  if (!decision.allowed && isGrantedToEveryKubectlUser(attributes)) {
+    const access = view.engine.clusterAccess(identity, request.cluster, context);
+    if (access.mode === 'kubectl' && (!access.requiresActiveSession || context.lastConsoleActivity !== undefined)) {
+      const what = isDiscoveryRequest(attributes) ? `discovery (${attributes.verb} ${attributes.path})` : `a self review (${attributes.verb} ${attributes.resource})`;
+      decision = {
+        allowed: true,
+        policy: access.policies[0] ?? '',
+        policyKind: 'AccessPolicy',
+        reason: `${what} for a user with kubectl access to the cluster`,
+        // The session requirement is checked loosely here (any activity), so such an
+        // allowance is not cached: the next request decides again.
+        validUntil: access.requiresActiveSession ? now : Math.min(decision.validUntil, access.validUntil),
+      };
+    }
+  }
+  cache?.set(key, view.generation, decision);
+  return decision;
+}
+
 export class PolicyAuthorizer implements Authorizer {
   private readonly identities = new CertificateIdentityReader();
   private readonly clock: () => number;
@@ -69,12 +119,15 @@ export class PolicyAuthorizer implements Authorizer {
     if (view.isRevoked(cert.serial)) {
       return deny(401, 'kubegate: this client certificate was revoked; get a new kubeconfig with kubegate kubeconfig', 'certificate-revoked', { identity });
     }
-    if (request.serverName !== view.serverNameOf(record.name)) {
-      // Only a user's own filter chain can be drained when their access ends, so every
-      // request must come through it (the kubeconfig's tls-server-name selects it).
+    // A user's own server name selects their own filter chain (or the fallback one until the
+    // edge has it); any other user's name is someone else's endpoint and refused. No user's
+    // name at all (an address, the edge's own name) is the shared chain, which tools that set
+    // the server URL themselves arrive on (translator/listener.ts); served by the certificate.
+    const sharedEndpoint = request.serverName !== view.serverNameOf(record.name);
+    if (sharedEndpoint && request.serverName.endsWith(`.${view.userServerNameSuffix}`)) {
       return deny(
         403,
-        `kubegate: this connection does not use user "${record.name}"'s endpoint (tls-server-name); get a new kubeconfig with kubegate kubeconfig`,
+        `kubegate: this connection uses another user's endpoint (tls-server-name ${request.serverName}), not user "${record.name}"'s; get a new kubeconfig with kubegate kubeconfig`,
         'wrong-server-name',
         { identity },
       );
@@ -117,6 +170,7 @@ export class PolicyAuthorizer implements Authorizer {
       attributes,
       policy: engineDecision.policy,
       validUntil: engineDecision.validUntil,
+      ...(sharedEndpoint ? { sharedEndpoint: true } : {}),
       ...(engineDecision.breakGlassId ? { breakGlassId: engineDecision.breakGlassId } : {}),
     };
     this.props.observer?.allowed(request, decision, attributes, now);
@@ -124,29 +178,7 @@ export class PolicyAuthorizer implements Authorizer {
   }
 
   private evaluate(view: AuthorizationView, identity: Identity, cluster: ClusterInfo, attributes: RequestAttributes, now: number): EngineDecision {
-    const request: AccessRequest = { subject: identity, cluster, channel: 'kubectl', attributes };
-    const cache = this.props.cache;
-    const key = cache ? decisionCacheKey(request) : '';
-    const hit = cache?.get(key, view.generation, now);
-    if (hit) return hit;
-    const context = view.evaluationContext(identity.user, now);
-    let decision = view.engine.evaluate(request, context);
-    if (!decision.allowed && isDiscoveryRequest(attributes)) {
-      const access = view.engine.clusterAccess(identity, request.cluster, context);
-      if (access.mode === 'kubectl' && (!access.requiresActiveSession || context.lastConsoleActivity !== undefined)) {
-        decision = {
-          allowed: true,
-          policy: access.policies[0] ?? '',
-          policyKind: 'AccessPolicy',
-          reason: `discovery (${attributes.verb} ${attributes.path}) for a user with kubectl access to the cluster`,
-          // The session requirement is checked loosely here (any activity), so such an
-          // allowance is not cached: the next request decides again.
-          validUntil: access.requiresActiveSession ? now : Math.min(decision.validUntil, access.validUntil),
-        };
-      }
-    }
-    cache?.set(key, view.generation, decision);
-    return decision;
+    return edgeVerdict(view, identity, cluster, attributes, now, this.props.cache);
   }
 }
 

@@ -5,7 +5,7 @@
  * an injected time.
  */
 import type { RequestAttributes } from '../authz/request-attributes';
-import type { ClusterRoleGrant } from '../../policies/src';
+import type { ClusterRoleGrant, PolicyRule } from '../../policies/src';
 
 /** A registered cluster as policies see it. */
 export interface ClusterInfo {
@@ -105,6 +105,19 @@ export interface ClusterAccess {
   readonly clusterRoles: readonly ClusterRoleGrant[];
   /** The documents that grant it, by name. */
   readonly policies: readonly string[];
+  /** Epoch ms until which this answer stands if nothing in the store changes. */
+  readonly validUntil: number;
+}
+
+/**
+ * The rules by which the edge admits a subject's kubectl requests on a cluster now: the union of
+ * the rules of every AccessPolicy and break-glass grant that would allow a kubectl request at
+ * this moment. What `kubectl auth can-i --list` intersects with the cluster's own RBAC.
+ */
+export interface KubectlRules {
+  /** A policy in force has clusterRoles and no rules: the edge admits everything, the cluster's RBAC decides. */
+  readonly unrestricted: boolean;
+  readonly rules: readonly PolicyRule[];
   /** Epoch ms until which this answer stands if nothing in the store changes. */
   readonly validUntil: number;
 }

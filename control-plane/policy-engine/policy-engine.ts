@@ -26,6 +26,7 @@ import type {
   ClusterRoleGrant,
   ClusterSettings,
   PolicyDocument,
+  PolicyRule,
 } from '../../policies/src';
 import { compileClusterScope, type ClusterMatcher } from './cluster-matcher';
 import { ClusterSettingsResolver } from './cluster-settings-resolver';
@@ -39,6 +40,7 @@ import type {
   DenyCode,
   EngineDecision,
   EvaluationContext,
+  KubectlRules,
   Subject,
 } from './engine-contract';
 import { createCheckVerb, requestTarget, type RequestTarget } from './request-target';
@@ -60,6 +62,8 @@ interface CompiledAccessPolicy {
   readonly clusters: ClusterMatcher;
   /** undefined: clusterRoles only, the edge admits and the cluster's RBAC decides. */
   readonly rules: RuleSet | undefined;
+  /** The rules as written, for kubectlRules. */
+  readonly ruleList: readonly PolicyRule[];
   readonly clusterRoles: readonly ClusterRoleGrant[];
   readonly session: { readonly withinMs: number; readonly text: string } | undefined;
   readonly validity: ValiditySchedule | undefined;
@@ -72,6 +76,7 @@ interface CompiledBreakGlassPolicy {
   readonly approvers: SubjectMatcher | undefined;
   readonly clusters: ClusterMatcher;
   readonly rules: RuleSet | undefined;
+  readonly ruleList: readonly PolicyRule[];
   readonly clusterRoles: readonly ClusterRoleGrant[];
 }
 
@@ -236,6 +241,43 @@ export class PolicyEngine {
       policies,
       validUntil,
     };
+  }
+
+  /**
+   * The rules the edge applies to the subject's kubectl requests on the cluster now: those of
+   * every document that decide() would let allow a kubectl request at ctx.now (same kill
+   * switch, disabled policies, validity, access modes, session and grants), unioned.
+   */
+  kubectlRules(subject: Subject, cluster: ClusterInfo, ctx: EvaluationContext): KubectlRules {
+    const now = ctx.now;
+    const settings = this.settings.resolve(cluster);
+    const applicable = this.applicable(subject, cluster, now);
+    let validUntil = FOREVER;
+    for (const a of applicable) validUntil = Math.min(validUntil, a.state.until);
+    const nothing = (until: number): KubectlRules => ({ unrestricted: false, rules: [], validUntil: until });
+    if (settings.killSwitch !== undefined) return nothing(FOREVER);
+    const disabled = strongestDisabled(applicable);
+    if (disabled) return nothing(disabled.state.until);
+    let unrestricted = false;
+    const rules: PolicyRule[] = [];
+    for (const { policy, state } of applicable) {
+      if (!state.inForce || policy.accessMode === 'disabled') continue;
+      const mode = policy.accessMode ?? settings.defaultAccessMode;
+      if (mode !== 'kubectl') continue;
+      if (policy.session) {
+        const last = ctx.lastConsoleActivity;
+        if (last === undefined || now - last > policy.session.withinMs) continue;
+        validUntil = Math.min(validUntil, last + policy.session.withinMs + 1);
+      }
+      if (policy.rules === undefined) unrestricted = true;
+      else rules.push(...policy.ruleList);
+    }
+    for (const { grant, policy } of this.activeGrants(subject, cluster, ctx)) {
+      validUntil = Math.min(validUntil, grant.expiresAt);
+      if (policy.rules === undefined) unrestricted = true;
+      else rules.push(...policy.ruleList);
+    }
+    return { unrestricted, rules, validUntil };
   }
 
   /** Whether the subject may request break-glass under the named policy on the cluster. */
@@ -473,6 +515,7 @@ function compileAccessPolicy(doc: AccessPolicy, index: number): CompiledAccessPo
     clusters: compileClusterScope(spec.clusters),
     // A disabled policy has neither rules nor clusterRoles; it must not "admit" anything.
     rules: spec.rules ? new RuleSet(spec.rules) : spec.accessMode === 'disabled' ? new RuleSet([]) : undefined,
+    ruleList: spec.rules ?? [],
     clusterRoles: spec.clusterRoles ?? [],
     session: spec.requireActiveSession ? { withinMs: spec.requireActiveSession.within.ms, text: spec.requireActiveSession.within.text } : undefined,
     validity: spec.validity ? new ValiditySchedule(spec.validity) : undefined,
@@ -488,6 +531,7 @@ function compileBreakGlassPolicy(doc: BreakGlassPolicy): CompiledBreakGlassPolic
     approvers: spec.approval.required ? compileSubjects(spec.approval.approvers) : undefined,
     clusters: compileClusterScope(spec.clusters),
     rules: spec.rules ? new RuleSet(spec.rules) : undefined,
+    ruleList: spec.rules ?? [],
     clusterRoles: spec.clusterRoles ?? [],
   };
 }

@@ -50,6 +50,9 @@ const PROTO_FILES = [
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
   'envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto',
+  // Rewrites the answers to self reviews (kubectl auth can-i, whoami): the filter and its service.
+  'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',
+  'envoy/service/ext_proc/v3/external_processor.proto',
   'envoy/extensions/filters/listener/tls_inspector/v3/tls_inspector.proto',
   'envoy/extensions/access_loggers/grpc/v3/als.proto',
   'envoy/extensions/access_loggers/file/v3/file.proto',

@@ -25,6 +25,7 @@ import { startCheckServer, type CheckServerMetrics, type RunningCheckServer } fr
 import type { Authorizer } from '../authz/decision';
 import { PolicyAuthorizer, type AllowedRequestObserver } from '../authz/policy-authorizer';
 import { addAccessLogService, type AccessLogWriter } from '../accesslog/access-log-service';
+import { addSelfReviewService } from '../self-review/self-review-service';
 import { JsonLinesSink } from '../accesslog/json-lines-sink';
 import type { AccessLogRecord } from '../accesslog/access-log-record';
 import { startStatusServer, type RunningStatusServer } from './status-http';
@@ -128,6 +129,11 @@ export class ControlPlane {
    * changes, so Envoy rebuilds one shard, not every user's chain.
    */
   private readonly fallbackEpochs = new Map<number, number>();
+  /**
+   * Advances whenever a user whose connections must close has a stream open on the shared
+   * users' chain (TranslatorInput.sharedChainRevision), so that chain is drained too.
+   */
+  private sharedEpoch = 0;
   /** Each user's credential revision and disabled flag at the last reload, to tell what changed. */
   private drainSensitive = new Map<string, string>();
   private readonly clock: () => number;
@@ -256,6 +262,7 @@ export class ControlPlane {
       register: (server) => {
         addAdsService(server, cp.cache, props.logger.child('ads'));
         addAccessLogService(server, accessLogWriter, props.logger.child('accesslog'));
+        addSelfReviewService(server, { view: () => cp.access, clock: cp.clock, logger: props.logger.child('self-review') });
       },
     });
     cp.checkServer = await startCheckServer({
@@ -365,6 +372,7 @@ export class ControlPlane {
         users,
         now,
         userFallbackRevisions: Object.fromEntries([...this.fallbackEpochs].map(([shard, epoch]) => [String(shard), String(epoch)])),
+        sharedChainRevision: String(this.sharedEpoch),
         ...(this.props.agents ? { tunnels: this.props.agents.tunnels } : {}),
       },
       { memo: this.filterChainMemo },
@@ -506,6 +514,7 @@ export class ControlPlane {
       if (current.get(user) !== before) changed.push(user);
     }
     this.drainFallbackChainsOf(changed);
+    if (this.openStreams.onSharedChain(changed)) this.drainSharedChain();
     this.drainSensitive = current;
   }
 
@@ -518,6 +527,12 @@ export class ControlPlane {
     for (const shard of new Set([...users].map((user) => userShard(user, shards)))) {
       this.fallbackEpochs.set(shard, (this.fallbackEpochs.get(shard) ?? 0) + 1);
     }
+  }
+
+  /** Closes every connection on the shared users' chain: a user who must lose theirs has one there. */
+  private drainSharedChain(): void {
+    this.sharedEpoch++;
+    this.props.logger.info("draining the edge's shared users' chain: a user whose streams must close has one open on it");
   }
 
   /** Agent-registered clusters follow the store, so every replica routes to every cluster. */
@@ -548,7 +563,8 @@ export class ControlPlane {
    */
   private revalidateOpenStreams(): boolean {
     const now = this.clock();
-    const { usersToDrain, nextCheckAt } = this.openStreams.revalidate(this.access, now);
+    const { usersToDrain, drainSharedChain, nextCheckAt } = this.openStreams.revalidate(this.access, now);
+    if (drainSharedChain) this.drainSharedChain();
     for (const user of usersToDrain) {
       this.drainEpochs.set(user, (this.drainEpochs.get(user) ?? 0) + 1);
       this.props.logger.info('closing open streams of a user who lost access', { user });

@@ -10,6 +10,9 @@ const DEFAULT_AUTHZ_TIMEOUT_MS = 2000;
 /** Where ext_authz's decision lands as dynamic metadata (the filter's own name). */
 export const AUTHZ_METADATA_NAMESPACE_NAME = 'envoy.filters.http.ext_authz';
 
+/** The filter that rewrites answers to self reviews; off except on their routes (routes.ts). */
+export const SELF_REVIEW_FILTER = 'envoy.filters.http.ext_proc';
+
 /**
  * Order matters: strip client-supplied identity headers, then ask the control plane (which
  * also drops any Impersonate-Extra-* it sees, since their names are open-ended, and adds the
@@ -51,6 +54,34 @@ export function httpFilters(input: TranslatorInput): object[] {
             ...['x-request-id', 'user-agent', 'kubectl-command', 'kubectl-session'].map((exact) => ({ exact, ignore_case: true })),
           ],
         },
+      },
+    },
+    // After the decision, so the decision's metadata says who asks: rewrites the cluster's
+    // answers to `kubectl auth can-i` and `whoami` (self-review/). Disabled here; the
+    // self-review routes turn it on, so no other request pays for it.
+    {
+      name: SELF_REVIEW_FILTER,
+      disabled: true,
+      typed_config: {
+        '@type': typeUrl('envoy.extensions.filters.http.ext_proc.v3.ExternalProcessor'),
+        grpc_service: {
+          envoy_grpc: { cluster_name: input.edge.controlPlaneCluster },
+          timeout: { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1e6 },
+        },
+        // Fail closed: an answer that could not be checked is not passed on.
+        failure_mode_allow: false,
+        message_timeout: { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1e6 },
+        // Headers out (to ask for uncompressed JSON), the whole answer back; with the response
+        // headers skipped, Envoy drops content-length itself when the body changes.
+        processing_mode: {
+          request_header_mode: 'SEND',
+          response_header_mode: 'SKIP',
+          request_body_mode: 'NONE',
+          response_body_mode: 'BUFFERED',
+          request_trailer_mode: 'SKIP',
+          response_trailer_mode: 'SKIP',
+        },
+        metadata_options: { forwarding_namespaces: { untyped: [AUTHZ_METADATA_NAMESPACE_NAME] } },
       },
     },
     {

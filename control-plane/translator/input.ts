@@ -185,6 +185,13 @@ export interface TranslatorInput {
    * listeners stay as they are. @default userFallbackRevision for every shard
    */
   readonly userFallbackRevisions?: Readonly<Record<string, string>>;
+  /**
+   * The revision of the shared users' chain (listener.ts): connections that name no user's
+   * server name (kubectl --server pointing at the edge's address, a client-go program that
+   * overrides the host). A new value drains every connection on it; the caller changes it
+   * only when a user whose streams must close has one open there. @default '0'
+   */
+  readonly sharedChainRevision?: string;
   /** Required when any cluster is a tunnel cluster. @default no tunnel listener */
   readonly tunnels?: EdgeTunnelSettings;
 }

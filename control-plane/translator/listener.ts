@@ -1,5 +1,5 @@
 import { edgeUserShards, holdsLiveCertificate, type EdgeUser, type TranslatorInput } from './input';
-import { ADS_CONFIG_SOURCE, EDGE_LISTENER, EDGE_ROUTES, EDGE_SERVING_SECRET, USER_CA_SECRET, USER_FALLBACK_CHAIN, typeUrl, userFilterChainName } from './names';
+import { ADS_CONFIG_SOURCE, EDGE_LISTENER, EDGE_ROUTES, EDGE_SERVING_SECRET, USER_CA_SECRET, USER_FALLBACK_CHAIN, USERS_SHARED_CHAIN, typeUrl, userFilterChainName } from './names';
 import { httpFilters } from './http-filters';
 import { accessLogs, DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS } from './access-log';
 import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName, userShard, userUri } from '../identity/user-identity';
@@ -30,8 +30,19 @@ const DEFAULT_MAX_STREAM_DURATION_SECONDS = 4 * 3600;
  * chain has a revision too, which the control plane changes whenever that user's connections
  * must close: it is a filter chain, so changing it drains only its own connections (changing
  * the default chain would make Envoy rebuild the whole listener and drain everyone).
- * Everything else (no or another server name) lands on the default chain, where ext_authz
- * refuses it with a reason the user can act on.
+ * A connection that names no user's server name (no server name at all, an IP address, the
+ * edge's own DNS name) lands on the shared users' chain. Tools that set the server URL
+ * themselves do that: `kubectl --server https://<edge>/clusters/<c>`, client-go programs that
+ * override the host (client-go then drops the kubeconfig's tls-server-name), Kubernetes' own
+ * e2e framework. ext_authz serves any user there by their certificate alone. Its revision
+ * (TranslatorInput.sharedChainRevision) changes when a user whose streams must close has one
+ * open on it, so revocation still closes them within the bound; the price is that everyone
+ * else's streams on this chain close too and reconnect (kubectl's watches end). Users who keep
+ * the kubeconfig's tls-server-name, or whose server URL carries their name in the host (see
+ * README, "DNS for a production edge"), stay on their own chains and are never drained for
+ * someone else. The shared chain is in shard 0, where the public listener sends every
+ * connection without a user's server name. Anything that is not TLS lands on the default
+ * chain, whose handshake fails.
  *
  * Shards (EdgeSettings.userShards, 16 by default). Changing one chain still makes Envoy rebuild
  * the listener that holds it, in main-thread time that grows with that listener's chains: with
@@ -57,11 +68,13 @@ export function translateListeners(input: TranslatorInput, memo?: FilterChainMem
   const shards = edgeUserShards(edge);
   const users = (input.users ?? []).filter((u) => holdsLiveCertificate(u, now)).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   const fallbackRevision = (shard: number) => input.userFallbackRevisions?.[String(shard)] ?? input.userFallbackRevision ?? '0';
-  // The chains of one listener: its users' own, the user fallback, and the default.
+  // The chains of one listener: its users' own, the user fallback, the shared one (shard 0
+  // only), and the default.
   const chains = (members: readonly EdgeUser[], shard: number) => ({
     filter_chains: [
       ...members.map((user) => (memo ? memo.chain(`${user.name}\0${user.revision}\0${suffix}`, () => userFilterChain(user, suffix, hcm)) : userFilterChain(user, suffix, hcm))),
       userFallbackChain(fallbackRevision(shard), suffix, hcm),
+      ...(shard === 0 ? [usersSharedChain(input.sharedChainRevision ?? '0', hcm)] : []),
     ],
     default_filter_chain: {
       name: 'default',
@@ -108,6 +121,20 @@ function userFallbackChain(revision: string, suffix: string, hcm: object): objec
   return {
     name: USER_FALLBACK_CHAIN,
     filter_chain_match: { server_names: [`*.${suffix}`] },
+    filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
+    transport_socket: downstreamTls(null),
+    metadata: { filter_metadata: { kubegate: toStruct({ revision }) } },
+  };
+}
+
+/**
+ * Every TLS connection that matched no server name above: no chain is more general except the
+ * default one, which Envoy would rebuild the listener (and drain everyone) to change.
+ */
+function usersSharedChain(revision: string, hcm: object): object {
+  return {
+    name: USERS_SHARED_CHAIN,
+    filter_chain_match: { transport_protocol: 'tls' },
     filters: [{ name: 'envoy.filters.network.http_connection_manager', typed_config: hcm }],
     transport_socket: downstreamTls(null),
     metadata: { filter_metadata: { kubegate: toStruct({ revision }) } },

@@ -9,6 +9,8 @@ export const USER_CA_SECRET = 'user-ca';
 export const userFilterChainName = (user: string) => `user/${user}`;
 /** Users' server names without a chain of their own (yet); see listener.ts. */
 export const USER_FALLBACK_CHAIN = 'users-fallback';
+/** Connections that name no user's server name; see listener.ts. */
+export const USERS_SHARED_CHAIN = 'users-shared';
 /**
  * With users split across shards (listener.ts): the internal listener holding shard k's users'
  * chains, the cluster the public listener reaches it through, and the public listener's chain

@@ -1,18 +1,23 @@
 import { isTunnelCluster, type TranslatorInput } from './input';
 import { EDGE_ROUTES, clusterPathPrefix, tunnelClusterName, upstreamClusterName } from './names';
 import { kubernetesStatusBody } from './status-body';
+import { selfReviewRoute } from './self-review-route';
 
 /**
  * One route per registered cluster, selected by the path prefix /clusters/<name>/ that the
  * kubeconfig's server URL carries; the prefix is removed before the request goes upstream.
  * Timeouts are off on these routes: a watch, logs -f or exec stays open as long as the user
  * wants, bounded by the connection manager's stream idle timeout instead.
+ *
+ * Before each cluster's routes, one for the self reviews (`kubectl auth can-i`, `whoami`) with
+ * the answer-rewriting filter on: same upstream, same decision, truthful answer.
  */
 export function translateRoutes(input: TranslatorInput): object[] {
   const routes: object[] = [];
   for (const cluster of input.clusters) {
     const target = isTunnelCluster(cluster) ? tunnelClusterName(cluster.name) : upstreamClusterName(cluster.name);
     const action = { cluster: target, timeout: { seconds: 0 } };
+    routes.push(selfReviewRoute(cluster.name, target));
     routes.push({
       name: `cluster/${cluster.name}`,
       match: { prefix: clusterPathPrefix(cluster.name) },

@@ -38,6 +38,9 @@ export function validateTranslatorInput(input: TranslatorInput): void {
     }
     if (typeof revision !== 'string') throw new TranslatorInputError(`userFallbackRevisions: shard ${key}'s revision is not a string`);
   }
+  if (input.sharedChainRevision !== undefined && typeof input.sharedChainRevision !== 'string') {
+    throw new TranslatorInputError('sharedChainRevision is not a string');
+  }
   const users = input.users ?? [];
   if (users.length > 0 && (typeof input.now !== 'number' || !Number.isFinite(input.now))) {
     throw new TranslatorInputError('now is required with users: it decides whose certificates are live, and so who has a filter chain');

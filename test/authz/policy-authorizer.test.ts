@@ -128,12 +128,26 @@ test('an unknown user, a disabled user and a revoked certificate are refused wit
   expect(revoked.message).toContain('revoked');
 });
 
-test("a request that did not arrive on the user's own endpoint is refused", () => {
-  for (const serverName of ['', '127.0.0.1', userServerName('bob')]) {
-    const d = denied(authorizer.decide(request('/clusters/alpha/api/v1/namespaces/team-a/pods', { serverName })));
-    expect(d).toMatchObject({ httpStatus: 403, reason: 'wrong-server-name' });
-    expect(d.message).toContain('tls-server-name');
+test("a request on another user's endpoint is refused", () => {
+  const d = denied(authorizer.decide(request('/clusters/alpha/api/v1/namespaces/team-a/pods', { serverName: userServerName('bob') })));
+  expect(d).toMatchObject({ httpStatus: 403, reason: 'wrong-server-name' });
+  expect(d.message).toContain("another user's endpoint");
+});
+
+test('a request naming no user (kubectl --server, a client that overrides the host) is served on the shared chain, and says so', () => {
+  for (const serverName of ['', '127.0.0.1', 'edge.example.com']) {
+    const d = authorizer.decide(request('/clusters/alpha/api/v1/namespaces/team-a/pods', { serverName }));
+    expect(d).toMatchObject({ allowed: true, sharedEndpoint: true });
   }
+  const own = authorizer.decide(request('/clusters/alpha/api/v1/namespaces/team-a/pods'));
+  expect(own.allowed).toBe(true);
+  expect(own).not.toHaveProperty('sharedEndpoint');
+});
+
+test('the shared chain does not weaken anything else: a revoked certificate is refused there too', () => {
+  access.applyStoreState(state({ generation: 3, revokedSerials: [aliceCert.serial] }));
+  const revoked = denied(authorizer.decide(request('/clusters/alpha/api/v1/namespaces/team-a/pods', { serverName: '' })));
+  expect(revoked).toMatchObject({ httpStatus: 401, reason: 'certificate-revoked' });
 });
 
 test.each([

@@ -76,7 +76,24 @@ describe('sharded user listeners', () => {
     expect([...sharded.keys()]).toEqual([EDGE_LISTENER, ...Array.from({ length: 16 }, (_, k) => edgeShardListenerName(k))]);
     const single = listeners({ users, userShards: 1 });
     expect([...single.keys()]).toEqual([EDGE_LISTENER]);
-    expect(single.get(EDGE_LISTENER)!.filter_chains.map((c) => c.name)).toEqual([...users.map((u) => userFilterChainName(u.name)).sort(), 'users-fallback']);
+    expect(single.get(EDGE_LISTENER)!.filter_chains.map((c) => c.name)).toEqual([...users.map((u) => userFilterChainName(u.name)).sort(), 'users-fallback', 'users-shared']);
+  });
+
+  test('one shared chain, in shard 0 where connections without a user\'s server name go; its revision changes only it', () => {
+    const users = names(40).map((n) => live(n));
+    const before = listeners({ users });
+    const after = listeners({ users, sharedChainRevision: '1' });
+    const holders = [...before.values()].filter((l) => l.filter_chains.some((c) => c.name === 'users-shared')).map((l) => l.name);
+    expect(holders).toEqual([edgeShardListenerName(0)]);
+    const shared = before.get(edgeShardListenerName(0))!.filter_chains.find((c) => c.name === 'users-shared')!;
+    // Any TLS connection that no server name picked; the handshake still needs a user certificate.
+    expect(shared).toMatchObject({ filter_chain_match: { transport_protocol: 'tls' } });
+    expect(JSON.stringify(shared)).toContain('"require_client_certificate":{"value":true}');
+    expect(routedShard(before.get(EDGE_LISTENER)!, '127.0.0.1')).toBeUndefined();
+    for (const [name, listener] of before) {
+      if (name === edgeShardListenerName(0)) expect(after.get(name)).not.toEqual(listener);
+      else expect(after.get(name)).toEqual(listener);
+    }
   });
 
   test.each([2, 4, 16, 64, 256])('with %i shards the public listener sends each user to the shard that holds their chain', (n) => {

@@ -1,0 +1,48 @@
+/**
+ * The three places that must agree on what a self review is: the edge's route (which turns the
+ * answer rewriting on), the authorizer (which grants them to every kubectl user), and the rules
+ * `can-i --list` shows for that grant.
+ */
+import { parseRequestAttributes } from '../../control-plane/authz/request-attributes';
+import { isGrantedToEveryKubectlUser } from '../../control-plane/authz/policy-authorizer';
+import { selfReviewKind } from '../../control-plane/authz/self-review-requests';
+import { selfReviewPathPattern } from '../../control-plane/translator/self-review-route';
+import { IMPLICIT_KUBECTL_RULES } from '../../control-plane/self-review/implicit-rules';
+import { RuleSet } from '../../control-plane/policy-engine/rule-matcher';
+import { requestTarget } from '../../control-plane/policy-engine/request-target';
+
+const route = new RegExp(selfReviewPathPattern('/clusters/alpha/'));
+
+test.each([
+  ['/apis/authorization.k8s.io/v1/selfsubjectaccessreviews', 'SelfSubjectAccessReview'],
+  ['/apis/authorization.k8s.io/v1/selfsubjectrulesreviews', 'SelfSubjectRulesReview'],
+  ['/apis/authentication.k8s.io/v1/selfsubjectreviews', 'SelfSubjectReview'],
+  ['/apis/authentication.k8s.io/v1beta1/selfsubjectreviews', 'SelfSubjectReview'],
+  ['/apis/authentication.k8s.io/v1alpha1/selfsubjectreviews', 'SelfSubjectReview'],
+  ['/apis/authorization.k8s.io/v1/subjectaccessreviews', undefined],
+  ['/apis/authorization.k8s.io/v1/namespaces/a/localsubjectaccessreviews', undefined],
+  ['/apis/authorization.k8s.io/v1/selfsubjectaccessreviews/x', undefined],
+  ['/apis/authentication.k8s.io/v1/tokenreviews', undefined],
+  ['/api/v1/selfsubjectaccessreviews', undefined],
+])('%s: %s', (path, kind) => {
+  const attributes = parseRequestAttributes('POST', path);
+  expect(selfReviewKind(attributes)).toBe(kind);
+  expect(route.test(`/clusters/alpha${path}`)).toBe(kind !== undefined);
+  expect(route.test(`/clusters/beta${path}`)).toBe(false);
+  expect(isGrantedToEveryKubectlUser(attributes)).toBe(kind !== undefined);
+  // RBAC rules cannot say "the collection only", so the rules shown cover a POST to a named
+  // review too (no such API exists; the authorizer refuses it, the cluster would answer 404).
+  if (attributes.name === '') expect(new RuleSet(IMPLICIT_KUBECTL_RULES).match(requestTarget(attributes)) >= 0).toBe(kind !== undefined);
+  // Only create asks a question; a GET of the same path is not granted.
+  expect(isGrantedToEveryKubectlUser(parseRequestAttributes('GET', path))).toBe(false);
+});
+
+test.each(['/api', '/api/v1', '/apis', '/apis/apps/v1', '/version', '/openapi/v3', '/healthz', '/livez/etcd', '/readyz', '/metrics', '/logs'])(
+  'discovery %s: granted exactly where the rules can-i --list shows say',
+  (path) => {
+    for (const method of ['GET', 'HEAD', 'POST']) {
+      const attributes = parseRequestAttributes(method, path);
+      expect([method, path, new RuleSet(IMPLICIT_KUBECTL_RULES).match(requestTarget(attributes)) >= 0]).toEqual([method, path, isGrantedToEveryKubectlUser(attributes)]);
+    }
+  },
+);
