@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { loadToolchain, type Toolchain } from '../toolchain/tools';
 import type { Logger } from '../log/logger';
 import { loadOrCreatePki, type KubegatePki } from '../pki/kubegate-pki';
-import { startLocalCluster, type LocalCluster } from '../local-cluster/local-cluster';
+import { startLocalCluster, type LocalCluster, type LocalClusterControlPlane } from '../local-cluster/local-cluster';
 import { getFreePorts } from '../process/free-port';
 import type { ControlPlane } from '../server/control-plane';
 import { ADMIN_USER, Controller } from '../server/controller';
@@ -32,7 +32,13 @@ export interface LocalClusterSpec {
   readonly name: string;
   /** @default { env: 'dev' } */
   readonly labels?: Readonly<Record<string, string>>;
-  /** Tunnel clusters only: what the kwok node's exec, logs and port-forward use. @default kwok's defaults */
+  /**
+   * Direct clusters: which components run, 'apiserver-only' or 'full' (kube-scheduler,
+   * kube-controller-manager and a kwok node, as tunnel clusters always have; `dev up --direct`
+   * asks for it). @default 'apiserver-only'
+   */
+  readonly controlPlane?: LocalClusterControlPlane;
+  /** What the kwok node's exec, logs and port-forward use: tunnel clusters, and direct ones with controlPlane 'full'. @default kwok's defaults */
   readonly podIo?: KwokPodIoProps;
 }
 
@@ -286,10 +292,12 @@ export class LocalStack {
    * it with the control plane; a running edge picks it up over xDS.
    */
   async addCluster(spec: string | LocalClusterSpec): Promise<LocalCluster> {
-    const { name, labels } = typeof spec === 'string' ? { name: spec, labels: undefined } : spec;
+    const { name, labels, controlPlane, podIo } = typeof spec === 'string' ? { name: spec, labels: undefined, controlPlane: undefined, podIo: undefined } : spec;
     if (this.localClusters.has(name)) throw new Error(`cluster "${name}" is already running`);
     const cluster = await startLocalCluster({
       name,
+      ...(controlPlane ? { controlPlane } : {}),
+      ...(podIo ? { podIo } : {}),
       stateDir: path.join(this.props.stateDir, 'clusters', name),
       toolchain: this.toolchain,
       logger: this.props.logger.child(`cluster.${name}`),
