@@ -7,7 +7,9 @@
  *   verdict comes from the very function that decides real requests (policy-authorizer.ts
  *   edgeVerdict), so can-i and the request itself cannot disagree.
  * - SelfSubjectRulesReview (`kubectl auth can-i --list`): the cluster's rules intersected with
- *   the edge's (rule-intersection.ts); `incomplete` and `evaluationError` stay the cluster's.
+ *   the edge's (rule-intersection.ts) for the namespace the question named (the answer does not
+ *   repeat it); `incomplete` and `evaluationError` are the cluster's, and say so too when the
+ *   question could not be read (then only the edge's rules without namespaces count).
  * - SelfSubjectReview (`kubectl auth whoami`): what the cluster sees, plus kubegate's user, its
  *   groups and the cluster as extra fields (kubegate.io/user, kubegate.io/groups,
  *   kubegate.io/cluster).
@@ -15,6 +17,7 @@
  * Anything else (a Status, another kind, a body that is not JSON) is left as it is.
  */
 import type { RequestAttributes } from '../authz/request-attributes';
+import { kubernetesProtobufString } from './kubernetes-protobuf';
 import { intersectRules, type EdgeRuleSet, type ReportedNonResourceRule, type ReportedResourceRule } from './rule-intersection';
 
 export const EXTRA_USER = 'kubegate.io/user';
@@ -44,8 +47,11 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 const text = (v: unknown): string => (typeof v === 'string' ? v : '');
 const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
-/** The rewritten body, or undefined when the answer is not one this rewrites. */
-export function rewriteReviewAnswer(body: string, ctx: ReviewContext): string | undefined {
+/**
+ * The rewritten body, or undefined when the answer is not one this rewrites. `question` is the
+ * request's body as the client sent it (JSON or Kubernetes protobuf).
+ */
+export function rewriteReviewAnswer(body: string, ctx: ReviewContext, question: Buffer = Buffer.alloc(0)): string | undefined {
   let answer: unknown;
   try {
     answer = JSON.parse(body);
@@ -57,7 +63,7 @@ export function rewriteReviewAnswer(body: string, ctx: ReviewContext): string | 
     case 'SelfSubjectAccessReview':
       return JSON.stringify(accessReview(answer, answer.status, ctx));
     case 'SelfSubjectRulesReview':
-      return JSON.stringify(rulesReview(answer, answer.status, ctx));
+      return JSON.stringify(rulesReview(answer, answer.status, ctx, question));
     case 'SelfSubjectReview':
       return JSON.stringify(whoami(answer, answer.status, ctx));
     default:
@@ -112,8 +118,29 @@ function accessReview(answer: Json, status: Json, ctx: ReviewContext): Json {
   return { ...answer, status: { ...status, reason } };
 }
 
-function rulesReview(answer: Json, status: Json, ctx: ReviewContext): Json {
-  const namespace = isObject(answer.spec) ? text(answer.spec.namespace) : '';
+/** SelfSubjectRulesReview.spec (field 2), SelfSubjectRulesReviewSpec.namespace (field 1). */
+const RULES_REVIEW_NAMESPACE = [2, 1];
+
+/**
+ * The namespace a SelfSubjectRulesReview asked about, from the question as the client sent it
+ * (JSON, or protobuf as kubectl sends it), or undefined if it cannot be read.
+ */
+function askedNamespace(answer: Json, question: Buffer): string | undefined {
+  if (isObject(answer.spec) && typeof answer.spec.namespace === 'string' && answer.spec.namespace !== '') return answer.spec.namespace;
+  const fromProtobuf = kubernetesProtobufString(question, RULES_REVIEW_NAMESPACE);
+  if (fromProtobuf !== undefined) return fromProtobuf;
+  try {
+    const asked: unknown = JSON.parse(question.toString('utf8'));
+    if (isObject(asked)) return isObject(asked.spec) ? text(asked.spec.namespace) : '';
+  } catch {
+    // Neither: said in the answer.
+  }
+  return undefined;
+}
+
+function rulesReview(answer: Json, status: Json, ctx: ReviewContext, question: Buffer): Json {
+  const asked = askedNamespace(answer, question);
+  const namespace = asked ?? '';
   const reported = {
     resourceRules: (Array.isArray(status.resourceRules) ? status.resourceRules.filter(isObject) : []).map(
       (r): ReportedResourceRule => ({
@@ -128,7 +155,14 @@ function rulesReview(answer: Json, status: Json, ctx: ReviewContext): Json {
     ),
   };
   const both = intersectRules(reported, ctx.rules(), namespace);
-  return { ...answer, status: { ...status, resourceRules: both.resourceRules, nonResourceRules: both.nonResourceRules } };
+  const unread =
+    asked === undefined
+      ? {
+          incomplete: true,
+          evaluationError: [text(status.evaluationError), "kubegate: could not read which namespace was asked about; only kubegate's rules for every namespace are counted"].filter(Boolean).join('; '),
+        }
+      : {};
+  return { ...answer, status: { ...status, resourceRules: both.resourceRules, nonResourceRules: both.nonResourceRules, ...unread } };
 }
 
 function whoami(answer: Json, status: Json, ctx: ReviewContext): Json {

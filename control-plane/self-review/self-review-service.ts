@@ -6,7 +6,9 @@
  *
  * 1. request headers: ask for JSON without compression, whatever the client asked for (client-go
  *    decodes JSON whatever it sent in Accept), so the answer can be read and rewritten;
- * 2. response body (buffered whole by Envoy, which then drops content-length itself): the
+ * 2. request body (small; buffered whole by Envoy, passed on unchanged): kept, because a
+ *    SelfSubjectRulesReview's answer does not repeat the namespace it was asked about;
+ * 3. response body (buffered whole by Envoy, which then drops content-length itself): the
  *    rewritten answer.
  *
  * Who asks comes from ext_authz's decision, which Envoy forwards as metadata; the edge's verdict
@@ -94,6 +96,7 @@ export function addSelfReviewService(server: grpc.Server, props: SelfReviewServi
   server.addService(service, {
     Process: (call: grpc.ServerDuplexStream<Message, object>) => {
       let asker: Asker | undefined;
+      let question: Buffer = Buffer.alloc(0);
       call.on('data', (message: Message) => {
         asker ??= askerOf(message);
         if (message.request_headers) {
@@ -108,10 +111,11 @@ export function addSelfReviewService(server: grpc.Server, props: SelfReviewServi
             },
           });
         } else if (message.response_body) {
-          call.write(answer(message.response_body.body as Buffer | undefined, asker, props));
+          call.write(answer(message.response_body.body as Buffer | undefined, question, asker, props));
         } else if (message.response_headers) {
           call.write({ response_headers: {} });
         } else if (message.request_body) {
+          question = (message.request_body.body as Buffer | undefined) ?? Buffer.alloc(0);
           call.write({ request_body: {} });
         } else if (message.request_trailers) {
           call.write({ request_trailers: {} });
@@ -125,14 +129,14 @@ export function addSelfReviewService(server: grpc.Server, props: SelfReviewServi
   });
 }
 
-function answer(body: Buffer | undefined, asker: Asker | undefined, props: SelfReviewServiceProps): object {
+function answer(body: Buffer | undefined, question: Buffer, asker: Asker | undefined, props: SelfReviewServiceProps): object {
   if (!asker) {
     props.logger.warn('a self review arrived without the edge decision that allowed it; refused');
     return refusal('could not check this review against kubegate\'s policy; retry');
   }
   const context = reviewContext(asker, props);
   if (typeof context === 'string') return refusal(`could not answer this review: ${context}`);
-  const rewritten = rewriteReviewAnswer((body ?? Buffer.alloc(0)).toString('utf8'), context);
+  const rewritten = rewriteReviewAnswer((body ?? Buffer.alloc(0)).toString('utf8'), context, question);
   if (rewritten === undefined) return { response_body: {} };
   return { response_body: { response: { body_mutation: { body: Buffer.from(rewritten) } } } };
 }

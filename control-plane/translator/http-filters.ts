@@ -71,12 +71,13 @@ export function httpFilters(input: TranslatorInput): object[] {
         // Fail closed: an answer that could not be checked is not passed on.
         failure_mode_allow: false,
         message_timeout: { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1e6 },
-        // Headers out (to ask for uncompressed JSON), the whole answer back; with the response
-        // headers skipped, Envoy drops content-length itself when the body changes.
+        // Headers out (to ask for uncompressed JSON), the question (a rules review's answer
+        // does not repeat its namespace) and the whole answer back; with the response headers
+        // skipped, Envoy drops content-length itself when the body changes.
         processing_mode: {
           request_header_mode: 'SEND',
           response_header_mode: 'SKIP',
-          request_body_mode: 'NONE',
+          request_body_mode: 'BUFFERED',
           response_body_mode: 'BUFFERED',
           request_trailer_mode: 'SKIP',
           response_trailer_mode: 'SKIP',

@@ -1,7 +1,7 @@
 import { isTunnelCluster, type TranslatorInput } from './input';
 import { EDGE_ROUTES, clusterPathPrefix, tunnelClusterName, upstreamClusterName } from './names';
 import { kubernetesStatusBody } from './status-body';
-import { selfReviewRoute } from './self-review-route';
+import { selfReviewRoutes } from './self-review-route';
 
 /**
  * One route per registered cluster, selected by the path prefix /clusters/<name>/ that the
@@ -17,7 +17,7 @@ export function translateRoutes(input: TranslatorInput): object[] {
   for (const cluster of input.clusters) {
     const target = isTunnelCluster(cluster) ? tunnelClusterName(cluster.name) : upstreamClusterName(cluster.name);
     const action = { cluster: target, timeout: { seconds: 0 } };
-    routes.push(selfReviewRoute(cluster.name, target));
+    routes.push(...selfReviewRoutes(cluster.name, target));
     routes.push({
       name: `cluster/${cluster.name}`,
       match: { prefix: clusterPathPrefix(cluster.name) },

@@ -1,33 +1,36 @@
 /**
- * Each cluster's route for the self reviews (`kubectl auth can-i`, `can-i --list`, `whoami`):
+ * Each cluster's routes for the self reviews (`kubectl auth can-i`, `can-i --list`, `whoami`):
  * the same upstream as the cluster's other requests, with the filter that makes their answers
- * truthful about kubegate's rules turned on (it is off everywhere else: http-filters.ts). The
- * paths are those authz/self-review-requests.ts calls self reviews; a test keeps them in step.
+ * truthful about kubegate's rules turned on (it is off everywhere else: http-filters.ts). One
+ * exact path each (a regular expression for all of them exceeds Envoy's default RE2 program
+ * size, and exact matches cost nothing). The paths are those authz/self-review-requests.ts
+ * calls self reviews; a test keeps them in step.
  */
 import { SELF_REVIEW_FILTER } from './http-filters';
 import { clusterPathPrefix, typeUrl } from './names';
 
-/** `text` as a regular expression (RE2) that matches exactly it. */
-export function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-}
+/** Every self review's path, without the cluster's prefix. */
+export const SELF_REVIEW_PATHS: readonly string[] = [
+  'apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+  'apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
+  'apis/authentication.k8s.io/v1/selfsubjectreviews',
+  'apis/authentication.k8s.io/v1beta1/selfsubjectreviews',
+  'apis/authentication.k8s.io/v1alpha1/selfsubjectreviews',
+];
 
-/** The path of any self review after `prefix` (a cluster's `/clusters/<name>/`). */
-export function selfReviewPathPattern(prefix: string): string {
-  return `^${escapeRegExp(prefix)}apis/(authorization\\.k8s\\.io/v1/selfsubject(access|rules)reviews|authentication\\.k8s\\.io/(v1|v1beta1|v1alpha1)/selfsubjectreviews)$`;
-}
+const FILTER_ON = {
+  [SELF_REVIEW_FILTER]: {
+    '@type': typeUrl('envoy.config.route.v3.FilterConfig'),
+    config: { '@type': typeUrl('envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute'), overrides: {} },
+  },
+};
 
-export function selfReviewRoute(cluster: string, upstream: string): object {
+export function selfReviewRoutes(cluster: string, upstream: string): object[] {
   const prefix = clusterPathPrefix(cluster);
-  return {
-    name: `cluster/${cluster}/self-review`,
-    match: { safe_regex: { regex: selfReviewPathPattern(prefix) } },
-    route: { cluster: upstream, timeout: { seconds: 0 }, regex_rewrite: { pattern: { regex: `^${escapeRegExp(prefix)}` }, substitution: '/' } },
-    typed_per_filter_config: {
-      [SELF_REVIEW_FILTER]: {
-        '@type': typeUrl('envoy.config.route.v3.FilterConfig'),
-        config: { '@type': typeUrl('envoy.extensions.filters.http.ext_proc.v3.ExtProcPerRoute'), overrides: {} },
-      },
-    },
-  };
+  return SELF_REVIEW_PATHS.map((path) => ({
+    name: `cluster/${cluster}/self-review/${path.split('/').slice(1, 3).join('/')}/${path.split('/').at(-1)}`,
+    match: { path: `${prefix}${path}` },
+    route: { cluster: upstream, timeout: { seconds: 0 }, prefix_rewrite: `/${path}` },
+    typed_per_filter_config: FILTER_ON,
+  }));
 }

@@ -69,6 +69,20 @@ test('rules review: the cluster\'s rules intersected with the edge\'s; incomplet
   expect(parse(rewriteReviewAnswer(body, ctx(() => true, true))).status.resourceRules).toEqual([{ verbs: ['*'], apiGroups: ['*'], resources: ['*'] }]);
 });
 
+test('rules review: the namespace comes from the question (the answer does not repeat it); an unreadable question says so', () => {
+  const narrow: ReviewContext = { ...ctx(() => true), rules: () => ({ unrestricted: false, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'], namespaces: ['team-a'] }] }) };
+  const answer = JSON.stringify({ kind: 'SelfSubjectRulesReview', spec: {}, status: { resourceRules: [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }], nonResourceRules: [], incomplete: false } });
+  const inTeamA = parse(rewriteReviewAnswer(answer, narrow, Buffer.from(JSON.stringify({ kind: 'SelfSubjectRulesReview', spec: { namespace: 'team-a' } }))));
+  expect(inTeamA.status).toEqual({ resourceRules: [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }], nonResourceRules: [], incomplete: false });
+  const elsewhere = parse(rewriteReviewAnswer(answer, narrow, Buffer.from(JSON.stringify({ spec: { namespace: 'team-b' } }))));
+  expect(elsewhere.status.resourceRules).toEqual([]);
+  // As kubectl 1.32 sends it: Kubernetes' protobuf envelope (the structure captured from a real request, for namespace team-a).
+  const protobuf = Buffer.from('azhzAAoxChdhdXRob3JpemF0aW9uLms4cy5pby92MRIWU2VsZlN1YmplY3RSdWxlc1JldmlldxIiChAKABIAGgAiACoAMgA4AEIAEggKBnRlYW0tYRoEGAAiABoAIgA=', 'base64');
+  expect(parse(rewriteReviewAnswer(answer, narrow, protobuf)).status).toEqual(inTeamA.status);
+  const unreadable = parse(rewriteReviewAnswer(answer, narrow, Buffer.from('\x0anot a review')));
+  expect(unreadable.status).toMatchObject({ resourceRules: [], incomplete: true, evaluationError: expect.stringContaining('could not read which namespace') });
+});
+
 test("whoami: what the cluster sees, plus kubegate's user, groups and cluster as extra fields", () => {
   const body = JSON.stringify({ kind: 'SelfSubjectReview', status: { userInfo: { username: 'system:serviceaccount:kubegate-users:u-alice', groups: ['system:serviceaccounts'], extra: { 'authentication.kubernetes.io/pod-name': ['x'] } } } });
   const out = parse(rewriteReviewAnswer(body, ctx(() => true)));
