@@ -213,64 +213,56 @@ install_kwok() {
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
-# audit-decode (toolchain/audit-decode) decodes an audit.k8s.io/v1 EventList strictly with the
-# real audit types of k8s.io/apiserver at the pinned Kubernetes version, so the tests can check
-# kubegate's audit export against the schema Kubernetes publishes. Its directory is keyed by
-# that version and by a digest of its sources: a change to either builds a new one. Older ones
-# stay, since another checkout sharing this cache may still name them in its tools.json.
-# Seconds to build once the Kubernetes modules are downloaded. Sets audit_decode_bin.
-audit_decode_bin=
-install_audit_decode() {
-  local src="$here/audit-decode"
+# Small Go programs of kubegate's own (toolchain/<name>/) built against a Kubernetes staging
+# module at the pinned Kubernetes version: each directory is keyed by that version and by a
+# digest of its sources, so a change to either builds a new one. Older ones stay, since another
+# checkout sharing this cache may still name them in its tools.json. The staging modules are
+# published as v0.<minor>.<patch> of the Kubernetes release; they are pinned to versions.env's,
+# whatever go.mod was last tidied against, and the program's --version must say so.
+#   install_pinned_tool NAME MODULE [MODULE...]   (the first MODULE is the one --version names)
+# Sets pinned_tool_bin.
+pinned_tool_bin=
+install_pinned_tool() {
+  local name=$1; shift
+  local src="$here/$name"
   local digest
   digest=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)
-  local dest="$cache/audit-decode-v$KUBERNETES_VERSION-$digest"
-  audit_decode_bin="$dest/bin/audit-decode"
-  if [[ -x $audit_decode_bin ]]; then log info "audit-decode cached" "version=$KUBERNETES_VERSION" "digest=$digest"; return; fi
+  local dest="$cache/$name-v$KUBERNETES_VERSION-$digest"
+  pinned_tool_bin="$dest/bin/$name"
+  if [[ -x $pinned_tool_bin ]]; then log info "$name cached" "version=$KUBERNETES_VERSION" "digest=$digest"; return; fi
   require_go
-  log info "building audit-decode against k8s.io/apiserver" "version=$KUBERNETES_VERSION" "digest=$digest"
+  log info "building $name against $1 (seconds once the Kubernetes build has warmed Go's cache, minutes from cold)" "version=$KUBERNETES_VERSION" "digest=$digest"
   local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/src" "$tmp/bin"
   cp "$src/main.go" "$src/go.mod" "$src/go.sum" "$tmp/src/"
-  # The staging modules are published as v0.<minor>.<patch> of the Kubernetes release; pin them
-  # to versions.env's, whatever go.mod was last tidied against.
   local staging_version="v0.${KUBERNETES_VERSION#1.}"
-  (cd "$tmp/src" && GOTOOLCHAIN=local go get "k8s.io/apiserver@$staging_version" "k8s.io/apimachinery@$staging_version" >"$tmp/get.log" 2>&1) \
-    || { tail -n 20 "$tmp/get.log" >&2; die "could not resolve k8s.io/apiserver for audit-decode" "version=$staging_version" "log=$tmp/get.log"; }
-  run_with_progress audit-decode-build "$tmp/build.log" \
-    env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/bin/audit-decode" .
-  [[ $("$tmp/bin/audit-decode" --version) == "k8s.io/apiserver $staging_version" ]] \
-    || die "audit-decode was not built against the pinned k8s.io/apiserver" "want=$staging_version" "log=$tmp/build.log"
+  local -a pins=()
+  local module
+  for module in "$@"; do pins+=("$module@$staging_version"); done
+  (cd "$tmp/src" && GOTOOLCHAIN=local go get "${pins[@]}" >"$tmp/get.log" 2>&1) \
+    || { tail -n 20 "$tmp/get.log" >&2; die "could not resolve $1 for $name" "version=$staging_version" "log=$tmp/get.log"; }
+  run_with_progress "$name-build" "$tmp/build.log" \
+    env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/bin/$name" .
+  [[ $("$tmp/bin/$name" --version) == "$1 $staging_version" ]] \
+    || die "$name was not built against the pinned $1" "want=$staging_version" "log=$tmp/build.log"
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
-# request-info (toolchain/request-info) answers, for each request it reads, with the RequestInfo
-# kube-apiserver derives (verb, group, resource, namespace, name, ...): k8s.io/apiserver's own
-# RequestInfoFactory at the pinned Kubernetes version, built as kube-apiserver builds it. The
-# tests use it as the oracle for kubegate's request parser. Cached like audit-decode, by version
-# and source digest. It links k8s.io/apiserver/pkg/server (for NewRequestInfoResolver), so a
-# build from a cold Go build cache takes 2-3 minutes on 2 cores; seconds once warm.
-# Sets request_info_bin.
+# audit-decode decodes an audit.k8s.io/v1 EventList strictly with the real audit types of
+# k8s.io/apiserver, so the tests can check kubegate's audit export against the schema
+# Kubernetes publishes. Seconds to build once the Kubernetes modules are downloaded.
+# request-info answers, for each request it reads, with the RequestInfo kube-apiserver derives
+# (verb, group, resource, namespace, name, ...): k8s.io/apiserver's own RequestInfoFactory, the
+# oracle for kubegate's request parser. It links k8s.io/apiserver/pkg/server, so a build from a
+# cold Go build cache takes 2-3 minutes on 2 cores.
+# host-override is a client-go program that overrides the server URL the way Kubernetes' e2e
+# framework does (client-go then drops tls-server-name); the tests run it through the edge.
+audit_decode_bin=
 request_info_bin=
-install_request_info() {
-  local src="$here/request-info"
-  local digest
-  digest=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)
-  local dest="$cache/request-info-v$KUBERNETES_VERSION-$digest"
-  request_info_bin="$dest/bin/request-info"
-  if [[ -x $request_info_bin ]]; then log info "request-info cached" "version=$KUBERNETES_VERSION" "digest=$digest"; return; fi
-  require_go
-  log info "building request-info against k8s.io/apiserver (2-3 minutes from a cold Go build cache)" "version=$KUBERNETES_VERSION" "digest=$digest"
-  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/src" "$tmp/bin"
-  cp "$src/main.go" "$src/go.mod" "$src/go.sum" "$tmp/src/"
-  # As for audit-decode: the staging modules at versions.env's release, whatever go.mod says.
-  local staging_version="v0.${KUBERNETES_VERSION#1.}"
-  (cd "$tmp/src" && GOTOOLCHAIN=local go get "k8s.io/apiserver@$staging_version" "k8s.io/apimachinery@$staging_version" >"$tmp/get.log" 2>&1) \
-    || { tail -n 20 "$tmp/get.log" >&2; die "could not resolve k8s.io/apiserver for request-info" "version=$staging_version" "log=$tmp/get.log"; }
-  run_with_progress request-info-build "$tmp/build.log" \
-    env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/bin/request-info" .
-  [[ $("$tmp/bin/request-info" --version) == "k8s.io/apiserver $staging_version" ]] \
-    || die "request-info was not built against the pinned k8s.io/apiserver" "want=$staging_version" "log=$tmp/build.log"
-  rm -rf "$dest"; mv "$tmp" "$dest"
+host_override_bin=
+install_pinned_tools() {
+  install_pinned_tool audit-decode k8s.io/apiserver k8s.io/apimachinery; audit_decode_bin=$pinned_tool_bin
+  install_pinned_tool request-info k8s.io/apiserver k8s.io/apimachinery; request_info_bin=$pinned_tool_bin
+  install_pinned_tool host-override k8s.io/client-go k8s.io/apimachinery; host_override_bin=$pinned_tool_bin
 }
 
 # The machine's kubectl serves when it is new enough; returns its path or nothing.
@@ -351,8 +343,7 @@ main() {
     kubectl_path="$cache/kubernetes-v$KUBERNETES_VERSION/bin/kubectl"
   fi
   install_kwok
-  install_audit_decode
-  install_request_info
+  install_pinned_tools
   install_postgresql
   install_network_tools
   local manifest="$cache/tools.json"
@@ -368,7 +359,8 @@ main() {
   "kwokStages": "$cache/kwok-v$KWOK_VERSION/stages",
   "kubectl": "$kubectl_path",
   "auditDecode": "$audit_decode_bin",
-  "requestInfo": "$request_info_bin"
+  "requestInfo": "$request_info_bin",
+  "hostOverride": "$host_override_bin"
 }
 JSON
   mv "$manifest.tmp" "$manifest"

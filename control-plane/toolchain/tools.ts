@@ -31,6 +31,12 @@ export interface Toolchain {
    * each (RequestInfoFactory.NewRequestInfo, configured as kube-apiserver configures it).
    */
   readonly requestInfo: string;
+  /**
+   * toolchain/host-override built against k8s.io/client-go at the pinned Kubernetes version: a
+   * client-go program that overrides the kubeconfig's server URL, as Kubernetes' e2e framework
+   * does (client-go then drops tls-server-name).
+   */
+  readonly hostOverride: string;
   readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string; readonly kwok: string };
 }
 
@@ -80,7 +86,7 @@ export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   if (v.envoy !== pinned.ENVOY_VERSION || v.kubernetes !== pinned.KUBERNETES_VERSION || v.etcd !== pinned.ETCD_VERSION || v.kwok !== pinned.KWOK_VERSION) {
     throw new ToolchainMissingError(`toolchain at ${manifest} was built for other versions than toolchain/versions.env: ${hint}`);
   }
-  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kwok', 'kwokStages', 'kubectl', 'auditDecode', 'requestInfo'] as const) {
+  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kwok', 'kwokStages', 'kubectl', 'auditDecode', 'requestInfo', 'hostOverride'] as const) {
     // A tools.json from before a binary was added lacks its key: that too means "run the installer".
     const what = key === 'kwokStages' ? 'directory' : 'binary';
     if (typeof tools[key] !== 'string' || !fs.existsSync(tools[key])) throw new ToolchainMissingError(`${key} ${what} ${tools[key]} is missing: ${hint}`);
