@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Everything a fresh clone needs before kubegate can run: npm packages, the real components
 # (toolchain/install.sh) and the compiled TypeScript. Each step is skipped when up to date,
-# so calling this before every command costs little.
+# so calling this before every command costs little. KUBEGATE_SKIP_TOOLCHAIN=1 leaves the
+# components out: the `kubegate` wrapper sets it, because `kubegate dev up` installs them itself
+# and no other command needs them.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"

@@ -17,7 +17,8 @@ export interface StackDescriptor {
    * (users, groups, policies, kubeconfigs, break-glass). Absent when the stack serves none.
    */
   readonly apiUrl?: string;
-  readonly clusters: readonly { readonly name: string; readonly apiserverUrl: string }[];
+  /** connection: how the edge reaches the cluster (absent in files from before it was recorded). */
+  readonly clusters: readonly { readonly name: string; readonly apiserverUrl: string; readonly connection?: 'direct' | 'tunnel' }[];
   readonly adminKubeconfig: string;
   readonly accessLog: string;
   readonly startedAt: string;

@@ -72,6 +72,7 @@ describe('kubegate usage errors', () => {
     [['dev', 'up', '--max-cert-ttl', 'forever'], '--max-cert-ttl: "forever" is not a duration'],
     [['dev', 'up', '--store', 'mysql://x'], '--store "mysql://x" is not a store URL'],
     [['dev', 'up', '--direct', '--no-firewall'], '--no-firewall is for tunnelled clusters'],
+    [['dev', 'up', '-o', 'json'], '-o is for dev status'],
     [['dev', 'up', '--audit-config', '/nonexistent-kubegate-audit.yaml'], '--audit-config: audit settings /nonexistent-kubegate-audit.yaml: no such file'],
     [['dev', 'up', '--policy-dir', '/nonexistent-kubegate-dir'], '--policy-dir "/nonexistent-kubegate-dir" is not a directory'],
   ])('dev %j is refused', async (args, message) => {
@@ -131,6 +132,8 @@ describe('a detached local stack', () => {
     const applied = await kubegate(['policy', 'apply', policyDir, '--state-dir', stateDir]);
     expect(applied.stderr).toBe('');
     expect(applied.code).toBe(0);
+    // It ends its last line, so what the shell prints next starts on a line of its own.
+    expect(applied.stdout).toMatch(/\n {2}\+ AccessPolicy\/dev-pods\n$/);
 
     const aliceFile = path.join(stateDir, 'alice.kubeconfig');
     const issued = await kubegate(['kubeconfig', '--user', 'alice', '--ttl', '30m', '-o', aliceFile, '--state-dir', stateDir]);
@@ -148,7 +151,7 @@ describe('a detached local stack', () => {
 
     const revoked = await kubegate(['revoke', '--user', 'alice', '--state-dir', stateDir]);
     expect(revoked.code).toBe(0);
-    expect(revoked.stdout).toMatch(/revoked [1-9]\d* certificate\(s\) of user alice/);
+    expect(revoked.stdout).toMatch(/^revoked [1-9]\d* certificate\(s\) of user alice at \S+\n$/);
     const afterRevoke = await kubectl(['--kubeconfig', aliceFile, 'get', 'pods', '-n', 'default']);
     expect(afterRevoke.code).not.toBe(0);
     expect(afterRevoke.stderr).toContain('revoked');
@@ -157,9 +160,13 @@ describe('a detached local stack', () => {
     expect(again.code).toBe(2);
     expect(again.stderr).toContain(`a local stack already runs from ${stateDir} (pid ${d.pid})`);
 
+    // A summary for people, everything for scripts.
     const status = await kubegate(['dev', 'status', '--state-dir', stateDir]);
     expect(status.code).toBe(0);
-    expect(JSON.parse(status.stdout).edgeUrl).toBe(d.edgeUrl);
+    expect(status.stdout).toMatch(new RegExp(`^stack:\\s+running \\(pid ${d.pid}, up `));
+    expect(status.stdout).toMatch(/^clusters:\s+dev \(tunnel\)$/m);
+    const statusJson = await kubegate(['dev', 'status', '-o', 'json', '--state-dir', stateDir]);
+    expect(JSON.parse(statusJson.stdout)).toMatchObject({ running: true, stateDir, edgeUrl: d.edgeUrl });
 
     const down = await kubegate(['dev', 'down', '--state-dir', stateDir]);
     expect(down.code).toBe(0);
