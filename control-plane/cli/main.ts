@@ -12,16 +12,19 @@ import { policyCommand } from './commands/policy';
 import { revokeCommand } from './commands/revoke';
 import { breakglassCommand } from './commands/breakglass';
 import { sessionCommand } from './commands/session';
-import { clusterCommand, clustersCommand } from './commands/clusters';
+import { clusterCommand } from './commands/clusters';
 import { whoamiCommand } from './commands/whoami';
 import { auditCommand } from './commands/audit';
 
-interface Command {
+export interface Command {
   readonly summary: string;
+  /** A command group's subcommands (`user create`, ...); absent for a command without. */
+  readonly subcommands?: readonly string[];
   run(args: string[]): Promise<number>;
 }
 
-const COMMANDS: Record<string, Command> = {
+/** Every command, by name; tests walk it to check each one's output. */
+export const COMMANDS: Readonly<Record<string, Command>> = {
   kubeconfig: kubeconfigCommand,
   user: userCommand,
   group: groupCommand,
@@ -30,7 +33,6 @@ const COMMANDS: Record<string, Command> = {
   breakglass: breakglassCommand,
   session: sessionCommand,
   cluster: clusterCommand,
-  clusters: clustersCommand,
   whoami: whoamiCommand,
   audit: auditCommand,
   dev: devCommand,

@@ -299,6 +299,8 @@ Exit codes (for scripts and alerts):
 
 export const auditCommand = {
   summary: auditQueryCommand.summary,
+  /** Besides the query itself (`kubegate audit [filters]`). */
+  subcommands: ['verify', 'incomplete'],
   run(args: string[]): Promise<number> {
     if (args[0] === 'verify') return auditVerifyCommand.run(args.slice(1));
     if (args[0] === 'incomplete') return auditIncompleteCommand.run(args.slice(1));

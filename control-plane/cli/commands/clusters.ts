@@ -1,5 +1,5 @@
 /**
- * `kubegate cluster list` (also `kubegate clusters`): the registered clusters, whether each
+ * `kubegate cluster list`: the registered clusters, whether each
  * cluster's agent is connected, and your access to each. `kubegate cluster join-token NAME`:
  * a one-time token an agent joins with.
  */
@@ -14,7 +14,7 @@ function status(c: ClusterView): string {
   return c.agent?.status ?? 'unknown';
 }
 
-export const clustersCommand = apiSubcommand({
+const listCommand = apiSubcommand({
   summary: 'list clusters, their agents\' status and your access to each',
   usage: 'cluster list [-o table|json]',
   description:
@@ -62,6 +62,6 @@ const joinTokenCommand = apiSubcommand({
 });
 
 export const clusterCommand = commandGroup('cluster', 'clusters and their agents', {
-  list: clustersCommand,
+  list: listCommand,
   'join-token': joinTokenCommand,
 });

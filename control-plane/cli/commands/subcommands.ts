@@ -12,6 +12,8 @@ export interface Subcommand {
 
 export interface CommandGroup {
   readonly summary: string;
+  /** The subcommands' names, in the order help lists them. */
+  readonly subcommands: readonly string[];
   run(args: string[]): Promise<number>;
 }
 
@@ -30,6 +32,7 @@ export function commandGroup(name: string, summary: string, subcommands: Readonl
     ].join('\n');
   return {
     summary,
+    subcommands: Object.keys(subcommands),
     async run(args) {
       const [sub, ...rest] = args;
       if (sub === undefined) throw new UsageError(`a subcommand is required: ${Object.keys(subcommands).join(', ')}; see --help`);
