@@ -225,7 +225,8 @@ describe('identity headers from the client are ignored', () => {
     expect(info.groups).toEqual(expect.arrayContaining(['interns', 'system:authenticated']));
     expect(info.groups).not.toContain('system:masters');
     expect(info.uid).toBeUndefined();
-    expect(info.extra).toBeUndefined();
+    // Only what kubegate itself adds to a whoami answer (self-review/); nothing smuggled.
+    expect(info.extra).toEqual({ 'kubegate.io/user': ['mallory'], 'kubegate.io/groups': ['interns'], 'kubegate.io/cluster': ['alpha'] });
   });
 
   test('smuggled groups do not grant access the user lacks', async () => {

@@ -231,8 +231,12 @@ describe('rules are enforced at the edge', () => {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' }),
     });
-    // selfsubjectreviews is not in alice's rules: refused at the edge without reaching the cluster.
-    expect(r.status).toBe(403);
+    // Not in alice's rules, but every kubectl user may ask who they are (kubectl auth whoami).
+    expect(r.status).toBe(201);
+    const info = JSON.parse(r.body).status.userInfo;
+    expect(info.username).toBe('alice');
+    expect(info.groups).toEqual(expect.arrayContaining(['dev', 'system:authenticated']));
+    expect(info.extra['kubegate.io/groups']).toEqual(['dev']);
     const bob = await stack.writeKubeconfig({ user: 'bob' });
     const who = await kubectl(bob, ['get', 'pods', '-n', 'team-b']);
     expect(who.code).toBe(0);
