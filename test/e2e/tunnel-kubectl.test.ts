@@ -29,7 +29,6 @@ spec:
   clusters: {all: true}
   rules:
     - {apiGroups: [""], resources: [configmaps, namespaces], verbs: [get, list, watch]}
-    - {apiGroups: [authentication.k8s.io], resources: [selfsubjectreviews], verbs: [create]}
   clusterRoles: [{name: kubegate-e2e-reader}]
 `;
 
