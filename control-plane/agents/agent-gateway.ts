@@ -80,15 +80,15 @@ export class AgentGateway {
   private readonly envoys = new Map<string, InClusterEnvoy>();
   private readonly idleTimeoutSeconds: (cluster: string, labels: Readonly<Record<string, string>>) => number;
 
-  private constructor(private readonly props: AgentGatewayProps) {
+  private constructor(private readonly props: AgentGatewayProps, signer: AssertionSigner) {
     this.hub = new AgentHub({ store: props.store, logger: props.logger.child('agents'), clock: props.clock });
-    this.signer = new AssertionSigner(props.assertionSigningKeyPem);
+    this.signer = signer;
     this.hub.onSessionChange = (cluster) => this.publishCluster(cluster);
     this.idleTimeoutSeconds = props.idleTimeoutSeconds ?? (() => DEFAULT_IDLE_TIMEOUT_SECONDS);
   }
 
   static async start(props: AgentGatewayProps): Promise<AgentGateway> {
-    const gateway = new AgentGateway(props);
+    const gateway = new AgentGateway(props, await AssertionSigner.fromPem(props.assertionSigningKeyPem));
     const log = props.logger.child('agent-port');
     gateway.server = await startGrpcServer({
       host: props.host ?? '127.0.0.1',

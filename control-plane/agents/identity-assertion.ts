@@ -3,8 +3,14 @@
  * in-cluster Envoy must impersonate in which cluster. A JWT (ES256) the in-cluster Envoy's
  * jwt_authn filter verifies with the public key it received over xDS, so a tunnel alone (or
  * anything that can write to it) cannot make the in-cluster Envoy impersonate anyone.
+ *
+ * The JWS encoding, the JWK export and the RFC 7638 key id come from `jose`, a well-kept,
+ * spec-conformant implementation, rather than our own base64url and signature-format code.
+ * jose is pinned to v5: its Node build ships CommonJS, which this project and jest load as is
+ * (v6 is ESM only).
  */
 import * as crypto from 'node:crypto';
+import { SignJWT, calculateJwkThumbprint, exportJWK } from 'jose';
 import { ASSERTION_IMPERSONATE_CLAIM, ASSERTION_ISSUER, ASSERTION_LIFETIME_SECONDS } from '../../agent/protocol/identities';
 
 export interface AssertionClaims {
@@ -17,32 +23,40 @@ export interface AssertionClaims {
   readonly requestId: string;
 }
 
-export class AssertionSigner {
-  private readonly key: crypto.KeyObject;
-  readonly keyId: string;
-  private readonly publicJwk: crypto.JsonWebKey;
+/** The one algorithm the in-cluster Envoys accept (their JWKS names it). */
+const ALG = 'ES256';
 
-  constructor(privateKeyPem: string) {
-    this.key = crypto.createPrivateKey(privateKeyPem);
-    if (this.key.asymmetricKeyType !== 'ec' || this.key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
+export class AssertionSigner {
+  private constructor(
+    private readonly key: crypto.KeyObject,
+    /** RFC 7638 thumbprint of the public key: a stable key id derived from the key itself. */
+    readonly keyId: string,
+    private readonly jwksText: string,
+  ) {}
+
+  /** A signer for an EC P-256 private key (PEM, PKCS#8 or SEC1). */
+  static async fromPem(privateKeyPem: string): Promise<AssertionSigner> {
+    const key = crypto.createPrivateKey(privateKeyPem);
+    if (key.asymmetricKeyType !== 'ec' || key.asymmetricKeyDetails?.namedCurve !== 'prime256v1') {
       throw new Error('the assertion signing key must be an EC P-256 private key');
     }
-    this.publicJwk = crypto.createPublicKey(this.key).export({ format: 'jwk' });
-    // RFC 7638 thumbprint: a stable key id derived from the key itself.
-    const canonical = JSON.stringify({ crv: this.publicJwk.crv, kty: this.publicJwk.kty, x: this.publicJwk.x, y: this.publicJwk.y });
-    this.keyId = crypto.createHash('sha256').update(canonical).digest('base64url');
+    const publicJwk = await exportJWK(crypto.createPublicKey(key));
+    const keyId = await calculateJwkThumbprint(publicJwk, 'sha256');
+    const jwks = JSON.stringify({ keys: [{ ...publicJwk, kid: keyId, alg: ALG, use: 'sig' }] });
+    return new AssertionSigner(key, keyId, jwks);
   }
 
   /** The JWKS the in-cluster Envoys verify with. */
   jwks(): string {
-    return JSON.stringify({ keys: [{ ...this.publicJwk, kid: this.keyId, alg: 'ES256', use: 'sig' }] });
+    return this.jwksText;
   }
 
   /** Signs an assertion valid from `nowMs` for ASSERTION_LIFETIME_SECONDS. */
-  sign(claims: AssertionClaims, nowMs: number): string {
+  sign(claims: AssertionClaims, nowMs: number): Promise<string> {
     const iat = Math.floor(nowMs / 1000);
-    const header = { alg: 'ES256', typ: 'JWT', kid: this.keyId };
-    const payload = {
+    // The claims in one object, in the order tokens have always had, so the signed bytes stay
+    // the same as before jose made them.
+    return new SignJWT({
       iss: ASSERTION_ISSUER,
       aud: claims.cluster,
       sub: claims.user,
@@ -50,14 +64,8 @@ export class AssertionSigner {
       jti: claims.requestId,
       iat,
       exp: iat + ASSERTION_LIFETIME_SECONDS,
-    };
-    const signingInput = `${b64(header)}.${b64(payload)}`;
-    // JWS wants the raw r||s signature, not DER.
-    const signature = crypto.sign('sha256', Buffer.from(signingInput), { key: this.key, dsaEncoding: 'ieee-p1363' });
-    return `${signingInput}.${signature.toString('base64url')}`;
+    })
+      .setProtectedHeader({ alg: ALG, typ: 'JWT', kid: this.keyId })
+      .sign(this.key);
   }
-}
-
-function b64(value: object): string {
-  return Buffer.from(JSON.stringify(value)).toString('base64url');
 }

@@ -30,7 +30,7 @@ export class TunnelAuthorizer implements Authorizer {
     try {
       const roles = this.props.rolesOf(identity.user, identity.groups, cluster);
       const impersonate = await this.props.hub.ensureAccess(cluster, identity.user, roles);
-      const token = this.props.signer.sign({ cluster, user: identity.user, impersonate, requestId: request.requestId }, this.props.clock());
+      const token = await this.props.signer.sign({ cluster, user: identity.user, impersonate, requestId: request.requestId }, this.props.clock());
       return { ...decision, upstreamAssertion: { token, impersonate } };
     } catch (err) {
       const message = err instanceof AgentError ? err.message : `kubegate: cluster "${cluster}" cannot be reached now`;

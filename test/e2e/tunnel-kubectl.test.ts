@@ -126,7 +126,7 @@ test('the in-cluster Envoy refuses requests whose assertion it cannot verify (th
   const kubeconfig = await stack.writeKubeconfig({ user: 'rita' });
   // Give the in-cluster Envoy another key to verify with: the edge's assertions no longer verify.
   const { privateKey } = crypto.generateKeyPairSync('ec', { namedCurve: 'P-256' });
-  const stranger = new AssertionSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+  const stranger = await AssertionSigner.fromPem(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
   const hello = stack.controlPlane.agents!.hub.session('prod-a')!.hello;
   const nodeId = 'prod-a-envoy-0';
   stack.controlPlane.cache.setSnapshot(
