@@ -19,19 +19,16 @@
  * time the mutation resolves. After the listening connection is restored, listeners are told
  * once with the current generation, since notifications sent meanwhile are lost.
  */
-import { randomUUID } from 'node:crypto';
 import { Pool, type PoolClient } from 'pg';
 import { silentLogger, type Logger } from '../log/logger';
-import { describeError, isConnectionError, sqlState, UNIQUE_VIOLATION } from './postgres-errors';
+import { PostgresEngine, STORE_CHANNEL, type ChangeMessage } from './postgres-engine';
+import { describeError } from './postgres-errors';
 import { PostgresListener, type ListenerBackoff } from './postgres-listener';
-import { runPgTransaction } from './postgres-transaction';
 import { num, type Row } from './record-rows';
 import { redactUrl } from './redact-url';
 import { migrationsAfter, SCHEMA_VERSION_TABLE } from './schema';
-import type { SqlEngine, TransactionKind } from './sql-engine';
-import { postgresPlaceholders, rows, runAsync, type Program, type Statement, type StatementResult } from './sql-program';
 import { SqlStore } from './sql-store';
-import { StoreConflictError, StoreError, StoreUnavailableError, type ConsoleSessionRecord, type StoreChange } from './store';
+import { StoreError, StoreUnavailableError } from './store';
 
 export interface PostgresStoreOptions {
   /** @default silentLogger */
@@ -44,17 +41,7 @@ export interface PostgresStoreOptions {
   readonly listenerBackoff?: ListenerBackoff;
 }
 
-/** The NOTIFY channel every replica listens on. */
-export const STORE_CHANNEL = 'kubegate_store';
-
-/** The payload of a notification on STORE_CHANNEL. */
-interface ChangeMessage {
-  /** The store instance that committed the change, so it can skip its own echo. */
-  readonly origin: string;
-  readonly generation: number;
-  readonly sessionActivity?: ConsoleSessionRecord;
-  readonly clusterSeen?: { readonly name: string; readonly lastSeenAt: number };
-}
+export { STORE_CHANNEL } from './postgres-engine';
 
 /** Any number: serializes concurrent migrations of one database by several replicas. */
 const MIGRATION_LOCK_KEY = 0x6b756265; // "kube"
@@ -92,13 +79,13 @@ export class PostgresStore extends SqlStore {
     // An idle pooled connection that dies emits 'error' on the pool; unhandled, that would
     // end the process. The pool drops that connection and opens another when next needed.
     pool.on('error', (err) => logger.warn('idle store connection failed', { err, store: location }));
-    const engine = new PostgresEngine(pool, location, logger);
+    const engine = new PostgresEngine({ pool, location, what: 'store', logger });
     const store = new PostgresStore(engine, location, logger);
     try {
       // A first connection on its own, so that an unreachable server, a refused login or a
       // missing database is reported as what it is.
       (await pool.connect()).release();
-      await runPgTransaction(pool, 'BEGIN', (db) => migratePostgres(db, location, logger), (err) => engine.translate(err));
+      await engine.transaction('BEGIN', (db) => migratePostgres(db, location, logger));
       store.listener = new PostgresListener({
         config: { connectionString: url, connectionTimeoutMillis: connectTimeoutMs },
         channel: STORE_CHANNEL,
@@ -156,62 +143,6 @@ export class PostgresStore extends SqlStore {
       (err: unknown) => this.logger.warn('cannot read the generation after reconnecting the notification connection', { err }),
     );
   }
-}
-
-/** Runs the store's programs on a pool: single reads on any connection, transactions on one of their own. */
-class PostgresEngine implements SqlEngine {
-  readonly dialect = 'postgres';
-  /** Names this store instance in its notifications, so it can skip their echo. */
-  readonly instanceId = randomUUID();
-  private closed = false;
-
-  constructor(
-    private readonly pool: Pool,
-    private readonly location: string,
-    private readonly logger: Logger,
-  ) {}
-
-  async run<T>(kind: TransactionKind, program: Program<T>): Promise<T> {
-    if (this.closed) throw new StoreUnavailableError(`PostgreSQL store ${this.location} is closed`);
-    if (kind === 'none') {
-      try {
-        return await runAsync(program, (s) => execute(this.pool, s));
-      } catch (err) {
-        throw this.translate(err);
-      }
-    }
-    // One snapshot for every read, so that, for instance, the generation matches the lists.
-    const begin = kind === 'snapshot' ? 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY' : 'BEGIN';
-    return runPgTransaction(this.pool, begin, (client) => runAsync(program, (s) => execute(client, s)), (err) => this.translate(err));
-  }
-
-  /** pg_notify in the transaction: PostgreSQL delivers it at COMMIT, and never for a rollback. */
-  *announce(change: StoreChange): Program<void> {
-    const message: ChangeMessage = { origin: this.instanceId, ...change };
-    yield* rows('SELECT pg_notify(?, ?)', [STORE_CHANNEL, JSON.stringify(message)]);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.end().catch((err: unknown) => this.logger.warn('closing store pool failed', { err }));
-    this.logger.debug('postgres store closed', { store: this.location });
-  }
-
-  /** Driver errors as the store's: a lost or unusable connection is unavailable, a duplicate key a conflict. */
-  translate(err: unknown): unknown {
-    if (err instanceof StoreError) return err;
-    if (isConnectionError(err)) return new StoreUnavailableError(`PostgreSQL store ${this.location} is unavailable: ${describeError(err)}`, sqlState(err) ?? (err as { code?: string }).code);
-    if (sqlState(err) === UNIQUE_VIOLATION) {
-      return new StoreConflictError(`a record with that key already exists: ${(err as { detail?: string }).detail ?? (err as Error).message}`);
-    }
-    return err;
-  }
-}
-
-async function execute(db: Db, statement: Statement): Promise<StatementResult> {
-  const result = await db.query(postgresPlaceholders(statement.sql), [...statement.params]);
-  return statement.kind === 'rows' ? (result.rows as Row[]) : (result.rowCount ?? 0);
 }
 
 /**

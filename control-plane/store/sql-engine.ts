@@ -31,3 +31,12 @@ export interface SqlEngine {
   announce(change: StoreChange): Program<void>;
   close(): Promise<void>;
 }
+
+/**
+ * Where the dialects' SQL really differs. SQLite's GREATEST is its multi-argument MAX. SQLite
+ * has no row locks: its IMMEDIATE transaction holds the whole file's write lock already.
+ */
+export const DIALECT_SQL: Record<Dialect, { readonly greatest: string; readonly forUpdate: string }> = {
+  sqlite: { greatest: 'MAX', forUpdate: '' },
+  postgres: { greatest: 'GREATEST', forUpdate: ' FOR UPDATE' },
+};

@@ -2,8 +2,8 @@
  * Why: the one implementation of the Store contract, over SQLite and PostgreSQL alike. The two
  * used to be separate classes with the same checks and the same SQL apart from placeholders;
  * now each operation is written once, as a program of statements (sql-program.ts) that an
- * engine runs on its database (sqlite-store.ts, postgres-store.ts), and the few real dialect
- * differences are named below.
+ * engine runs on its database (sqlite-engine.ts, postgres-engine.ts), and the few real
+ * dialect differences are named in sql-engine.ts.
  *
  * Every mutation runs in one write transaction that first advances the store-wide generation
  * and last announces the change to other replicas (PostgreSQL NOTIFY, delivered at COMMIT);
@@ -13,22 +13,12 @@
 import { ChangeListeners } from './change-listeners';
 import * as clusters from './cluster-programs';
 import { breakGlassFromRow, breakGlassValues, BREAK_GLASS_COLUMNS, certificateFromRow, clusterFromRow, groupFromRow, joinTokenFromRow, sessionFromRow } from './record-rows';
-import type { Dialect } from './schema';
-import type { SqlEngine } from './sql-engine';
+import { DIALECT_SQL, type SqlEngine } from './sql-engine';
 import { count, firstRow, type Program } from './sql-program';
 import { advanceGeneration, currentGeneration, mapRows, optionalRow, readBreakGlass, readPolicySet, readState, readUser, readUsers } from './store-reads';
 import { StoreConflictError, StoreNotFoundError, type BreakGlassRecord, type BreakGlassState, type CertificateRecord, type ClusterRecord, type ConsoleSessionRecord, type GroupRecord, type JoinTokenRecord, type PolicyFileRecord, type PolicySetRecord, type Store, type StoreChange, type StoreState, type UserRecord } from './store';
 import { normalizeGroups, requireBoolean, requireBreakGlass, requireBreakGlassState, requireCluster, requireClusterName, requireCount, requireJoinToken, requireName, requirePolicyFiles, requireSecretHash, requireSerial, requireText, requireTime, StoreInputError } from './store-input';
 import type { Logger } from '../log/logger';
-
-/**
- * Where the dialects' SQL really differs. SQLite's GREATEST is its multi-argument MAX. SQLite
- * has no row locks: its IMMEDIATE transaction holds the whole file's write lock already.
- */
-const DIALECT_SQL: Record<Dialect, { readonly greatest: string; readonly forUpdate: string }> = {
-  sqlite: { greatest: 'MAX', forUpdate: '' },
-  postgres: { greatest: 'GREATEST', forUpdate: ' FOR UPDATE' },
-};
 
 const BREAK_GLASS_INSERT = `INSERT INTO break_glass (${BREAK_GLASS_COLUMNS.join(', ')}, revision)
   VALUES (${BREAK_GLASS_COLUMNS.map(() => '?').join(', ')}, 0) ON CONFLICT (id) DO NOTHING RETURNING *`;
@@ -43,7 +33,7 @@ export class SqlStore implements Store {
   /** 'sqlite' or 'postgres'. */
   readonly kind: string;
   protected readonly listeners: ChangeListeners;
-  private readonly sql: (typeof DIALECT_SQL)[Dialect];
+  private readonly sql: (typeof DIALECT_SQL)[SqlEngine['dialect']];
 
   protected constructor(
     private readonly engine: SqlEngine,

@@ -5,7 +5,7 @@
  * better-sqlite3 is synchronous; SQLite answers from the page cache in microseconds and the
  * store is never on the request path (ext_authz reads the in-memory view), so a blocking call
  * costs less than a thread hop would. A whole operation, its transaction included, runs within
- * the calling tick (sql-program.ts's runSync); the methods are still async to honour the Store
+ * the calling tick (sqlite-engine.ts); the methods are still async to honour the Store
  * contract.
  *
  * The file runs in WAL mode (readers never wait for the writer), with a busy timeout so a
@@ -20,11 +20,9 @@ import Database from 'better-sqlite3';
 import { silentLogger, type Logger } from '../log/logger';
 import type { Row } from './record-rows';
 import { migrationsAfter, SCHEMA_VERSION_TABLE } from './schema';
-import type { SqlEngine, TransactionKind } from './sql-engine';
-import { runSync, type Program, type Statement, type StatementResult } from './sql-program';
-import { SqliteStatements } from './sqlite-statements';
+import { SqliteEngine } from './sqlite-engine';
 import { SqlStore } from './sql-store';
-import { StoreConflictError, StoreError, StoreUnavailableError } from './store';
+import { StoreError, StoreUnavailableError } from './store';
 
 export interface SqliteStoreOptions {
   /** How long a statement waits for another connection's lock. @default 5000 */
@@ -33,8 +31,8 @@ export interface SqliteStoreOptions {
   readonly logger?: Logger;
 }
 
-/** SQLite result codes that mean the file cannot be used, rather than that the input was bad (the audit log shares them). */
-export const UNAVAILABLE_CODES = /^SQLITE_(BUSY|LOCKED|CANTOPEN|NOTADB|CORRUPT|IOERR|FULL|READONLY|PERM|AUTH|PROTOCOL)/;
+/** SQLite result codes that mean the file cannot be used (the audit log shares them). */
+export { UNAVAILABLE_CODES } from './sqlite-engine';
 
 export class SqliteStore extends SqlStore {
   /**
@@ -56,7 +54,7 @@ export class SqliteStore extends SqlStore {
       db.pragma('synchronous = NORMAL');
       migrate(db, file);
       const logger = options.logger ?? silentLogger;
-      return new SqliteStore(new SqliteEngine(db, file, logger), file, logger);
+      return new SqliteStore(new SqliteEngine({ db, file, what: 'store', logger }), file, logger);
     } catch (err) {
       db?.close();
       if (err instanceof StoreError) throw err;
@@ -70,63 +68,6 @@ export class SqliteStore extends SqlStore {
     logger: Logger,
   ) {
     super(engine, logger);
-  }
-}
-
-/** Runs the store's programs on one better-sqlite3 connection, each within the calling tick. */
-class SqliteEngine implements SqlEngine {
-  readonly dialect = 'sqlite';
-  private readonly statements: SqliteStatements;
-  private closed = false;
-
-  constructor(
-    private readonly db: Database.Database,
-    private readonly file: string,
-    private readonly logger: Logger,
-  ) {
-    this.statements = new SqliteStatements(db);
-  }
-
-  async run<T>(kind: TransactionKind, program: Program<T>): Promise<T> {
-    if (this.closed) throw new StoreUnavailableError(`SQLite store ${this.file} is closed`);
-    try {
-      if (kind === 'none') return runSync(program, (s) => this.execute(s));
-      const transaction = this.db.transaction(() => runSync(program, (s) => this.execute(s)));
-      return kind === 'write' ? transaction.immediate() : transaction.deferred();
-    } catch (err) {
-      throw this.translate(err);
-    }
-  }
-
-  /** Nothing: no other replica shares the file, and listeners in this process hear of it from the store. */
-  *announce(): Program<void> {}
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.statements.clear();
-    this.db.close();
-    this.logger.debug('sqlite store closed', { file: this.file });
-  }
-
-  private execute(statement: Statement): StatementResult {
-    // better-sqlite3 binds no booleans; SQLite keeps them as 0 and 1.
-    const params = statement.params.map((p) => (typeof p === 'boolean' ? Number(p) : p));
-    const prepared = this.statements.stmt(statement.sql);
-    return statement.kind === 'rows' ? (prepared.all(...params) as Row[]) : prepared.run(...params).changes;
-  }
-
-  /** Driver errors as the store's: an unusable file is unavailable, a duplicate key a conflict. */
-  private translate(err: unknown): unknown {
-    if (err instanceof StoreError) return err;
-    const code = (err as { code?: unknown }).code;
-    if (typeof code === 'string' && UNAVAILABLE_CODES.test(code)) {
-      return new StoreUnavailableError(`SQLite store ${this.file} is unavailable: ${(err as Error).message}`, code);
-    }
-    if (typeof code === 'string' && /^SQLITE_CONSTRAINT_(PRIMARYKEY|UNIQUE)$/.test(code)) {
-      return new StoreConflictError(`a record with that key already exists: ${(err as Error).message}`);
-    }
-    return err;
   }
 }
 
