@@ -7,7 +7,9 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Registry } from 'prom-client';
 import { createLogger, type Logger } from '../log/logger';
+import { renderMetrics, scrapedCounter, scrapedGauge } from '../metrics/scraped-metrics';
 import type { AuditExportConfig, ResolvedAuditExportConfig, ResolvedExporterConfig } from './audit-export-config';
 import type { AuditSink } from './audit-sink';
 import type { AuditSource } from './audit-source';
@@ -42,12 +44,15 @@ export class AuditExporters {
   private readonly logger: Logger;
   private started = false;
   private stopped = false;
+  /** Each exporter's counters and gauges as Prometheus metrics, read at each scrape. */
+  readonly metrics = new Registry();
 
   /** Throws AuditExportConfigError naming every problem of the config. */
   constructor(private readonly props: AuditExportersProps) {
     this.config = resolveAuditExportConfig(props.config);
     this.logger = props.logger ?? createLogger('audit-export');
     this.workers = this.config.exporters.map((c) => this.worker(c));
+    this.registerMetrics();
   }
 
   /**
@@ -99,23 +104,22 @@ export class AuditExporters {
   }
 
   /** Counters and gauges per exporter, in the Prometheus text exposition format. */
-  metricsText(): string {
-    const statuses = this.status();
-    const lines: string[] = [];
-    const metric = (name: string, kind: 'counter' | 'gauge', help: string, value: (s: ExporterStatus) => number) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`);
-      for (const s of statuses) lines.push(`${name}{exporter="${s.name}",kind="${s.kind}"} ${value(s)}`);
-    };
-    metric('kubegate_audit_export_events_total', 'counter', 'Audit events the sink acknowledged.', (s) => s.eventsSent);
-    metric('kubegate_audit_export_batches_total', 'counter', 'Batches the sink acknowledged.', (s) => s.batchesSent);
-    metric('kubegate_audit_export_retries_total', 'counter', 'Delivery attempts that failed and were retried.', (s) => s.retries);
-    metric('kubegate_audit_export_rejected_total', 'counter', 'Delivery attempts the sink refused (4xx other than 429).', (s) => s.rejected);
-    metric('kubegate_audit_export_missed_events_total', 'counter', 'Events retention removed before the exporter delivered them.', (s) => s.missedEvents);
-    metric('kubegate_audit_export_chain_breaks_total', 'counter', 'Times the store hash chain did not continue from the exported position.', (s) => s.chainBreaks);
-    metric('kubegate_audit_export_source_errors_total', 'counter', 'Failed reads from the audit store.', (s) => s.sourceErrors);
-    metric('kubegate_audit_export_position', 'gauge', 'Seq of the last event the sink acknowledged.', (s) => s.position);
-    metric('kubegate_audit_export_lag_events', 'gauge', 'Events in the store the sink has not acknowledged.', (s) => s.lag);
-    return lines.join('\n') + '\n';
+  metricsText(): Promise<string> {
+    return renderMetrics([this.metrics]);
+  }
+
+  private registerMetrics(): void {
+    const metric = (kind: typeof scrapedCounter, name: string, help: string, value: (s: ExporterStatus) => number) =>
+      kind(this.metrics, { name, help, labelNames: ['exporter', 'kind'], read: () => this.status().map((s) => [{ exporter: s.name, kind: s.kind }, value(s)] as const) });
+    metric(scrapedCounter, 'kubegate_audit_export_events_total', 'Audit events the sink acknowledged.', (s) => s.eventsSent);
+    metric(scrapedCounter, 'kubegate_audit_export_batches_total', 'Batches the sink acknowledged.', (s) => s.batchesSent);
+    metric(scrapedCounter, 'kubegate_audit_export_retries_total', 'Delivery attempts that failed and were retried.', (s) => s.retries);
+    metric(scrapedCounter, 'kubegate_audit_export_rejected_total', 'Delivery attempts the sink refused (4xx other than 429).', (s) => s.rejected);
+    metric(scrapedCounter, 'kubegate_audit_export_missed_events_total', 'Events retention removed before the exporter delivered them.', (s) => s.missedEvents);
+    metric(scrapedCounter, 'kubegate_audit_export_chain_breaks_total', 'Times the store hash chain did not continue from the exported position.', (s) => s.chainBreaks);
+    metric(scrapedCounter, 'kubegate_audit_export_source_errors_total', 'Failed reads from the audit store.', (s) => s.sourceErrors);
+    metric(scrapedGauge, 'kubegate_audit_export_position', 'Seq of the last event the sink acknowledged.', (s) => s.position);
+    metric(scrapedGauge, 'kubegate_audit_export_lag_events', 'Events in the store the sink has not acknowledged.', (s) => s.lag);
   }
 
   private worker(c: ResolvedExporterConfig): ExportWorker {

@@ -4,8 +4,10 @@
  * report exists (`kubegate audit incomplete`), but someone has to ask; this asks every minute
  * and exposes the answer on /metrics, so an alert can fire instead of a gap going unnoticed.
  */
+import { Registry } from 'prom-client';
 import { DEFAULT_INCOMPLETE_AGE_MS, type AuditLog } from './audit-log';
 import type { Logger } from '../log/logger';
+import { renderMetrics, scrapedCounter, scrapedGauge } from '../metrics/scraped-metrics';
 
 export interface IncompleteMonitorProps {
   readonly audit: Pick<AuditLog, 'incomplete'>;
@@ -40,9 +42,22 @@ export class IncompleteMonitor {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private readonly clock: () => number;
+  /** The last check's answer for /metrics, read at each scrape. */
+  readonly metrics = new Registry();
 
   constructor(private readonly props: IncompleteMonitorProps) {
     this.clock = props.clock ?? Date.now;
+    scrapedGauge(this.metrics, {
+      name: 'kubegate_audit_incomplete_requests',
+      help: 'Allowed requests of the last 24 hours whose completion record is missing (see kubegate audit incomplete).',
+      // No sample before the first check has answered.
+      read: () => this.state.incomplete,
+    });
+    scrapedCounter(this.metrics, {
+      name: 'kubegate_audit_incomplete_check_failures_total',
+      help: 'Checks for incomplete audit records that failed.',
+      read: () => this.state.failedChecks,
+    });
   }
 
   get current(): IncompleteMonitorState {
@@ -80,18 +95,8 @@ export class IncompleteMonitor {
   }
 
   /** Prometheus text for /metrics. */
-  metricsText(): string {
-    const lines = [
-      '# HELP kubegate_audit_incomplete_requests Allowed requests of the last 24 hours whose completion record is missing (see kubegate audit incomplete).',
-      '# TYPE kubegate_audit_incomplete_requests gauge',
-    ];
-    if (this.state.incomplete !== undefined) lines.push(`kubegate_audit_incomplete_requests ${this.state.incomplete}`);
-    lines.push(
-      '# HELP kubegate_audit_incomplete_check_failures_total Checks for incomplete audit records that failed.',
-      '# TYPE kubegate_audit_incomplete_check_failures_total counter',
-      `kubegate_audit_incomplete_check_failures_total ${this.state.failedChecks}`,
-    );
-    return lines.join('\n');
+  metricsText(): Promise<string> {
+    return renderMetrics([this.metrics]);
   }
 
   stop(): void {

@@ -29,6 +29,8 @@ import { addSelfReviewService } from '../self-review/self-review-service';
 import { JsonLinesSink } from '../accesslog/json-lines-sink';
 import type { AccessLogRecord } from '../accesslog/access-log-record';
 import { startStatusServer, type RunningStatusServer } from './status-http';
+import { ControlPlaneMetrics } from './control-plane-metrics';
+import type { Registry } from 'prom-client';
 import type { CertificateRecord, Store, StoreChange, StoreState } from '../store/store';
 import { AccessState, type EdgeConfirmation } from '../access/access-state';
 import { LISTENER_TYPE_URL } from '../xds/resource-types';
@@ -41,9 +43,8 @@ import { AuditWriter, type AuditAppender, type AuditWriterStats } from '../audit
 import { AuditingAuthorizer } from '../audit/auditing-authorizer';
 import { completionEvent } from '../audit/completion-event';
 import { EdgeLogIngester, type EdgeLogIngesterStats } from '../audit/edge-log-ingester';
-import { ClusterLogRecorder, CLUSTER_LOG_DROPS, type ClusterLogRecorderStats } from '../audit/cluster-log-recorder';
+import { ClusterLogRecorder, type ClusterLogRecorderStats } from '../audit/cluster-log-recorder';
 import { RecentDecisions } from '../audit/recent-decisions';
-import { CLUSTER_LOG_REJECTIONS } from '../audit/cluster-log-events';
 import type { AuditEvent } from '../audit/audit-event';
 import type { AuditLog } from '../audit/audit-log';
 
@@ -165,7 +166,13 @@ export class ControlPlane {
   private lastPolicyError: string | null = null;
   private edgeCertificates: EdgeCertificates;
   private readonly statusSections = new Map<string, () => object>();
-  private readonly metricsSections = new Map<string, () => string>();
+  private readonly metrics = new ControlPlaneMetrics({
+    cache: () => this.cache.metrics,
+    authz: () => this.authzMetrics(),
+    openStreams: () => this.openStreams.size,
+    policyRevision: () => this.access.policyRevision,
+    audit: () => this.auditStats,
+  });
   private agentGateway?: AgentGateway;
   private auditWriter?: AuditWriter;
   private edgeLogIngester?: EdgeLogIngester;
@@ -606,9 +613,9 @@ export class ControlPlane {
     this.statusSections.set(name, section);
   }
 
-  /** Adds Prometheus text (HELP/TYPE and samples, one per line) to /metrics, under `name`. */
-  addMetricsSection(name: string, section: () => string): void {
-    this.metricsSections.set(name, section);
+  /** Adds a registry's metrics (prom-client, read at each scrape) to /metrics, under `name`. */
+  addMetricsSection(name: string, section: Registry): void {
+    this.metrics.addSection(name, section);
   }
 
   status(): object {
@@ -632,67 +639,8 @@ export class ControlPlane {
     };
   }
 
-  metricsText(): string {
-    const m = this.authzMetrics();
-    const lines = [
-      '# HELP kubegate_authz_decisions_total Authorization decisions by outcome.',
-      '# TYPE kubegate_authz_decisions_total counter',
-      `kubegate_authz_decisions_total{decision="allow"} ${m.allowed}`,
-      `kubegate_authz_decisions_total{decision="deny"} ${m.denied}`,
-      `kubegate_authz_decisions_total{decision="error"} ${m.errors}`,
-      '# HELP kubegate_open_streams Long-lived requests (watch, exec, logs -f) being tracked for revalidation.',
-      '# TYPE kubegate_open_streams gauge',
-      `kubegate_open_streams ${this.openStreams.size}`,
-      '# HELP kubegate_policy_revision Revision of the policy set in force.',
-      '# TYPE kubegate_policy_revision gauge',
-      `kubegate_policy_revision ${this.access.policyRevision}`,
-    ];
-    const audit = this.auditStats;
-    if (audit) {
-      lines.push(
-        '# HELP kubegate_audit_events_written_total Audit events made durable (decisions, progress, completions).',
-        '# TYPE kubegate_audit_events_written_total counter',
-        `kubegate_audit_events_written_total ${audit.written}`,
-        '# HELP kubegate_audit_events_failed_total Audit events the store did not take (their requests were refused, or their completion is missing).',
-        '# TYPE kubegate_audit_events_failed_total counter',
-        `kubegate_audit_events_failed_total ${audit.failed}`,
-        '# HELP kubegate_audit_completions_failed_total Progress or completion records that could not be written.',
-        '# TYPE kubegate_audit_completions_failed_total counter',
-        `kubegate_audit_completions_failed_total ${audit.completionsFailed}`,
-        '# HELP kubegate_audit_queue Audit events waiting to be written.',
-        '# TYPE kubegate_audit_queue gauge',
-        `kubegate_audit_queue ${audit.queued}`,
-      );
-      if (audit.edgeLog) {
-        lines.push(
-          '# HELP kubegate_audit_edge_log_lag_bytes Bytes of the edge access log not yet in the audit trail.',
-          '# TYPE kubegate_audit_edge_log_lag_bytes gauge',
-          `kubegate_audit_edge_log_lag_bytes ${audit.edgeLog.lagBytes}`,
-          '# HELP kubegate_audit_edge_log_bad_lines_total Edge access-log lines that were not entries (skipped and logged).',
-          '# TYPE kubegate_audit_edge_log_bad_lines_total counter',
-          `kubegate_audit_edge_log_bad_lines_total ${audit.edgeLog.badLines}`,
-        );
-      }
-      if (audit.clusterLog) {
-        const { recorded, rejected, dropped } = audit.clusterLog;
-        lines.push(
-          '# HELP kubegate_audit_cluster_log_recorded_total Progress and completion records reported by clusters\' in-cluster Envoys, handed on to be written.',
-          '# TYPE kubegate_audit_cluster_log_recorded_total counter',
-          `kubegate_audit_cluster_log_recorded_total ${recorded}`,
-          '# HELP kubegate_audit_cluster_log_rejected_total Cluster-reported entries not recorded because the edge did not send that request to that cluster.',
-          '# TYPE kubegate_audit_cluster_log_rejected_total counter',
-          ...CLUSTER_LOG_REJECTIONS.map((reason) => `kubegate_audit_cluster_log_rejected_total{reason="${reason}"} ${rejected[reason]}`),
-          '# HELP kubegate_audit_cluster_log_dropped_total Cluster-reported entries not recorded because they could not be checked (the store unreadable or behind).',
-          '# TYPE kubegate_audit_cluster_log_dropped_total counter',
-          ...CLUSTER_LOG_DROPS.map((reason) => `kubegate_audit_cluster_log_dropped_total{reason="${reason}"} ${dropped[reason]}`),
-        );
-      }
-    }
-    for (const section of this.metricsSections.values()) {
-      const text = section().trimEnd();
-      if (text) lines.push(text);
-    }
-    return this.cache.metricsText() + lines.join('\n') + '\n';
+  metricsText(): Promise<string> {
+    return this.metrics.text();
   }
 
   authzMetrics(): CheckServerMetrics {

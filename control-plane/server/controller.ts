@@ -246,7 +246,7 @@ export class Controller {
     const watcher = this.policyWatcher;
     if (watcher) this.current.addStatusSection('policyDirectory', () => watcher.status());
     const incomplete = this.incomplete;
-    this.current.addMetricsSection('auditIncomplete', () => incomplete.metricsText());
+    this.current.addMetricsSection('auditIncomplete', incomplete.metrics);
   }
 
   /**

@@ -4,10 +4,11 @@
  */
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { METRICS_CONTENT_TYPE } from '../metrics/scraped-metrics';
 
 export interface StatusSources {
   status(): object;
-  metricsText(): string;
+  metricsText(): Promise<string>;
 }
 
 export interface RunningStatusServer {
@@ -28,7 +29,10 @@ export function startStatusServer(sources: StatusSources, port = 0): Promise<Run
       case '/status':
         return send(200, 'application/json', JSON.stringify(sources.status(), null, 2) + '\n');
       case '/metrics':
-        return send(200, 'text/plain; version=0.0.4', sources.metricsText());
+        return void sources.metricsText().then(
+          (text) => send(200, METRICS_CONTENT_TYPE, text),
+          (err: Error) => send(500, 'text/plain', `could not collect metrics: ${err.message}\n`),
+        );
       default:
         return send(404, 'text/plain', 'try /healthz, /status or /metrics\n');
     }

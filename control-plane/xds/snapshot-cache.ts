@@ -4,7 +4,9 @@
  * cache and records here what it sent and what each Envoy ACKed or NACKed, so one place can
  * answer "what is this Envoy running, and did it reject anything?".
  */
+import { Registry } from 'prom-client';
 import type { Logger } from '../log/logger';
+import { renderMetrics, scrapedCounter, scrapedGauge } from '../metrics/scraped-metrics';
 import { RESOURCE_TYPES, resourceTypeOf, type ShortTypeName, type TypeUrl } from './resource-types';
 import type { Snapshot } from './snapshot';
 
@@ -97,7 +99,12 @@ export class SnapshotCache {
     snapshotsRefused: 0,
   };
 
-  constructor(private readonly logger: Logger) {}
+  /** The cache's counters as Prometheus metrics (kubegate_xds_*), read at each scrape. */
+  readonly metrics = new Registry();
+
+  constructor(private readonly logger: Logger) {
+    this.registerMetrics();
+  }
 
   /**
    * Publishes a snapshot for a node. It is checked first (every reference resolvable, every
@@ -300,24 +307,30 @@ export class SnapshotCache {
   }
 
   /** Counters in the Prometheus text exposition format. */
-  metricsText(): string {
-    const lines: string[] = [];
-    const metric = (name: string, kind: 'counter' | 'gauge', help: string, samples: Array<[string, number]>) => {
-      lines.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${kind}`);
-      for (const [labels, value] of samples) lines.push(`${name}${labels} ${value}`);
-    };
-    const perType = (counts: PerType): Array<[string, number]> => RESOURCE_TYPES.map((t) => [`{type="${t.shortName}"}`, counts[t.shortName]]);
-    let active = 0;
-    for (const node of this.nodes.values()) active += node.streams;
-    metric('kubegate_xds_pushes_total', 'counter', 'xDS responses sent to Envoy.', perType(this.counters.pushes));
-    metric('kubegate_xds_resources_sent_total', 'counter', 'Resources carried by xDS responses (delta: changed and removed ones only).', perType(this.counters.resourcesSent));
-    metric('kubegate_xds_acks_total', 'counter', 'xDS responses Envoy accepted.', perType(this.counters.acks));
-    metric('kubegate_xds_nacks_total', 'counter', 'xDS responses Envoy rejected.', perType(this.counters.nacks));
-    metric('kubegate_xds_streams_total', 'counter', 'ADS streams opened.', [['', this.counters.streamsOpened]]);
-    metric('kubegate_xds_streams_active', 'gauge', 'ADS streams open now.', [['', active]]);
-    metric('kubegate_xds_snapshots_set_total', 'counter', 'Snapshots published.', [['', this.counters.snapshotsSet]]);
-    metric('kubegate_xds_snapshots_refused_total', 'counter', 'Snapshots refused by the consistency or validity check.', [['', this.counters.snapshotsRefused]]);
-    return lines.join('\n') + '\n';
+  metricsText(): Promise<string> {
+    return renderMetrics([this.metrics]);
+  }
+
+  private registerMetrics(): void {
+    const perType = (counts: PerType) => () => RESOURCE_TYPES.map((t) => [{ type: t.shortName }, counts[t.shortName]] as const);
+    const counter = (name: string, help: string, read: () => number) => scrapedCounter(this.metrics, { name, help, read });
+    const byType = (name: string, help: string, counts: PerType) => scrapedCounter(this.metrics, { name, help, labelNames: ['type'], read: perType(counts) });
+    byType('kubegate_xds_pushes_total', 'xDS responses sent to Envoy.', this.counters.pushes);
+    byType('kubegate_xds_resources_sent_total', 'Resources carried by xDS responses (delta: changed and removed ones only).', this.counters.resourcesSent);
+    byType('kubegate_xds_acks_total', 'xDS responses Envoy accepted.', this.counters.acks);
+    byType('kubegate_xds_nacks_total', 'xDS responses Envoy rejected.', this.counters.nacks);
+    counter('kubegate_xds_streams_total', 'ADS streams opened.', () => this.counters.streamsOpened);
+    scrapedGauge(this.metrics, {
+      name: 'kubegate_xds_streams_active',
+      help: 'ADS streams open now.',
+      read: () => {
+        let active = 0;
+        for (const node of this.nodes.values()) active += node.streams;
+        return active;
+      },
+    });
+    counter('kubegate_xds_snapshots_set_total', 'Snapshots published.', () => this.counters.snapshotsSet);
+    counter('kubegate_xds_snapshots_refused_total', 'Snapshots refused by the consistency or validity check.', () => this.counters.snapshotsRefused);
   }
 
   private node(nodeId: string): NodeRecord {

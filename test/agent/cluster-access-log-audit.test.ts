@@ -75,7 +75,7 @@ test("the cluster's completion of a request it was sent is written with its deci
   ]);
   expect((await log.verify()).ok).toBe(true);
 
-  const metrics = env.cp.metricsText();
+  const metrics = await env.cp.metricsText();
   expect(metrics).toContain('kubegate_audit_cluster_log_recorded_total 1');
   expect(metrics).toContain('kubegate_audit_cluster_log_rejected_total{reason="unknown-request"} 1');
   expect(metrics).toContain('kubegate_audit_cluster_log_rejected_total{reason="cluster-mismatch"} 1');

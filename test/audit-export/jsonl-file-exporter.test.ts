@@ -164,7 +164,7 @@ describe('JSON Lines file export', () => {
     expect(e.status()[0]).toMatchObject({ missedEvents: 4, eventsSent: 6, lag: 0 });
     expect(lines).toContainEqual(expect.objectContaining({ level: 'error', fromSeq: 1, toSeq: 4, missed: 4 }));
     expect(exported().map((l) => l.seq)).toEqual(range(5, 10));
-    expect(e.metricsText()).toContain('kubegate_audit_export_missed_events_total{exporter="file",kind="jsonl-file"} 4');
+    expect(await e.metricsText()).toContain('kubegate_audit_export_missed_events_total{exporter="file",kind="jsonl-file"} 4');
   });
 
   test('while the store cannot be read the exporter retries, then catches up', async () => {

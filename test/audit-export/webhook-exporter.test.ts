@@ -123,8 +123,8 @@ describe('webhook export', () => {
     expect(server.requests.every((r) => r.authorization === 'Bearer s3cret-token')).toBe(true);
     expect(status(e)).toMatchObject({ eventsSent: 50, lag: 0, rejected: 0, missedEvents: 0, chainBreaks: 0, consecutiveFailures: 0 });
     expect(status(e).retries).toBeGreaterThanOrEqual(3 + 3 + 1);
-    expect(e.metricsText()).toContain('kubegate_audit_export_events_total{exporter="siem",kind="webhook"} 50');
-    expect(e.metricsText()).toContain('kubegate_audit_export_lag_events{exporter="siem",kind="webhook"} 0');
+    expect(await e.metricsText()).toContain('kubegate_audit_export_events_total{exporter="siem",kind="webhook"} 50');
+    expect(await e.metricsText()).toContain('kubegate_audit_export_lag_events{exporter="siem",kind="webhook"} 0');
 
     // New events while running are picked up when the store says so.
     source.appendRequests(5);

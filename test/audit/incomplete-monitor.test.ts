@@ -28,7 +28,7 @@ afterEach(async () => {
 test('counts allowed requests past the grace period without a completion, and forgets them once completed', async () => {
   let now = T0 + 10 * 60_000;
   const monitor = new IncompleteMonitor({ audit: log, graceMs: 3 * 60_000, clock: () => now, logger: silentLogger });
-  expect(monitor.metricsText()).not.toMatch(/^kubegate_audit_incomplete_requests /m);
+  expect(await monitor.metricsText()).not.toMatch(/^kubegate_audit_incomplete_requests /m);
   await log.append([
     auditEvent({ requestId: 'old-1', time: iso(T0) }),
     auditEvent({ requestId: 'old-2', time: iso(T0 + 1000) }),
@@ -39,7 +39,7 @@ test('counts allowed requests past the grace period without a completion, and fo
   ]);
   await monitor.check();
   expect(monitor.current.incomplete).toBe(2);
-  expect(monitor.metricsText()).toMatch(/^kubegate_audit_incomplete_requests 2$/m);
+  expect(await monitor.metricsText()).toMatch(/^kubegate_audit_incomplete_requests 2$/m);
 
   await log.append([completionEvent({ requestId: 'old-1', time: iso(now) })]);
   now += 5 * 60_000; // 'recent' is now past the grace period too
@@ -48,7 +48,7 @@ test('counts allowed requests past the grace period without a completion, and fo
   await log.append([completionEvent({ requestId: 'old-2', time: iso(now) }), completionEvent({ requestId: 'recent', time: iso(now) })]);
   await monitor.check();
   expect(monitor.current.incomplete).toBe(0);
-  expect(monitor.metricsText()).toMatch(/^kubegate_audit_incomplete_check_failures_total 0$/m);
+  expect(await monitor.metricsText()).toMatch(/^kubegate_audit_incomplete_check_failures_total 0$/m);
 });
 
 test('only the window counts', async () => {
@@ -67,6 +67,6 @@ test('a failed check is counted and the last figure kept', async () => {
   await log.close();
   await monitor.check();
   expect(monitor.current).toMatchObject({ incomplete: 1, failedChecks: 1 });
-  expect(monitor.metricsText()).toMatch(/^kubegate_audit_incomplete_check_failures_total 1$/m);
+  expect(await monitor.metricsText()).toMatch(/^kubegate_audit_incomplete_check_failures_total 1$/m);
   log = await openAuditLog(`sqlite:${path.join(dir, 'kubegate.db')}`, { logger: silentLogger });
 });

@@ -79,7 +79,7 @@ describe('responses', () => {
     await expectNothingBefore(client, SECRET_TYPE_URL, ['user-ca']);
     expect(typeStatus(CLUSTER_TYPE_URL)).toMatchObject({ sentVersion: cds.version_info, ackedVersion: cds.version_info });
     expect(typeStatus(LISTENER_TYPE_URL)).toMatchObject({ ackedVersion: lds.version_info });
-    expect(h.cache.metricsText()).toMatch(/^kubegate_xds_acks_total\{type="CDS"\} 1$/m);
+    expect(await h.cache.metricsText()).toMatch(/^kubegate_xds_acks_total\{type="CDS"\} 1$/m);
   });
 
   test('a request made before the node has a snapshot is answered when the snapshot arrives', async () => {
@@ -208,7 +208,7 @@ describe('snapshot updates', () => {
     expect(() => h.cache.setSnapshot(NODE, broken)).toThrow(InconsistentSnapshotError);
     expect(h.cache.getSnapshot(NODE)).toBe(good);
     await expectNothingBefore(client, CLUSTER_TYPE_URL);
-    expect(h.cache.metricsText()).toMatch(/^kubegate_xds_snapshots_refused_total 1$/m);
+    expect(await h.cache.metricsText()).toMatch(/^kubegate_xds_snapshots_refused_total 1$/m);
   });
 });
 
@@ -264,7 +264,7 @@ describe('NACKs', () => {
     expect(Date.parse(status.lastNack!.time)).not.toBeNaN();
     expect(status.ackedVersion).toBe(v1.version(CLUSTER_TYPE_URL));
     expect(status.rejectedVersions).toEqual([v2.version(CLUSTER_TYPE_URL)]);
-    expect(h.cache.metricsText()).toMatch(/^kubegate_xds_nacks_total\{type="CDS"\} 1$/m);
+    expect(await h.cache.metricsText()).toMatch(/^kubegate_xds_nacks_total\{type="CDS"\} 1$/m);
     const warning = h.logs.find((l) => l.level === 'warn' && /NACK/.test(l.msg));
     expect(warning).toMatchObject({
       node: NODE,
@@ -287,7 +287,7 @@ describe('NACKs', () => {
     expect(fixed.version_info).toBe(v3.version(CLUSTER_TYPE_URL));
     client.ack(fixed);
     await waitFor(() => typeStatus(CLUSTER_TYPE_URL)?.ackedVersion === v3.version(CLUSTER_TYPE_URL));
-    expect(h.cache.metricsText()).toMatch(/^kubegate_xds_nacks_total\{type="CDS"\} 1$/m);
+    expect(await h.cache.metricsText()).toMatch(/^kubegate_xds_nacks_total\{type="CDS"\} 1$/m);
   });
 
   test('going back to the last accepted configuration after a NACK is sent', async () => {
@@ -357,7 +357,7 @@ describe('streams', () => {
     await subscribe(a, LISTENER_TYPE_URL);
     await subscribe(b, LISTENER_TYPE_URL);
     expect(h.cache.status().nodes[NODE]).toMatchObject({ connectedStreams: 2 });
-    expect(h.cache.metricsText()).toMatch(/^kubegate_xds_streams_active 2$/m);
+    expect(await h.cache.metricsText()).toMatch(/^kubegate_xds_streams_active 2$/m);
     a.close();
     await waitFor(() => h.cache.status().nodes[NODE]?.connectedStreams === 1);
     expect(h.logs.some((l) => l.msg === 'ADS stream closed' && l.node === NODE)).toBe(true);
@@ -366,7 +366,7 @@ describe('streams', () => {
     publish({ connectTimeoutSeconds: 12 });
     expect((await b.nextOf(CLUSTER_TYPE_URL)).type_url).toBe(CLUSTER_TYPE_URL);
     expect(h.logs.filter((l) => l.level === 'error')).toEqual([]);
-    expect(h.cache.metricsText()).toMatch(/^kubegate_xds_streams_total 2$/m);
+    expect(await h.cache.metricsText()).toMatch(/^kubegate_xds_streams_total 2$/m);
   });
 
   test('a closed stream stops watching the cache: a node known only from its stream is forgotten', async () => {

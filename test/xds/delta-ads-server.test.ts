@@ -276,7 +276,7 @@ describe('delta NACKs', () => {
     // The good cluster is what Envoy has now; the bad one is not in force, so nobody may take
     // the snapshot's version as accepted.
     expect(typeStatus(CLUSTER_TYPE_URL)?.ackedVersion).not.toBe(both.version(CLUSTER_TYPE_URL));
-    expect(h.cache.metricsText()).toMatch(/kubegate_xds_nacks_total\{type="CDS"\} 2/);
+    expect(await h.cache.metricsText()).toMatch(/kubegate_xds_nacks_total\{type="CDS"\} 2/);
   });
 });
 

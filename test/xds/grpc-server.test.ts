@@ -63,7 +63,7 @@ async function expectRefused(client: AdsTestClient): Promise<void> {
   expect(client.pending()).toHaveLength(0);
   // The ADS service never saw the stream.
   expect(cache.status().nodes[NODE]!.connectedStreams).toBe(0);
-  expect(cache.metricsText()).toMatch(/^kubegate_xds_streams_total 0$/m);
+  expect(await cache.metricsText()).toMatch(/^kubegate_xds_streams_total 0$/m);
 }
 
 test('binds a free port when asked for port 0 and serves a client with a certificate from the CA', async () => {

@@ -35,7 +35,7 @@ describe('setSnapshot', () => {
     ['missing load assignments', { endpoints: [] }, InconsistentSnapshotError],
     ['missing secrets', { secrets: [] }, InconsistentSnapshotError],
     ['a resource that does not match the protos', { listeners: [{ ...listener('edge', 'edge-routes', 8443), bogus: true }] }, InvalidResourceError],
-  ])('refuses a snapshot with %s and changes nothing', (_what, patch, errorClass) => {
+  ])('refuses a snapshot with %s and changes nothing', async (_what, patch, errorClass) => {
     const cache = new SnapshotCache(silentLogger);
     const good = new Snapshot(fixtureResources());
     cache.setSnapshot(NODE, good);
@@ -46,8 +46,8 @@ describe('setSnapshot', () => {
     expect(cache.getSnapshot(NODE)).toBe(good);
     expect(cache.status().nodes[NODE]!.snapshotVersion).toBe(good.version());
     expect(notified).toBe(0);
-    expect(cache.metricsText()).toMatch(/^kubegate_xds_snapshots_refused_total 1$/m);
-    expect(cache.metricsText()).toMatch(/^kubegate_xds_snapshots_set_total 1$/m);
+    expect(await cache.metricsText()).toMatch(/^kubegate_xds_snapshots_refused_total 1$/m);
+    expect(await cache.metricsText()).toMatch(/^kubegate_xds_snapshots_set_total 1$/m);
   });
 
   test('a refused first snapshot leaves the node without one', () => {
@@ -107,7 +107,7 @@ describe('records and status', () => {
     cache.recordInSync(NODE, LISTENER_TYPE_URL, 'v3');
     await expect(accepted).resolves.toBe(true);
     expect(cache.status().nodes[NODE]!.types[LISTENER_TYPE_URL]!.ackedVersion).toBe('v3');
-    expect(cache.metricsText()).toMatch(/kubegate_xds_acks_total\{type="LDS"\} 0/);
+    expect(await cache.metricsText()).toMatch(/kubegate_xds_acks_total\{type="LDS"\} 0/);
   });
 
   test('the rejected versions kept per node and type are bounded', () => {
@@ -140,7 +140,7 @@ describe('records and status', () => {
     expect(Object.keys(cache.status().nodes[NODE]!.streamProtocols)).toEqual(['delta']);
   });
 
-  test('metricsText is Prometheus text with every counter, per type where it applies', () => {
+  test('metricsText is Prometheus text with every counter, per type where it applies', async () => {
     const cache = new SnapshotCache(silentLogger);
     cache.setSnapshot(NODE, new Snapshot(fixtureResources()));
     cache.streamOpened(NODE, 'sotw');
@@ -148,7 +148,7 @@ describe('records and status', () => {
     cache.recordSent(NODE, LISTENER_TYPE_URL, 'b');
     cache.recordAck(NODE, LISTENER_TYPE_URL, 'b');
     cache.recordNack(NODE, CLUSTER_TYPE_URL, { version: 'c', nonce: '1', message: '', time: '' });
-    const text = cache.metricsText();
+    const text = await cache.metricsText();
     expect(text).toContain('# TYPE kubegate_xds_pushes_total counter\n');
     expect(text).toContain('kubegate_xds_pushes_total{type="LDS"} 2\n');
     expect(text).toContain('kubegate_xds_pushes_total{type="CDS"} 0\n');
