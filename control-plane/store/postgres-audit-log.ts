@@ -1,5 +1,7 @@
 /**
- * The audit log in PostgreSQL, for several control-plane replicas appending to one chain.
+ * The audit log in PostgreSQL, for several control-plane replicas appending to one chain. What
+ * it shares with SQLite is sql-audit-log.ts's; here are the pool, the batch insert, the
+ * retention lock and the long walks, which PostgreSQL takes in one statement each.
  *
  * Serializing appends. The chain is one sequence, so its numbering and linking must happen one
  * batch at a time whichever replica appends: every append starts with
@@ -21,24 +23,19 @@
  * The log has its own connection pool, so audit traffic never queues behind (or holds up) the
  * store's.
  */
-import { Pool, type PoolClient } from 'pg';
-import type { AuditEvent, StoredAuditEvent } from '../audit/audit-event';
-import { requireAuditEvent } from '../audit/audit-event-input';
-import { chainAuditEvent, type ChainPoint } from '../audit/audit-hash-chain';
-import { MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditPage, type AuditPageRequest, type AuditVerification, type AuditVerifyRange, type IncompletePage, type IncompleteQuery, type RetentionPolicy, type RetentionResult } from '../audit/audit-log';
-import { applyAuditRetention, removablePrefix, type RetentionTarget } from '../audit/audit-retention';
-import { verifyStoredChain, type ChainSource } from '../audit/stored-chain-verifier';
+import { Pool } from 'pg';
+import type { IncompletePage, IncompleteQuery } from '../audit/audit-log';
 import { silentLogger, type Logger } from '../log/logger';
-import { chainStateFromRow, CHAIN_STATE_SQL } from './audit-chain-row';
-import { auditPageFromRows, incompletePageFromRows, planAuditQuery, planIncompleteQuery, readLimit, verifyRange } from './audit-query';
-import { auditEventFromRow, auditRecordSize, auditValues, AUDIT_COLUMNS, AUDIT_COLUMN_PG_TYPES } from './audit-rows';
-import { describeError, isConnectionError, sqlState } from './postgres-errors';
-import { runPgTransaction } from './postgres-transaction';
+import { incompletePageFromRows, planIncompleteQuery, type IncompletePlan } from './audit-query';
+import { auditEventFromRow, auditRecordSize, AUDIT_COLUMNS, AUDIT_COLUMN_PG_TYPES } from './audit-rows';
+import { PostgresEngine } from './postgres-engine';
+import { describeError } from './postgres-errors';
 import { migratePostgres } from './postgres-store';
-import { num, type Row } from './record-rows';
+import { num } from './record-rows';
 import { redactUrl } from './redact-url';
+import { SqlAuditLog } from './sql-audit-log';
+import { count, firstRow, rows, type Program } from './sql-program';
 import { StoreError, StoreUnavailableError } from './store';
-import { requireCount, StoreInputError } from './store-input';
 
 export interface PostgresAuditLogOptions {
   /** @default silentLogger */
@@ -57,33 +54,23 @@ const WEAKER_THAN_ON = new Set(['off', 'local', 'remote_write']);
 
 // One statement for the whole batch however large: one array per column, unnest()ed into rows.
 const INSERT_BATCH = `INSERT INTO audit_events (${AUDIT_COLUMNS.join(', ')})
-  SELECT * FROM unnest(${AUDIT_COLUMNS.map((c, i) => `$${i + 1}::${AUDIT_COLUMN_PG_TYPES[c]}[]`).join(', ')})`;
-
-type Db = Pick<PoolClient, 'query'>;
+  SELECT * FROM unnest(${AUDIT_COLUMNS.map((c) => `?::${AUDIT_COLUMN_PG_TYPES[c]}[]`).join(', ')})`;
 
 /** Records measured per transaction when sizes are filled in (see measureUnsized). */
 const MEASURE_CHUNK = 1000;
 
 /**
- * Within ($1, $2], adding the sizes up from the newest end: the newest record at which the sum
- * exceeds $3. One statement: it runs on the server, reading backwards along the primary key
- * and stopping at the first record that does not fit, so it reads what is kept plus one.
+ * Within (?, ?], adding the sizes up from the newest end: the newest record at which the sum
+ * exceeds the third parameter. One statement: it runs on the server, reading backwards along
+ * the primary key and stopping at the first record that does not fit, so it reads what is kept
+ * plus one.
  */
 const NEWEST_OVER_BYTES = `SELECT seq FROM (
     SELECT seq, SUM(size_bytes) OVER (ORDER BY seq DESC ROWS UNBOUNDED PRECEDING) AS kept
-    FROM audit_events WHERE seq > $1 AND seq <= $2
-  ) AS sized WHERE kept > $3 ORDER BY seq DESC LIMIT 1`;
+    FROM audit_events WHERE seq > ? AND seq <= ?
+  ) AS sized WHERE kept > ? ORDER BY seq DESC LIMIT 1`;
 
-/** Several reads that must see one snapshot (READ COMMITTED gives each statement its own). */
-const SNAPSHOT_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
-
-export class PostgresAuditLog implements AuditLog {
-  readonly kind = 'postgres';
-  /** The URL with its password masked. */
-  readonly location: string;
-  private closed = false;
-  private begin = 'BEGIN';
-
+export class PostgresAuditLog extends SqlAuditLog {
   /**
    * Connects and brings the schema up to date. Any failure is a StoreUnavailableError naming
    * the URL with its password masked.
@@ -106,7 +93,8 @@ export class PostgresAuditLog implements AuditLog {
     });
     // As in the store: an idle connection that dies must not end the process.
     pool.on('error', (err) => logger.warn('idle audit log connection failed', { err, store: location }));
-    const log = new PostgresAuditLog(pool, location, logger);
+    const engine = new PostgresEngine({ pool, location, what: 'audit log', logger });
+    const log = new PostgresAuditLog(engine, location, logger);
     try {
       const probe = await pool.connect();
       let setting: string;
@@ -116,10 +104,10 @@ export class PostgresAuditLog implements AuditLog {
         probe.release();
       }
       if (WEAKER_THAN_ON.has(setting)) {
-        log.begin = 'BEGIN; SET LOCAL synchronous_commit TO on';
+        engine.writeBegin = 'BEGIN; SET LOCAL synchronous_commit TO on';
         logger.info('audit log raises synchronous_commit to on for its own transactions', { store: location, serverSetting: setting });
       }
-      await log.transaction((db) => migratePostgres(db, location, logger));
+      await engine.transaction(engine.writeBegin, (db) => migratePostgres(db, location, logger));
       await log.measureUnsized();
     } catch (err) {
       await log.close();
@@ -130,184 +118,82 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   private constructor(
-    private readonly pool: Pool,
-    location: string,
-    private readonly logger: Logger,
+    private readonly postgres: PostgresEngine,
+    /** The URL with its password masked. */
+    readonly location: string,
+    logger: Logger,
   ) {
-    this.location = location;
+    super(postgres, location, logger);
   }
 
-  async append(events: readonly AuditEvent[]): Promise<StoredAuditEvent[]> {
-    if (!Array.isArray(events)) throw new StoreInputError('audit events must be an array');
-    const valid = events.map((e, i) => requireAuditEvent(e, i));
-    if (valid.length === 0) return [];
-    return this.transaction(async (db) => {
-      // The row lock that serializes appends across replicas (see the top of the file).
-      const { head } = chainStateFromRow((await rows(db, `${CHAIN_STATE_SQL} FOR UPDATE`))[0], this.location);
-      let prev = head;
-      const columns: unknown[][] = AUDIT_COLUMNS.map(() => []);
-      const stored = valid.map((event) => {
-        const seq = prev.seq + 1;
-        const { hash, sizeBytes } = chainAuditEvent(prev.hash, event);
-        const record: StoredAuditEvent = { seq, prevHash: prev.hash, hash, ...event };
-        auditValues(record, sizeBytes).forEach((v, i) => columns[i]!.push(v));
-        prev = { seq, hash };
-        return record;
-      });
-      await db.query(INSERT_BATCH, columns);
-      await db.query('UPDATE audit_chain SET head_seq = $1, head_hash = $2 WHERE id = 1', [prev.seq, prev.hash]);
-      return stored;
-    });
+  /** How this log's write transactions begin: raising synchronous_commit where the server's is weaker than on. */
+  private get begin(): string {
+    return this.postgres.writeBegin;
   }
 
-  async query(filter: AuditFilter = {}, page: AuditPageRequest = {}): Promise<AuditPage> {
-    const plan = planAuditQuery(filter, page, 'postgres');
-    return this.read(async (db) => {
-      // The head first: every event up to it is committed, so the rows read next include them.
-      const { head } = await this.chainState(db);
-      return auditPageFromRows(plan, await rows(db, plan.sql, [...plan.params]), head.seq);
-    });
+  /** One statement for the whole batch: one array per column. */
+  protected *insertEvents(values: readonly unknown[][]): Program<void> {
+    yield* count(
+      INSERT_BATCH,
+      AUDIT_COLUMNS.map((_, i) => values.map((v) => v[i])),
+    );
+  }
+
+  /** Retention takes a transaction-scoped advisory lock rather than the head's row lock, so appends wait only while it moves the anchor. */
+  protected override *retentionLock(): Program<void> {
+    yield* rows('SELECT pg_advisory_xact_lock(?)', [RETENTION_LOCK_KEY]);
   }
 
   async incomplete(query: IncompleteQuery): Promise<IncompletePage> {
     const plan = planIncompleteQuery(query, 'postgres');
-    const { count } = plan;
-    if (!count) return this.read(async (db) => incompletePageFromRows(plan, await rows(db, plan.sql, [...plan.params])));
+    if (!plan.count) return this.postgres.run('none', incompletePage(plan, false));
     // The count and the first page from one snapshot, so they agree however many completions
     // are ingested meanwhile.
-    return this.transaction(async (db) => {
-      const page = await rows(db, plan.sql, [...plan.params]);
-      // A first page that holds them all is its own count; only a longer report is counted.
-      const total = page.length <= plan.limit ? page.length : num((await rows(db, count.sql, [...count.params]))[0]?.n ?? 0);
-      return incompletePageFromRows(plan, page, total);
-    }, SNAPSHOT_READ);
+    return this.postgres.run('snapshot', incompletePage(plan, true));
   }
-
-  async readFrom(afterSeq: number, limit = MAX_AUDIT_QUERY_LIMIT): Promise<StoredAuditEvent[]> {
-    const after = requireCount('readFrom afterSeq', afterSeq);
-    const n = readLimit(limit);
-    return this.read(async (db) => (await rows(db, 'SELECT * FROM audit_events WHERE seq > $1 ORDER BY seq LIMIT $2', [after, n])).map(auditEventFromRow));
-  }
-
-  async head(): Promise<ChainPoint> {
-    return this.read(async (db) => (await this.chainState(db)).head);
-  }
-
-  async verify(range: AuditVerifyRange = {}): Promise<AuditVerification> {
-    const checkedRange = verifyRange(range);
-    const source: ChainSource = {
-      chainState: () => this.read((db) => this.chainState(db)),
-      page: (afterSeq, toSeq, limit) =>
-        this.read(async (db) => (await rows(db, 'SELECT * FROM audit_events WHERE seq > $1 AND seq <= $2 ORDER BY seq LIMIT $3', [afterSeq, toSeq, limit])).map(auditEventFromRow)),
-      recordBefore: (seq) => this.read(async (db) => point((await rows(db, 'SELECT seq, hash FROM audit_events WHERE seq < $1 ORDER BY seq DESC LIMIT 1', [seq]))[0])),
-      seqOfHash: (hash) => this.read(async (db) => point((await rows(db, 'SELECT seq, hash FROM audit_events WHERE hash = $1 LIMIT 1', [hash]))[0])?.seq),
-    };
-    return verifyStoredChain(source, checkedRange);
-  }
-
-  async applyRetention(policy: RetentionPolicy): Promise<RetentionResult> {
-    const target: RetentionTarget = {
-      chainState: () => this.read((db) => this.chainState(db)),
-      firstSeqAtOrAfter: (afterSeq, timeIso) =>
-        this.read(async (db) => point((await rows(db, 'SELECT seq, hash FROM audit_events WHERE seq > $1 AND event_time >= $2 ORDER BY seq LIMIT 1', [afterSeq, timeIso]))[0])?.seq),
-      newestSeqOverBytes: async (afterSeq, throughSeq, maxBytes) => {
-        await this.measureUnsized();
-        const [row] = await this.read((db) => rows(db, NEWEST_OVER_BYTES, [afterSeq, throughSeq, maxBytes]));
-        return row ? num(row.seq) : undefined;
-      },
-      bytesAfter: async (afterSeq) => {
-        const [row] = await this.read((db) => rows(db, 'SELECT COALESCE(SUM(size_bytes), 0)::bigint AS n FROM audit_events WHERE seq > $1', [afterSeq]));
-        return num(row!.n);
-      },
-      removeThrough: (toSeq) =>
-        this.transaction(async (db) => {
-          await db.query('SELECT pg_advisory_xact_lock($1)', [RETENTION_LOCK_KEY]);
-          const { head, anchor } = await this.chainState(db);
-          if (anchor.seq >= toSeq) return { removed: 0, anchor };
-          const records = (await rows(db, 'SELECT * FROM audit_events WHERE seq > $1 AND seq <= $2 ORDER BY seq', [anchor.seq, toSeq + 1])).map(auditEventFromRow);
-          const prefix = removablePrefix(anchor, records, toSeq, head);
-          if (prefix.count > 0) {
-            await db.query('DELETE FROM audit_events WHERE seq > $1 AND seq <= $2', [anchor.seq, prefix.last.seq]);
-            await db.query('UPDATE audit_chain SET anchor_seq = $1, anchor_hash = $2 WHERE id = 1', [prefix.last.seq, prefix.last.hash]);
-          }
-          return { removed: prefix.count, anchor: prefix.last, ...(prefix.problem && { problem: prefix.problem }) };
-        }),
-    };
-    const result = await applyAuditRetention(target, policy);
-    if (result.removed > 0 || result.stoppedAt) this.logger.info('audit retention applied', { ...result });
-    return result;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.pool.end().catch((err: unknown) => this.logger.warn('closing audit log pool failed', { err }));
-    this.logger.debug('postgres audit log closed', { store: this.location });
-  }
-
-  // --- internals ---
 
   /**
-   * Gives every record without a size (size_bytes NULL) its size, computed from the row as
-   * stored: the records written before schema migration 5, which SQL alone cannot measure
-   * exactly (see store/schema.ts), and any a replica still running an older kubegate appends
-   * during a rolling upgrade. Runs when the log opens and before each retention by size; once
-   * nothing is left, it is one probe of an empty index. Replicas doing it at once wait on each
-   * other's row locks and then skip the rows already measured.
+   * Replicas doing it at once wait on each other's row locks and then skip the rows already
+   * measured; a replica still running an older kubegate during a rolling upgrade may append
+   * unsized records, hence also before each retention by size.
    */
-  private async measureUnsized(): Promise<void> {
+  protected async measureUnsized(): Promise<void> {
     let measured = 0;
     for (;;) {
-      const count = await this.transaction(async (db) => {
-        const found = await rows(db, 'SELECT * FROM audit_events WHERE size_bytes IS NULL ORDER BY seq LIMIT $1 FOR UPDATE', [MEASURE_CHUNK]);
-        if (found.length > 0) {
-          await db.query('UPDATE audit_events AS e SET size_bytes = m.size FROM unnest($1::bigint[], $2::bigint[]) AS m (seq, size) WHERE e.seq = m.seq', [
-            found.map((r) => num(r.seq)),
-            found.map((r) => auditRecordSize(auditEventFromRow(r))),
-          ]);
-        }
-        return found.length;
-      });
-      measured += count;
-      // Not `count < MEASURE_CHUNK`: rows another replica measured while this one waited drop out of a chunk.
-      if (count === 0) break;
+      const n = await this.postgres.run('write', measureChunk());
+      measured += n;
+      // Not `n < MEASURE_CHUNK`: rows another replica measured while this one waited drop out of a chunk.
+      if (n === 0) break;
     }
     if (measured > 0) this.logger.info('audit records measured for retention by size', { store: this.location, records: measured });
   }
 
-  private async chainState(db: Db) {
-    return chainStateFromRow((await rows(db, CHAIN_STATE_SQL))[0], this.location);
+  protected async newestSeqOverBytes(afterSeq: number, throughSeq: number, maxBytes: number): Promise<number | undefined> {
+    const row = await this.postgres.run('none', firstRow(NEWEST_OVER_BYTES, [afterSeq, throughSeq, maxBytes]));
+    return row ? num(row.seq) : undefined;
   }
 
-  private async read<T>(fn: (db: Db) => Promise<T>): Promise<T> {
-    this.assertOpen();
-    try {
-      return await fn(this.pool);
-    } catch (err) {
-      throw this.translate(err);
-    }
-  }
-
-  private async transaction<T>(fn: (db: Db) => Promise<T>, begin = this.begin): Promise<T> {
-    this.assertOpen();
-    return runPgTransaction(this.pool, begin, fn, (err) => this.translate(err));
-  }
-
-  private assertOpen(): void {
-    if (this.closed) throw new StoreUnavailableError(`PostgreSQL audit log ${this.location} is closed`);
-  }
-
-  private translate(err: unknown): unknown {
-    if (err instanceof StoreError) return err;
-    if (isConnectionError(err)) return new StoreUnavailableError(`PostgreSQL audit log ${this.location} is unavailable: ${describeError(err)}`, sqlState(err) ?? (err as { code?: string }).code);
-    return err;
+  protected async bytesAfter(afterSeq: number): Promise<number> {
+    return num((await this.postgres.run('none', firstRow('SELECT COALESCE(SUM(size_bytes), 0)::bigint AS n FROM audit_events WHERE seq > ?', [afterSeq])))!.n);
   }
 }
 
-async function rows(db: Db, sql: string, params: unknown[] = []): Promise<Row[]> {
-  return (await db.query(sql, params)).rows as Row[];
+/** The page, and with `counting` how many match in all: a first page that holds them all is its own count, only a longer report is counted. */
+function* incompletePage(plan: IncompletePlan, counting: boolean): Program<IncompletePage> {
+  const page = yield* rows(plan.sql, plan.params);
+  if (!counting || !plan.count) return incompletePageFromRows(plan, page);
+  const total = page.length <= plan.limit ? page.length : num((yield* firstRow(plan.count.sql, plan.count.params))?.n ?? 0);
+  return incompletePageFromRows(plan, page, total);
 }
 
-function point(row: Row | undefined): ChainPoint | undefined {
-  return row ? { seq: num(row.seq), hash: String(row.hash) } : undefined;
+/** Sizes up to MEASURE_CHUNK unsized records, locking them; how many. */
+function* measureChunk(): Program<number> {
+  const found = yield* rows('SELECT * FROM audit_events WHERE size_bytes IS NULL ORDER BY seq LIMIT ? FOR UPDATE', [MEASURE_CHUNK]);
+  if (found.length > 0) {
+    yield* count('UPDATE audit_events AS e SET size_bytes = m.size FROM unnest(?::bigint[], ?::bigint[]) AS m (seq, size) WHERE e.seq = m.seq', [
+      found.map((r) => num(r.seq)),
+      found.map((r) => auditRecordSize(auditEventFromRow(r))),
+    ]);
+  }
+  return found.length;
 }

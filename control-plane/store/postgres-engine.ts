@@ -23,7 +23,7 @@ export interface ChangeMessage extends StoreChange {
 }
 
 /** Reads that must see one snapshot (READ COMMITTED gives each statement its own). */
-export const SNAPSHOT_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
+const SNAPSHOT_READ = 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY';
 
 export interface PostgresEngineProps {
   readonly pool: Pool;

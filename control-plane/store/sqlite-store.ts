@@ -31,9 +31,6 @@ export interface SqliteStoreOptions {
   readonly logger?: Logger;
 }
 
-/** SQLite result codes that mean the file cannot be used (the audit log shares them). */
-export { UNAVAILABLE_CODES } from './sqlite-engine';
-
 export class SqliteStore extends SqlStore {
   /**
    * Opens (creating if needed) the database file and brings its schema up to date. Any failure
