@@ -22,7 +22,7 @@
  * across connections and processes on the same file: each reads the chain head, appends after
  * it and moves it, with no other writer in between.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import type { IncompletePage, IncompleteQuery } from '../audit/audit-log';
 import { silentLogger, type Logger } from '../log/logger';
 import { incompletePageFromRows, planIncompleteQuery, type IncompletePlan } from './audit-query';
@@ -31,7 +31,7 @@ import { num, type Row } from './record-rows';
 import { SqlAuditLog, yieldToEventLoop } from './sql-audit-log';
 import { count, firstRow, rows, type Program } from './sql-program';
 import { SqliteEngine } from './sqlite-engine';
-import { migrate } from './sqlite-store';
+import { openSqliteFile } from './sqlite-file';
 import { StoreError, StoreUnavailableError } from './store';
 import { StoreInputError } from './store-input';
 
@@ -79,12 +79,7 @@ export class SqliteAuditLog extends SqlAuditLog {
     if (synchronous !== 'FULL' && synchronous !== 'NORMAL') throw new StoreInputError(`audit log synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
     let db: Database.Database | undefined;
     try {
-      db = new Database(file);
-      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (String(mode).toLowerCase() !== 'wal') throw new Error(`cannot switch to WAL journal mode (still ${String(mode)})`);
-      db.pragma(`synchronous = ${synchronous}`);
-      migrate(db, file);
+      db = openSqliteFile(file, { busyTimeoutMs: options.busyTimeoutMs, synchronous, foreignKeys: false });
       const logger = options.logger ?? silentLogger;
       const log = new SqliteAuditLog(new SqliteEngine({ db, file, what: 'audit log', logger }), db, file, logger);
       await log.measureUnsized();

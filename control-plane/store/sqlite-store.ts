@@ -16,11 +16,10 @@
  *
  * `watch` is in-process only: listeners of this instance run after its own commits.
  */
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
 import { silentLogger, type Logger } from '../log/logger';
-import type { Row } from './record-rows';
-import { migrationsAfter, SCHEMA_VERSION_TABLE } from './schema';
 import { SqliteEngine } from './sqlite-engine';
+import { openSqliteFile } from './sqlite-file';
 import { SqlStore } from './sql-store';
 import { StoreError, StoreUnavailableError } from './store';
 
@@ -41,15 +40,8 @@ export class SqliteStore extends SqlStore {
     if (typeof file !== 'string' || file.length === 0) throw new StoreUnavailableError('SQLite store needs a file path');
     let db: Database.Database | undefined;
     try {
-      db = new Database(file);
-      // The busy timeout first, so that switching to WAL waits for another process's lock.
-      db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
-      const mode = db.pragma('journal_mode = WAL', { simple: true });
-      if (String(mode).toLowerCase() !== 'wal') throw new Error(`cannot switch to WAL journal mode (still ${String(mode)})`);
-      db.pragma('foreign_keys = ON');
       // With WAL, NORMAL loses at most the last transactions on power loss, never consistency.
-      db.pragma('synchronous = NORMAL');
-      migrate(db, file);
+      db = openSqliteFile(file, { busyTimeoutMs: options.busyTimeoutMs, synchronous: 'NORMAL', foreignKeys: true });
       const logger = options.logger ?? silentLogger;
       return new SqliteStore(new SqliteEngine({ db, file, what: 'store', logger }), file, logger);
     } catch (err) {
@@ -66,16 +58,4 @@ export class SqliteStore extends SqlStore {
   ) {
     super(engine, logger);
   }
-}
-
-/** Runs the missing migrations in one IMMEDIATE transaction, so two openers cannot both run them (the audit log opens its own connection and runs them too). */
-export function migrate(db: Database.Database, file: string): void {
-  db.transaction(() => {
-    db.exec(SCHEMA_VERSION_TABLE.sqlite);
-    const current = Number((db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_version').get() as Row).v);
-    for (const m of migrationsAfter(current, file)) {
-      db.exec(m.sql.sqlite);
-      db.prepare('INSERT INTO schema_version (version, description) VALUES (?, ?)').run(m.version, m.description);
-    }
-  }).immediate();
 }
