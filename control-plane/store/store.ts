@@ -2,8 +2,9 @@
  * The control plane's data layer: users and their group membership, groups, issued user
  * certificates, the applied policy set, break-glass requests and console sessions.
  *
- * Two implementations stand behind this one contract: SQLite for a single control plane (the
- * embedded default) and PostgreSQL for several replicas. Every mutation runs in one
+ * One implementation (sql-store.ts) stands behind this contract, over two databases: SQLite
+ * for a single control plane (the embedded default) and PostgreSQL for several replicas
+ * (sqlite-store.ts, postgres-store.ts open them). Every mutation runs in one
  * transaction and advances a store-wide generation; `watch` tells the caller (and, through
  * PostgreSQL LISTEN/NOTIFY, every other replica) that something changed, and the control plane
  * reloads its in-memory view with `loadState`. The hot path (ext_authz) reads that view only,
