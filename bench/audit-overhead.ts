@@ -189,7 +189,7 @@ async function main(): Promise<void> {
     // PostgreSQL may still be exiting when this runs on an abort: retry while it removes files.
     fs.rmSync(postgresDir, { recursive: true, force: true, maxRetries: 5 });
   };
-  // Exiting kills PostgreSQL (control-plane/process/managed-process.ts) and any load worker
+  // Exiting kills PostgreSQL (dev/process/managed-process.ts) and any load worker
   // (json-worker.ts), so an interrupted or overlong run leaves no process behind; the state
   // directories go in an exit hook added last, so it runs after those kills.
   const abort = (code: number) => {

@@ -16,7 +16,7 @@ import { userUri } from '../control-plane/identity/user-identity';
 import type { SnapshotCache } from '../control-plane/xds/snapshot-cache';
 import type { Snapshot } from '../control-plane/xds/snapshot';
 import { LISTENER_TYPE_URL, RESOURCE_TYPES, type TypeUrl } from '../control-plane/xds/resource-types';
-import type { EnvoyProcess } from '../control-plane/envoy/envoy-process';
+import type { EnvoyProcess } from '../dev/process/envoy-process';
 
 /** Deterministic, so runs are comparable (mulberry32, as bench/policy-engine.ts). */
 export function random(seed: number): () => number {

@@ -15,8 +15,8 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { findPostgresBinDir } from '../test/support/postgres-server';
-import { startReadyProcess } from '../control-plane/process/start-ready-process';
-import { getFreePort, LOOPBACK } from '../control-plane/process/free-port';
+import { startReadyProcess } from '../dev/process/start-ready-process';
+import { getFreePort, LOOPBACK } from '../dev/process/free-port';
 import type { Logger } from '../control-plane/log/logger';
 
 const run = promisify(execFile);

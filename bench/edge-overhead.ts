@@ -17,11 +17,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalStack } from '../control-plane/dev/local-stack';
+import { startLocalStack } from '../dev/stack/local-stack';
 import { createLogger } from '../control-plane/log/logger';
 import { issueUserCertificate } from '../control-plane/credentials/user-certificate';
 import { userServerName } from '../control-plane/identity/user-identity';
-import { ADMIN_GROUP, PROXY_IDENTITY_USER } from '../control-plane/dev/cluster-access-rbac';
+import { PROXY_IDENTITY_USER } from '../control-plane/server/cluster-access-rbac';
+import { ADMINS_GROUP } from '../control-plane/api/admins';
 import type { LoadTarget } from './load';
 import { compareLoad, formatComparison, requestsAt, runLoadWorker, type Comparison } from './load-run-support';
 import { writeResults } from './bench-support';
@@ -54,7 +55,7 @@ async function main(): Promise<void> {
       url: cluster.apiserverUrl + apiPath,
       caPem: cluster.caPem,
       ...proxy,
-      headers: { 'Impersonate-User': 'admin', 'Impersonate-Group': [ADMIN_GROUP] },
+      headers: { 'Impersonate-User': 'admin', 'Impersonate-Group': [ADMINS_GROUP] },
     };
     const edge: LoadTarget = { name: 'edge', url: `${stack.edgeUrl}/clusters/bench${apiPath}`, caPem: stack.pki.servingCa.certPem, ...user };
     const pids = {

@@ -8,7 +8,7 @@
  * the control plane's first decision for that user), not a handshake.
  */
 import * as path from 'node:path';
-import { EDGE_NODE_ID } from '../control-plane/dev/local-stack';
+import { EDGE_NODE_ID } from '../dev/stack/local-stack';
 import { BenchUserCertificates, bulkCreateUsers, waitForAck } from './bench-support';
 import { getOnce } from './load';
 import { GROUP, SMALL_GET_PATH, type TunnelBench } from './tunnel-bench-setup';

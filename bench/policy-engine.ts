@@ -12,7 +12,7 @@
  */
 import { parseArgs } from 'node:util';
 import { parsePolicyFile } from '../policies/src';
-import { parseRequestAttributes, type RequestAttributes } from '../control-plane/authz/request-attributes';
+import { parseRequestAttributes, type RequestAttributes } from '../control-plane/kubernetes-api/request-attributes';
 import { DecisionCache, decisionCacheKey } from '../control-plane/policy-engine/decision-cache';
 import type { AccessRequest, ClusterInfo, EvaluationContext } from '../control-plane/policy-engine/engine-contract';
 import { PolicyEngine } from '../control-plane/policy-engine/policy-engine';

@@ -38,7 +38,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parseArgs } from 'node:util';
-import { startLocalStack, EDGE_NODE_ID, type LocalStack } from '../control-plane/dev/local-stack';
+import { startLocalStack, EDGE_NODE_ID, type LocalStack } from '../dev/stack/local-stack';
 import { createLogger } from '../control-plane/log/logger';
 import { userServerName } from '../control-plane/identity/user-identity';
 import { LISTENER_TYPE_URL } from '../control-plane/xds/resource-types';

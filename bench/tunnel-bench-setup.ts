@@ -9,8 +9,8 @@
  *           proxy ServiceAccount's token and Impersonate-User naming the user's ServiceAccount,
  *           so the apiserver does the same authentication, impersonation and RBAC work on both.
  */
-import type { LocalStack } from '../control-plane/dev/local-stack';
-import type { TunnelSite } from '../control-plane/dev/tunnel-site';
+import type { LocalStack } from '../dev/stack/local-stack';
+import type { TunnelSite } from '../dev/stack/tunnel-site';
 import { KubeClient } from '../agent/kubernetes/kube-client';
 import { PROXY_SERVICE_ACCOUNT } from '../agent/rbac/agent-rbac';
 import { SYSTEM_NAMESPACE, USERS_NAMESPACE } from '../agent/protocol/identities';
@@ -31,7 +31,7 @@ export const WATCH_NAMESPACE = 'bench-watch';
 export const SMALL_GET_PATH = '/api/v1/namespaces/default';
 /**
  * A local tunnel site lets its agent bind only the ClusterRoles in LOCAL_ALLOWED_CLUSTER_ROLES
- * (control-plane/dev/tunnel-site.ts), as a cluster admin would restrict it; this is the reading
+ * (dev/stack/tunnel-site.ts), as a cluster admin would restrict it; this is the reading
  * role among them. It has no rules until created here (no controller manager aggregates roles).
  */
 const READER_ROLE = 'kubegate-e2e-reader';

@@ -32,7 +32,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { startLocalStack } from '../control-plane/dev/local-stack';
+import { startLocalStack } from '../dev/stack/local-stack';
 import { createLogger } from '../control-plane/log/logger';
 import { APISERVER_CLUSTER } from '../control-plane/agent-translator/names';
 import { tunnelClusterName } from '../control-plane/translator/names';
@@ -328,7 +328,7 @@ async function main(): Promise<void> {
   const logger = tapLogger(createLogger('bench', { level: 'warn' }), (_level, msg, fields) => {
     if (msg === 'user ServiceAccount ready' && fields) ensureTimes.set(String(fields.user), { ms: Number(fields.ms), agentMs: Number(fields.agentMs) });
   });
-  // Exiting kills every child process (control-plane/process/managed-process.ts), so an
+  // Exiting kills every child process (dev/process/managed-process.ts), so an
   // interrupted or overlong run leaves nothing behind, even when `finally` does not get to run.
   process.once('SIGINT', () => {
     progress.warn('interrupted: stopping every process');

@@ -302,7 +302,7 @@ install_postgresql() {
   postgres_server_present || die "apt-get installed postgresql but initdb and postgres are still not found" "log=$cache/postgresql-install.log"
 }
 
-# iproute2 (ip) and iptables for the firewalled-site harness (control-plane/netns), whose tests
+# iproute2 (ip) and iptables for the firewalled-site harness (dev/netns), whose tests
 # put each cluster in a network namespace behind its own firewall. Debian's packages, installed
 # only when a tool is missing: the check costs nothing.
 network_tools_present() {

@@ -6,7 +6,7 @@
  */
 import type { StoreState, UserRecord, ConsoleSessionRecord, BreakGlassRecord, CertificateRecord } from '../store/store';
 import type { ActiveGrant, ClusterInfo, EvaluationContext } from '../policy-engine/engine-contract';
-import type { AuthorizationView } from './authorization-view';
+import type { AuthorizationView } from '../authz/authorization-view';
 import { PolicyEngine } from '../policy-engine/policy-engine';
 import { loadPolicies, type PolicyDocument } from '../../policies/src';
 import { DEFAULT_USER_SERVER_NAME_SUFFIX, userServerName } from '../identity/user-identity';

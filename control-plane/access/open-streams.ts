@@ -8,8 +8,8 @@
  */
 import type { AuthzRequest, Decision } from '../authz/decision';
 import type { AllowedRequestObserver } from '../authz/policy-authorizer';
-import type { RequestAttributes } from '../authz/request-attributes';
-import type { AuthorizationView } from './authorization-view';
+import type { RequestAttributes } from '../kubernetes-api/request-attributes';
+import type { AuthorizationView } from '../authz/authorization-view';
 
 interface OpenStream {
   readonly user: string;

@@ -5,7 +5,7 @@
  */
 import type { AuthzRequest, Decision } from './decision';
 import { toStruct } from '../proto/struct-value';
-import { kubernetesStatusBody } from '../translator/status-body';
+import { kubernetesStatusBody } from '../kubernetes-api/status-body';
 import { ASSERTION_HEADER } from '../../agent/protocol/identities';
 
 export const GRPC_OK = 0;

@@ -1,5 +1,5 @@
 /** The contract between the authorization check service and whatever decides. */
-import type { RequestAttributes } from './request-attributes';
+import type { RequestAttributes } from '../kubernetes-api/request-attributes';
 
 export interface Identity {
   readonly user: string;

@@ -6,8 +6,8 @@
  */
 import type { AuthzRequest, Authorizer, Decision, Identity } from './decision';
 import { CertificateIdentityReader } from './certificate-identity';
-import { parseRequestAttributes, RequestPathError, stripClusterPrefix, type RequestAttributes } from './request-attributes';
-import type { AuthorizationView } from '../access/authorization-view';
+import { parseRequestAttributes, RequestPathError, stripClusterPrefix, type RequestAttributes } from '../kubernetes-api/request-attributes';
+import type { AuthorizationView } from './authorization-view';
 import type { AccessRequest, ClusterInfo, EngineDecision } from '../policy-engine/engine-contract';
 import { decisionCacheKey } from '../policy-engine/decision-cache';
 import { isSelfReviewRequest } from './self-review-requests';

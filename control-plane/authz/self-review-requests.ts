@@ -6,7 +6,7 @@
  * with kubectl access to the cluster and rewrites their answers at the edge (self-review/) so
  * that they tell the truth about kubegate's rules as well as the cluster's.
  */
-import type { RequestAttributes } from './request-attributes';
+import type { RequestAttributes } from '../kubernetes-api/request-attributes';
 
 export type SelfReviewKind = 'SelfSubjectAccessReview' | 'SelfSubjectRulesReview' | 'SelfSubjectReview';
 

@@ -2,10 +2,11 @@
 /**
  * The kubegate command. Each subcommand lives in its own file under commands/; this file only
  * dispatches and turns errors into exit codes: 2 for a usage mistake, 1 for anything else.
+ * A checkout's `./kubegate` runs dev/cli/main.ts instead: these commands plus `dev`, which
+ * starts the local stack and has no place in an installed kubegate.
  */
 import { UsageError } from './cli-error';
 import { kubeconfigCommand } from './commands/kubeconfig';
-import { devCommand } from './commands/dev';
 import { userCommand } from './commands/user';
 import { groupCommand } from './commands/group';
 import { policyCommand } from './commands/policy';
@@ -35,23 +36,27 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   cluster: clusterCommand,
   whoami: whoamiCommand,
   audit: auditCommand,
-  dev: devCommand,
 };
 
-function usage(): string {
-  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
+function usage(commands: Readonly<Record<string, Command>>): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(12)} ${c.summary}`);
   return ['Usage: kubegate <command> [options]', '', 'Commands:', ...lines, '', "Run 'kubegate <command> --help' for a command's options."].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+export function main(argv: string[]): Promise<number> {
+  return runCommands(COMMANDS, argv);
+}
+
+/** Runs the command `argv` names from `commands`, and says what the exit code should be. */
+export async function runCommands(commands: Readonly<Record<string, Command>>, argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage() + '\n');
+    process.stdout.write(usage(commands) + '\n');
     return name ? 0 : 2;
   }
-  const command = COMMANDS[name];
+  const command = commands[name];
   if (!command) {
-    process.stderr.write(`kubegate: unknown command "${name}"\n\n${usage()}\n`);
+    process.stderr.write(`kubegate: unknown command "${name}"\n\n${usage(commands)}\n`);
     return 2;
   }
   try {

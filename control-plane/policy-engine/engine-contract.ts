@@ -4,7 +4,7 @@
  * randomness, so every rule of policies/README.md ("How documents combine") is testable with
  * an injected time.
  */
-import type { RequestAttributes } from '../authz/request-attributes';
+import type { RequestAttributes } from '../kubernetes-api/request-attributes';
 import type { ClusterRoleGrant, PolicyRule } from '../../policies/src';
 
 /** A registered cluster as policies see it. */

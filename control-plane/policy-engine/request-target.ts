@@ -13,7 +13,7 @@
  *   1.35) checks `create` on top of `get` for it. The engine does the same (see
  *   `createCheckVerb`), so `verbs: [get]` on pods/exec does not open a shell.
  */
-import { isPrivilegedSubresource, type RequestAttributes } from '../authz/request-attributes';
+import { isPrivilegedSubresource, type RequestAttributes } from '../kubernetes-api/request-attributes';
 
 export interface RequestTarget {
   readonly isResourceRequest: boolean;

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as protobuf from 'protobufjs';
 import * as protoLoader from '@grpc/proto-loader';
 import * as grpc from '@grpc/grpc-js';
-import { projectRoot } from '../toolchain/tools';
+import { projectRoot } from './project-root';
 
 /**
  * Envoy's reverse-tunnel extensions are not in @grpc/grpc-js-xds; kubegate keeps wire-compatible

@@ -16,7 +16,7 @@
  *
  * Anything else (a Status, another kind, a body that is not JSON) is left as it is.
  */
-import type { RequestAttributes } from '../authz/request-attributes';
+import type { RequestAttributes } from '../kubernetes-api/request-attributes';
 import { kubernetesProtobufString } from './kubernetes-protobuf';
 import { intersectRules, type EdgeRuleSet, type ReportedNonResourceRule, type ReportedResourceRule } from './rule-intersection';
 

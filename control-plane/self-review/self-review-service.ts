@@ -19,10 +19,10 @@ import * as grpc from '@grpc/grpc-js';
 import { grpcService } from '../proto/envoy-protos';
 import { fromStruct, type StructValue } from '../proto/struct-value';
 import type { Logger } from '../log/logger';
-import type { AuthorizationView } from '../access/authorization-view';
+import type { AuthorizationView } from '../authz/authorization-view';
 import { edgeVerdict, type EngineDecisionCache } from '../authz/policy-authorizer';
 import { AUTHZ_METADATA_NAMESPACE } from '../authz/check-response';
-import { kubernetesStatusBody } from '../translator/status-body';
+import { kubernetesStatusBody } from '../kubernetes-api/status-body';
 import { IMPLICIT_KUBECTL_RULES } from './implicit-rules';
 import { rewriteReviewAnswer, type ReviewContext } from './review-answers';
 

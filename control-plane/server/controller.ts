@@ -22,8 +22,8 @@ import type { AuditExporterConfig } from '../audit-export/audit-export-config';
 import type { PolicyFileRecord, Store } from '../store/store';
 import { StoreConflictError } from '../store/store';
 import { loadPolicies } from '../../policies/src';
-import { DEFAULT_POLICY_FILE, defaultPolicyText } from '../dev/default-policies';
-import { ADMIN_GROUP } from '../dev/cluster-access-rbac';
+import { DEFAULT_POLICY_FILE, defaultPolicyText } from './default-policies';
+import { ADMINS_GROUP } from '../api/admins';
 import { DEFAULT_USER_SERVER_NAME_SUFFIX } from '../identity/user-identity';
 import { startApiServer, type RunningApiServer } from '../api/api-server';
 import { PolicyDirectoryWatcher } from '../policy-source/policy-directory-watcher';
@@ -257,8 +257,8 @@ export class Controller {
   private async seed(): Promise<void> {
     const now = Date.now();
     const admin = await this.store.getUser(ADMIN_USER);
-    if (!admin) await this.store.createUser({ name: ADMIN_USER, groups: [ADMIN_GROUP], now });
-    else if (!admin.groups.includes(ADMIN_GROUP)) await this.store.setUserGroups(ADMIN_USER, [...admin.groups, ADMIN_GROUP], now);
+    if (!admin) await this.store.createUser({ name: ADMIN_USER, groups: [ADMINS_GROUP], now });
+    else if (!admin.groups.includes(ADMINS_GROUP)) await this.store.setUserGroups(ADMIN_USER, [...admin.groups, ADMINS_GROUP], now);
     const policies = await this.store.getPolicySet();
     if (policies.revision === 0 && !this.props.policyDir) await this.applyPolicies([{ fileName: DEFAULT_POLICY_FILE, text: defaultPolicyText() }], 'kubegate controller');
     await this.controlPlane.refresh();

@@ -1,6 +1,6 @@
 import { isTunnelCluster, type TranslatorInput } from './input';
 import { EDGE_ROUTES, clusterPathPrefix, tunnelClusterName, upstreamClusterName } from './names';
-import { kubernetesStatusBody } from './status-body';
+import { kubernetesStatusBody } from '../kubernetes-api/status-body';
 import { selfReviewRoutes } from './self-review-route';
 
 /**

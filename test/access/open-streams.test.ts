@@ -4,7 +4,7 @@
  */
 import { OpenStreams, isLongLived } from '../../control-plane/access/open-streams';
 import { AccessState } from '../../control-plane/access/access-state';
-import { parseRequestAttributes } from '../../control-plane/authz/request-attributes';
+import { parseRequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
 import type { AuthzRequest, Decision } from '../../control-plane/authz/decision';
 import type { StoreState, UserRecord } from '../../control-plane/store/store';
 

@@ -25,8 +25,8 @@ import {
 import type { KubeObject } from '../../agent/kubernetes/kube-objects';
 import { namespacePath, serviceAccountPath } from '../../agent/kubernetes/kube-paths';
 import { createCertificateAuthority } from '../../control-plane/pki/certificates';
-import { getFreePort } from '../../control-plane/process/free-port';
-import { loadToolchain } from '../../control-plane/toolchain/tools';
+import { getFreePort } from '../../dev/process/free-port';
+import { loadToolchain } from '../../dev/toolchain/tools';
 import { applyManifests, namespace, rejection, startAgentTestCluster, whoAmI, type AgentTestCluster } from './support/agent-test-cluster';
 
 jest.setTimeout(120_000);

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { ADMINS_GROUP } from '../../control-plane/api/admins';
 import { userServerName } from '../../control-plane/identity/user-identity';
-import { writeStackDescriptor } from '../../control-plane/dev/stack-descriptor';
+import { writeStackDescriptor } from '../../control-plane/cli/stack-descriptor';
 import { ApiHarness, BREAK_GLASS_POLICIES, POLICIES, SUFFIX, runCli } from './api-harness';
 
 let h: ApiHarness;

@@ -15,7 +15,7 @@ import type { StoredAuditEvent } from '../../control-plane/audit/audit-event';
 import { JsonlFileExporter } from '../../control-plane/audit-export/jsonl-file-exporter';
 import { toKubernetesAuditEvent, toKubernetesAuditEventList } from '../../control-plane/audit-export/kubernetes-audit-event';
 import { silentLogger } from '../../control-plane/log/logger';
-import { loadToolchain, pinnedVersions } from '../../control-plane/toolchain/tools';
+import { loadToolchain, pinnedVersions } from '../../dev/toolchain/tools';
 import { runCommand } from '../support/run-command';
 import { auditEvent, chain, requestEvent } from './audit-fixtures';
 

@@ -7,7 +7,7 @@ import type { AuthzRequest, Decision } from '../../control-plane/authz/decision'
 import { toCheckResponse } from '../../control-plane/authz/check-response';
 import { encodeCheckResponseFrame } from '../../control-plane/authz/check-response-encoder';
 import { frameMessage } from '../../control-plane/authz/check-server';
-import { parseRequestAttributes } from '../../control-plane/authz/request-attributes';
+import { parseRequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
 import { envoyProtos } from '../../control-plane/proto/envoy-protos';
 import { fromStruct } from '../../control-plane/proto/struct-value';
 

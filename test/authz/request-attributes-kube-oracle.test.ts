@@ -34,8 +34,8 @@
  */
 import { spawn } from 'node:child_process';
 import fc from 'fast-check';
-import { RequestPathError, parseRequestAttributes, stripClusterPrefix, type RequestAttributes } from '../../control-plane/authz/request-attributes';
-import { loadToolchain, pinnedVersions } from '../../control-plane/toolchain/tools';
+import { RequestPathError, parseRequestAttributes, stripClusterPrefix, type RequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
+import { loadToolchain, pinnedVersions } from '../../dev/toolchain/tools';
 import { apiRequestSpecArb, joinPath, keywordSegmentsArb, methodArb, querySpecArb, targetOf, withQuery } from './support/request-generators';
 
 const SEED = 0x6b756265;

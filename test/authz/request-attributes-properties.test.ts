@@ -28,7 +28,7 @@ import {
   stripClusterPrefix,
   type RequestAttributes,
   type RequestPathRejection,
-} from '../../control-plane/authz/request-attributes';
+} from '../../control-plane/kubernetes-api/request-attributes';
 import {
   METHOD_VERBS,
   NO_QUERY,

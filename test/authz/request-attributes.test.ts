@@ -15,8 +15,8 @@ import {
   stripClusterPrefix,
   type RequestAttributes,
   type RequestPathRejection,
-} from '../../control-plane/authz/request-attributes';
-import { parseGoQuery } from '../../control-plane/authz/request-attributes/list-options';
+} from '../../control-plane/kubernetes-api/request-attributes';
+import { parseGoQuery } from '../../control-plane/kubernetes-api/list-options';
 
 type Expected = Omit<RequestAttributes, 'isResourceRequest' | 'path' | 'verbViaPathPrefix'>;
 

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { writeStackDescriptor, type StackDescriptor } from '../../control-plane/dev/stack-descriptor';
+import { writeStackDescriptor, type StackDescriptor } from '../../control-plane/cli/stack-descriptor';
 import { runCli } from './run-cli';
 
 let stateDir: string;

@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { COMMANDS } from '../../control-plane/cli/main';
+import { CHECKOUT_COMMANDS as COMMANDS } from '../../dev/cli/main';
 import { SqliteAuditLog } from '../../control-plane/store/sqlite-audit-log';
 import type { AuditLog } from '../../control-plane/audit/audit-log';
 import { ApiHarness, BREAK_GLASS_POLICIES, POLICIES } from '../api/api-harness';
@@ -19,7 +19,7 @@ import { runCommand, type CommandResult } from '../support/run-command';
 jest.setTimeout(300_000);
 
 const root = path.join(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'control-plane', 'cli', 'main.js');
+const cli = path.join(root, 'dist', 'dev', 'cli', 'main.js');
 
 let h: ApiHarness;
 let audit: AuditLog;

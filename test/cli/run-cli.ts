@@ -1,5 +1,5 @@
 /** Runs the kubegate CLI's main() in this process with stdout and stderr captured. */
-import { main } from '../../control-plane/cli/main';
+import { main } from '../../dev/cli/main';
 
 export interface CliResult {
   readonly code: number;

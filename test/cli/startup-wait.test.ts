@@ -3,7 +3,7 @@
  * since it began waiting (a cold start once printed "still starting (-50 s)"), and it ends on
  * ready, on the stack's exit, or at its limit, each told apart.
  */
-import { progressLine, StartupTimeoutError, waitForStartup } from '../../control-plane/cli/commands/startup-wait';
+import { progressLine, StartupTimeoutError, waitForStartup } from '../../dev/cli/startup-wait';
 
 const seconds = (line: string) => Number(/^still starting \((\d+) s so far, giving up after \d+ s\)\.\.\.$/.exec(line)?.[1]);
 

@@ -15,7 +15,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startLocalStack, type LocalStack } from '../../control-plane/dev/local-stack';
+import { startLocalStack, type LocalStack } from '../../dev/stack/local-stack';
 import { silentLogger } from '../../control-plane/log/logger';
 import { runCommand, type CommandResult } from '../support/run-command';
 import { streamCommand, type Streaming } from '../support/streaming-command';

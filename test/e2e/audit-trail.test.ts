@@ -10,7 +10,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startLocalStack, type LocalStack } from '../../control-plane/dev/local-stack';
+import { startLocalStack, type LocalStack } from '../../dev/stack/local-stack';
 import type { StoredAuditEvent } from '../../control-plane/audit/audit-event';
 import type { AuditFilter } from '../../control-plane/audit/audit-log';
 import { silentLogger } from '../../control-plane/log/logger';

@@ -9,14 +9,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCommand } from '../support/run-command';
-import { loadToolchain } from '../../control-plane/toolchain/tools';
-import { readStackDescriptor } from '../../control-plane/dev/stack-descriptor';
+import { loadToolchain } from '../../dev/toolchain/tools';
+import { readStackDescriptor } from '../../control-plane/cli/stack-descriptor';
 import { runningProcessesMentioning, waitUntil } from '../support/process-table';
 
 jest.setTimeout(300_000);
 
 const root = path.join(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'control-plane', 'cli', 'main.js');
+const cli = path.join(root, 'dist', 'dev', 'cli', 'main.js');
 const kubegate = (args: string[]) => runCommand(process.execPath, [cli, ...args], { timeoutMs: 280_000 });
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-direct-'));
 const DEPLOYMENT = {

@@ -7,15 +7,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
 import { runCommand } from '../support/run-command';
-import { loadToolchain } from '../../control-plane/toolchain/tools';
-import { defaultPolicyText } from '../../control-plane/dev/default-policies';
-import { readStackDescriptor } from '../../control-plane/dev/stack-descriptor';
+import { loadToolchain } from '../../dev/toolchain/tools';
+import { defaultPolicyText } from '../../control-plane/server/default-policies';
+import { readStackDescriptor } from '../../control-plane/cli/stack-descriptor';
 import { runningProcessesMentioning, waitUntil } from '../support/process-table';
 
 jest.setTimeout(180_000);
 
 const root = path.join(__dirname, '..', '..');
-const cli = path.join(root, 'dist', 'control-plane', 'cli', 'main.js');
+const cli = path.join(root, 'dist', 'dev', 'cli', 'main.js');
 const kubegate = (args: string[]) => runCommand(process.execPath, [cli, ...args], { timeoutMs: 170_000 });
 const kubectl = (args: string[], input?: string) => runCommand(loadToolchain().kubectl, args, input === undefined ? {} : { input });
 

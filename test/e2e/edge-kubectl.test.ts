@@ -7,7 +7,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { startLocalStack, type LocalStack } from '../../control-plane/dev/local-stack';
+import { startLocalStack, type LocalStack } from '../../dev/stack/local-stack';
 import { silentLogger } from '../../control-plane/log/logger';
 import { createCertificateAuthority, issueCertificate } from '../../control-plane/pki/certificates';
 import { issueUserCertificate } from '../../control-plane/credentials/user-certificate';

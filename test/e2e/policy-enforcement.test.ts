@@ -8,7 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { parse } from 'yaml';
-import { startLocalStack, type LocalStack } from '../../control-plane/dev/local-stack';
+import { startLocalStack, type LocalStack } from '../../dev/stack/local-stack';
 import { silentLogger } from '../../control-plane/log/logger';
 import { issueUserCertificate } from '../../control-plane/credentials/user-certificate';
 import { NoKubectlAccessError } from '../../control-plane/credentials/kubeconfig-issuer';

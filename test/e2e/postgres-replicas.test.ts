@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { startLocalStack, type LocalStack } from '../../control-plane/dev/local-stack';
+import { startLocalStack, type LocalStack } from '../../dev/stack/local-stack';
 import { silentLogger } from '../../control-plane/log/logger';
 import { openStore } from '../../control-plane/store/open-store';
 import type { Store } from '../../control-plane/store/store';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse } from 'yaml';
-import { startLocalStack, type LocalStack } from '../../control-plane/dev/local-stack';
+import { startLocalStack, type LocalStack } from '../../dev/stack/local-stack';
 import { silentLogger } from '../../control-plane/log/logger';
 import { tlsRequest } from '../support/tls-request';
 import { eventually, streamCommand, type Streaming } from '../support/streaming-command';

@@ -7,7 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER, edgeBootstrap, type XdsProtocol } from '../../control-plane/envoy/bootstrap';
 import { loadOrCreatePki } from '../../control-plane/pki/kubegate-pki';
-import { loadToolchain } from '../../control-plane/toolchain/tools';
+import { loadToolchain } from '../../dev/toolchain/tools';
 import { runCommand } from '../support/run-command';
 
 const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-bootstrap-'));

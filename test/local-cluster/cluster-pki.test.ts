@@ -2,7 +2,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ADMIN_COMMON_NAME, createClusterPki, type ClusterPki } from '../../control-plane/local-cluster/cluster-pki';
+import { ADMIN_COMMON_NAME, createClusterPki, type ClusterPki } from '../../dev/local-cluster/cluster-pki';
 import { summarizeCertificate } from '../../control-plane/pki/certificates';
 
 const DAY_MS = 86_400_000;

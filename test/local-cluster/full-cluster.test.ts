@@ -10,12 +10,12 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startLocalCluster, type LocalCluster } from '../../control-plane/local-cluster/local-cluster';
-import { LocalClusterConfigError } from '../../control-plane/local-cluster/errors';
-import { httpsGet } from '../../control-plane/local-cluster/https-probe';
-import { assertPortFree } from '../../control-plane/process/free-port';
+import { startLocalCluster, type LocalCluster } from '../../dev/local-cluster/local-cluster';
+import { LocalClusterConfigError } from '../../dev/local-cluster/errors';
+import { httpsGet } from '../../dev/process/https-probe';
+import { assertPortFree } from '../../dev/process/free-port';
 import { silentLogger } from '../../control-plane/log/logger';
-import { loadToolchain, type Toolchain } from '../../control-plane/toolchain/tools';
+import { loadToolchain, type Toolchain } from '../../dev/toolchain/tools';
 import { isRunning, runningProcessesMentioning } from '../support/process-table';
 import { eventually, streamCommand, type Streaming } from '../support/streaming-command';
 

@@ -7,9 +7,9 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
-import { runKubectl } from '../../control-plane/local-cluster/kubectl-runner';
-import { BinaryMissingError } from '../../control-plane/local-cluster/errors';
-import { loadToolchain } from '../../control-plane/toolchain/tools';
+import { runKubectl } from '../../dev/local-cluster/kubectl-runner';
+import { BinaryMissingError } from '../../dev/local-cluster/errors';
+import { loadToolchain } from '../../dev/toolchain/tools';
 
 let dir: string;
 beforeAll(() => {

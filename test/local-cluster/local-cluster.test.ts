@@ -7,7 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../control-plane/pki/certificates';
-import { startLocalCluster, type LocalCluster, type LocalClusterProps } from '../../control-plane/local-cluster/local-cluster';
+import { startLocalCluster, type LocalCluster, type LocalClusterProps } from '../../dev/local-cluster/local-cluster';
 import {
   BinaryMissingError,
   LocalClusterConfigError,
@@ -15,12 +15,12 @@ import {
   ProcessExitedError,
   ReadinessTimeoutError,
   StateDirInUseError,
-} from '../../control-plane/local-cluster/errors';
-import { assertPortFree, getFreePorts } from '../../control-plane/process/free-port';
-import { httpsGet } from '../../control-plane/local-cluster/https-probe';
-import { runKubectl } from '../../control-plane/local-cluster/kubectl-runner';
+} from '../../dev/local-cluster/errors';
+import { assertPortFree, getFreePorts } from '../../dev/process/free-port';
+import { httpsGet } from '../../dev/process/https-probe';
+import { runKubectl } from '../../dev/local-cluster/kubectl-runner';
 import { silentLogger } from '../../control-plane/log/logger';
-import { loadToolchain, type Toolchain } from '../../control-plane/toolchain/tools';
+import { loadToolchain, type Toolchain } from '../../dev/toolchain/tools';
 import { isRunning, runningProcessesMentioning, waitUntil } from '../support/process-table';
 
 jest.setTimeout(120_000);

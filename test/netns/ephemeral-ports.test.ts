@@ -1,4 +1,4 @@
-import { parsePortRange, siteEphemeralRange } from '../../control-plane/netns/ephemeral-ports';
+import { parsePortRange, siteEphemeralRange } from '../../dev/netns/ephemeral-ports';
 
 test('the kernel\'s format is read', () => {
   expect(parsePortRange('32768\t60999\n')).toEqual({ low: 32768, high: 60999 });

@@ -9,11 +9,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as net from 'node:net';
-import { FirewalledSite, checkFirewalledSiteSupport, cleanupStaleSites } from '../../control-plane/netns/firewalled-site';
-import { defaultSearchPath } from '../../control-plane/netns/commands';
-import { parsePortRange, siteEphemeralRange } from '../../control-plane/netns/ephemeral-ports';
-import { getFreePort } from '../../control-plane/process/free-port';
-import { readLogTail } from '../../control-plane/process/log-tail';
+import { FirewalledSite, checkFirewalledSiteSupport, cleanupStaleSites } from '../../dev/netns/firewalled-site';
+import { defaultSearchPath } from '../../dev/netns/commands';
+import { parsePortRange, siteEphemeralRange } from '../../dev/netns/ephemeral-ports';
+import { getFreePort } from '../../dev/process/free-port';
+import { readLogTail } from '../../dev/process/log-tail';
 import { CONNECT_TIMEOUT_MS, connectFromHost, connectFromSite, hostCommand, inboundDrops, siteServerConnections, startHostServer, startSiteServer, type HostServer } from './probes';
 
 jest.setTimeout(60_000);

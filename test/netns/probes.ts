@@ -7,9 +7,9 @@
 import { execFile } from 'node:child_process';
 import * as net from 'node:net';
 import * as path from 'node:path';
-import type { FirewalledSite } from '../../control-plane/netns/firewalled-site';
-import type { ManagedProcess } from '../../control-plane/process/managed-process';
-import { readLogTail } from '../../control-plane/process/log-tail';
+import type { FirewalledSite } from '../../dev/netns/firewalled-site';
+import type { ManagedProcess } from '../../dev/process/managed-process';
+import { readLogTail } from '../../dev/process/log-tail';
 
 /** Client-side limit for one attempt: a functional check that nothing answers, not a latency figure. */
 export const CONNECT_TIMEOUT_MS = 2000;

@@ -8,14 +8,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { spawn } from 'node:child_process';
-import { FirewalledSite, checkFirewalledSiteSupport, cleanupStaleSites, isStaleSiteNetns, parseSiteNetns } from '../../control-plane/netns/firewalled-site';
-import { defaultSearchPath, resolveNetworkTools } from '../../control-plane/netns/commands';
-import { InvalidSiteConfigError, SiteStateError, SubnetCollisionError, ToolMissingError } from '../../control-plane/netns/errors';
+import { FirewalledSite, checkFirewalledSiteSupport, cleanupStaleSites, isStaleSiteNetns, parseSiteNetns } from '../../dev/netns/firewalled-site';
+import { defaultSearchPath, resolveNetworkTools } from '../../dev/netns/commands';
+import { InvalidSiteConfigError, SiteStateError, SubnetCollisionError, ToolMissingError } from '../../dev/netns/errors';
 import { isRunning, waitUntil } from '../support/process-table';
 import { connectFromHost, connectFromSite, hostCommand, inboundDrops, siteServerConnections, startSiteServer } from './probes';
 import { runTsChild, spawnTsChild } from './ts-child';
 
-const SITE_MODULE = 'control-plane/netns/firewalled-site.ts';
+const SITE_MODULE = 'dev/netns/firewalled-site.ts';
 
 jest.setTimeout(60_000);
 
@@ -134,7 +134,7 @@ test("cleanupStaleSites() removes a killed run's namespace, veth, rules and proc
     // hook never runs, so everything it built is left behind.
     const child = spawnTsChild(
       `
-        const { FirewalledSite } = load('control-plane/netns/firewalled-site.ts');
+        const { FirewalledSite } = load('dev/netns/firewalled-site.ts');
         (async () => {
           const site = await new FirewalledSite({ name: 'crashed', allowOutboundTo: [{ port: 9 }] }).create();
           const proc = site.spawn({ component: 'orphan', binary: process.execPath, args: ['-e', 'setInterval(() => {}, 1000)'], logFile: ${JSON.stringify(path.join(dir, 'orphan.log'))} });
@@ -185,7 +185,7 @@ test("cleanupStaleSites() removes a killed run's namespace, veth, rules and proc
 async function createInChild(prefix: string[]): Promise<{ code?: string; name?: string; message?: string; created?: boolean }> {
   const stdout = await runTsChild(
     `
-      const { FirewalledSite } = load('control-plane/netns/firewalled-site.ts');
+      const { FirewalledSite } = load('dev/netns/firewalled-site.ts');
       new FirewalledSite({ name: 'restricted' }).create().then(
         async (site) => { await site.destroy(); console.log(JSON.stringify({ created: true })); },
         (e) => console.log(JSON.stringify({ code: e.code, name: e.name, message: e.message })),

@@ -5,7 +5,7 @@
  * so they carry the attributes kube-apiserver would derive.
  */
 import { parsePolicyFile, validatePolicies, type PolicyDocument } from '../../policies/src';
-import { parseRequestAttributes } from '../../control-plane/authz/request-attributes';
+import { parseRequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
 import type { AccessRequest, ActiveGrant, Channel, ClusterInfo, EngineDecision, EvaluationContext, Subject } from '../../control-plane/policy-engine/engine-contract';
 import { PolicyEngine } from '../../control-plane/policy-engine/policy-engine';
 

@@ -1,7 +1,7 @@
 import * as net from 'node:net';
-import { assertPortFree, getFreePort, getFreePorts } from '../../control-plane/process/free-port';
-import { PortInUseError } from '../../control-plane/process/errors';
-import { hostEphemeralRange, parsePortRange, serverPortRange } from '../../control-plane/process/ephemeral-port-range';
+import { assertPortFree, getFreePort, getFreePorts } from '../../dev/process/free-port';
+import { PortInUseError } from '../../dev/process/errors';
+import { hostEphemeralRange, parsePortRange, serverPortRange } from '../../dev/process/ephemeral-port-range';
 
 test('getFreePorts returns distinct ports that can be bound on 127.0.0.1', async () => {
   const ports = await getFreePorts(5);

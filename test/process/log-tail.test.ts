@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readLogTail } from '../../control-plane/process/log-tail';
+import { readLogTail } from '../../dev/process/log-tail';
 
 let dir: string;
 beforeEach(() => {

@@ -6,10 +6,10 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ManagedProcess } from '../../control-plane/process/managed-process';
-import { waitForReady } from '../../control-plane/process/wait-for-ready';
-import { ProcessExitedError, ReadinessTimeoutError } from '../../control-plane/process/errors';
-import { readLogTail } from '../../control-plane/process/log-tail';
+import { ManagedProcess } from '../../dev/process/managed-process';
+import { waitForReady } from '../../dev/process/wait-for-ready';
+import { ProcessExitedError, ReadinessTimeoutError } from '../../dev/process/errors';
+import { readLogTail } from '../../dev/process/log-tail';
 import { isRunning, waitUntil } from '../support/process-table';
 
 jest.setTimeout(30_000);
@@ -129,7 +129,7 @@ test('children are killed when the parent process exits', async () => {
     const fs = require('fs');
     const ts = require(${JSON.stringify(require.resolve('typescript'))});
     require.extensions['.ts'] = (m, f) => m._compile(ts.transpileModule(fs.readFileSync(f, 'utf8'), { compilerOptions: { module: 1, target: 9, esModuleInterop: true } }).outputText, f);
-    const { ManagedProcess } = require(${JSON.stringify(path.join(root, 'control-plane/process/managed-process.ts'))});
+    const { ManagedProcess } = require(${JSON.stringify(path.join(root, 'dev/process/managed-process.ts'))});
     const child = ManagedProcess.start({ component: 'orphan', binary: process.execPath, args: ['-e', ${JSON.stringify(RUN_FOREVER)}], logFile: ${JSON.stringify(path.join(dir, 'orphan.log'))} });
     console.log(child.pid);
     setTimeout(() => process.exit(0), 200);

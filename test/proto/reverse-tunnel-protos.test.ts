@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import { envoyProtos, REVERSE_TUNNEL_PROTO_FILES } from '../../control-plane/proto/envoy-protos';
-import { loadToolchain } from '../../control-plane/toolchain/tools';
+import { loadToolchain } from '../../dev/toolchain/tools';
 import { embeddedFileDescriptor, loadedSignature, messageSignatures, signatureProblems, type MessageSignatures } from './embedded-descriptors';
 
 // Fields left out on purpose: jwt_validator needs envoy/extensions/filters/common/jwks, which

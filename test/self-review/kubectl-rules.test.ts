@@ -4,7 +4,7 @@
  * request now. Checked both ways: by hand for each way a document can stop counting, and
  * against evaluate() for a grid of requests.
  */
-import { parseRequestAttributes } from '../../control-plane/authz/request-attributes';
+import { parseRequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
 import { RuleSet } from '../../control-plane/policy-engine/rule-matcher';
 import { requestTarget } from '../../control-plane/policy-engine/request-target';
 import { cluster, context, engine, MINUTE, NOON, subject } from '../policy-engine/engine-fixtures';

@@ -1,6 +1,6 @@
 /** The cluster's answers to self reviews, made truthful about the edge (pure). */
 import { EXTRA_CLUSTER, EXTRA_GROUPS, EXTRA_USER, reviewedAttributes, rewriteReviewAnswer, type ReviewContext } from '../../control-plane/self-review/review-answers';
-import type { RequestAttributes } from '../../control-plane/authz/request-attributes';
+import type { RequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
 
 const asked: RequestAttributes[] = [];
 const ctx = (edgeAllows: (a: RequestAttributes) => boolean, unrestricted = false): ReviewContext => ({

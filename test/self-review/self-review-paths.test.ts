@@ -3,7 +3,7 @@
  * answer rewriting on), the authorizer (which grants them to every kubectl user), and the rules
  * `can-i --list` shows for that grant.
  */
-import { parseRequestAttributes } from '../../control-plane/authz/request-attributes';
+import { parseRequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
 import { isGrantedToEveryKubectlUser } from '../../control-plane/authz/policy-authorizer';
 import { selfReviewKind } from '../../control-plane/authz/self-review-requests';
 import { SELF_REVIEW_PATHS } from '../../control-plane/translator/self-review-route';

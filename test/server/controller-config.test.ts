@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { stringify } from 'yaml';
 import { ControllerConfigError, readControllerConfig } from '../../control-plane/server/controller-config';
 import { createCertificateAuthority, issueCertificate } from '../../control-plane/pki/certificates';
-import { compiledEntry } from '../../control-plane/toolchain/compiled-entry';
+import { compiledEntry } from '../../dev/toolchain/compiled-entry';
 import { runCommand } from '../support/run-command';
 
 let dir: string;

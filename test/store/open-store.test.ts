@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { getFreePort } from '../../control-plane/process/free-port';
+import { getFreePort } from '../../dev/process/free-port';
 import { openStore } from '../../control-plane/store/open-store';
 import { redactUrl } from '../../control-plane/store/redact-url';
 import { StoreUnavailableError } from '../../control-plane/store/store';

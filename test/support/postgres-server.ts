@@ -16,8 +16,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Client } from 'pg';
-import { getFreePort, LOOPBACK } from '../../control-plane/process/free-port';
-import { readLogTail } from '../../control-plane/process/log-tail';
+import { getFreePort, LOOPBACK } from '../../dev/process/free-port';
+import { readLogTail } from '../../dev/process/log-tail';
 
 /** Where Debian's postgresql-<major> packages put the server binaries. */
 const DEBIAN_POSTGRES_ROOT = '/usr/lib/postgresql';

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { runCommand } from '../support/run-command';
-import { loadToolchain, pinnedVersions, ToolchainMissingError } from '../../control-plane/toolchain/tools';
+import { loadToolchain, pinnedVersions, ToolchainMissingError } from '../../dev/toolchain/tools';
 
 const root = path.join(__dirname, '..', '..');
 const installer = path.join(root, 'toolchain', 'install.sh');

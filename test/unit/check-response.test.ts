@@ -1,6 +1,6 @@
 import { createCertificateAuthority, issueCertificate } from '../../control-plane/pki/certificates';
 import type { Decision } from '../../control-plane/authz/decision';
-import { parseRequestAttributes } from '../../control-plane/authz/request-attributes';
+import { parseRequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
 import { toAuthzRequest, toCheckResponse } from '../../control-plane/authz/check-response';
 import { fromStruct } from '../../control-plane/proto/struct-value';
 import { envoyProtos } from '../../control-plane/proto/envoy-protos';

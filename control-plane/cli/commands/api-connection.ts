@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { parse } from 'yaml';
 import { ApiClient } from '../api-client';
 import { UsageError } from '../cli-error';
-import { defaultStateDir, readStackDescriptor, StackNotRunningError } from '../../dev/stack-descriptor';
+import { defaultStateDir, readStackDescriptor, StackNotRunningError } from '../stack-descriptor';
 
 /** parseArgs options every API command accepts. */
 export const CONNECTION_OPTIONS = {

@@ -5,9 +5,9 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { startLocalCluster, type LocalCluster } from '../../../control-plane/local-cluster/local-cluster';
+import { startLocalCluster, type LocalCluster } from '../../../dev/local-cluster/local-cluster';
 import { silentLogger } from '../../../control-plane/log/logger';
-import { loadToolchain } from '../../../control-plane/toolchain/tools';
+import { loadToolchain } from '../../../dev/toolchain/tools';
 import { KubeClient, type KubeClientProps } from '../../../agent/kubernetes/kube-client';
 import { isAlreadyExists } from '../../../agent/kubernetes/kube-errors';
 import type { KubeObject } from '../../../agent/kubernetes/kube-objects';
