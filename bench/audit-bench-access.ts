@@ -8,7 +8,7 @@
  */
 import type { AuditEvent } from '../control-plane/audit/audit-event';
 import { decisionEvent } from '../control-plane/audit/decision-event';
-import { AccessState } from '../control-plane/access/access-state';
+import { AccessState } from '../control-plane/access-state/access-state';
 import { PolicyAuthorizer } from '../control-plane/authz/policy-authorizer';
 import { toAuthzRequest } from '../control-plane/authz/check-response';
 import { DecisionCache } from '../control-plane/policy-engine/decision-cache';

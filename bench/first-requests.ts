@@ -1,6 +1,6 @@
 /**
  * A user's first request to a tunnelled cluster waits while the cluster's agent creates the
- * user's ServiceAccount and bindings (control-plane/agents/agent-hub.ts). This times that
+ * user's ServiceAccount and bindings (control-plane/agent-gateway/agent-hub.ts). This times that
  * first request against the same user's second one, for users the agent has never seen.
  *
  * Users go one at a time, so each first request has the machine to itself; both requests open

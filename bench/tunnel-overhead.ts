@@ -34,7 +34,7 @@ import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startLocalStack } from '../dev/stack/local-stack';
 import { createLogger } from '../control-plane/log/logger';
-import { APISERVER_CLUSTER } from '../control-plane/agent-translator/names';
+import { APISERVER_CLUSTER } from '../control-plane/in-cluster-translator/names';
 import { tunnelClusterName } from '../control-plane/translator/names';
 import { compareLoad, formatComparison, requestsAt, runLoadWorker, type Comparison } from './load-run-support';
 import { REPO_ROOT, envoyHeapBytes, envoyStat, machine, round, rssKiB, sleep, summarize, writeResults } from './bench-support';

@@ -32,7 +32,7 @@ export const CONTROL_PLANE_SERVER_NAME = 'kubegate-control-plane';
 /**
  * The in-cluster Envoy bootstrap's static cluster that reaches the control plane's agent port
  * with the agent's certificate: its xDS, and the access log the control plane configures it to
- * send there (agent-translator).
+ * send there (in-cluster-translator).
  */
 export const AGENT_PORT_CLUSTER = 'kubegate-control-plane';
 

@@ -4,7 +4,7 @@
  * matched the path, so each resource file is only about its resource.
  */
 import type { Store } from '../store/store';
-import type { AccessState } from '../access/access-state';
+import type { AccessState } from '../access-state/access-state';
 import type { KeyPairPem } from '../pki/certificates';
 import type { Logger } from '../log/logger';
 import type { AuditLog } from '../audit/audit-log';

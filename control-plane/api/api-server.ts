@@ -10,7 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import type { Store } from '../store/store';
-import type { AccessState } from '../access/access-state';
+import type { AccessState } from '../access-state/access-state';
 import type { Logger } from '../log/logger';
 import type { ApiDeps, ApiRequest, KubeconfigIssuing, Route } from './api-route';
 import { ApiError, forbidden, toApiError } from './api-errors';

@@ -6,7 +6,7 @@
  */
 import type { TLSSocket } from 'node:tls';
 import { CertificateIdentityReader } from '../authz/certificate-identity';
-import type { AccessState } from '../access/access-state';
+import type { AccessState } from '../access-state/access-state';
 import type { Caller } from './api-route';
 import { unauthenticated } from './api-errors';
 import { isAdmin } from './admins';

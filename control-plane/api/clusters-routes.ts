@@ -9,7 +9,7 @@ import type { ClusterView, JoinTokenView } from './api-views';
 import { badRequest } from './api-errors';
 import { bodyObject, optionalString } from './api-input';
 import { DurationError, parseDurationMs } from '../config/duration';
-import { hashJoinSecret, newJoinToken } from '../agents/join-token';
+import { hashJoinSecret, newJoinToken } from '../agent-gateway/join-token';
 import { CLUSTER_NAME } from '../../agent/protocol/identities';
 import { StoreUnavailableError, type ClusterRecord } from '../store/store';
 

@@ -1,6 +1,6 @@
 /**
  * The cluster's side of a request in the audit trail. A cluster behind a firewall logs every
- * request its in-cluster Envoy received over a tunnel (agent-translator/cluster-access-log.ts);
+ * request its in-cluster Envoy received over a tunnel (in-cluster-translator/cluster-access-log.ts);
  * each entry becomes a progress or completion event with `reportedBy: 'cluster'`, carrying what
  * that Envoy saw: status, bytes, duration, the kube-apiserver it reached, response flags,
  * termination, upgrade.
@@ -16,8 +16,8 @@
  *
  * Pure: the caller looks the decisions up (cluster-log-recorder.ts).
  */
-import type { AccessLogRecord } from '../accesslog/access-log-record';
-import { responseFlagCode } from '../accesslog/response-flag-codes';
+import type { AccessLogRecord } from '../envoy-access-log/access-log-record';
+import { responseFlagCode } from '../envoy-access-log/response-flag-codes';
 import type { AuditEvent } from './audit-event';
 import { accessLogEventTime } from './completion-event';
 

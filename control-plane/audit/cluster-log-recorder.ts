@@ -11,7 +11,7 @@
  * or when too many are waiting for a slow store; rejected ones (a cluster reporting a request
  * it was not sent) are counted and logged once per message.
  */
-import type { AccessLogRecord } from '../accesslog/access-log-record';
+import type { AccessLogRecord } from '../envoy-access-log/access-log-record';
 import type { Logger } from '../log/logger';
 import type { AuditEvent } from './audit-event';
 import type { DecisionSource } from './recent-decisions';

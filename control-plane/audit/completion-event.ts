@@ -4,7 +4,7 @@
  * with it through ext_authz's metadata, so the event stands on its own and also joins its
  * decision record by request id.
  */
-import type { AccessLogRecord } from '../accesslog/access-log-record';
+import type { AccessLogRecord } from '../envoy-access-log/access-log-record';
 import type { AuditEvent } from './audit-event';
 
 export function completionEvent(record: AccessLogRecord, now: number): AuditEvent {

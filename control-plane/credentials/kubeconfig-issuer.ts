@@ -8,7 +8,7 @@
  */
 import type { KeyPairPem } from '../pki/certificates';
 import type { Store } from '../store/store';
-import type { AccessState, EdgeConfirmation } from '../access/access-state';
+import type { AccessState, EdgeConfirmation } from '../access-state/access-state';
 import { issueUserCertificate, CredentialRequestError } from './user-certificate';
 import { buildKubeconfig } from './kubeconfig';
 

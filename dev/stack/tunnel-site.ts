@@ -26,7 +26,7 @@ import { getFreePorts } from '../process/free-port';
 import type { ManagedProcess } from '../process/managed-process';
 import { HOST_PLACEMENT, type ProcessPlacement } from '../process/process-placement';
 import { FirewalledSite } from '../netns/firewalled-site';
-import { newJoinToken, hashJoinSecret } from '../../control-plane/agents/join-token';
+import { newJoinToken, hashJoinSecret } from '../../control-plane/agent-gateway/join-token';
 import { AGENT_SERVICE_ACCOUNT, agentRbacManifests } from '../../agent/rbac/agent-rbac';
 import { SYSTEM_NAMESPACE } from '../../agent/protocol/identities';
 import { controlPlaneCaFileOf, secretsDirectoryOf } from '../../agent/runtime/agent';

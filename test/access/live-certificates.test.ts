@@ -6,8 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LiveCertificates } from '../../control-plane/access/live-certificates';
-import { AccessState, type EdgeConfirmation } from '../../control-plane/access/access-state';
+import { LiveCertificates } from '../../control-plane/access-state/live-certificates';
+import { AccessState, type EdgeConfirmation } from '../../control-plane/access-state/access-state';
 import { SqliteStore } from '../../control-plane/store/sqlite-store';
 import type { CertificateRecord, StoreState, UserRecord } from '../../control-plane/store/store';
 

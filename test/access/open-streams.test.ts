@@ -2,8 +2,8 @@
  * Long-lived requests are remembered and decided again when anything they rest on changes;
  * the users whose streams lost their access are the ones whose filter chains get drained.
  */
-import { OpenStreams, isLongLived } from '../../control-plane/access/open-streams';
-import { AccessState } from '../../control-plane/access/access-state';
+import { OpenStreams, isLongLived } from '../../control-plane/access-state/open-streams';
+import { AccessState } from '../../control-plane/access-state/access-state';
 import { parseRequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
 import type { AuthzRequest, Decision } from '../../control-plane/authz/decision';
 import type { StoreState, UserRecord } from '../../control-plane/store/store';

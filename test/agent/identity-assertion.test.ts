@@ -7,7 +7,7 @@
  * made them.
  */
 import * as crypto from 'node:crypto';
-import { AssertionSigner } from '../../control-plane/agents/identity-assertion';
+import { AssertionSigner } from '../../control-plane/agent-gateway/identity-assertion';
 import { ASSERTION_IMPERSONATE_CLAIM, ASSERTION_ISSUER, ASSERTION_LIFETIME_SECONDS } from '../../agent/protocol/identities';
 
 function p256Pem(format: 'pkcs8' | 'sec1' = 'pkcs8'): { pem: string; publicKey: crypto.KeyObject } {

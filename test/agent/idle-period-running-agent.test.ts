@@ -16,7 +16,7 @@ import { startAgent, type RunningAgent } from '../../agent/runtime/agent';
 import { agentRbacManifests } from '../../agent/rbac/agent-rbac';
 import { KubeNotFoundError } from '../../agent/kubernetes/kube-errors';
 import { DEFAULT_USERS_NAMESPACE, serviceAccountName } from '../../agent/service-accounts/service-account-names';
-import { hashJoinSecret, newJoinToken } from '../../control-plane/agents/join-token';
+import { hashJoinSecret, newJoinToken } from '../../control-plane/agent-gateway/join-token';
 import { applyManifests, rejection, startAgentTestCluster, type AgentTestCluster } from './support/agent-test-cluster';
 import { idleTimeoutSettings, Mailbox, startAgentPortControlPlane, type AgentPortControlPlane } from './support/agent-port-control-plane';
 

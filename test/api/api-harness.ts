@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { SqliteStore } from '../../control-plane/store/sqlite-store';
 import type { Store } from '../../control-plane/store/store';
 import type { AuditLog } from '../../control-plane/audit/audit-log';
-import { AccessState } from '../../control-plane/access/access-state';
+import { AccessState } from '../../control-plane/access-state/access-state';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../control-plane/pki/certificates';
 import { issueUserCertificate } from '../../control-plane/credentials/user-certificate';
 import { startApiServer, type RunningApiServer } from '../../control-plane/api/api-server';

@@ -7,7 +7,7 @@ import { X509Certificate } from 'node:crypto';
 import { parse } from 'yaml';
 import { userServerName } from '../../control-plane/identity/user-identity';
 import { ApiHarness, EDGE_URL, SUFFIX } from './api-harness';
-import type { EdgeConfirmation } from '../../control-plane/access/access-state';
+import type { EdgeConfirmation } from '../../control-plane/access-state/access-state';
 
 let h: ApiHarness;
 

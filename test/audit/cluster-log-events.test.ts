@@ -3,7 +3,7 @@
  * request's attributes from its decision record; entries about requests the edge did not send
  * that cluster give no event.
  */
-import type { AccessLogRecord } from '../../control-plane/accesslog/access-log-record';
+import type { AccessLogRecord } from '../../control-plane/envoy-access-log/access-log-record';
 import type { AuditEvent } from '../../control-plane/audit/audit-event';
 import { clusterLogEvents, requestIdsOf } from '../../control-plane/audit/cluster-log-events';
 import { auditEvent, iso, T0 } from './audit-fixtures';

@@ -2,7 +2,7 @@
  * The recorder between the agent port and the audit writer: decisions looked up per message,
  * messages recorded in arrival order, and what cannot be recorded counted and logged.
  */
-import type { AccessLogRecord } from '../../control-plane/accesslog/access-log-record';
+import type { AccessLogRecord } from '../../control-plane/envoy-access-log/access-log-record';
 import type { AuditEvent } from '../../control-plane/audit/audit-event';
 import type { AuditFilter, AuditLog } from '../../control-plane/audit/audit-log';
 import { ClusterLogRecorder } from '../../control-plane/audit/cluster-log-recorder';

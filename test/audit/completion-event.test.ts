@@ -1,5 +1,5 @@
 /** What an access-log entry becomes in the audit trail. */
-import type { AccessLogRecord } from '../../control-plane/accesslog/access-log-record';
+import type { AccessLogRecord } from '../../control-plane/envoy-access-log/access-log-record';
 import { completionEvent } from '../../control-plane/audit/completion-event';
 
 const record: AccessLogRecord = {

@@ -9,7 +9,7 @@ import { issueUserCertificate } from '../../control-plane/credentials/user-certi
 import { userServerName, userUri } from '../../control-plane/identity/user-identity';
 import { PolicyAuthorizer } from '../../control-plane/authz/policy-authorizer';
 import type { AuthzRequest, Decision } from '../../control-plane/authz/decision';
-import { AccessState } from '../../control-plane/access/access-state';
+import { AccessState } from '../../control-plane/access-state/access-state';
 import { DecisionCache } from '../../control-plane/policy-engine/decision-cache';
 import type { StoreState, UserRecord } from '../../control-plane/store/store';
 

@@ -12,8 +12,8 @@ import { silentLogger } from '../../control-plane/log/logger';
 import { runCommand } from '../support/run-command';
 import { USERS_NAMESPACE } from '../../agent/protocol/identities';
 import { serviceAccountName } from '../../agent/service-accounts/service-account-names';
-import { AssertionSigner } from '../../control-plane/agents/identity-assertion';
-import { translateAgent } from '../../control-plane/agent-translator/translate-agent';
+import { AssertionSigner } from '../../control-plane/agent-gateway/identity-assertion';
+import { translateAgent } from '../../control-plane/in-cluster-translator/translate-agent';
 import { Snapshot } from '../../control-plane/xds/snapshot';
 
 jest.setTimeout(180_000);

@@ -5,7 +5,7 @@
  * specific ones the shortest, and 8 h without one. Through the engine, and through the control
  * plane's in-memory view (AccessState) as the agent gateway asks it.
  */
-import { AccessState } from '../../control-plane/access/access-state';
+import { AccessState } from '../../control-plane/access-state/access-state';
 import { ClusterSettingsResolver, DEFAULT_SERVICE_ACCOUNT_IDLE_TIMEOUT_MS } from '../../control-plane/policy-engine/cluster-settings-resolver';
 import type { StoreState } from '../../control-plane/store/store';
 import type { ClusterSettings } from '../../policies/src';

@@ -1,17 +1,17 @@
 /**
- * Golden tests for the in-cluster Envoy's translator: control-plane/agent-translator/testdata
+ * Golden tests for the in-cluster Envoy's translator: control-plane/in-cluster-translator/testdata
  * <case>.in.yaml → <case>.out.yaml (KUBEGATE_UPDATE_GOLDEN=1 regenerates).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { translateAgent } from '../../control-plane/agent-translator/translate-agent';
-import type { AgentTranslatorInput } from '../../control-plane/agent-translator/input';
+import { translateAgent } from '../../control-plane/in-cluster-translator/translate-agent';
+import type { AgentTranslatorInput } from '../../control-plane/in-cluster-translator/input';
 import { TranslatorInputError } from '../../control-plane/translator/validate-input';
 import { validateResources } from '../../control-plane/xds/resource-encoding';
 import { Snapshot } from '../../control-plane/xds/snapshot';
 
-const TESTDATA = path.join(__dirname, '../../control-plane/agent-translator/testdata');
+const TESTDATA = path.join(__dirname, '../../control-plane/in-cluster-translator/testdata');
 const UPDATE = process.env.KUBEGATE_UPDATE_GOLDEN === '1';
 const cases = fs.readdirSync(TESTDATA).filter((f) => f.endsWith('.in.yaml')).map((f) => f.replace(/\.in\.yaml$/, ''));
 const read = (name: string) => parse(fs.readFileSync(path.join(TESTDATA, `${name}.in.yaml`), 'utf8')) as AgentTranslatorInput;

@@ -1,4 +1,4 @@
-import { toAccessLogRecord } from '../../control-plane/accesslog/access-log-record';
+import { toAccessLogRecord } from '../../control-plane/envoy-access-log/access-log-record';
 import { toStruct } from '../../control-plane/proto/struct-value';
 
 describe('access-log records', () => {
