@@ -11,7 +11,7 @@ import type { AuditEvent } from '../control-plane/audit/audit-event';
 import type { AuditLog } from '../control-plane/audit/audit-log';
 import type { AuditAppender } from '../control-plane/audit/audit-writer';
 import type { Logger } from '../control-plane/log/logger';
-import { openAuditLog } from '../control-plane/store/open-store';
+import { openAuditLog } from '../control-plane/audit-storage/open-audit-log';
 import { startDurablePostgres } from './durable-postgres';
 
 export const DURABLE_BACKENDS = ['sqlite', 'postgres'] as const;

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuditLog } from '../../control-plane/audit/audit-log';
 import type { StoredAuditEvent } from '../../control-plane/audit/audit-event';
-import { openAuditLog } from '../../control-plane/store/open-store';
+import { openAuditLog } from '../../control-plane/audit-storage/open-audit-log';
 import { auditEvent } from '../audit/audit-fixtures';
 import { startAgentPortControlPlane, type AgentPortControlPlane } from './support/agent-port-control-plane';
 import { accessLogClient, clusterLogEntry, streamAccessLog, type AccessLogClient } from './support/access-log-client';

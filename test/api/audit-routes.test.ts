@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { AuditLog } from '../../control-plane/audit/audit-log';
-import { SqliteAuditLog } from '../../control-plane/store/sqlite-audit-log';
+import { SqliteAuditLog } from '../../control-plane/audit-storage/sqlite-audit-log';
 import { auditEvent, completionEvent, iso, manyEvents, T0 } from '../audit/audit-fixtures';
 import { ApiHarness } from './api-harness';
 

@@ -17,13 +17,6 @@ const ROOT = path.join(__dirname, '..', '..');
 const SHIPPED = ['control-plane', 'agent', 'policies'];
 const SCANNED = [...SHIPPED, 'dev'];
 
-/**
- * Circles that are known and being taken apart; any other is a failure, and so is one of these
- * that no longer exists (remove it here). The store implements the audit log's storage, and the
- * audit log's records are the store's rows: one store over both databases (issue 14) parts them.
- */
-const KNOWN_CIRCLES: readonly (readonly string[])[] = [['control-plane/audit', 'control-plane/store']];
-
 interface Import {
   readonly from: string;
   readonly to: string;
@@ -73,13 +66,13 @@ test('the policy model imports nothing else of kubegate', () => {
   expect(imports.filter((i) => top(i.from) === 'policies' && top(i.to) !== 'policies').map(describeImport)).toEqual([]);
 });
 
-test('folders do not import each other in a circle, apart from the known ones', () => {
+test('folders do not import each other in a circle', () => {
   const edges = new Map<string, Set<string>>();
   for (const i of imports) {
     const [a, b] = [folder(i.from), folder(i.to)];
     if (a !== b) edges.set(a, (edges.get(a) ?? new Set()).add(b));
   }
-  expect(circles(edges)).toEqual(KNOWN_CIRCLES);
+  expect(circles(edges)).toEqual([]);
 });
 
 /** The strongly connected components of more than one folder, each sorted, in sorted order (Tarjan). */

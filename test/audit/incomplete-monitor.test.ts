@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { openAuditLog } from '../../control-plane/store/open-store';
+import { openAuditLog } from '../../control-plane/audit-storage/open-audit-log';
 import type { AuditLog } from '../../control-plane/audit/audit-log';
 import { IncompleteMonitor } from '../../control-plane/audit/incomplete-monitor';
 import { silentLogger } from '../../control-plane/log/logger';

@@ -10,7 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CHECKOUT_COMMANDS as COMMANDS } from '../../dev/cli/main';
-import { SqliteAuditLog } from '../../control-plane/store/sqlite-audit-log';
+import { SqliteAuditLog } from '../../control-plane/audit-storage/sqlite-audit-log';
 import type { AuditLog } from '../../control-plane/audit/audit-log';
 import { ApiHarness, BREAK_GLASS_POLICIES, POLICIES } from '../api/api-harness';
 import { manyEvents } from '../audit/audit-fixtures';

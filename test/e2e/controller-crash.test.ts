@@ -22,7 +22,7 @@ import { ManagedProcess } from '../../dev/process/managed-process';
 import { EnvoyProcess } from '../../dev/process/envoy-process';
 import { edgeBootstrap } from '../../control-plane/envoy/bootstrap';
 import { compiledEntry } from '../../dev/toolchain/compiled-entry';
-import { openAuditLog } from '../../control-plane/store/open-store';
+import { openAuditLog } from '../../control-plane/audit-storage/open-audit-log';
 import type { AuditLog } from '../../control-plane/audit/audit-log';
 import type { StoredAuditEvent } from '../../control-plane/audit/audit-event';
 import { silentLogger } from '../../control-plane/log/logger';

@@ -9,7 +9,7 @@ import type { AuditEvent, StoredAuditEvent } from '../../control-plane/audit/aud
 import { AuditCursorError } from '../../control-plane/audit/audit-cursor';
 import { auditEventHash, canonicalAuditJson } from '../../control-plane/audit/audit-hash-chain';
 import type { AuditLog, AuditPage } from '../../control-plane/audit/audit-log';
-import { auditValues, AUDIT_COLUMNS } from '../../control-plane/store/audit-rows';
+import { auditValues, AUDIT_COLUMNS } from '../../control-plane/audit-storage/audit-rows';
 import { SCHEMA_VERSION } from '../../control-plane/store/schema';
 import { StoreInputError } from '../../control-plane/store/store-input';
 import { auditEvent, chainOf, completionEvent, iso, manyEvents, T0 } from '../audit/audit-fixtures';

@@ -3,8 +3,9 @@
  * database per test): the shared AuditLog contract, tampering done as the superuser, and what
  * only a shared database has: several replicas appending at once, and the durability setting.
  */
-import { openAuditLog, openStore } from '../../control-plane/store/open-store';
-import { PostgresAuditLog } from '../../control-plane/store/postgres-audit-log';
+import { openStore } from '../../control-plane/store/open-store';
+import { openAuditLog } from '../../control-plane/audit-storage/open-audit-log';
+import { PostgresAuditLog } from '../../control-plane/audit-storage/postgres-audit-log';
 import { MIGRATIONS, SCHEMA_VERSION_TABLE } from '../../control-plane/store/schema';
 import { StoreUnavailableError } from '../../control-plane/store/store';
 import { auditEvent, manyEvents, T0 } from '../audit/audit-fixtures';

@@ -21,10 +21,10 @@ import type { Logger } from '../log/logger';
 import { chainStateFromRow, CHAIN_STATE_SQL } from './audit-chain-row';
 import { auditPageFromRows, planAuditQuery, readLimit, verifyRange, type AuditQueryPlan } from './audit-query';
 import { auditEventFromRow, auditValues } from './audit-rows';
-import { num, type Row } from './record-rows';
-import { DIALECT_SQL, type SqlEngine } from './sql-engine';
-import { count, firstRow, rows, type Program } from './sql-program';
-import { requireCount, StoreInputError } from './store-input';
+import { num, type Row } from '../store/record-rows';
+import { DIALECT_SQL, type SqlEngine } from '../store/sql-engine';
+import { count, firstRow, rows, type Program } from '../store/sql-program';
+import { requireCount, StoreInputError } from '../store/store-input';
 
 export abstract class SqlAuditLog implements AuditLog {
   /** 'sqlite' or 'postgres'. */

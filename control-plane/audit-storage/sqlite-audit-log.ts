@@ -27,13 +27,13 @@ import type { IncompletePage, IncompleteQuery } from '../audit/audit-log';
 import { silentLogger, type Logger } from '../log/logger';
 import { incompletePageFromRows, planIncompleteQuery, type IncompletePlan } from './audit-query';
 import { auditEventFromRow, auditRecordSize, AUDIT_COLUMNS } from './audit-rows';
-import { num, type Row } from './record-rows';
+import { num, type Row } from '../store/record-rows';
 import { SqlAuditLog, yieldToEventLoop } from './sql-audit-log';
-import { count, firstRow, rows, type Program } from './sql-program';
-import { SqliteEngine } from './sqlite-engine';
-import { openSqliteFile } from './sqlite-file';
-import { StoreError, StoreUnavailableError } from './store';
-import { StoreInputError } from './store-input';
+import { count, firstRow, rows, type Program } from '../store/sql-program';
+import { SqliteEngine } from '../store/sqlite-engine';
+import { openSqliteFile } from '../store/sqlite-file';
+import { StoreError, StoreUnavailableError } from '../store/store';
+import { StoreInputError } from '../store/store-input';
 
 export interface SqliteAuditLogOptions {
   /** How long a statement waits for another connection's lock. @default 5000 */

@@ -3,8 +3,8 @@
  * it: the head (last appended) and the anchor (last removed by retention).
  */
 import type { ChainState } from '../audit/stored-chain-verifier';
-import { num, type Row } from './record-rows';
-import { StoreError } from './store';
+import { num, type Row } from '../store/record-rows';
+import { StoreError } from '../store/store';
 
 export const CHAIN_STATE_SQL = 'SELECT head_seq, head_hash, anchor_seq, anchor_hash FROM audit_chain WHERE id = 1';
 

@@ -7,7 +7,7 @@
  */
 import type { AuditEvent, AuditReporter, AuditStage, StoredAuditEvent } from '../audit/audit-event';
 import { canonicalAuditJson } from '../audit/audit-hash-chain';
-import { num, type Row } from './record-rows';
+import { num, type Row } from '../store/record-rows';
 
 /**
  * The columns in insert order: chain columns first, then one per AuditEvent field, then the

@@ -10,9 +10,9 @@ import { AUDIT_REPORTERS, AUDIT_STAGES, type AuditStage, type StoredAuditEvent }
 import { decodeAuditCursor, encodeAuditCursor } from '../audit/audit-cursor';
 import { DEFAULT_AUDIT_QUERY_LIMIT, MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditOrder, type AuditPage, type AuditPageRequest, type AuditVerifyRange, type IncompletePage, type IncompleteQuery } from '../audit/audit-log';
 import { auditEventFromRow } from './audit-rows';
-import type { Row } from './record-rows';
-import type { Dialect } from './schema';
-import { requireCount, requireText, requireTime, StoreInputError } from './store-input';
+import type { Row } from '../store/record-rows';
+import type { Dialect } from '../store/schema';
+import { requireCount, requireText, requireTime, StoreInputError } from '../store/store-input';
 
 export interface AuditQueryPlan {
   readonly sql: string;

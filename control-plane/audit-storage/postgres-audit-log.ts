@@ -28,14 +28,14 @@ import type { IncompletePage, IncompleteQuery } from '../audit/audit-log';
 import { silentLogger, type Logger } from '../log/logger';
 import { incompletePageFromRows, planIncompleteQuery, type IncompletePlan } from './audit-query';
 import { auditEventFromRow, auditRecordSize, AUDIT_COLUMNS, AUDIT_COLUMN_PG_TYPES } from './audit-rows';
-import { PostgresEngine } from './postgres-engine';
-import { describeError } from './postgres-errors';
-import { migratePostgres } from './postgres-store';
-import { num } from './record-rows';
-import { redactUrl } from './redact-url';
+import { PostgresEngine } from '../store/postgres-engine';
+import { describeError } from '../store/postgres-errors';
+import { migratePostgres } from '../store/postgres-store';
+import { num } from '../store/record-rows';
+import { redactUrl } from '../store/redact-url';
 import { SqlAuditLog } from './sql-audit-log';
-import { count, firstRow, rows, type Program } from './sql-program';
-import { StoreError, StoreUnavailableError } from './store';
+import { count, firstRow, rows, type Program } from '../store/sql-program';
+import { StoreError, StoreUnavailableError } from '../store/store';
 
 export interface PostgresAuditLogOptions {
   /** @default silentLogger */
