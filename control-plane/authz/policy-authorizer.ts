@@ -11,6 +11,7 @@ import type { AuthorizationView } from './authorization-view';
 import type { AccessRequest, ClusterInfo, EngineDecision } from '../policy-engine/engine-contract';
 import { decisionCacheKey } from '../policy-engine/decision-cache';
 import { isSelfReviewRequest } from './self-review-requests';
+import { USER_LABEL_PREFIX } from '../identity/user-identity';
 
 /** Told about every allowed request, so open streams can be checked again when policy changes. */
 export interface AllowedRequestObserver {
@@ -39,6 +40,9 @@ export interface PolicyAuthorizerProps {
  */
 const DISCOVERY_PATHS = /^\/(api|apis|version|openapi|healthz|livez|readyz)(\/|$)/;
 const DISCOVERY_VERBS = new Set(['get', 'head']);
+
+/** A server name the edge's public listener sends to a user shard (translator/shard-listeners.ts). */
+const USER_SHARD_NAME = new RegExp(`^${USER_LABEL_PREFIX}[0-9a-f]`);
 
 export function isDiscoveryRequest(a: RequestAttributes): boolean {
   return !a.isResourceRequest && DISCOVERY_VERBS.has(a.verb) && DISCOVERY_PATHS.test(a.path);
@@ -120,11 +124,14 @@ export class PolicyAuthorizer implements Authorizer {
       return deny(401, 'kubegate: this client certificate was revoked; get a new kubeconfig with kubegate kubeconfig', 'certificate-revoked', { identity });
     }
     // A user's own server name selects their own filter chain (or the fallback one until the
-    // edge has it); any other user's name is someone else's endpoint and refused. No user's
-    // name at all (an address, the edge's own name) is the shared chain, which tools that set
-    // the server URL themselves arrive on (translator/listener.ts); served by the certificate.
+    // edge has it). Any other name the edge sends to a user shard (one under the users' suffix,
+    // or one that merely starts like a user's label, which lands on a shard's default chain) is
+    // someone else's endpoint, where this user's streams could not be drained: refused. No
+    // user's name at all (an address, the edge's own name) is the shared chain, which tools
+    // that set the server URL themselves arrive on (translator/listener.ts), and which is
+    // drained for this user when it must be; served by the certificate.
     const sharedEndpoint = request.serverName !== view.serverNameOf(record.name);
-    if (sharedEndpoint && request.serverName.endsWith(`.${view.userServerNameSuffix}`)) {
+    if (sharedEndpoint && (request.serverName.endsWith(`.${view.userServerNameSuffix}`) || USER_SHARD_NAME.test(request.serverName))) {
       return deny(
         403,
         `kubegate: this connection uses another user's endpoint (tls-server-name ${request.serverName}), not user "${record.name}"'s; get a new kubeconfig with kubegate kubeconfig`,

@@ -432,6 +432,11 @@ export class ControlPlane {
   private async certificatesExpired(): Promise<void> {
     await this.reloading?.catch(() => undefined);
     if (this.stopped) return;
+    // Users whose last certificate just expired lose their chain in this publish; their streams
+    // on the shared chain must close as well.
+    const holders = new Set(this.edgeUsers().map((u) => u.name));
+    const lost = [...this.chainHolders].filter((user) => !holders.has(user));
+    if (this.openStreams.onSharedChain(lost)) this.drainSharedChain();
     this.publish();
   }
 

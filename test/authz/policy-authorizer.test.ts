@@ -134,6 +134,13 @@ test("a request on another user's endpoint is refused", () => {
   expect(d.message).toContain("another user's endpoint");
 });
 
+test("a name the edge sends to a user shard without being the user's is refused: streams there could not be drained", () => {
+  for (const serverName of ['u-5.example.com', 'u-edge.example.com', `${userServerName('bob').split('.')[0]}.other.example`]) {
+    const d = denied(authorizer.decide(request('/clusters/alpha/api/v1/namespaces/team-a/pods', { serverName })));
+    expect([serverName, d.reason]).toEqual([serverName, 'wrong-server-name']);
+  }
+});
+
 test('a request naming no user (kubectl --server, a client that overrides the host) is served on the shared chain, and says so', () => {
   for (const serverName of ['', '127.0.0.1', 'edge.example.com']) {
     const d = authorizer.decide(request('/clusters/alpha/api/v1/namespaces/team-a/pods', { serverName }));
