@@ -25,7 +25,11 @@ const VERSIONS: Readonly<Record<string, ReadonlySet<string>>> = {
 /** The kind of self review this request is, or undefined. Only `create` of the collection counts. */
 export function selfReviewKind(a: RequestAttributes): SelfReviewKind | undefined {
   if (!a.isResourceRequest || a.verb !== 'create' || a.namespace !== '' || a.name !== '' || a.subresource !== '') return undefined;
-  if (a.apiPrefix !== 'apis' || !VERSIONS[a.apiGroup]?.has(a.apiVersion)) return undefined;
+  // The edge routes exactly these paths through the answer rewriting (translator/
+  // self-review-route.ts); a trailing slash would reach the cluster unrewritten.
+  if (a.path.endsWith('/')) return undefined;
+  // A version of '' is a can-i question about the reviews themselves (kubectl names none).
+  if (a.apiPrefix !== 'apis' || !(a.apiVersion === '' || VERSIONS[a.apiGroup]?.has(a.apiVersion))) return undefined;
   return SELF_REVIEWS[a.apiGroup]?.[a.resource];
 }
 

@@ -155,13 +155,11 @@ function rulesReview(answer: Json, status: Json, ctx: ReviewContext, question: B
     ),
   };
   const both = intersectRules(reported, ctx.rules(), namespace);
-  const unread =
-    asked === undefined
-      ? {
-          incomplete: true,
-          evaluationError: [text(status.evaluationError), "kubegate: could not read which namespace was asked about; only kubegate's rules for every namespace are counted"].filter(Boolean).join('; '),
-        }
-      : {};
+  const notes = [
+    asked === undefined ? "kubegate: could not read which namespace was asked about; only kubegate's rules for every namespace are counted" : '',
+    both.namespaceLimited ? `kubegate: rules kubegate limits to namespaces are shown for "${namespace}" but allow no cluster-scoped resource` : '',
+  ].filter(Boolean);
+  const unread = notes.length > 0 ? { incomplete: true, evaluationError: [text(status.evaluationError), ...notes].filter(Boolean).join('; ') } : {};
   return { ...answer, status: { ...status, resourceRules: both.resourceRules, nonResourceRules: both.nonResourceRules, ...unread } };
 }
 

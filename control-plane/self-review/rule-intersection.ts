@@ -4,7 +4,8 @@
  * (SelfSubjectRulesReview) are intersected with the edge's, rule by rule, in RBAC's own terms
  * (rule-matcher.ts): "*" is everything, "*\/sub" a subresource of any resource, no
  * resourceNames is any name, and an edge rule limited to namespaces applies only when the
- * review asks about one of them. The result is exact for the rules as written; it is pure.
+ * review asks about one of them. The result is exact for the rules as written, but for one
+ * thing Kubernetes' rule shape cannot say (namespaceLimited, below); it is pure.
  */
 import { isNonResourceRule, type PolicyRule } from '../../policies/src';
 
@@ -80,6 +81,12 @@ export interface EdgeRuleSet {
 export interface IntersectedRules {
   readonly resourceRules: ReportedResourceRule[];
   readonly nonResourceRules: ReportedNonResourceRule[];
+  /**
+   * An edge rule limited to namespaces contributed: it allows only namespaced requests in this
+   * namespace, which a rule of Kubernetes' shape cannot say, so any cluster-scoped resource it
+   * appears to cover (nodes, namespaces) is not really allowed.
+   */
+  readonly namespaceLimited: boolean;
 }
 
 /** The cluster's reported rules for `namespace`, kept only as far as the edge's rules allow. */
@@ -89,11 +96,12 @@ export function intersectRules(
   namespace: string,
 ): IntersectedRules {
   if (edge.unrestricted) {
-    return { resourceRules: cluster.resourceRules.map((r) => ({ ...r })), nonResourceRules: cluster.nonResourceRules.map((r) => ({ ...r })) };
+    return { resourceRules: cluster.resourceRules.map((r) => ({ ...r })), nonResourceRules: cluster.nonResourceRules.map((r) => ({ ...r })), namespaceLimited: false };
   }
   const resourceRules: ReportedResourceRule[] = [];
   const nonResourceRules: ReportedNonResourceRule[] = [];
   const seen = new Set<string>();
+  let namespaceLimited = false;
   const add = <T>(list: T[], rule: T) => {
     const key = JSON.stringify(rule);
     if (seen.has(key)) return;
@@ -121,7 +129,8 @@ export function intersectRules(
       const names = intersectNames(rule.resourceNames, edgeRule.resourceNames);
       if (verbs.length === 0 || apiGroups.length === 0 || resources.length === 0 || (names !== undefined && names.length === 0)) continue;
       add(resourceRules, { verbs, apiGroups, resources, ...(names !== undefined && { resourceNames: names }) });
+      if (edgeRule.namespaces !== undefined) namespaceLimited = true;
     }
   }
-  return { resourceRules, nonResourceRules };
+  return { resourceRules, nonResourceRules, namespaceLimited };
 }

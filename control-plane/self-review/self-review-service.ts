@@ -71,7 +71,8 @@ export function reviewContext(asker: Asker, props: Pick<SelfReviewServiceProps, 
     cluster: cluster.name,
     verdict: (attributes) => {
       const decision = edgeVerdict(view, identity, cluster, attributes, now, props.cache);
-      return decision.allowed ? { allowed: true, reason: decision.reason } : { allowed: false, reason: `kubegate: ${decision.message}` };
+      // What allowed it (policy names) is for the audit trail, not for the answer.
+      return decision.allowed ? { allowed: true, reason: "kubegate's policy allows it" } : { allowed: false, reason: `kubegate: ${decision.message}` };
     },
     rules: () => {
       const context = view.evaluationContext(identity.user, now);
@@ -91,6 +92,14 @@ const refusal = (message: string) => ({
   },
 });
 
+/**
+ * A refusal in answer to any message: an immediate response ends the exchange whatever phase it
+ * comes in (Envoy accepts one in place of any phase's response).
+ */
+function refusalFor(_message: Message): object {
+  return refusal("could not check this review against kubegate's policy; retry");
+}
+
 export function addSelfReviewService(server: grpc.Server, props: SelfReviewServiceProps): void {
   const service = grpcService(SELF_REVIEW_SERVICE).service;
   server.addService(service, {
@@ -98,6 +107,16 @@ export function addSelfReviewService(server: grpc.Server, props: SelfReviewServi
       let asker: Asker | undefined;
       let question: Buffer = Buffer.alloc(0);
       call.on('data', (message: Message) => {
+        try {
+          respond(message);
+        } catch (err) {
+          // Never an uncaught exception in the process that decides every request: the answer
+          // is refused, unchecked answers are never passed on.
+          props.logger.error('could not answer a self review; refused', { error: (err as Error).message });
+          call.write(message.request_headers ? refusal('could not check this review against kubegate\'s policy; retry') : refusalFor(message));
+        }
+      });
+      const respond = (message: Message) => {
         asker ??= askerOf(message);
         if (message.request_headers) {
           call.write({
@@ -122,7 +141,7 @@ export function addSelfReviewService(server: grpc.Server, props: SelfReviewServi
         } else if (message.response_trailers) {
           call.write({ response_trailers: {} });
         }
-      });
+      };
       call.on('end', () => call.end());
       call.on('error', (err) => props.logger.debug('self-review stream ended with error', { error: err.message }));
     },

@@ -73,7 +73,9 @@ test('rules review: the namespace comes from the question (the answer does not r
   const narrow: ReviewContext = { ...ctx(() => true), rules: () => ({ unrestricted: false, rules: [{ apiGroups: [''], resources: ['pods'], verbs: ['get'], namespaces: ['team-a'] }] }) };
   const answer = JSON.stringify({ kind: 'SelfSubjectRulesReview', spec: {}, status: { resourceRules: [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }], nonResourceRules: [], incomplete: false } });
   const inTeamA = parse(rewriteReviewAnswer(answer, narrow, Buffer.from(JSON.stringify({ kind: 'SelfSubjectRulesReview', spec: { namespace: 'team-a' } }))));
-  expect(inTeamA.status).toEqual({ resourceRules: [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }], nonResourceRules: [], incomplete: false });
+  expect(inTeamA.status).toMatchObject({ resourceRules: [{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }], nonResourceRules: [] });
+  // The edge's rule is limited to namespaces: said, as Kubernetes says an incomplete answer.
+  expect(inTeamA.status).toMatchObject({ incomplete: true, evaluationError: expect.stringContaining('allow no cluster-scoped resource') });
   const elsewhere = parse(rewriteReviewAnswer(answer, narrow, Buffer.from(JSON.stringify({ spec: { namespace: 'team-b' } }))));
   expect(elsewhere.status.resourceRules).toEqual([]);
   // As kubectl 1.32 sends it: Kubernetes' protobuf envelope (the structure captured from a real request, for namespace team-a).

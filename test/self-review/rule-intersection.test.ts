@@ -17,11 +17,11 @@ const cluster = {
 const edge = (rules: PolicyRule[]) => ({ unrestricted: false, rules });
 
 test('unrestricted at the edge: the cluster\'s rules as they are', () => {
-  expect(intersectRules(cluster, { unrestricted: true, rules: [] }, 'a')).toEqual(cluster);
+  expect(intersectRules(cluster, { unrestricted: true, rules: [] }, 'a')).toEqual({ ...cluster, namespaceLimited: false });
 });
 
 test('nothing at the edge: nothing at all', () => {
-  expect(intersectRules(cluster, edge([]), 'a')).toEqual({ resourceRules: [], nonResourceRules: [] });
+  expect(intersectRules(cluster, edge([]), 'a')).toEqual({ resourceRules: [], nonResourceRules: [], namespaceLimited: false });
 });
 
 test('wildcards take the other side; plain lists meet', () => {
@@ -56,6 +56,9 @@ test('an edge rule limited to namespaces counts only in them', () => {
   expect(intersectRules(cluster, edge([rule]), 'team-a').resourceRules).toEqual([{ verbs: ['get'], apiGroups: [''], resources: ['pods'] }]);
   expect(intersectRules(cluster, edge([rule]), 'team-b').resourceRules).toEqual([]);
   expect(intersectRules(cluster, edge([rule]), '').resourceRules).toEqual([]);
+  // Such a rule allows no cluster-scoped resource, which a rule of Kubernetes' shape cannot say.
+  expect(intersectRules(cluster, edge([rule]), 'team-a').namespaceLimited).toBe(true);
+  expect(intersectRules(cluster, edge([{ ...rule, namespaces: undefined } as PolicyRule]), 'team-a').namespaceLimited).toBe(false);
 });
 
 test('non-resource URLs: exact, prefixes and "*" meet as RBAC matches them', () => {

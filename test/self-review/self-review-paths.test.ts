@@ -36,6 +36,15 @@ test.each([
   expect(isGrantedToEveryKubectlUser(parseRequestAttributes('GET', path))).toBe(false);
 });
 
+test('a trailing slash is not a self review: it would reach the cluster without the answer rewritten', () => {
+  for (const path of SELF_REVIEW_PATHS) expect(isGrantedToEveryKubectlUser(parseRequestAttributes('POST', `/${path}/`))).toBe(false);
+});
+
+test("can-i about the reviews themselves (kubectl names no version) is the edge's yes too", () => {
+  const asked = { ...parseRequestAttributes('POST', '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews'), apiVersion: '' };
+  expect(isGrantedToEveryKubectlUser(asked)).toBe(true);
+});
+
 test('every routed path is a self review', () => {
   for (const path of SELF_REVIEW_PATHS) expect(selfReviewKind(parseRequestAttributes('POST', `/${path}`))).toBeDefined();
 });
