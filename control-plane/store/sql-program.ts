@@ -53,7 +53,9 @@ export async function runAsync<T>(program: Program<T>, execute: (statement: Stat
   return step.value;
 }
 
+/** Statements are few and fixed, but some carry a variable number of placeholders: bounded. */
 const numbered = new Map<string, string>();
+const NUMBERED_KEPT = 2000;
 
 /** The statement with its `?` placeholders numbered $1, $2, ... (none stands inside a quoted literal). */
 export function postgresPlaceholders(sql: string): string {
@@ -61,6 +63,7 @@ export function postgresPlaceholders(sql: string): string {
   if (converted === undefined) {
     let n = 0;
     converted = sql.replace(/'[^']*'|\?/g, (match) => (match === '?' ? `$${++n}` : match));
+    if (numbered.size >= NUMBERED_KEPT) numbered.clear();
     numbered.set(sql, converted);
   }
   return converted;
