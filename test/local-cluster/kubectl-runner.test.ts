@@ -41,7 +41,9 @@ test('a kubectl that outlives timeoutMs is killed and reports code null', async 
     apiVersion: 'v1',
     kind: 'Config',
     clusters: [{ name: 'silent', cluster: { server: `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`, 'insecure-skip-tls-verify': true } }],
-    users: [{ name: 'nobody', user: {} }],
+    // A credential, so that kubectl (1.34 and later) does not ask for a user name and exit
+    // at once on a closed stdin instead of connecting.
+    users: [{ name: 'nobody', user: { token: 'not-a-real-token' } }],
     contexts: [{ name: 'silent', context: { cluster: 'silent', user: 'nobody' } }],
     'current-context': 'silent',
   }));
