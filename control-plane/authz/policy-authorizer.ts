@@ -160,7 +160,7 @@ export class PolicyAuthorizer implements Authorizer {
     }
 
     const now = this.clock();
-    const engineDecision = this.evaluate(view, identity, cluster, attributes, now);
+    const engineDecision = edgeVerdict(view, identity, cluster, attributes, now, this.props.cache);
     if (!engineDecision.allowed) {
       return deny(403, `kubegate: ${engineDecision.message}`, `${engineDecision.code}: ${engineDecision.reason}`, {
         identity,
@@ -182,10 +182,6 @@ export class PolicyAuthorizer implements Authorizer {
     };
     this.props.observer?.allowed(request, decision, attributes, now);
     return decision;
-  }
-
-  private evaluate(view: AuthorizationView, identity: Identity, cluster: ClusterInfo, attributes: RequestAttributes, now: number): EngineDecision {
-    return edgeVerdict(view, identity, cluster, attributes, now, this.props.cache);
   }
 }
 

@@ -36,3 +36,11 @@ export function selfReviewKind(a: RequestAttributes): SelfReviewKind | undefined
 export function isSelfReviewRequest(a: RequestAttributes): boolean {
   return selfReviewKind(a) !== undefined;
 }
+
+/**
+ * Every self review's path (without a leading slash), from the tables above: the paths the
+ * edge routes through the answer rewriting (translator/self-review-route.ts).
+ */
+export const SELF_REVIEW_PATHS: readonly string[] = Object.entries(SELF_REVIEWS).flatMap(([group, resources]) =>
+  [...VERSIONS[group]!].flatMap((version) => Object.keys(resources).map((resource) => `apis/${group}/${version}/${resource}`)),
+);

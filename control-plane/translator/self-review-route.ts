@@ -3,20 +3,12 @@
  * the same upstream as the cluster's other requests, with the filter that makes their answers
  * truthful about kubegate's rules turned on (it is off everywhere else: http-filters.ts). One
  * exact path each (a regular expression for all of them exceeds Envoy's default RE2 program
- * size, and exact matches cost nothing). The paths are those authz/self-review-requests.ts
- * calls self reviews; a test keeps them in step.
+ * size, and exact matches cost nothing). The paths come from authz/self-review-requests.ts,
+ * which says what a self review is.
  */
 import { SELF_REVIEW_FILTER } from './http-filters';
 import { clusterPathPrefix, typeUrl } from './names';
-
-/** Every self review's path, without the cluster's prefix. */
-export const SELF_REVIEW_PATHS: readonly string[] = [
-  'apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
-  'apis/authorization.k8s.io/v1/selfsubjectrulesreviews',
-  'apis/authentication.k8s.io/v1/selfsubjectreviews',
-  'apis/authentication.k8s.io/v1beta1/selfsubjectreviews',
-  'apis/authentication.k8s.io/v1alpha1/selfsubjectreviews',
-];
+import { SELF_REVIEW_PATHS } from '../authz/self-review-requests';
 
 const FILTER_ON = {
   [SELF_REVIEW_FILTER]: {

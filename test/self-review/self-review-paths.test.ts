@@ -6,7 +6,7 @@
 import { parseRequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
 import { isGrantedToEveryKubectlUser } from '../../control-plane/authz/policy-authorizer';
 import { selfReviewKind } from '../../control-plane/authz/self-review-requests';
-import { SELF_REVIEW_PATHS } from '../../control-plane/translator/self-review-route';
+import { SELF_REVIEW_PATHS } from '../../control-plane/authz/self-review-requests';
 import { IMPLICIT_KUBECTL_RULES } from '../../control-plane/self-review/implicit-rules';
 import { RuleSet } from '../../control-plane/policy-engine/rule-matcher';
 import { requestTarget } from '../../control-plane/policy-engine/request-target';
