@@ -23,6 +23,10 @@
  *   policyDir: policies                   # GitOps: the policy set follows this directory
  *   maxCertTtl: 12h
  *   audit: audit.yaml                     # exporters and retention (audit-export/README.md)
+ *
+ * The file's shape is CONTROLLER_CONFIG_SCHEMA, checked by ajv (store/schema-check.ts); what a
+ * schema cannot say (URLs, durations, files and what they hold, ports used twice, clusters
+ * listed twice) is checked after it, in the same words and with the same error.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -32,7 +36,8 @@ import { AuditSettingsFileError, readAuditSettingsFile, type AuditSettings } fro
 import type { DirectCluster } from '../translator/input';
 import type { ControllerPorts } from './controller';
 import { MAX_USER_CERT_TTL_MS } from '../credentials/user-certificate';
-import { isUserShardCount } from '../identity/user-identity';
+import { isUserShardCount, MAX_USER_SHARDS } from '../identity/user-identity';
+import { dottedPath, schemaCheck } from '../store/schema-check';
 
 export interface ControllerConfig {
   readonly stateDir: string;
@@ -67,7 +72,83 @@ export class ControllerConfigError extends Error {
   }
 }
 
-type Doc = Record<string, unknown>;
+/** A mapping whose fields are `properties`, each named when unknown or missing. */
+const mapping = (properties: Record<string, object>, required: readonly string[] = []) => ({
+  type: 'object',
+  properties,
+  required,
+  additionalProperties: false,
+  problems: { type: 'must be a mapping', additionalProperties: 'unknown field (expected one of {allowed})' },
+});
+/** A string with something in it besides blanks. */
+const text = { type: 'string', pattern: '\\S', problems: { type: 'must be a non-empty string, got {got}', pattern: 'must be a non-empty string, got {got}' } };
+const port = (lowest: 0 | 1) => {
+  const problem = `must be a port number (${lowest}-65535), got {got}`;
+  return { type: 'integer', minimum: lowest, maximum: 65535, problems: { type: problem, required: problem, minimum: problem, maximum: problem } };
+};
+const CLUSTER_NAME = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+const USER_SHARD_COUNTS = Array.from({ length: MAX_USER_SHARDS }, (_, i) => i + 1).filter(isUserShardCount);
+const userShardsProblem = "must be a power of two from 1 to 256 (users' filter chains are split by the first hex digits of their server name), got {got}";
+
+/** What the file may hold; the comment atop this file says what each field is for. */
+export const CONTROLLER_CONFIG_SCHEMA = mapping(
+  {
+    stateDir: text,
+    store: { ...text, allOf: [{ pattern: '^(sqlite:|postgres(ql)?://)', problems: { pattern: 'must be sqlite:<file> or postgres://..., got {got}' } }] },
+    ports: mapping({ xds: port(1), authz: port(1), status: port(1), agent: port(1), tunnel: port(1), api: port(0) }, ['xds', 'authz', 'status', 'agent', 'tunnel']),
+    edge: mapping(
+      {
+        nodeId: text,
+        listenAddress: text,
+        listenPort: port(1),
+        url: text,
+        adminUrl: text,
+        auditLogFile: text,
+        accessLogFlushInterval: text,
+        userShards: { enum: USER_SHARD_COUNTS, problems: { enum: userShardsProblem } },
+      },
+      ['nodeId', 'listenPort', 'url', 'adminUrl', 'auditLogFile'],
+    ),
+    agents: mapping({ listenAddress: text, edgeTunnelAddress: mapping({ host: text, port: port(1) }, ['host', 'port']) }),
+    clusters: {
+      type: 'array',
+      problems: { type: 'must be a list' },
+      items: mapping(
+        {
+          name: { ...text, allOf: [{ pattern: CLUSTER_NAME, problems: { pattern: `"{text}" is not a DNS label (lower case letters, digits and '-', at most 63)` } }] },
+          labels: { type: 'object', additionalProperties: text, problems: { type: 'must be a mapping' } },
+          apiserver: mapping({ host: text, port: port(1), caFile: text }, ['host', 'port', 'caFile']),
+          proxyIdentity: mapping({ certFile: text, keyFile: text }, ['certFile', 'keyFile']),
+        },
+        ['name', 'apiserver', 'proxyIdentity'],
+      ),
+    },
+    policyDir: text,
+    maxCertTtl: text,
+    audit: text,
+  },
+  ['stateDir', 'ports', 'edge'],
+);
+
+/** The file as the schema lets it through: every field of the right type, nothing unknown. */
+interface ConfigDoc {
+  stateDir: string;
+  store?: string;
+  ports: { xds: number; authz: number; status: number; agent: number; tunnel: number; api?: number };
+  edge: { nodeId: string; listenAddress?: string; listenPort: number; url: string; adminUrl: string; auditLogFile: string; accessLogFlushInterval?: string; userShards?: number };
+  agents?: { listenAddress?: string; edgeTunnelAddress?: { host: string; port: number } };
+  clusters?: {
+    name: string;
+    labels?: Record<string, string>;
+    apiserver: { host: string; port: number; caFile: string };
+    proxyIdentity: { certFile: string; keyFile: string };
+  }[];
+  policyDir?: string;
+  maxCertTtl?: string;
+  audit?: string;
+}
+
+const checkShape = schemaCheck(CONTROLLER_CONFIG_SCHEMA);
 
 /** Reads and checks the file; throws ControllerConfigError naming the first problem. */
 export function readControllerConfig(file: string): ControllerConfig {
@@ -83,9 +164,12 @@ export function readControllerConfig(file: string): ControllerConfig {
   } catch (err) {
     throw new ControllerConfigError(file, '', `not valid YAML: ${(err as Error).message}`);
   }
-  return new ConfigReader(file).config(doc);
+  const [issue] = checkShape(doc);
+  if (issue) throw new ControllerConfigError(file, dottedPath(issue.path), issue.message);
+  return new ConfigReader(file).config(doc as ConfigDoc);
 }
 
+/** The checks after the schema's: values it cannot judge, and fields that must agree. */
 class ConfigReader {
   private readonly dir: string;
   constructor(private readonly file: string) {
@@ -96,27 +180,7 @@ class ConfigReader {
     throw new ControllerConfigError(this.file, field, problem);
   }
 
-  private mapping(value: unknown, field: string, allowed: readonly string[]): Doc {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) this.fail(field, 'must be a mapping');
-    const unknown = Object.keys(value).filter((k) => !allowed.includes(k));
-    if (unknown.length > 0) this.fail(field ? `${field}.${unknown[0]}` : unknown[0]!, `unknown field (expected one of ${allowed.join(', ')})`);
-    return value as Doc;
-  }
-
-  private string(value: unknown, field: string): string {
-    if (typeof value !== 'string' || value.trim() === '') this.fail(field, `must be a non-empty string, got ${JSON.stringify(value)}`);
-    return value;
-  }
-
-  private port(value: unknown, field: string, allowZero = false): number {
-    if (!Number.isInteger(value) || (value as number) < (allowZero ? 0 : 1) || (value as number) > 65535) {
-      this.fail(field, `must be a port number (${allowZero ? 0 : 1}-65535), got ${JSON.stringify(value)}`);
-    }
-    return value as number;
-  }
-
-  private url(value: unknown, field: string, protocols: readonly string[]): string {
-    const text = this.string(value, field);
+  private url(text: string, field: string, protocols: readonly string[]): string {
     let parsed: URL;
     try {
       parsed = new URL(text);
@@ -127,44 +191,45 @@ class ConfigReader {
     return text.replace(/\/+$/, '');
   }
 
-  private filePath(value: unknown, field: string): string {
-    return path.resolve(this.dir, this.string(value, field));
+  private filePath(value: string): string {
+    return path.resolve(this.dir, value);
   }
 
-  private existingFile(value: unknown, field: string): string {
-    const file = this.filePath(value, field);
+  private existingFile(value: string, field: string): string {
+    const file = this.filePath(value);
     if (!fs.existsSync(file)) this.fail(field, `file ${file} does not exist`);
     return file;
   }
 
-  private pem(value: unknown, field: string, what: RegExp): string {
+  private pem(value: string, field: string, what: RegExp): string {
     const file = this.existingFile(value, field);
     const text = fs.readFileSync(file, 'utf8');
     if (!what.test(text)) this.fail(field, `file ${file} holds no PEM ${what.source.replace(/\\/g, '')}`);
     return text;
   }
 
-  config(doc: unknown): ControllerConfig {
-    const top = this.mapping(doc, '', ['stateDir', 'store', 'ports', 'edge', 'agents', 'clusters', 'policyDir', 'maxCertTtl', 'audit']);
-    const stateDir = this.filePath(top.stateDir, 'stateDir');
-    let storeUrl: string | undefined;
-    if (top.store !== undefined) {
-      storeUrl = this.string(top.store, 'store');
-      if (!/^(sqlite:|postgres(ql)?:\/\/)/.test(storeUrl)) this.fail('store', `must be sqlite:<file> or postgres://..., got ${JSON.stringify(storeUrl)}`);
-      if (storeUrl.startsWith('sqlite:')) storeUrl = `sqlite:${path.resolve(this.dir, storeUrl.slice('sqlite:'.length))}`;
+  private duration(value: string, field: string): number {
+    try {
+      return parseDurationMs(value);
+    } catch (err) {
+      if (err instanceof DurationError) this.fail(field, err.message);
+      throw err;
     }
-    const ports = this.ports(top.ports);
-    const edge = this.edge(top.edge);
-    const agents = top.agents === undefined ? undefined : this.agents(top.agents);
-    const clusters = this.clusters(top.clusters);
+  }
+
+  config(doc: ConfigDoc): ControllerConfig {
+    const storeUrl = doc.store?.startsWith('sqlite:') ? `sqlite:${path.resolve(this.dir, doc.store.slice('sqlite:'.length))}` : doc.store;
+    const ports: ControllerPorts = { ...doc.ports };
+    const edge = this.edge(doc.edge);
+    const clusters = this.clusters(doc.clusters ?? []);
     let maxCertTtlMs: number | undefined;
-    if (top.maxCertTtl !== undefined) {
-      maxCertTtlMs = this.duration(top.maxCertTtl, 'maxCertTtl');
+    if (doc.maxCertTtl !== undefined) {
+      maxCertTtlMs = this.duration(doc.maxCertTtl, 'maxCertTtl');
       if (maxCertTtlMs > MAX_USER_CERT_TTL_MS) this.fail('maxCertTtl', 'must be at most 24h: user certificates are short-lived by design');
     }
     let audit: AuditSettings | undefined;
-    if (top.audit !== undefined) {
-      const auditFile = this.existingFile(top.audit, 'audit');
+    if (doc.audit !== undefined) {
+      const auditFile = this.existingFile(doc.audit, 'audit');
       try {
         audit = readAuditSettingsFile(auditFile);
       } catch (err) {
@@ -176,104 +241,52 @@ class ConfigReader {
     const repeated = all.find((p, i) => all.indexOf(p) !== i);
     if (repeated !== undefined) this.fail('ports', `port ${repeated} is used twice (each listener needs its own, the edge's listenPort included)`);
     return {
-      stateDir,
+      stateDir: this.filePath(doc.stateDir),
       ...(storeUrl ? { storeUrl } : {}),
       ports,
       edge,
-      ...(agents ? { agents } : {}),
+      ...(doc.agents ? { agents: doc.agents } : {}),
       clusters,
-      ...(top.policyDir !== undefined ? { policyDir: this.filePath(top.policyDir, 'policyDir') } : {}),
+      ...(doc.policyDir !== undefined ? { policyDir: this.filePath(doc.policyDir) } : {}),
       ...(maxCertTtlMs !== undefined ? { maxCertTtlMs } : {}),
       ...(audit ? { audit } : {}),
     };
   }
 
-  private duration(value: unknown, field: string): number {
-    try {
-      return parseDurationMs(String(this.string(value, field)));
-    } catch (err) {
-      if (err instanceof DurationError) this.fail(field, err.message);
-      throw err;
-    }
-  }
-
-  private ports(value: unknown): ControllerPorts {
-    const p = this.mapping(value, 'ports', ['xds', 'authz', 'status', 'agent', 'tunnel', 'api']);
-    return {
-      xds: this.port(p.xds, 'ports.xds'),
-      authz: this.port(p.authz, 'ports.authz'),
-      status: this.port(p.status, 'ports.status'),
-      agent: this.port(p.agent, 'ports.agent'),
-      tunnel: this.port(p.tunnel, 'ports.tunnel'),
-      ...(p.api !== undefined ? { api: this.port(p.api, 'ports.api', true) } : {}),
-    };
-  }
-
-  private edge(value: unknown): ControllerConfig['edge'] {
-    const e = this.mapping(value, 'edge', ['nodeId', 'listenAddress', 'listenPort', 'url', 'adminUrl', 'auditLogFile', 'accessLogFlushInterval', 'userShards']);
-    if (e.userShards !== undefined && !(typeof e.userShards === 'number' && isUserShardCount(e.userShards))) {
-      this.fail('edge.userShards', `must be a power of two from 1 to 256 (users' filter chains are split by the first hex digits of their server name), got ${JSON.stringify(e.userShards)}`);
-    }
+  private edge(e: ConfigDoc['edge']): ControllerConfig['edge'] {
     let flush: number | undefined;
     if (e.accessLogFlushInterval !== undefined) {
       const ms = this.duration(e.accessLogFlushInterval, 'edge.accessLogFlushInterval');
       if (ms < 1000 || ms % 1000 !== 0) this.fail('edge.accessLogFlushInterval', 'must be whole seconds, at least 1s');
       flush = ms / 1000;
     }
+    const { accessLogFlushInterval: _flush, ...rest } = e;
     return {
-      nodeId: this.string(e.nodeId, 'edge.nodeId'),
-      ...(e.listenAddress !== undefined ? { listenAddress: this.string(e.listenAddress, 'edge.listenAddress') } : {}),
-      listenPort: this.port(e.listenPort, 'edge.listenPort'),
+      ...rest,
       url: this.url(e.url, 'edge.url', ['https:']),
       adminUrl: this.url(e.adminUrl, 'edge.adminUrl', ['http:']),
-      auditLogFile: this.filePath(e.auditLogFile, 'edge.auditLogFile'),
+      auditLogFile: this.filePath(e.auditLogFile),
       ...(flush !== undefined ? { accessLogFlushIntervalSeconds: flush } : {}),
-      ...(e.userShards !== undefined ? { userShards: e.userShards as number } : {}),
     };
   }
 
-  private agents(value: unknown): NonNullable<ControllerConfig['agents']> {
-    const a = this.mapping(value, 'agents', ['listenAddress', 'edgeTunnelAddress']);
-    let edgeTunnelAddress: { host: string; port: number } | undefined;
-    if (a.edgeTunnelAddress !== undefined) {
-      const t = this.mapping(a.edgeTunnelAddress, 'agents.edgeTunnelAddress', ['host', 'port']);
-      edgeTunnelAddress = { host: this.string(t.host, 'agents.edgeTunnelAddress.host'), port: this.port(t.port, 'agents.edgeTunnelAddress.port') };
-    }
-    return {
-      ...(a.listenAddress !== undefined ? { listenAddress: this.string(a.listenAddress, 'agents.listenAddress') } : {}),
-      ...(edgeTunnelAddress ? { edgeTunnelAddress } : {}),
-    };
-  }
-
-  private clusters(value: unknown): DirectCluster[] {
-    if (value === undefined) return [];
-    if (!Array.isArray(value)) this.fail('clusters', 'must be a list');
+  private clusters(list: NonNullable<ConfigDoc['clusters']>): DirectCluster[] {
     const seen = new Set<string>();
-    return value.map((item, i) => {
+    return list.map((c, i) => {
       const field = `clusters[${i}]`;
-      const c = this.mapping(item, field, ['name', 'labels', 'apiserver', 'proxyIdentity']);
-      const name = this.string(c.name, `${field}.name`);
-      if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(name)) this.fail(`${field}.name`, `"${name}" is not a DNS label (lower case letters, digits and '-', at most 63)`);
-      if (seen.has(name)) this.fail(`${field}.name`, `cluster "${name}" is listed twice`);
-      seen.add(name);
-      const labels: Record<string, string> = {};
-      if (c.labels !== undefined) {
-        const l = this.mapping(c.labels, `${field}.labels`, Object.keys(c.labels as object));
-        for (const [k, v] of Object.entries(l)) labels[k] = this.string(v, `${field}.labels.${k}`);
-      }
-      const api = this.mapping(c.apiserver, `${field}.apiserver`, ['host', 'port', 'caFile']);
-      const identity = this.mapping(c.proxyIdentity, `${field}.proxyIdentity`, ['certFile', 'keyFile']);
+      if (seen.has(c.name)) this.fail(`${field}.name`, `cluster "${c.name}" is listed twice`);
+      seen.add(c.name);
       return {
-        name,
-        labels,
+        name: c.name,
+        labels: { ...c.labels },
         apiserver: {
-          host: this.string(api.host, `${field}.apiserver.host`),
-          port: this.port(api.port, `${field}.apiserver.port`),
-          caPem: this.pem(api.caFile, `${field}.apiserver.caFile`, /-----BEGIN CERTIFICATE-----/),
+          host: c.apiserver.host,
+          port: c.apiserver.port,
+          caPem: this.pem(c.apiserver.caFile, `${field}.apiserver.caFile`, /-----BEGIN CERTIFICATE-----/),
         },
         proxyIdentity: {
-          certPem: this.pem(identity.certFile, `${field}.proxyIdentity.certFile`, /-----BEGIN CERTIFICATE-----/),
-          keyPem: this.pem(identity.keyFile, `${field}.proxyIdentity.keyFile`, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
+          certPem: this.pem(c.proxyIdentity.certFile, `${field}.proxyIdentity.certFile`, /-----BEGIN CERTIFICATE-----/),
+          keyPem: this.pem(c.proxyIdentity.keyFile, `${field}.proxyIdentity.keyFile`, /-----BEGIN [A-Z ]*PRIVATE KEY-----/),
         },
       };
     });
