@@ -1,8 +1,10 @@
 /**
  * How audit exports are configured: where positions are kept, and the exporters, each a JSON
  * Lines file or a webhook with its own position. Everything optional has a default written
- * next to it; resolveAuditExportConfig (validate-audit-export-config.ts) checks a config and
- * fills the defaults in.
+ * next to it. AUDIT_EXPORT_CONFIG_SCHEMA says the same shape as a JSON Schema, with each
+ * problem's stable code and message; resolveAuditExportConfig (validate-audit-export-config.ts)
+ * checks a config against it, then what a schema cannot check (files, URLs, names used twice),
+ * and fills the defaults in.
  */
 
 /** What every exporter has. */
@@ -127,3 +129,97 @@ export interface ResolvedAuditExportConfig {
   readonly pollIntervalMs: number;
   readonly exporters: readonly ResolvedExporterConfig[];
 }
+
+/** A whole number of at least `min` (and at most 2^53 - 1, which is exact). */
+const count = (min: number) => {
+  const problem = `{got} must be a whole number of at least ${min}`;
+  return { type: 'integer', minimum: min, maximum: Number.MAX_SAFE_INTEGER, errorCode: 'ERR_AUDIT_EXPORT_BAD_NUMBER', problems: { type: problem, minimum: problem, maximum: problem } };
+};
+
+/** A file the exporter reads at start (a CA, a client certificate or key, a token). */
+const fileToRead = { type: 'string', minLength: 1, errorCode: 'ERR_AUDIT_EXPORT_UNREADABLE_FILE', problems: { type: 'must be a file path', minLength: 'must be a file path' } };
+
+const exporterName = "{got} is not an exporter name: lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit";
+
+/** The fields of ExporterConfigBase. */
+const BASE_PROPERTIES = {
+  type: true,
+  name: { type: 'string', pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$', errorCode: 'ERR_AUDIT_EXPORT_BAD_NAME', problems: { required: exporterName, type: exporterName, pattern: exporterName } },
+  maxBatchEvents: count(1),
+  initialBackoffMs: count(1),
+  maxBackoffMs: count(1),
+  rejectedRetryDelayMs: count(1),
+};
+
+/** The exporter of type `type`: exactly these fields. */
+const exporterOfType = (type: string, properties: Record<string, unknown>, required: readonly string[]) => ({
+  if: { properties: { type: { const: type } }, required: ['type'] },
+  then: {
+    properties,
+    required: ['name', ...required],
+    additionalProperties: false,
+    errorCode: 'ERR_AUDIT_EXPORT_UNKNOWN_FIELD',
+    problems: { additionalProperties: 'is not a field here (known: {allowed})' },
+  },
+});
+
+const FILE_EXPORTER = exporterOfType(
+  'jsonl-file',
+  {
+    ...BASE_PROPERTIES,
+    path: { type: 'string', minLength: 1, errorCode: 'ERR_AUDIT_EXPORT_BAD_PATH', problems: { required: 'is required: the file events are written to', type: 'is required: the file events are written to', minLength: 'is required: the file events are written to' } },
+    maxFileBytes: count(1),
+    maxFileAgeMs: count(0),
+    maxFiles: count(0),
+    format: { enum: ['kubegate', 'kubernetes'], errorCode: 'ERR_AUDIT_EXPORT_BAD_FORMAT', problems: { enum: '{got} is not a line format: use kubegate or kubernetes' } },
+  },
+  ['path'],
+);
+
+const WEBHOOK_EXPORTER = exporterOfType(
+  'webhook',
+  {
+    ...BASE_PROPERTIES,
+    url: { type: 'string', minLength: 1, errorCode: 'ERR_AUDIT_EXPORT_BAD_URL', problems: { required: 'is required: the https:// URL EventList batches are POSTed to', type: 'is required: the https:// URL EventList batches are POSTed to', minLength: 'is required: the https:// URL EventList batches are POSTed to' } },
+    caFile: fileToRead,
+    clientCertFile: fileToRead,
+    clientKeyFile: fileToRead,
+    bearerTokenFile: fileToRead,
+    maxBatchBytes: count(1),
+    requestTimeoutMs: count(1),
+  },
+  ['url'],
+);
+
+/** AuditExportConfig as a JSON Schema; every problem carries its AuditExportConfigCode. */
+export const AUDIT_EXPORT_CONFIG_SCHEMA = {
+  type: 'object',
+  properties: {
+    stateDir: {
+      type: 'string',
+      minLength: 1,
+      errorCode: 'ERR_AUDIT_EXPORT_BAD_STATE_DIR',
+      problems: { required: 'is required: the directory where exporters keep their positions', type: 'is required: the directory where exporters keep their positions', minLength: 'is required: the directory where exporters keep their positions' },
+    },
+    exporters: {
+      type: 'array',
+      errorCode: 'ERR_AUDIT_EXPORT_NOT_AN_OBJECT',
+      problems: { type: 'must be a list of exporters' },
+      items: {
+        type: 'object',
+        required: ['type'],
+        properties: {
+          type: { enum: ['jsonl-file', 'webhook'], errorCode: 'ERR_AUDIT_EXPORT_BAD_TYPE', problems: { required: '{got} is not an exporter type: use jsonl-file or webhook', enum: '{got} is not an exporter type: use jsonl-file or webhook' } },
+        },
+        allOf: [FILE_EXPORTER, WEBHOOK_EXPORTER],
+        errorCode: 'ERR_AUDIT_EXPORT_NOT_AN_OBJECT',
+        problems: { type: 'an exporter must be an object' },
+      },
+    },
+    pollIntervalMs: count(1),
+  },
+  required: ['stateDir'],
+  additionalProperties: false,
+  errorCode: { type: 'ERR_AUDIT_EXPORT_NOT_AN_OBJECT', additionalProperties: 'ERR_AUDIT_EXPORT_UNKNOWN_FIELD' },
+  problems: { type: 'the audit export configuration must be an object', additionalProperties: 'is not a field here (known: {allowed})' },
+};

@@ -13,11 +13,15 @@
  * as a Kubernetes quantity (500Mi, 10Gi, 2G, 1.5Gi) or a plain number of bytes (at least 1Mi).
  * The size counted is each record's canonical JSON, what it takes in an export; the database
  * files take more (indexes, free pages).
+ *
+ * The file's shape is AUDIT_SETTINGS_SCHEMA, checked by ajv; the exporters are then checked
+ * as AuditExportConfig (validate-audit-export-config.ts), durations and sizes by their parsers.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { DurationError, parseDurationMs } from '../config/duration';
+import { schemaCheck } from '../store/schema-check';
 import type { AuditExporterConfig } from './audit-export-config';
 import { resolveAuditExportConfig } from './validate-audit-export-config';
 
@@ -39,6 +43,36 @@ export class AuditSettingsFileError extends Error {
 
 const PATH_FIELDS = ['path', 'caFile', 'clientCertFile', 'clientKeyFile', 'bearerTokenFile'] as const;
 
+const maxSizeProblem =
+  'retention.maxSize must be a size in bytes: a whole number, or a number with a unit such as 500Mi, 10Gi or 2G (Ki, Mi, Gi, Ti, Pi, Ei or k, M, G, T, P, E), got {got}';
+
+/** The file's shape; what each field means is said atop this file. */
+export const AUDIT_SETTINGS_SCHEMA = {
+  type: 'object',
+  properties: {
+    exporters: { type: 'array', problems: { type: 'exporters must be a list' } },
+    retention: {
+      type: 'object',
+      properties: {
+        maxAge: { type: 'string', problems: { type: 'retention.maxAge must be a duration such as 90d or 720h, got {got}' } },
+        maxRecords: { type: 'integer', minimum: 1000, problems: { type: 'retention.maxRecords must be a whole number of at least 1000, got {got}', minimum: 'retention.maxRecords must be a whole number of at least 1000, got {got}' } },
+        maxSize: { type: ['string', 'integer'], minimum: 0, problems: { type: maxSizeProblem, minimum: maxSizeProblem } },
+      },
+      additionalProperties: false,
+      problems: { type: 'retention must be a mapping with maxAge, maxRecords and/or maxSize', additionalProperties: 'unknown field "{field}" (expected {allowed})' },
+    },
+  },
+  additionalProperties: false,
+  problems: { type: 'must be a mapping with exporters and/or retention', additionalProperties: 'unknown field "{field}" (expected {allowed})' },
+};
+
+interface SettingsDoc {
+  exporters?: unknown[];
+  retention?: { maxAge?: string; maxRecords?: number; maxSize?: string | number };
+}
+
+const checkShape = schemaCheck(AUDIT_SETTINGS_SCHEMA);
+
 export function readAuditSettingsFile(file: string): AuditSettings {
   let doc: unknown;
   try {
@@ -46,11 +80,9 @@ export function readAuditSettingsFile(file: string): AuditSettings {
   } catch (err) {
     throw new AuditSettingsFileError(file, (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (err as Error).message);
   }
-  if (typeof doc !== 'object' || doc === null || Array.isArray(doc)) throw new AuditSettingsFileError(file, 'must be a mapping with exporters and/or retention');
-  const { exporters = [], retention, ...extra } = doc as Record<string, unknown>;
-  const unknown = Object.keys(extra);
-  if (unknown.length > 0) throw new AuditSettingsFileError(file, `unknown field "${unknown[0]}" (expected exporters, retention)`);
-  if (!Array.isArray(exporters)) throw new AuditSettingsFileError(file, 'exporters must be a list');
+  const [issue] = checkShape(doc);
+  if (issue) throw new AuditSettingsFileError(file, issue.message);
+  const { exporters = [], retention } = doc as SettingsDoc;
   const dir = path.dirname(path.resolve(file));
   const resolved = exporters.map((e) => {
     if (typeof e !== 'object' || e === null) return e as AuditExporterConfig;
@@ -67,28 +99,21 @@ export function readAuditSettingsFile(file: string): AuditSettings {
   return { exporters: resolved, ...(retention === undefined ? {} : { retention: parseRetention(file, retention) }) };
 }
 
-function parseRetention(file: string, value: unknown): AuditSettings['retention'] {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AuditSettingsFileError(file, 'retention must be a mapping with maxAge, maxRecords and/or maxSize');
-  const { maxAge, maxRecords, maxSize, ...extra } = value as Record<string, unknown>;
-  const unknown = Object.keys(extra);
-  if (unknown.length > 0) throw new AuditSettingsFileError(file, `unknown field "retention.${unknown[0]}" (expected maxAge, maxRecords, maxSize)`);
+function parseRetention(file: string, { maxAge, maxRecords, maxSize }: NonNullable<SettingsDoc['retention']>): AuditSettings['retention'] {
   let maxAgeMs: number | undefined;
   if (maxAge !== undefined) {
     try {
-      maxAgeMs = parseDurationMs(String(maxAge));
+      maxAgeMs = parseDurationMs(maxAge);
     } catch (err) {
       if (err instanceof DurationError) throw new AuditSettingsFileError(file, `retention.maxAge: ${err.message}`);
       throw err;
     }
-    if (maxAgeMs < 3600_000) throw new AuditSettingsFileError(file, `retention.maxAge ${String(maxAge)} is under an hour: an audit trail kept that briefly is no trail`);
-  }
-  if (maxRecords !== undefined && (!Number.isInteger(maxRecords) || (maxRecords as number) < 1000)) {
-    throw new AuditSettingsFileError(file, `retention.maxRecords must be a whole number of at least 1000, got ${JSON.stringify(maxRecords)}`);
+    if (maxAgeMs < 3600_000) throw new AuditSettingsFileError(file, `retention.maxAge ${maxAge} is under an hour: an audit trail kept that briefly is no trail`);
   }
   const maxBytes = maxSize === undefined ? undefined : parseMaxSize(file, maxSize);
   return {
     ...(maxAgeMs !== undefined ? { maxAgeMs } : {}),
-    ...(maxRecords !== undefined ? { maxRecords: maxRecords as number } : {}),
+    ...(maxRecords !== undefined ? { maxRecords } : {}),
     ...(maxBytes !== undefined ? { maxBytes } : {}),
   };
 }
@@ -113,16 +138,14 @@ const SIZE_SUFFIX: Readonly<Record<string, bigint>> = {
 /** 1Mi. A record takes about half a kilobyte to a kilobyte, so less keeps only a thousand or so. */
 const MIN_MAX_BYTES = 2 ** 20;
 
-/** retention.maxSize in bytes: a whole number of bytes or a quantity such as 500Mi, 10Gi, 2G. */
-function parseMaxSize(file: string, value: unknown): number {
-  const text = typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : typeof value === 'string' ? value.trim() : undefined;
-  const match = text === undefined ? null : /^(\d+)(?:\.(\d+))?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.exec(text);
-  if (!match) {
-    throw new AuditSettingsFileError(
-      file,
-      `retention.maxSize must be a size in bytes: a whole number, or a number with a unit such as 500Mi, 10Gi or 2G (Ki, Mi, Gi, Ti, Pi, Ei or k, M, G, T, P, E), got ${JSON.stringify(value)}`,
-    );
-  }
+/**
+ * retention.maxSize in bytes: a whole number of bytes or a quantity such as 500Mi, 10Gi, 2G.
+ * The schema let through only strings and whole numbers; a quantity's syntax is read here.
+ */
+function parseMaxSize(file: string, value: string | number): number {
+  const text = typeof value === 'number' ? String(value) : value.trim();
+  const match = /^(\d+)(?:\.(\d+))?(Ki|Mi|Gi|Ti|Pi|Ei|k|M|G|T|P|E)?$/.exec(text);
+  if (!match) throw new AuditSettingsFileError(file, maxSizeProblem.replace('{got}', JSON.stringify(value)));
   const [, whole, fraction = '', suffix = ''] = match;
   // Exact arithmetic (1.1k is 1100, not 1100.0000000000002), rounded up to a whole byte as
   // Kubernetes rounds quantities of bytes.

@@ -1,20 +1,25 @@
 /**
  * Checks an audit export config before anything starts, and names every problem at once with a
  * stable code and where it is (`exporters[1].caFile`), so a bad URL or an unreadable CA file
- * is found at startup rather than as an endless retry later. Files the exporters need (CA,
- * client certificate and key, token) are read and parsed here; their contents go into the
- * resolved config.
+ * is found at startup rather than as an endless retry later. The shape is checked by ajv
+ * against AUDIT_EXPORT_CONFIG_SCHEMA; then what a schema cannot check: directories and files
+ * (the CA, client certificate and key, token are read and parsed, their contents go into the
+ * resolved config), URLs, and rules between fields and exporters.
  */
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { dottedPath, schemaCheck } from '../store/schema-check';
 import {
+  AUDIT_EXPORT_CONFIG_SCHEMA,
   type AuditExportConfig,
+  type AuditExporterConfig,
   EXPORT_DEFAULTS,
   type ResolvedAuditExportConfig,
   type ResolvedExporterConfig,
   type ResolvedJsonlFileExporterConfig,
   type ResolvedWebhookExporterConfig,
+  type WebhookExporterConfig,
 } from './audit-export-config';
 
 export type AuditExportConfigCode =
@@ -49,10 +54,7 @@ export class AuditExportConfigError extends Error {
   }
 }
 
-const NAME = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const BASE_FIELDS = ['type', 'name', 'maxBatchEvents', 'initialBackoffMs', 'maxBackoffMs', 'rejectedRetryDelayMs'];
-const FILE_FIELDS = [...BASE_FIELDS, 'path', 'maxFileBytes', 'maxFileAgeMs', 'maxFiles', 'format'];
-const WEBHOOK_FIELDS = [...BASE_FIELDS, 'url', 'caFile', 'clientCertFile', 'clientKeyFile', 'bearerTokenFile', 'maxBatchBytes', 'requestTimeoutMs'];
+const checkShape = schemaCheck(AUDIT_EXPORT_CONFIG_SCHEMA);
 
 /** Every problem of `config`; empty when it is good. */
 export function validateAuditExportConfig(config: unknown): readonly AuditExportConfigProblem[] {
@@ -75,118 +77,115 @@ class Problems {
 
 type Fields = Record<string, unknown>;
 
+/** What the exporters' files hold, read while checking. */
+interface ExporterFiles {
+  ca?: string;
+  clientCert?: string;
+  clientKey?: string;
+  bearerToken?: string;
+}
+
 function check(config: unknown): { problems: readonly AuditExportConfigProblem[]; resolved?: ResolvedAuditExportConfig } {
   const problems = new Problems();
-  if (!isObject(config)) {
-    problems.add('ERR_AUDIT_EXPORT_NOT_AN_OBJECT', '', 'the audit export configuration must be an object');
-    return { problems: problems.list };
-  }
-  unknownFields(config, ['stateDir', 'exporters', 'pollIntervalMs'], '', problems);
-  const stateDir = checkStateDir(config.stateDir, problems);
-  const pollIntervalMs = number(config, 'pollIntervalMs', '', { min: 1, fallback: EXPORT_DEFAULTS.pollIntervalMs }, problems);
-  const exporters: ResolvedExporterConfig[] = [];
-  const list = config.exporters ?? [];
-  if (!Array.isArray(list)) {
-    problems.add('ERR_AUDIT_EXPORT_NOT_AN_OBJECT', 'exporters', 'must be a list of exporters');
-  } else {
-    const names = new Map<string, number>();
-    const files = new Map<string, number>();
-    list.forEach((entry: unknown, i: number) => {
-      const at = `exporters[${i}]`;
-      if (!isObject(entry)) {
-        problems.add('ERR_AUDIT_EXPORT_NOT_AN_OBJECT', at, 'an exporter must be an object');
-        return;
-      }
-      const name = entry.name;
-      if (typeof name === 'string' && names.has(name)) {
-        problems.add('ERR_AUDIT_EXPORT_DUPLICATE_NAME', `${at}.name`, `"${name}" is also the name of exporters[${names.get(name)}]; each exporter needs its own position file`);
-      } else if (typeof name === 'string') names.set(name, i);
-      let resolved: ResolvedExporterConfig | undefined;
-      if (entry.type === 'jsonl-file') resolved = checkFileExporter(entry, at, problems);
-      else if (entry.type === 'webhook') resolved = checkWebhookExporter(entry, at, problems);
-      else problems.add('ERR_AUDIT_EXPORT_BAD_TYPE', `${at}.type`, `${JSON.stringify(entry.type)} is not an exporter type: use jsonl-file or webhook`);
-      if (resolved?.type === 'jsonl-file') {
-        // Two exporters appending to one file would interleave and rotate each other's lines.
-        if (files.has(resolved.path)) problems.add('ERR_AUDIT_EXPORT_PATH_CONFLICT', `${at}.path`, `${resolved.path} is also written by exporters[${files.get(resolved.path)}]`);
-        else files.set(resolved.path, i);
-      }
-      if (resolved) exporters.push(resolved);
-    });
-  }
+  for (const issue of checkShape(config)) problems.add(issue.code as AuditExportConfigCode, dottedPath(issue.path), issue.message);
+  if (!isObject(config)) return { problems: problems.list };
+  // The schema let through only what the checks below can read; each looks at a value only
+  // when its type is right, so nothing is reported twice.
+  const stateDir = typeof config.stateDir === 'string' && config.stateDir !== '' ? checkStateDir(config.stateDir, problems) : undefined;
+  const list = Array.isArray(config.exporters) ? (config.exporters as unknown[]) : [];
+  const names = new Map<string, number>();
+  const files = new Map<string, number>();
+  const read: ExporterFiles[] = [];
+  list.forEach((entry, i) => {
+    const at = `exporters[${i}]`;
+    if (!isObject(entry)) return;
+    if (typeof entry.name === 'string' && names.has(entry.name)) {
+      problems.add('ERR_AUDIT_EXPORT_DUPLICATE_NAME', `${at}.name`, `"${entry.name}" is also the name of exporters[${names.get(entry.name)}]; each exporter needs its own position file`);
+    } else if (typeof entry.name === 'string') names.set(entry.name, i);
+    if (entry.type !== 'jsonl-file' && entry.type !== 'webhook') return;
+    checkBackoff(entry, at, problems);
+    if (entry.type === 'webhook') read[i] = checkWebhookExporter(entry, at, problems);
+    else if (typeof entry.path === 'string' && entry.path !== '') {
+      const file = checkOutputFile(entry.path, `${at}.path`, problems);
+      // Two exporters appending to one file would interleave and rotate each other's lines.
+      if (file !== undefined && files.has(file)) problems.add('ERR_AUDIT_EXPORT_PATH_CONFLICT', `${at}.path`, `${file} is also written by exporters[${files.get(file)}]`);
+      else if (file !== undefined) files.set(file, i);
+    }
+  });
   if (problems.list.length > 0 || stateDir === undefined) return { problems: problems.list };
-  return { problems: [], resolved: { stateDir, pollIntervalMs, exporters } };
+  const exporters = (list as AuditExporterConfig[]).map((entry, i) => resolveExporter(entry, read[i] ?? {}));
+  return { problems: [], resolved: { stateDir, pollIntervalMs: (config.pollIntervalMs as number | undefined) ?? EXPORT_DEFAULTS.pollIntervalMs, exporters } };
 }
 
-function checkBase(entry: Fields, at: string, defaultBatch: number, problems: Problems) {
-  if (typeof entry.name !== 'string' || !NAME.test(entry.name)) {
-    problems.add('ERR_AUDIT_EXPORT_BAD_NAME', `${at}.name`, `${JSON.stringify(entry.name)} is not an exporter name: lowercase letters, digits and '-', at most 63, starting and ending with a letter or digit`);
+function checkBackoff(entry: Fields, at: string, problems: Problems): void {
+  const initial = entry.initialBackoffMs ?? EXPORT_DEFAULTS.initialBackoffMs;
+  const max = entry.maxBackoffMs;
+  if (Number.isSafeInteger(initial) && Number.isSafeInteger(max) && (max as number) < (initial as number)) {
+    problems.add('ERR_AUDIT_EXPORT_BAD_NUMBER', `${at}.maxBackoffMs`, `${String(max)} is less than initialBackoffMs (${String(initial)})`);
   }
-  const initialBackoffMs = number(entry, 'initialBackoffMs', at, { min: 1, fallback: EXPORT_DEFAULTS.initialBackoffMs }, problems);
-  const maxBackoffMs = number(entry, 'maxBackoffMs', at, { min: 1, fallback: Math.max(EXPORT_DEFAULTS.maxBackoffMs, initialBackoffMs) }, problems);
-  if (maxBackoffMs < initialBackoffMs) problems.add('ERR_AUDIT_EXPORT_BAD_NUMBER', `${at}.maxBackoffMs`, `${maxBackoffMs} is less than initialBackoffMs (${initialBackoffMs})`);
-  return {
-    name: String(entry.name),
-    maxBatchEvents: number(entry, 'maxBatchEvents', at, { min: 1, fallback: defaultBatch }, problems),
+}
+
+/** A checked exporter with every default filled in. */
+function resolveExporter(entry: AuditExporterConfig, files: ExporterFiles): ResolvedExporterConfig {
+  const initialBackoffMs = entry.initialBackoffMs ?? EXPORT_DEFAULTS.initialBackoffMs;
+  const base = {
+    name: entry.name,
     initialBackoffMs,
-    maxBackoffMs,
-    rejectedRetryDelayMs: number(entry, 'rejectedRetryDelayMs', at, { min: 1, fallback: EXPORT_DEFAULTS.rejectedRetryDelayMs }, problems),
+    maxBackoffMs: entry.maxBackoffMs ?? Math.max(EXPORT_DEFAULTS.maxBackoffMs, initialBackoffMs),
+    rejectedRetryDelayMs: entry.rejectedRetryDelayMs ?? EXPORT_DEFAULTS.rejectedRetryDelayMs,
   };
-}
-
-function checkFileExporter(entry: Fields, at: string, problems: Problems): ResolvedJsonlFileExporterConfig | undefined {
-  unknownFields(entry, FILE_FIELDS, at, problems);
-  const base = checkBase(entry, at, EXPORT_DEFAULTS.file.maxBatchEvents, problems);
-  const d = EXPORT_DEFAULTS.file;
-  const maxFileBytes = number(entry, 'maxFileBytes', at, { min: 1, fallback: d.maxFileBytes }, problems);
-  const maxFileAgeMs = number(entry, 'maxFileAgeMs', at, { min: 0, fallback: d.maxFileAgeMs }, problems);
-  const maxFiles = number(entry, 'maxFiles', at, { min: 0, fallback: d.maxFiles }, problems);
-  const format = entry.format ?? d.format;
-  if (format !== 'kubegate' && format !== 'kubernetes') problems.add('ERR_AUDIT_EXPORT_BAD_FORMAT', `${at}.format`, `${JSON.stringify(format)} is not a line format: use kubegate or kubernetes`);
-  const file = checkOutputFile(entry.path, `${at}.path`, problems);
-  if (file === undefined) return undefined;
-  return { type: 'jsonl-file', ...base, path: file, maxFileBytes, maxFileAgeMs, maxFiles, format: format as ResolvedJsonlFileExporterConfig['format'] };
-}
-
-function checkWebhookExporter(entry: Fields, at: string, problems: Problems): ResolvedWebhookExporterConfig | undefined {
-  unknownFields(entry, WEBHOOK_FIELDS, at, problems);
-  const base = checkBase(entry, at, EXPORT_DEFAULTS.webhook.maxBatchEvents, problems);
+  if (entry.type === 'jsonl-file') {
+    const d = EXPORT_DEFAULTS.file;
+    const file: ResolvedJsonlFileExporterConfig = {
+      type: 'jsonl-file',
+      ...base,
+      maxBatchEvents: entry.maxBatchEvents ?? d.maxBatchEvents,
+      path: path.resolve(entry.path),
+      maxFileBytes: entry.maxFileBytes ?? d.maxFileBytes,
+      maxFileAgeMs: entry.maxFileAgeMs ?? d.maxFileAgeMs,
+      maxFiles: entry.maxFiles ?? d.maxFiles,
+      format: entry.format ?? d.format,
+    };
+    return file;
+  }
   const d = EXPORT_DEFAULTS.webhook;
-  const maxBatchBytes = number(entry, 'maxBatchBytes', at, { min: 1, fallback: d.maxBatchBytes }, problems);
-  const requestTimeoutMs = number(entry, 'requestTimeoutMs', at, { min: 1, fallback: d.requestTimeoutMs }, problems);
-  const url = checkUrl(entry.url, `${at}.url`, problems);
-  const ca = readPem(entry, 'caFile', at, problems);
+  const webhook: ResolvedWebhookExporterConfig = {
+    type: 'webhook',
+    ...base,
+    maxBatchEvents: entry.maxBatchEvents ?? d.maxBatchEvents,
+    url: new URL(entry.url),
+    ...files,
+    maxBatchBytes: entry.maxBatchBytes ?? d.maxBatchBytes,
+    requestTimeoutMs: entry.requestTimeoutMs ?? d.requestTimeoutMs,
+  };
+  return webhook;
+}
+
+function checkWebhookExporter(entry: Fields, at: string, problems: Problems): ExporterFiles {
+  if (typeof entry.url === 'string' && entry.url !== '') checkUrl(entry.url, `${at}.url`, problems);
+  const ca = readFile(entry, 'caFile', at, problems);
   if (ca !== undefined) certificatesIn(ca, `${at}.caFile`, problems);
-  const clientCert = readPem(entry, 'clientCertFile', at, problems);
-  const clientKey = readPem(entry, 'clientKeyFile', at, problems);
+  const clientCert = readFile(entry, 'clientCertFile', at, problems);
+  const clientKey = readFile(entry, 'clientKeyFile', at, problems);
   if ((entry.clientCertFile === undefined) !== (entry.clientKeyFile === undefined)) {
     problems.add('ERR_AUDIT_EXPORT_INCOMPLETE_CLIENT_CERT', `${at}.${entry.clientCertFile === undefined ? 'clientCertFile' : 'clientKeyFile'}`, 'a client certificate needs both clientCertFile and clientKeyFile');
   }
   if (clientCert !== undefined && clientKey !== undefined) checkKeyPair(clientCert, clientKey, at, problems);
   let bearerToken: string | undefined;
-  const tokenFile = readPem(entry, 'bearerTokenFile', at, problems);
-  if (tokenFile !== undefined) {
-    bearerToken = tokenFile.trim();
+  const token = readFile(entry, 'bearerTokenFile', at, problems);
+  if (token !== undefined) {
+    bearerToken = token.trim();
     if (bearerToken === '' || /[\r\n]/.test(bearerToken)) problems.add('ERR_AUDIT_EXPORT_BAD_TOKEN', `${at}.bearerTokenFile`, `${String(entry.bearerTokenFile)} must hold one line: the token`);
   }
-  if (url === undefined) return undefined;
   return {
-    type: 'webhook',
-    ...base,
-    url,
     ...(ca !== undefined ? { ca } : {}),
     ...(clientCert !== undefined ? { clientCert } : {}),
     ...(clientKey !== undefined ? { clientKey } : {}),
     ...(bearerToken !== undefined ? { bearerToken } : {}),
-    maxBatchBytes,
-    requestTimeoutMs,
   };
 }
 
-function checkStateDir(value: unknown, problems: Problems): string | undefined {
-  if (typeof value !== 'string' || value === '') {
-    problems.add('ERR_AUDIT_EXPORT_BAD_STATE_DIR', 'stateDir', 'is required: the directory where exporters keep their positions');
-    return undefined;
-  }
+function checkStateDir(value: string, problems: Problems): string | undefined {
   const dir = path.resolve(value);
   const problem = writableDirectoryProblem(dir);
   if (problem) {
@@ -196,11 +195,7 @@ function checkStateDir(value: unknown, problems: Problems): string | undefined {
   return dir;
 }
 
-function checkOutputFile(value: unknown, field: string, problems: Problems): string | undefined {
-  if (typeof value !== 'string' || value === '') {
-    problems.add('ERR_AUDIT_EXPORT_BAD_PATH', field, 'is required: the file events are written to');
-    return undefined;
-  }
+function checkOutputFile(value: string, field: string, problems: Problems): string | undefined {
   const file = path.resolve(value);
   const stat = statOrUndefined(file);
   if (stat && !stat.isFile()) {
@@ -233,11 +228,7 @@ function writableDirectoryProblem(dir: string): string | undefined {
   return undefined;
 }
 
-function checkUrl(value: unknown, field: string, problems: Problems): URL | undefined {
-  if (typeof value !== 'string' || value === '') {
-    problems.add('ERR_AUDIT_EXPORT_BAD_URL', field, 'is required: the https:// URL EventList batches are POSTed to');
-    return undefined;
-  }
+function checkUrl(value: string, field: string, problems: Problems): URL | undefined {
   let url: URL;
   try {
     url = new URL(value);
@@ -261,13 +252,10 @@ function checkUrl(value: unknown, field: string, problems: Problems): URL | unde
   return url;
 }
 
-function readPem(entry: Fields, key: string, at: string, problems: Problems): string | undefined {
+/** The content of the file `entry[key]` names, if it names one the schema accepted. */
+function readFile(entry: Fields, key: keyof WebhookExporterConfig, at: string, problems: Problems): string | undefined {
   const value = entry[key];
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') {
-    problems.add('ERR_AUDIT_EXPORT_UNREADABLE_FILE', `${at}.${key}`, 'must be a file path');
-    return undefined;
-  }
+  if (typeof value !== 'string' || value === '') return undefined;
   try {
     return fs.readFileSync(value, 'utf8');
   } catch (err) {
@@ -304,22 +292,6 @@ function checkKeyPair(certPem: string, keyPem: string, at: string, problems: Pro
   }
   if (!new crypto.X509Certificate(certPem).checkPrivateKey(key)) {
     problems.add('ERR_AUDIT_EXPORT_BAD_CERTIFICATE', `${at}.clientKeyFile`, 'is not the private key of clientCertFile');
-  }
-}
-
-function number(entry: Fields, key: string, at: string, rule: { min: number; fallback: number }, problems: Problems): number {
-  const value = entry[key];
-  if (value === undefined) return rule.fallback;
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < rule.min) {
-    problems.add('ERR_AUDIT_EXPORT_BAD_NUMBER', at ? `${at}.${key}` : key, `${JSON.stringify(value)} must be a whole number of at least ${rule.min}`);
-    return rule.fallback;
-  }
-  return value;
-}
-
-function unknownFields(entry: Fields, known: readonly string[], at: string, problems: Problems): void {
-  for (const key of Object.keys(entry)) {
-    if (!known.includes(key)) problems.add('ERR_AUDIT_EXPORT_UNKNOWN_FIELD', at ? `${at}.${key}` : key, `is not a field here (known: ${known.join(', ')})`);
   }
 }
 

@@ -6,7 +6,7 @@
  *   { type: 'integer', minimum: 1, problems: { type: 'must be a count, got {got}', minimum: ... }, errorCode: 'ERR_...' }
  *
  * `problems` maps a keyword that can fail to the message to give; `errorCode` is the stable code
- * of a problem found by that schema. A missing property is explained by the property's own
+ * of a problem found by that schema (one code, or one per keyword). A missing property is explained by the property's own
  * schema (`problems.required`, else its `problems.type`). Placeholders: {got} the value as JSON,
  * {text} the value as text, {allowed} an enum's values or an object's known fields, {field} the
  * dotted path of the value. Callers turn the issues into their own error classes.
@@ -38,7 +38,7 @@ export interface SchemaIssue {
 /** Checks a value; the issues come in the order of the root schema's properties. */
 export type SchemaCheck = (value: unknown) => SchemaIssue[];
 
-const ajv = new Ajv({ allErrors: true, verbose: true, strict: true });
+const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
 // Annotations only: ajv ignores them, issueOf reads them back from the failing schema.
 ajv.addVocabulary(['problems', 'errorCode']);
 
@@ -78,17 +78,24 @@ function issueOf(error: ErrorObject, root: unknown): SchemaIssue {
     const name = String(error.params.missingProperty);
     const own = (schema.properties?.[name] ?? {}) as AnySchemaObject;
     const template = own.problems?.required ?? own.problems?.type;
-    return issue([...at, name], error, undefined, template, own.errorCode ?? schema.errorCode, '');
+    return issue([...at, name], error, undefined, template, codeOf(own, 'required') ?? codeOf(schema, 'required'), '');
   }
   if (error.keyword === 'additionalProperties') {
     const name = String(error.params.additionalProperty);
-    return issue([...at, name], error, (error.data as Record<string, unknown>)[name], schema.problems?.additionalProperties, schema.errorCode, Object.keys(schema.properties ?? {}).join(', '));
+    return issue([...at, name], error, (error.data as Record<string, unknown>)[name], schema.problems?.additionalProperties, codeOf(schema, error.keyword), Object.keys(schema.properties ?? {}).join(', '));
   }
   const allowed = error.keyword === 'enum' ? (error.params.allowedValues as unknown[]).join(', ') : '';
   if (error.propertyName !== undefined) {
-    return { ...issue(at, error, error.propertyName, schema.problems?.[error.keyword], schema.errorCode, allowed), propertyName: error.propertyName };
+    return { ...issue(at, error, error.propertyName, schema.problems?.[error.keyword], codeOf(schema, error.keyword), allowed), propertyName: error.propertyName };
   }
-  return issue(at, error, error.data, schema.problems?.[error.keyword], schema.errorCode, allowed);
+  return issue(at, error, error.data, schema.problems?.[error.keyword], codeOf(schema, error.keyword), allowed);
+}
+
+/** A schema's errorCode for a failing keyword: its only code, or the one given for that keyword. */
+function codeOf(schema: AnySchemaObject, keyword: string): string | undefined {
+  const code: unknown = schema.errorCode;
+  if (typeof code === 'string') return code;
+  return typeof code === 'object' && code !== null ? (code as Record<string, string | undefined>)[keyword] : undefined;
 }
 
 function issue(path: ValuePath, error: ErrorObject, value: unknown, template: string | undefined, code: string | undefined, allowed: string): SchemaIssue {
