@@ -2,8 +2,14 @@
  * The agent's command line. In a pod most of it has defaults from what Kubernetes mounts
  * (the ServiceAccount token and CA, KUBERNETES_SERVICE_HOST/PORT); outside one (the local
  * stack's firewalled sites) every path is given. A bad flag is named before anything starts.
+ *
+ * Node's util.parseArgs splits the arguments (as for the kubegate command); the values are
+ * checked against AGENT_FLAGS_SCHEMA with ajv (flag-check.ts); files and URLs, which a schema
+ * cannot judge, after it.
  */
 import * as fs from 'node:fs';
+import { parseArgs } from 'node:util';
+import { flagCheck } from './flag-check';
 import type { AgentProps } from './agent';
 import { AgentConfigError } from './agent';
 import { CLUSTER_NAME } from '../protocol/identities';
@@ -34,51 +40,113 @@ in-cluster Envoy's secrets and the per-user ServiceAccounts of this cluster.
 
 export type ParsedAgentFlags = { readonly help: true } | { readonly help: false; readonly props: Omit<AgentProps, 'logger'> };
 
-const VALUE_FLAGS = new Set(['--cluster', '--label', '--control-plane', '--control-plane-ca-file', '--join-token-file', '--state-dir', '--kube-server', '--kube-ca-file', '--kube-token-file', '--allowed-cluster-role']);
-const REPEATABLE = new Set(['--label', '--allowed-cluster-role']);
+const SINGLE = { type: 'string' } as const;
+const REPEATABLE = { type: 'string', multiple: true } as const;
+const OPTIONS = {
+  cluster: SINGLE,
+  label: REPEATABLE,
+  'control-plane': SINGLE,
+  'control-plane-ca-file': SINGLE,
+  'join-token-file': SINGLE,
+  'state-dir': SINGLE,
+  'kube-server': SINGLE,
+  'kube-ca-file': SINGLE,
+  'kube-token-file': SINGLE,
+  'allowed-cluster-role': REPEATABLE,
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+/** HOST:PORT, HOST a name, an IPv4 address or a bracketed IPv6 one, PORT 1 to 65535 in at most five digits. */
+const HOST_PORT = '^(\\[[^\\]]+\\]|[^:]+):(?=\\d{1,5}$)(?!0+$)0*(\\d{1,4}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])$';
+
+/** The flags' values; problems are told in this order, the order of the usage text. */
+export const AGENT_FLAGS_SCHEMA = {
+  type: 'object',
+  properties: {
+    cluster: {
+      type: 'string',
+      pattern: CLUSTER_NAME.source,
+      problems: { required: '--cluster is required', pattern: `--cluster "{text}" must be a DNS label (lowercase letters, digits and '-', at most 63)` },
+    },
+    label: { type: 'array', items: { type: 'string', pattern: '^[^=]+=', problems: { pattern: '--label "{text}" must be KEY=VALUE' } } },
+    'control-plane': {
+      type: 'string',
+      pattern: HOST_PORT,
+      problems: { required: '--control-plane HOST:PORT is required', pattern: '--control-plane "{text}" must be HOST:PORT' },
+    },
+    'control-plane-ca-file': { type: 'string', problems: { required: '--control-plane-ca-file is required' } },
+    'join-token-file': { type: 'string' },
+    'state-dir': { type: 'string' },
+    'kube-server': { type: 'string' },
+    'kube-ca-file': { type: 'string' },
+    'kube-token-file': { type: 'string' },
+    'allowed-cluster-role': { type: 'array', items: { type: 'string' } },
+  },
+  required: ['cluster', 'control-plane', 'control-plane-ca-file'],
+  additionalProperties: false,
+};
+
+const checkValues = flagCheck(AGENT_FLAGS_SCHEMA);
+
+interface AgentFlagValues {
+  readonly cluster: string;
+  readonly label?: readonly string[];
+  readonly 'control-plane': string;
+  readonly 'control-plane-ca-file': string;
+  readonly 'join-token-file'?: string;
+  readonly 'state-dir'?: string;
+  readonly 'kube-server'?: string;
+  readonly 'kube-ca-file'?: string;
+  readonly 'kube-token-file'?: string;
+  readonly 'allowed-cluster-role'?: readonly string[];
+}
+
+/**
+ * The flags as given. parseArgs runs without its strict mode so that each mistake is named
+ * the agent's way: an unknown or misplaced argument, a flag without a value or given twice.
+ */
+function flagValues(argv: readonly string[]): Record<string, string | string[]> | 'help' {
+  const { tokens } = parseArgs({ args: [...argv], options: OPTIONS, strict: false, allowPositionals: true, tokens: true });
+  const values: Record<string, string | string[]> = {};
+  for (const token of tokens) {
+    if (token.kind === 'option' && token.name === 'help' && token.value === undefined) return 'help';
+    const option = token.kind === 'option' && token.name !== 'help' ? (OPTIONS as Record<string, { multiple?: boolean }>)[token.name] : undefined;
+    if (token.kind !== 'option' || !option) throw new AgentConfigError(`unknown argument "${argv[token.index]}" (see --help)`);
+    const flag = `--${token.name}`;
+    if (token.value === undefined || token.value === '') throw new AgentConfigError(`${flag} needs a value`);
+    if (option.multiple) values[token.name] = [...((values[token.name] as string[] | undefined) ?? []), token.value];
+    else if (values[token.name] !== undefined) throw new AgentConfigError(`${flag} is given twice`);
+    else values[token.name] = token.value;
+  }
+  return values;
+}
 
 /** Parses and checks the flags, reading the files they name; throws AgentConfigError naming the problem. */
 export function parseAgentFlags(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ParsedAgentFlags {
-  const single = new Map<string, string>();
-  const repeated = new Map<string, string[]>();
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === '--help' || arg === '-h') return { help: true };
-    const eq = arg.indexOf('=');
-    const name = arg.startsWith('--') && eq > 0 ? arg.slice(0, eq) : arg;
-    if (!VALUE_FLAGS.has(name)) throw new AgentConfigError(`unknown argument "${arg}" (see --help)`);
-    const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : argv[++i];
-    if (value === undefined || value === '') throw new AgentConfigError(`${name} needs a value`);
-    if (REPEATABLE.has(name)) repeated.set(name, [...(repeated.get(name) ?? []), value]);
-    else if (single.has(name)) throw new AgentConfigError(`${name} is given twice`);
-    else single.set(name, value);
-  }
-
-  const cluster = single.get('--cluster');
-  if (!cluster) throw new AgentConfigError('--cluster is required');
-  if (!CLUSTER_NAME.test(cluster)) throw new AgentConfigError(`--cluster "${cluster}" must be a DNS label (lowercase letters, digits and '-', at most 63)`);
+  const given = flagValues(argv);
+  if (given === 'help') return { help: true };
+  const problem = checkValues(given);
+  if (problem !== undefined) throw new AgentConfigError(problem);
+  const flags = given as unknown as AgentFlagValues;
+  const cluster = flags.cluster;
 
   const labels: Record<string, string> = {};
-  for (const label of repeated.get('--label') ?? []) {
+  for (const label of flags.label ?? []) {
     const eq = label.indexOf('=');
-    if (eq <= 0) throw new AgentConfigError(`--label "${label}" must be KEY=VALUE`);
     labels[label.slice(0, eq)] = label.slice(eq + 1);
   }
 
-  const controlPlane = single.get('--control-plane');
-  if (!controlPlane) throw new AgentConfigError('--control-plane HOST:PORT is required');
-  const cp = /^(\[[^\]]+\]|[^:]+):(\d{1,5})$/.exec(controlPlane);
-  const cpPort = cp ? Number(cp[2]) : 0;
-  if (!cp || cpPort < 1 || cpPort > 65535) throw new AgentConfigError(`--control-plane "${controlPlane}" must be HOST:PORT`);
-  const caFile = single.get('--control-plane-ca-file');
-  if (!caFile) throw new AgentConfigError('--control-plane-ca-file is required');
+  const controlPlane = flags['control-plane'];
+  const cpHost = controlPlane.slice(0, controlPlane.lastIndexOf(':'));
+  const cpPort = Number(controlPlane.slice(controlPlane.lastIndexOf(':') + 1));
+  const caFile = flags['control-plane-ca-file'];
   const cpCaPem = readFile('--control-plane-ca-file', caFile);
   if (!cpCaPem.includes('BEGIN CERTIFICATE')) throw new AgentConfigError(`--control-plane-ca-file ${caFile} holds no PEM certificate`);
 
-  const tokenFile = single.get('--join-token-file');
+  const tokenFile = flags['join-token-file'];
   const joinToken = tokenFile ? readFile('--join-token-file', tokenFile).trim() : env.KUBEGATE_JOIN_TOKEN?.trim();
 
-  const server = single.get('--kube-server') ?? inClusterServer(env);
+  const server = flags['kube-server'] ?? inClusterServer(env);
   let url: URL;
   try {
     url = new URL(server);
@@ -86,22 +154,22 @@ export function parseAgentFlags(argv: readonly string[], env: NodeJS.ProcessEnv 
     throw new AgentConfigError(`--kube-server "${server}" is not a URL`);
   }
   if (url.protocol !== 'https:') throw new AgentConfigError(`--kube-server "${server}" must be https://: the agent never talks to kube-apiserver in plaintext`);
-  const kubeCaFile = single.get('--kube-ca-file') ?? `${IN_CLUSTER_CREDENTIALS_DIR}/ca.crt`;
+  const kubeCaFile = flags['kube-ca-file'] ?? `${IN_CLUSTER_CREDENTIALS_DIR}/ca.crt`;
   const kubeCaPem = readFile('--kube-ca-file', kubeCaFile);
-  const kubeTokenFile = single.get('--kube-token-file') ?? `${IN_CLUSTER_CREDENTIALS_DIR}/token`;
+  const kubeTokenFile = flags['kube-token-file'] ?? `${IN_CLUSTER_CREDENTIALS_DIR}/token`;
   if (!fs.existsSync(kubeTokenFile)) throw new AgentConfigError(`--kube-token-file ${kubeTokenFile} does not exist (outside a pod, give the agent's ServiceAccount token file)`);
 
-  const allowed = repeated.get('--allowed-cluster-role');
+  const allowed = flags['allowed-cluster-role'];
   return {
     help: false,
     props: {
       cluster,
       labels,
-      stateDir: single.get('--state-dir') ?? DEFAULT_AGENT_STATE_DIR,
-      controlPlane: { host: cp[1]!.replace(/^\[|\]$/g, ''), port: cpPort, caPem: cpCaPem },
+      stateDir: flags['state-dir'] ?? DEFAULT_AGENT_STATE_DIR,
+      controlPlane: { host: cpHost.replace(/^\[|\]$/g, ''), port: cpPort, caPem: cpCaPem },
       ...(joinToken ? { joinToken } : {}),
       kube: { server, caPem: kubeCaPem, credentials: { kind: 'token-file', path: kubeTokenFile } },
-      ...(allowed ? { allowedClusterRoles: allowed } : {}),
+      ...(allowed ? { allowedClusterRoles: [...allowed] } : {}),
     },
   };
 }
