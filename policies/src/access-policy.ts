@@ -1,11 +1,13 @@
+/** AccessPolicy: who may do what, where, how and when; the kind most policy files hold. */
 import { accessMode, type AccessMode } from './access-mode';
 import { clusterRoleGrant, type ClusterRoleGrant } from './cluster-role-grant';
 import { clusterScope, type ClusterScope } from './cluster-scope';
 import { formatPath } from './decode-context';
-import { list, object } from './decoders';
+import { list } from './decoders';
 import { description } from './description';
 import { duration, type PolicyDuration } from './duration';
 import { isOnlyNegative, onlyNegativeMessage } from './label-selector';
+import { object } from './object-decoder';
 import type { PolicyDocumentOf } from './policy-document';
 import { PolicyBadSelectorError, PolicyConflictError, PolicyMissingFieldError } from './policy-errors';
 import { policyRule, type PolicyRule } from './policy-rule';

@@ -1,10 +1,13 @@
 import { clusterRoleGrant, type ClusterRoleGrant } from './cluster-role-grant';
 import { clusterScope, type ClusterScope } from './cluster-scope';
+/** BreakGlassPolicy: elevated access on request, for emergencies. */
 import { formatPath } from './decode-context';
-import { boolean, integer, list, mapDecoder, object, oneOf, type Decoder } from './decoders';
+import type { Decoder } from './decoder';
+import { boolean, integer, list, mapDecoder, oneOf } from './decoders';
 import { description } from './description';
 import { duration, type PolicyDuration } from './duration';
 import { isOnlyNegative, onlyNegativeMessage } from './label-selector';
+import { object } from './object-decoder';
 import type { PolicyDocumentOf } from './policy-document';
 import { PolicyBadSelectorError, PolicyConflictError, PolicyMissingFieldError } from './policy-errors';
 import { policyRule, type PolicyRule } from './policy-rule';
@@ -78,26 +81,29 @@ const approvalFields = object<ApprovalFields>({
     then: { required: ['approvers'] },
     else: { properties: { approvers: false, minApprovals: false } },
   },
-  check(value, at) {
-    if (value.required === true && !at.has('approvers')) {
-      at.report(
-        PolicyMissingFieldError,
-        ['required'],
-        `${formatPath(at.path)} is required but names no approvers: add approvers, e.g. approvers: {groups: [sre-leads]}`,
-      );
+  // The if/then/else above, said for approval. Only when `required` itself is a boolean: an
+  // invalid or missing `required` is reported as such, and then says nothing about the others.
+  explain(error, fieldsAt) {
+    const [branch] = error.schemaPath;
+    if (branch === 'then' && error.keyword === 'required') {
+      if (error.dataAt([...error.path, 'required']) !== true || fieldsAt(error.path).has('approvers')) return null;
+      return {
+        ErrorClass: PolicyMissingFieldError,
+        message: `${formatPath(error.path)} is required but names no approvers: add approvers, e.g. approvers: {groups: [sre-leads]}`,
+        path: [...error.path, 'required'],
+      };
     }
-    if (value.required === false) {
-      for (const field of ['approvers', 'minApprovals'] as const) {
-        if (at.has(field)) {
-          at.report(
-            PolicyConflictError,
-            [field],
-            `${formatPath([...at.path, field])} conflicts with required: false: remove ${field}, or set required: true`,
-            { atKey: true },
-          );
-        }
-      }
+    if (branch === 'else' && error.keyword === 'false schema') {
+      const approval = error.path.slice(0, -1);
+      if (error.dataAt([...approval, 'required']) !== false) return null;
+      const field = String(error.path[error.path.length - 1]);
+      return {
+        ErrorClass: PolicyConflictError,
+        message: `${formatPath(error.path)} conflicts with required: false: remove ${field}, or set required: true`,
+        anchor: 'key',
+      };
     }
+    return undefined;
   },
 });
 

@@ -1,5 +1,7 @@
-import { list, object } from './decoders';
+/** ClusterRoles a policy lets its subjects hold inside a cluster. */
+import { list } from './decoders';
 import { clusterRoleName, namespaceName } from './names';
+import { object } from './object-decoder';
 
 /**
  * A Kubernetes ClusterRole the subjects hold inside the cluster: bound cluster-wide (a

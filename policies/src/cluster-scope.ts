@@ -1,7 +1,9 @@
+/** Which clusters a document applies to: by name, by labels, or all of them. */
 import { formatPath } from './decode-context';
-import { list, literalTrue, object } from './decoders';
+import { list, literalTrue } from './decoders';
 import { labelSelector, type LabelSelector } from './label-selector';
 import { clusterName } from './names';
+import { object } from './object-decoder';
 import { PolicyConflictError, PolicyMissingFieldError } from './policy-errors';
 
 /**
@@ -39,10 +41,8 @@ export const clusterScope = object<ClusterScope>({
     },
   },
   schemaExtras: { minProperties: 1 },
+  empty: { ErrorClass: PolicyMissingFieldError, message: (where) => `${where} names no cluster: add names, selector, or all: true` },
   check(_value, at) {
-    if (!at.has('names') && !at.has('selector') && !at.has('all')) {
-      at.report(PolicyMissingFieldError, [], `${formatPath(at.path)} names no cluster: add names, selector, or all: true`);
-    }
     if (at.has('all')) {
       for (const other of ['names', 'selector'] as const) {
         if (at.has(other)) {

@@ -1,9 +1,11 @@
+/** ClusterSettings: per-cluster switches (kubectl kill switch, default access mode, idle ServiceAccounts). */
 import { accessMode, type AccessMode } from './access-mode';
 import { clusterScope, type ClusterScope } from './cluster-scope';
 import { formatPath } from './decode-context';
-import { object, oneOf } from './decoders';
+import { oneOf } from './decoders';
 import { description } from './description';
 import { duration, type PolicyDuration } from './duration';
+import { object } from './object-decoder';
 import type { PolicyDocumentOf } from './policy-document';
 import { PolicyMissingFieldError } from './policy-errors';
 

@@ -1,3 +1,7 @@
+/**
+ * Where things are in a policy document: paths as messages print them, the YAML nodes behind
+ * a path (for file:line:column), and the context that collects one document's errors.
+ */
 import { isAlias, isMap, isScalar, isSeq, type Document, type LineCounter, type Node } from 'yaml';
 import type { PolicyError, PolicyErrorClass } from './policy-errors';
 
@@ -79,17 +83,65 @@ export class YamlDocumentSource {
   }
 }
 
-/** Collects the errors of one document while it is decoded. */
+/** Keywords whose failure means the value itself is unusable (as opposed to a missing or extra field). */
+const VALUE_KEYWORDS = new Set(['type', 'const', 'enum', 'pattern', 'minLength', 'maxLength', 'minimum', 'maximum', 'minItems', 'minProperties', 'false schema', 'not']);
+
+const pathKey = (path: Path): string => JSON.stringify(path);
+
+function isWithin(path: Path, prefix: Path): boolean {
+  return prefix.length <= path.length && prefix.every((segment, i) => path[i] === segment);
+}
+
+/**
+ * Collects the errors of one document: first what ajv found (mapped to policy errors), then
+ * what the converters check. Knows which values ajv refused, so converters skip them.
+ */
 export class DecodeContext {
   readonly errors: PolicyError[] = [];
+  private readonly refusedPaths = new Set<string>();
+  private readonly failedPaths: Path[] = [];
+
   constructor(readonly source: YamlDocumentSource) {}
 
-  report(ErrorClass: PolicyErrorClass, node: Node | null | undefined, path: Path, message: string): void {
-    const { line, column } = this.source.positionOf(node);
-    this.errors.push(new ErrorClass({ file: this.source.file, line, column, path: formatPath(path) }, message));
+  /** Reports an error at the value at `path` or, with anchor 'key', at its key. */
+  report(ErrorClass: PolicyErrorClass, path: Path, message: string, anchor: 'value' | 'key' = 'value'): void {
+    this.reportAtNode(ErrorClass, this.nodeFor(path, anchor), path, message);
   }
 
-  resolve(node: Node | null | undefined): Node | null {
-    return this.source.resolve(node);
+  /** Reports an error placed on a given node (one that no path leads to, such as a non-string key). */
+  reportAtNode(ErrorClass: PolicyErrorClass, node: Node | null, path: Path, message: string): void {
+    const { line, column } = this.source.positionOf(node);
+    this.errors.push(new ErrorClass({ file: this.source.file, line, column, path: formatPath(path) }, message));
+    this.failedPaths.push(path);
+  }
+
+  /** Records an error ajv found at `path`, whether or not it is reported in words. */
+  schemaError(path: Path, keyword: string): void {
+    if (VALUE_KEYWORDS.has(keyword)) this.refusedPaths.add(pathKey(path));
+    this.failedPaths.push(path);
+  }
+
+  /** Whether ajv refused the value at `path` itself. */
+  refused(path: Path): boolean {
+    return this.refusedPaths.has(pathKey(path));
+  }
+
+  /** Whether anything at or below `path` is wrong. */
+  failedAtOrBelow(path: Path): boolean {
+    return this.failedPaths.some((failed) => isWithin(failed, path));
+  }
+
+  /**
+   * The node an error is placed on. A value that is written is its own place; a missing or
+   * empty value (`key:` alone) is placed on its key; a missing field on the key of the object
+   * that lacks it (or on the object, in a list or at the top).
+   */
+  private nodeFor(path: Path, anchor: 'value' | 'key'): Node | null {
+    const located = this.source.locate(path);
+    if (!located.found) return located.key ?? located.value;
+    if (anchor === 'key' && located.key) return located.key;
+    const value = located.value;
+    if (value?.range && value.range[0] < value.range[1]) return value;
+    return located.key ?? value;
   }
 }

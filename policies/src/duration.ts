@@ -5,7 +5,8 @@
  * repeated or reordered units.)
  */
 import { formatPath } from './decode-context';
-import { string, type Decoder } from './decoders';
+import type { Decoder } from './decoder';
+import { string } from './decoders';
 import { PolicyBadDurationError } from './policy-errors';
 
 export interface PolicyDuration {
@@ -56,18 +57,15 @@ export function duration(range: DurationRange): Decoder<PolicyDuration> {
   return string<PolicyDuration>({
     expected: `a duration such as 30m, 8h or 1h30m (${bounds})`,
     schema: { type: 'string', pattern: DURATION_PATTERN },
-    parse(text, fail, path) {
+    refused: (text, path) => ({
+      ErrorClass: PolicyBadDurationError,
+      message: `invalid duration ${JSON.stringify(text)} at ${formatPath(path)}: write whole numbers with units d, h, m, s, largest first, e.g. 30m, 8h, 1h30m, 7d`,
+    }),
+    // The pattern admits zero and any length; the range is the field's.
+    convert(text, fail, path) {
       const ms = parsePolicyDuration(text);
       const where = formatPath(path);
-      if (ms === undefined) {
-        const zero = DURATION.test(text);
-        return fail(
-          PolicyBadDurationError,
-          zero
-            ? `duration ${JSON.stringify(text)} at ${where} is zero: it must be ${bounds}`
-            : `invalid duration ${JSON.stringify(text)} at ${where}: write whole numbers with units d, h, m, s, largest first, e.g. 30m, 8h, 1h30m, 7d`,
-        );
-      }
+      if (ms === undefined) return fail(PolicyBadDurationError, `duration ${JSON.stringify(text)} at ${where} is zero: it must be ${bounds}`);
       if (ms < minMs) return fail(PolicyBadDurationError, `duration ${text} at ${where} is too short: it must be ${bounds}`);
       if (ms > maxMs) return fail(PolicyBadDurationError, `duration ${text} at ${where} is too long: it must be ${bounds}; ${range.maxReason}`);
       return { text, ms };

@@ -1,6 +1,7 @@
 /** RFC 3339 timestamps with an explicit offset: 2025-03-01T08:00:00Z, 2025-03-01T09:00:00+01:00. */
-import { formatPath } from './decode-context';
-import { string, type Decoder } from './decoders';
+import { formatPath, type Path } from './decode-context';
+import type { Decoder } from './decoder';
+import { string, type Problem } from './decoders';
 import { PolicyBadTimeError } from './policy-errors';
 
 export interface Instant {
@@ -36,12 +37,19 @@ export function parseRfc3339(text: string): { readonly epochMs: number } | { rea
   return { epochMs: local - sign * (offsetHours * 60 + offsetMinutes) * 60_000 };
 }
 
+function problem(text: string, path: Path, parsed: ReturnType<typeof parseRfc3339>): Problem | undefined {
+  if (!('problem' in parsed)) return undefined;
+  return { ErrorClass: PolicyBadTimeError, message: `invalid timestamp ${JSON.stringify(text)} at ${formatPath(path)}: it ${parsed.problem}` };
+}
+
 export const instant: Decoder<Instant> = string<Instant>({
   expected: 'an RFC 3339 timestamp such as 2025-03-01T08:00:00Z',
   schema: { type: 'string', pattern: RFC3339_PATTERN },
-  parse(text, fail, path) {
+  refused: (text, path) => problem(text, path, parseRfc3339(text)),
+  // The pattern admits February 30th: the calendar is checked here.
+  convert(text, fail, path) {
     const parsed = parseRfc3339(text);
-    if ('problem' in parsed) return fail(PolicyBadTimeError, `invalid timestamp ${JSON.stringify(text)} at ${formatPath(path)}: it ${parsed.problem}`);
+    if ('problem' in parsed) return fail(PolicyBadTimeError, problem(text, path, parsed)!.message);
     return { text, epochMs: parsed.epochMs };
   },
 });

@@ -1,15 +1,21 @@
-import { stringMap, type Decoder } from './decoders';
-import { labelKeyProblem, labelValueProblem, PATTERNS } from './names';
+/** Kubernetes-style labels (`env: prod`), as in metadata and cluster selectors. */
+import { formatPath } from './decode-context';
+import type { Decoder } from './decoder';
+import { string, stringMap } from './decoders';
+import { labelKeyRefused, labelValueRefused, PATTERNS } from './names';
 import type { PolicyErrorClass } from './policy-errors';
 
-/** Kubernetes-style labels (`env: prod`); bad keys and values are reported as `code`. */
+/** Labels whose malformed keys and values are reported as `code`. */
 export function labelMap(code: PolicyErrorClass, expected = 'a mapping of label keys to values, e.g. {env: prod}'): Decoder<Readonly<Record<string, string>>> {
   return stringMap({
     expected,
     code,
     keyPattern: PATTERNS.labelKey,
-    valuePattern: PATTERNS.labelValue,
-    checkKey: labelKeyProblem,
-    checkValue: labelValueProblem,
+    keyProblem: labelKeyRefused,
+    value: string({
+      expected: 'a string',
+      schema: { type: 'string', pattern: PATTERNS.labelValue },
+      refused: (text, path) => ({ ErrorClass: code, message: labelValueRefused(text, formatPath(path)) }),
+    }),
   });
 }

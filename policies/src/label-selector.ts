@@ -1,7 +1,9 @@
+/** Cluster label selectors, with the same meaning as Kubernetes label selectors. */
 import { formatPath } from './decode-context';
-import { list, object, oneOf, string } from './decoders';
+import { list, oneOf, string } from './decoders';
 import { labelMap } from './label-map';
-import { labelKeyProblem, labelValueProblem, PATTERNS } from './names';
+import { labelKeyRefused, labelValueRefused, PATTERNS } from './names';
+import { object } from './object-decoder';
 import { PolicyBadSelectorError } from './policy-errors';
 
 export const SELECTOR_OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
@@ -27,19 +29,13 @@ export interface LabelSelector {
 const labelKey = string({
   expected: 'a label key such as region',
   schema: { type: 'string', pattern: PATTERNS.labelKey },
-  parse: (text, fail, path) => {
-    const problem = labelKeyProblem(text, formatPath(path));
-    return problem ? fail(PolicyBadSelectorError, problem) : text;
-  },
+  refused: (text, path) => ({ ErrorClass: PolicyBadSelectorError, message: labelKeyRefused(text, formatPath(path)) }),
 });
 
 const labelValue = string({
   expected: 'a label value such as eu-west-1',
   schema: { type: 'string', pattern: PATTERNS.labelValue },
-  parse: (text, fail, path) => {
-    const problem = labelValueProblem(text, formatPath(path));
-    return problem ? fail(PolicyBadSelectorError, problem) : text;
-  },
+  refused: (text, path) => ({ ErrorClass: PolicyBadSelectorError, message: labelValueRefused(text, formatPath(path)) }),
 });
 
 const requirement = object<LabelSelectorRequirement>({
@@ -94,14 +90,10 @@ export const labelSelector = object<LabelSelector>({
     },
   },
   schemaExtras: { minProperties: 1 },
-  check(_value, at) {
-    if (!at.has('matchLabels') && !at.has('matchExpressions')) {
-      at.report(
-        PolicyBadSelectorError,
-        [],
-        `${formatPath(at.path)} is empty and would match every cluster: add matchLabels or matchExpressions, or write clusters: {all: true} if every cluster is meant`,
-      );
-    }
+  empty: {
+    ErrorClass: PolicyBadSelectorError,
+    message: (where) =>
+      `${where} is empty and would match every cluster: add matchLabels or matchExpressions, or write clusters: {all: true} if every cluster is meant`,
   },
 });
 

@@ -1,6 +1,7 @@
-import { object } from './decoders';
+/** A document's name and labels, shaped like Kubernetes object metadata. */
 import { labelMap } from './label-map';
 import { documentName } from './names';
+import { object } from './object-decoder';
 import { PolicyBadNameError } from './policy-errors';
 
 export interface PolicyMetadata {

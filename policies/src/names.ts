@@ -4,7 +4,8 @@
  * Schema.
  */
 import { formatPath } from './decode-context';
-import { string, type Decoder } from './decoders';
+import type { Decoder } from './decoder';
+import { string } from './decoders';
 import { PolicyBadNameError, type PolicyErrorClass } from './policy-errors';
 
 const DNS_LABEL = '[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?';
@@ -52,24 +53,20 @@ interface NameRule {
   /** The rule, as told to the user. */
   readonly rule: string;
   readonly code?: PolicyErrorClass;
-  /** A special explanation for some inputs (e.g. a wildcard), checked before the pattern. */
+  /** A special explanation for some refused inputs (e.g. a wildcard), preferred to the rule. */
   readonly explain?: (text: string) => string | undefined;
   readonly suggest?: (text: string) => string;
 }
 
 function nameDecoder(rule: NameRule): Decoder<string> {
-  const re = matcher(rule.pattern);
   return string({
     expected: rule.expected,
     schema: { type: 'string', pattern: rule.pattern },
-    parse(text, fail, path) {
+    // The pattern refused the text (special cases such as a wildcard are outside it too): say why.
+    refused(text, path) {
       const special = rule.explain?.(text);
-      if (special) return fail(rule.code ?? PolicyBadNameError, `invalid ${rule.noun} ${JSON.stringify(text)} at ${formatPath(path)}: ${special}`);
-      if (re.test(text)) return text;
-      return fail(
-        rule.code ?? PolicyBadNameError,
-        `invalid ${rule.noun} ${JSON.stringify(text)} at ${formatPath(path)}: ${rule.rule}${rule.suggest?.(text) ?? ''}`,
-      );
+      const why = special ?? `${rule.rule}${rule.suggest?.(text) ?? ''}`;
+      return { ErrorClass: rule.code ?? PolicyBadNameError, message: `invalid ${rule.noun} ${JSON.stringify(text)} at ${formatPath(path)}: ${why}` };
     },
   });
 }
@@ -127,12 +124,12 @@ export const clusterRoleName = nameDecoder({
 const LABEL_KEY_RULE = "a label key is an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric (e.g. env, kubegate.dev/tier)";
 const LABEL_VALUE_RULE = "a label value is empty or at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric";
 
-/** What is wrong with a label key, or undefined. */
-export function labelKeyProblem(key: string, where: string): string | undefined {
-  return RE.labelKey.test(key) ? undefined : `invalid label key ${JSON.stringify(key)} at ${where}: ${LABEL_KEY_RULE}`;
+/** Why a label key the schema's pattern refused is not one. */
+export function labelKeyRefused(key: string, where: string): string {
+  return `invalid label key ${JSON.stringify(key)} at ${where}: ${LABEL_KEY_RULE}`;
 }
 
-/** What is wrong with a label value, or undefined. */
-export function labelValueProblem(value: string, where: string): string | undefined {
-  return RE.labelValue.test(value) ? undefined : `invalid label value ${JSON.stringify(value)} at ${where}: ${LABEL_VALUE_RULE}`;
+/** Why a label value the schema's pattern refused is not one. */
+export function labelValueRefused(value: string, where: string): string {
+  return `invalid label value ${JSON.stringify(value)} at ${where}: ${LABEL_VALUE_RULE}`;
 }

@@ -1,10 +1,19 @@
+/**
+ * Reading a policy file: YAML (strict 1.2, no aliases or tags), then, per document, ajv over
+ * the generated schema with its errors said in policy terms, then the decoders' conversion
+ * and the checks a schema cannot express. Every error of every document is reported.
+ */
 import { isScalar, LineCounter, parseAllDocuments, visit, type Document, type Node } from 'yaml';
 import { DecodeContext, YamlDocumentSource } from './decode-context';
+import { convertAt } from './decoder';
 import { rememberSource } from './document-sources';
 import type { PolicyDocument } from './policy-document';
-import { decodePolicyDocument } from './policy-document-decoder';
+import { policyDocument, type WithoutSource } from './policy-document-decoder';
 import { PolicyYamlSyntaxError, type PolicyError } from './policy-errors';
 import { PolicyValidationError } from './policy-validation-error';
+import { reportSchemaErrors } from './schema-error-mapping';
+import { policySchemaValidator } from './schema-validator';
+import { yamlInstance } from './yaml-instance';
 
 export interface PolicyFileResult {
   /** The documents that are valid on their own. */
@@ -31,9 +40,8 @@ export function checkPolicyFile(text: string, fileName: string): PolicyFileResul
       continue;
     }
     if (isEmpty(doc)) continue;
-    const ctx = new DecodeContext(source);
-    const decoded = decodePolicyDocument(ctx);
-    errors.push(...ctx.errors);
+    const { decoded, errors: documentErrors } = decodeDocument(source);
+    errors.push(...documentErrors);
     if (decoded) {
       const { line, column } = source.positionOf(source.root);
       const document = { ...decoded, source: { file: fileName, line, column } } as PolicyDocument;
@@ -53,6 +61,20 @@ export function parsePolicyFile(text: string, fileName: string): PolicyDocument[
   const { documents, errors } = checkPolicyFile(text, fileName);
   if (errors.length > 0) throw new PolicyValidationError(errors);
   return [...documents];
+}
+
+/**
+ * One document: what ajv refuses first, then what the decoders find, in the order of the file
+ * (on the same spot, the schema's error first).
+ */
+function decodeDocument(source: YamlDocumentSource): { decoded: WithoutSource<PolicyDocument> | undefined; errors: PolicyError[] } {
+  const ctx = new DecodeContext(source);
+  const instance = yamlInstance(source.root, ctx);
+  const validator = policySchemaValidator();
+  if (!validator.validate(instance)) reportSchemaErrors(validator.validate.errors ?? [], instance, ctx, validator);
+  const decoded = convertAt(policyDocument, instance, [], ctx);
+  const errors = [...ctx.errors].sort((a, b) => a.line - b.line || a.column - b.column);
+  return { decoded, errors };
 }
 
 /** A document with nothing in it (`---` followed by `---`, or only comments) is skipped. */

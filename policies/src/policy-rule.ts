@@ -1,7 +1,10 @@
-import { formatPath } from './decode-context';
-import { list, mapDecoder, object, string, type Decoder } from './decoders';
-import { suggestAmong } from './did-you-mean';
+/** Rules: what kubegate allows at the edge, in Kubernetes RBAC terms. */
+import { formatPath, type Path } from './decode-context';
+import type { Decoder, Explained, SchemaError } from './decoder';
+import { list, mapDecoder, string, type Problem } from './decoders';
+import { closestMatch, suggestAmong } from './did-you-mean';
 import { namespaceName } from './names';
+import { object } from './object-decoder';
 import { PolicyBadRuleError, PolicyConflictError, PolicyMissingFieldError, PolicyUnknownVerbError } from './policy-errors';
 import { NON_RESOURCE_VERBS, RESOURCE_VERBS, VERB_ADVICE, type NonResourceVerb, type ResourceVerb } from './verbs';
 
@@ -54,18 +57,20 @@ const API_GROUP = new RegExp(API_GROUP_PATTERN);
 const apiGroup = string({
   expected: 'an API group such as "" (core), apps or rbac.authorization.k8s.io',
   schema: { type: 'string', pattern: API_GROUP_PATTERN },
-  parse(text, fail, path) {
+  refused(text, path) {
     const where = `invalid API group ${JSON.stringify(text)} at ${formatPath(path)}`;
-    // Valid DNS names, but no such groups: the core group (pods, services) is "".
-    if (text === 'core' || text === 'v1') return fail(PolicyBadRuleError, `${where}: the core API group is written "" (an empty string): apiGroups: [""]`);
-    if (API_GROUP.test(text)) return text;
     if (text.includes('/')) {
       const group = text.slice(0, text.indexOf('/'));
-      return fail(PolicyBadRuleError, `${where}: API groups are written without a version; did you mean ${JSON.stringify(group)}?`);
+      return { ErrorClass: PolicyBadRuleError, message: `${where}: API groups are written without a version; did you mean ${JSON.stringify(group)}?` };
     }
     const lower = text.toLowerCase();
     const hint = lower !== text && API_GROUP.test(lower) ? `; did you mean ${JSON.stringify(lower)}?` : '';
-    return fail(PolicyBadRuleError, `${where}: an API group is "", "*" or a lowercase DNS name such as apps${hint}`);
+    return { ErrorClass: PolicyBadRuleError, message: `${where}: an API group is "", "*" or a lowercase DNS name such as apps${hint}` };
+  },
+  // Valid DNS names, but no such groups: the core group (pods, services) is "".
+  convert(text, fail, path) {
+    if (text !== 'core' && text !== 'v1') return text;
+    return fail(PolicyBadRuleError, `invalid API group ${JSON.stringify(text)} at ${formatPath(path)}: the core API group is written "" (an empty string): apiGroups: [""]`);
   },
 });
 
@@ -97,63 +102,139 @@ const SINGULAR_TO_PLURAL: Readonly<Record<string, string>> = {
   event: 'events',
 };
 
+const invalidResource = (text: string, path: Path) => `invalid resource ${JSON.stringify(text)} at ${formatPath(path)}`;
+
+/** A kind written in the singular (`pod`, `pod/log`): well-formed, but no resource is called that. */
+function singularResource(text: string, path: Path): Problem | undefined {
+  const [main = '', sub] = text.split('/', 2);
+  const plural = SINGULAR_TO_PLURAL[main];
+  if (!plural) return undefined;
+  const fixed = sub === undefined ? plural : `${plural}/${sub}`;
+  return {
+    ErrorClass: PolicyBadRuleError,
+    message: `${invalidResource(text, path)}: resources are plural, as kubectl api-resources lists them; did you mean ${JSON.stringify(fixed)}?`,
+  };
+}
+
 const resource = string({
   expected: 'a resource such as pods, pods/log or deployments',
   schema: { type: 'string', pattern: RESOURCE_PATTERN },
-  parse(text, fail, path) {
-    const where = `invalid resource ${JSON.stringify(text)} at ${formatPath(path)}`;
-    const [main = '', sub] = text.split('/', 2);
-    const plural = SINGULAR_TO_PLURAL[main];
-    if (plural) {
-      const fixed = sub === undefined ? plural : `${plural}/${sub}`;
-      return fail(PolicyBadRuleError, `${where}: resources are plural, as kubectl api-resources lists them; did you mean ${JSON.stringify(fixed)}?`);
-    }
-    if (RESOURCE.test(text)) return text;
+  refused(text, path) {
+    const singular = singularResource(text, path);
+    if (singular) return singular;
+    const where = invalidResource(text, path);
     if (/^[a-z0-9-]+\.[a-z0-9.-]+$/.test(text)) {
       const [res, ...group] = text.split('.');
-      return fail(
-        PolicyBadRuleError,
-        `${where}: a resource is named without its API group: write resources: [${res}] with apiGroups: [${group.join('.')}]`,
-      );
+      return {
+        ErrorClass: PolicyBadRuleError,
+        message: `${where}: a resource is named without its API group: write resources: [${res}] with apiGroups: [${group.join('.')}]`,
+      };
     }
     const lower = text.toLowerCase();
     if (lower !== text && RESOURCE.test(lower)) {
-      return fail(PolicyBadRuleError, `${where}: resources are lowercase, as kubectl api-resources lists them; did you mean ${JSON.stringify(lower)}?`);
+      return { ErrorClass: PolicyBadRuleError, message: `${where}: resources are lowercase, as kubectl api-resources lists them; did you mean ${JSON.stringify(lower)}?` };
     }
-    return fail(PolicyBadRuleError, `${where}: write a lowercase plural resource, resource/subresource (pods/log) or "*"`);
+    return { ErrorClass: PolicyBadRuleError, message: `${where}: write a lowercase plural resource, resource/subresource (pods/log) or "*"` };
+  },
+  convert(text, fail, path) {
+    const singular = singularResource(text, path);
+    return singular ? fail(singular.ErrorClass, singular.message) : text;
   },
 });
 
 const resourceName = string({
   expected: 'an object name such as app-config',
   schema: { type: 'string', pattern: '^[^/%*\\s]{1,253}$' },
-  parse(text, fail, path) {
+  refused(text, path) {
     const where = `invalid resource name ${JSON.stringify(text)} at ${formatPath(path)}`;
-    if (text.includes('*')) return fail(PolicyBadRuleError, `${where}: resourceNames are exact object names without wildcards; leave resourceNames out to allow every name`);
-    if (!/^[^/%\s]{1,253}$/.test(text)) return fail(PolicyBadRuleError, `${where}: an object name has 1 to 253 characters and no '/', '%' or spaces`);
-    return text;
+    if (text.includes('*')) {
+      return { ErrorClass: PolicyBadRuleError, message: `${where}: resourceNames are exact object names without wildcards; leave resourceNames out to allow every name` };
+    }
+    return { ErrorClass: PolicyBadRuleError, message: `${where}: an object name has 1 to 253 characters and no '/', '%' or spaces` };
   },
 });
 
 const NON_RESOURCE_URL_PATTERN = '^(\\*|/[^*\\s]*\\*?)$';
-const NON_RESOURCE_URL = new RegExp(NON_RESOURCE_URL_PATTERN);
 
 const nonResourceURL = string({
   expected: 'a path such as /healthz or /healthz/*',
   schema: { type: 'string', pattern: NON_RESOURCE_URL_PATTERN },
-  parse(text, fail, path) {
-    if (NON_RESOURCE_URL.test(text)) return text;
+  refused(text, path) {
     const where = `invalid non-resource URL ${JSON.stringify(text)} at ${formatPath(path)}`;
-    if (/^[a-z]+:\/\//i.test(text)) return fail(PolicyBadRuleError, `${where}: write only the path, e.g. /healthz`);
-    if (!text.startsWith('/')) return fail(PolicyBadRuleError, `${where}: a path starts with '/', e.g. /healthz`);
-    return fail(PolicyBadRuleError, `${where}: "*" may appear only once, at the end (/healthz/*), and paths have no spaces`);
+    if (/^[a-z]+:\/\//i.test(text)) return { ErrorClass: PolicyBadRuleError, message: `${where}: write only the path, e.g. /healthz` };
+    if (!text.startsWith('/')) return { ErrorClass: PolicyBadRuleError, message: `${where}: a path starts with '/', e.g. /healthz` };
+    return { ErrorClass: PolicyBadRuleError, message: `${where}: "*" may appear only once, at the end (/healthz/*), and paths have no spaces` };
   },
 });
 
+const RULE_FIELDS = ['apiGroups', 'resources', 'verbs', 'namespaces', 'resourceNames', 'nonResourceURLs'] as const;
+
+/** Whether a rule is written as a non-resource rule (a misspelt nonResourceURLs counts). */
+function writesNonResourceURLs(rule: unknown): boolean {
+  if (typeof rule !== 'object' || rule === null) return false;
+  return Object.keys(rule).some((key) => key === 'nonResourceURLs' || (!(RULE_FIELDS as readonly string[]).includes(key) && closestMatch(key, RULE_FIELDS) === 'nonResourceURLs'));
+}
+
+/** What is wrong with a verb in a resource or a non-resource rule, or undefined. */
+function verbProblem(verb: string, nonResource: boolean, path: Path): Problem | undefined {
+  const allowed: readonly string[] = nonResource ? NON_RESOURCE_VERBS : RESOURCE_VERBS;
+  if (allowed.includes(verb)) return undefined;
+  const advice = VERB_ADVICE[verb];
+  const where = formatPath(path);
+  if (verb === 'impersonate' && advice) return { ErrorClass: PolicyBadRuleError, message: `verb "impersonate" at ${where}: ${advice}` };
+  if (advice && !nonResource) return { ErrorClass: PolicyUnknownVerbError, message: `unknown verb ${JSON.stringify(verb)} at ${where}: ${advice}` };
+  const kind = nonResource ? ' for nonResourceURLs' : '';
+  return { ErrorClass: PolicyUnknownVerbError, message: `unknown verb ${JSON.stringify(verb)}${kind} at ${where}${suggestAmong(verb, allowed)}` };
+}
+
+/**
+ * The schema allows every verb of either kind of rule; which kind the rule is decides the
+ * rest (the rule's check), and the message for a refused verb.
+ */
 const verb = string({
   expected: 'a verb such as get',
   schema: { type: 'string', enum: [...new Set<string>([...RESOURCE_VERBS, ...NON_RESOURCE_VERBS])] },
+  refused: (text, path, error) => verbProblem(text, writesNonResourceURLs(error.dataAt(path.slice(0, -2))), path),
 });
+
+/** ajv's oneOf (resource or non-resource rule) and dependentSchemas (nothing of a resource rule beside nonResourceURLs), said for a rule. */
+function explainRuleShape(error: SchemaError, has: (path: Path, field: string) => boolean): Explained {
+  const [first] = error.schemaPath;
+  if (first === 'oneOf') {
+    // Inside a branch: one reason why it did not match, summed up by the oneOf error itself.
+    if (error.keyword !== 'oneOf') return null;
+    const here = formatPath(error.path);
+    // Both kinds at once: dependentSchemas names the fields that conflict.
+    if (has(error.path, 'nonResourceURLs')) return null;
+    if (!has(error.path, 'resources')) {
+      return { ErrorClass: PolicyMissingFieldError, message: `rule ${here} grants nothing: add resources (with apiGroups) or nonResourceURLs`, anchor: 'key' };
+    }
+    if (!has(error.path, 'apiGroups')) {
+      return {
+        ErrorClass: PolicyMissingFieldError,
+        message: `missing required field "apiGroups" in ${here}: write apiGroups: [""] for core resources such as pods, or the group of the resources, such as apps`,
+        anchor: 'key',
+      };
+    }
+    return null;
+  }
+  if (first === 'dependentSchemas' && error.keyword === 'false schema') {
+    const rule = error.path.slice(0, -1);
+    const field = String(error.path[error.path.length - 1]);
+    if (field === 'resources') {
+      return {
+        ErrorClass: PolicyConflictError,
+        message: `rule ${formatPath(rule)} has both resources and nonResourceURLs: a rule grants either API resources or non-resource paths; split it into two rules`,
+        path: [...rule, 'nonResourceURLs'],
+        anchor: 'key',
+      };
+    }
+    // Said once, as "has both", when the rule has resources too.
+    if (has(rule, 'resources')) return null;
+    return { ErrorClass: PolicyConflictError, message: `${field} at ${formatPath(error.path)} does not apply to nonResourceURLs: remove it`, anchor: 'key' };
+  }
+  return undefined;
+}
 
 const CANNOT_RESTRICT_BY_NAME = ['create', 'deletecollection'];
 
@@ -205,48 +286,14 @@ const ruleFields = object<RuleFields>({
       nonResourceURLs: { properties: { apiGroups: false, resources: false, namespaces: false, resourceNames: false } },
     },
   },
+  explain: (error, fieldsAt) => explainRuleShape(error, (path, field) => fieldsAt(path).has(field)),
   check(value, at) {
-    const here = formatPath(at.path);
-    const nonResource = at.has('nonResourceURLs');
-    if (nonResource && at.has('resources')) {
-      at.report(
-        PolicyConflictError,
-        ['nonResourceURLs'],
-        `rule ${here} has both resources and nonResourceURLs: a rule grants either API resources or non-resource paths; split it into two rules`,
-        { atKey: true },
-      );
-    } else if (nonResource) {
-      for (const field of ['apiGroups', 'namespaces', 'resourceNames'] as const) {
-        if (!at.has(field)) continue;
-        at.report(
-          PolicyConflictError,
-          [field],
-          `${field} at ${formatPath([...at.path, field])} does not apply to nonResourceURLs: remove it`,
-          { atKey: true },
-        );
-      }
-    } else if (!at.has('resources')) {
-      at.report(PolicyMissingFieldError, [], `rule ${here} grants nothing: add resources (with apiGroups) or nonResourceURLs`);
-    } else if (!at.has('apiGroups')) {
-      at.report(
-        PolicyMissingFieldError,
-        [],
-        `missing required field "apiGroups" in ${here}: write apiGroups: [""] for core resources such as pods, or the group of the resources, such as apps`,
-      );
-    }
-
+    // Verbs the schema allows for one kind of rule, written in the other.
     if (value.verbs) {
-      const allowed: readonly string[] = nonResource ? NON_RESOURCE_VERBS : RESOURCE_VERBS;
+      const nonResource = at.has('nonResourceURLs');
       value.verbs.forEach((v, i) => {
-        if (allowed.includes(v)) return;
-        const advice = VERB_ADVICE[v];
-        const where = `${formatPath([...at.path, 'verbs', i])}`;
-        if (v === 'impersonate' && advice) at.report(PolicyBadRuleError, ['verbs', i], `verb "impersonate" at ${where}: ${advice}`);
-        else if (advice && !nonResource) at.report(PolicyUnknownVerbError, ['verbs', i], `unknown verb ${JSON.stringify(v)} at ${where}: ${advice}`);
-        else {
-          const kind = nonResource ? ' for nonResourceURLs' : '';
-          at.report(PolicyUnknownVerbError, ['verbs', i], `unknown verb ${JSON.stringify(v)}${kind} at ${where}${suggestAmong(v, allowed)}`);
-        }
+        const problem = verbProblem(v, nonResource, [...at.path, 'verbs', i]);
+        if (problem) at.report(problem.ErrorClass, ['verbs', i], problem.message);
       });
       if (at.has('resourceNames')) {
         for (const v of value.verbs.filter((x) => CANNOT_RESTRICT_BY_NAME.includes(x))) {

@@ -1,6 +1,7 @@
-import { formatPath } from './decode-context';
-import { list, object } from './decoders';
+/** Who a document is about: users and groups, by the names their identity carries. */
+import { list } from './decoders';
 import { subjectName } from './names';
+import { object } from './object-decoder';
 import { PolicyMissingFieldError } from './policy-errors';
 
 /**
@@ -33,9 +34,5 @@ export const subjects = object<Subjects>({
     },
   },
   schemaExtras: { minProperties: 1 },
-  check(_value, at) {
-    if (!at.has('users') && !at.has('groups')) {
-      at.report(PolicyMissingFieldError, [], `${formatPath(at.path)} names nobody: add users, groups or both`);
-    }
-  },
+  empty: { ErrorClass: PolicyMissingFieldError, message: (where) => `${where} names nobody: add users, groups or both` },
 });

@@ -1,6 +1,7 @@
 /** Wall-clock times in a window: HH:MM on a 24-hour clock; 24:00 is allowed as an end. */
 import { formatPath } from './decode-context';
-import { string, type Decoder } from './decoders';
+import type { Decoder } from './decoder';
+import { string } from './decoders';
 import { PolicyBadTimeError } from './policy-errors';
 
 export interface TimeOfDay {
@@ -17,15 +18,17 @@ export function timeOfDay(options: { readonly allowEndOfDay: boolean }): Decoder
   return string<TimeOfDay>({
     expected: options.allowEndOfDay ? 'a time such as 18:00 (24:00 for midnight at the end of the day)' : 'a time such as 08:00',
     schema: { type: 'string', pattern },
-    parse(text, fail, path) {
-      if (options.allowEndOfDay && text === '24:00') return { text, minutes: 1440 };
-      const m = HH_MM.exec(text);
-      if (m) return { text, minutes: Number(m[1]) * 60 + Number(m[2]) };
+    convert(text) {
+      if (text === '24:00') return { text, minutes: 1440 };
+      const [hours = '', minutes = ''] = text.split(':');
+      return { text, minutes: Number(hours) * 60 + Number(minutes) };
+    },
+    refused(text, path) {
       const loose = /^(\d{1,2}):(\d{2})$/.exec(text);
       const padded = loose ? `${loose[1]!.padStart(2, '0')}:${loose[2]}` : undefined;
       const hint = padded && HH_MM.test(padded) ? `; did you mean ${JSON.stringify(padded)}?` : '';
       const endOfDay = text === '24:00' ? '; 24:00 is only allowed as an end' : '';
-      return fail(PolicyBadTimeError, `invalid time ${JSON.stringify(text)} at ${formatPath(path)}: write HH:MM on a 24-hour clock, e.g. 08:00 or 17:30${endOfDay}${hint}`);
+      return { ErrorClass: PolicyBadTimeError, message: `invalid time ${JSON.stringify(text)} at ${formatPath(path)}: write HH:MM on a 24-hour clock, e.g. 08:00 or 17:30${endOfDay}${hint}` };
     },
   });
 }

@@ -1,6 +1,7 @@
 /** IANA time zone names, checked against the zones this Node.js (ICU) knows. */
-import { formatPath } from './decode-context';
-import { string, type Decoder } from './decoders';
+import { formatPath, type Path } from './decode-context';
+import type { Decoder } from './decoder';
+import { string, type Problem } from './decoders';
 import { closestMatch } from './did-you-mean';
 import { PolicyBadTimeZoneError } from './policy-errors';
 
@@ -31,11 +32,18 @@ export function timeZoneProblem(name: string): string | undefined {
   return undefined;
 }
 
+function refusal(text: string, path: Path): Problem | undefined {
+  const problem = timeZoneProblem(text);
+  return problem ? { ErrorClass: PolicyBadTimeZoneError, message: `invalid time zone ${JSON.stringify(text)} at ${formatPath(path)}: it ${problem}` } : undefined;
+}
+
 export const timeZone: Decoder<string> = string({
   expected: 'an IANA time zone such as Europe/Berlin',
   schema: { type: 'string', minLength: 1 },
-  parse(text, fail, path) {
-    const problem = timeZoneProblem(text);
-    return problem ? fail(PolicyBadTimeZoneError, `invalid time zone ${JSON.stringify(text)} at ${formatPath(path)}: it ${problem}`) : text;
+  // The schema only knows that a zone is not empty; the zones themselves are ICU's.
+  refused: (text, path) => refusal(text, path),
+  convert: (text, fail, path) => {
+    const problem = refusal(text, path);
+    return problem ? fail(problem.ErrorClass, problem.message) : text;
   },
 });

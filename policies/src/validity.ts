@@ -1,6 +1,8 @@
+/** When a document is in force: a start, an end and recurring windows in a time zone. */
 import { formatPath } from './decode-context';
-import { list, object, oneOf } from './decoders';
+import { list, oneOf } from './decoders';
 import { instant, type Instant } from './instant';
+import { object } from './object-decoder';
 import { PolicyConflictError, PolicyMissingFieldError } from './policy-errors';
 import { timeOfDay, type TimeOfDay } from './time-of-day';
 import { timeZone } from './time-zone';
@@ -96,10 +98,8 @@ export const validity = object<Validity>({
     },
   },
   schemaExtras: { minProperties: 1 },
+  empty: { ErrorClass: PolicyMissingFieldError, message: (where) => `${where} sets nothing: add notBefore, notAfter or windows, or remove it` },
   check(value, at) {
-    if (!at.has('notBefore') && !at.has('notAfter') && !at.has('windows')) {
-      at.report(PolicyMissingFieldError, [], `${formatPath(at.path)} sets nothing: add notBefore, notAfter or windows, or remove it`);
-    }
     if (value.notBefore && value.notAfter && value.notAfter.epochMs <= value.notBefore.epochMs) {
       at.report(
         PolicyConflictError,
