@@ -1,6 +1,6 @@
 /** clusterAccess, breakGlassEligibility and canApprove. */
 import type { ActiveGrant } from '../../control-plane/policy-engine/engine-contract';
-import { mergeClusterRoles } from '../../control-plane/policy-engine/policy-engine';
+import { mergeClusterRoles } from '../../control-plane/policy-engine/merge-cluster-roles';
 import { at, cluster, context, engine, FOREVER, HOUR, NOON, subject } from './engine-fixtures';
 
 const e = engine(`
