@@ -7,9 +7,17 @@
 import type { TLSSocket } from 'node:tls';
 import { CertificateIdentityReader } from '../authz/certificate-identity';
 import type { AccessState } from '../access-state/access-state';
-import type { Caller } from './api-route';
 import { unauthenticated } from './api-errors';
 import { isAdmin } from './admins';
+
+/** Who is calling: from the client certificate, resolved against kubegate's records. */
+export interface Caller {
+  readonly user: string;
+  readonly groups: readonly string[];
+  readonly admin: boolean;
+  /** The serial of the certificate the caller presented. */
+  readonly serial: string;
+}
 
 export class CallerIdentity {
   private readonly reader = new CertificateIdentityReader();
