@@ -11,8 +11,10 @@
 import { StoreConflictError, type BreakGlassRecord } from '../store/store';
 import { DurationError, parseDurationMs } from '../config/duration';
 import type { Subject } from '../policy-engine/engine-contract';
-import type { ApiDeps, Caller, Route } from './api-route';
-import { bodyObject, optionalString, requiredString } from './api-input';
+import type { ApiDeps } from './api-deps';
+import type { ApiInstance } from './api-request';
+import type { Caller } from './caller-identity';
+import { NO_FIELDS, NON_BLANK_STRING, OPTIONAL_STRING, SEGMENT, bodyWith, pathParams, queryWith } from './api-schemas';
 import { badRequest, conflict, forbidden, notFound } from './api-errors';
 import { breakGlassView, type BreakGlassView } from './api-views';
 import { putInForce } from './in-force';
@@ -89,16 +91,17 @@ function requirePending(rec: BreakGlassRecord): void {
   if (rec.state !== 'pending') throw conflict(`break-glass request "${rec.id}" is ${rec.state}, not pending`);
 }
 
-export const breakGlassRoutes: readonly Route[] = [
-  {
-    method: 'GET',
-    path: '/breakglass',
-    handler: async (req, deps) => {
-      const state = req.query.get('state');
-      const states = ['pending', 'active', 'expired', 'rejected', 'cancelled'] as const;
-      if (state !== null && !(states as readonly string[]).includes(state)) {
-        throw badRequest('state', `state must be one of ${states.join(', ')}`);
-      }
+const STATES = ['pending', 'active', 'expired', 'rejected', 'cancelled'] as const;
+const REQUEST = pathParams({ id: SEGMENT });
+type RequestParams = { id: string };
+
+export function breakGlassRoutes(app: ApiInstance, deps: ApiDeps): void {
+  // Other query parameters are ignored, as they always were.
+  app.get<{ Querystring: { state?: (typeof STATES)[number] } }>(
+    '/breakglass',
+    { schema: { querystring: queryWith({ state: { type: 'string', enum: STATES } }, false) } },
+    async (req) => {
+      const state = req.query.state;
       const now = deps.clock();
       const engine = deps.access().engine;
       const me = subjectOf(req.caller);
@@ -107,19 +110,21 @@ export const breakGlassRoutes: readonly Route[] = [
       );
       const current: BreakGlassRecord[] = [];
       for (const r of visible) current.push(await expireIfDue(deps, r, now));
-      const shown = current.filter((r) => state === null || r.state === state);
-      return { body: { requests: shown.map((r) => view(deps, r, now)) } };
+      const shown = current.filter((r) => state === undefined || r.state === state);
+      return { requests: shown.map((r) => view(deps, r, now)) };
     },
-  },
-  {
-    method: 'POST',
-    path: '/breakglass',
-    handler: async (req, deps) => {
-      const body = bodyObject(req.body, ['policy', 'cluster', 'duration', 'justification']);
-      const policy = requiredString(body, 'policy');
-      const clusterName = requiredString(body, 'cluster');
-      const durationText = requiredString(body, 'duration');
-      const justification = (optionalString(body, 'justification') ?? '').trim();
+  );
+
+  app.post<{ Body: { policy: string; cluster: string; duration: string; justification?: string | null } }>(
+    '/breakglass',
+    {
+      schema: {
+        body: bodyWith({ policy: NON_BLANK_STRING, cluster: NON_BLANK_STRING, duration: NON_BLANK_STRING, justification: OPTIONAL_STRING }, ['policy', 'cluster', 'duration']),
+      },
+    },
+    async (req, reply) => {
+      const { policy, cluster: clusterName, duration: durationText } = req.body;
+      const justification = (req.body.justification ?? '').trim();
       const access = deps.access();
       const cluster = access.cluster(clusterName);
       if (!cluster) throw badRequest('cluster', `cluster "${clusterName}" is not registered`);
@@ -163,46 +168,42 @@ export const breakGlassRoutes: readonly Route[] = [
       });
       deps.logger.info('break-glass requested', { id: created.id, policy, user: me.user, cluster: cluster.name, state: created.state, durationMs });
       await putInForce(deps, `break-glass request "${created.id}"`);
-      return { status: 201, body: { request: view(deps, created, now) } };
+      return reply.code(201).send({ request: view(deps, created, now) });
     },
-  },
-  {
-    method: 'POST',
-    path: '/breakglass/{id}/approve',
-    handler: async (req, deps) => {
-      bodyObject(req.body, []);
+  );
+
+  app.post<{ Params: RequestParams }>('/breakglass/:id/approve', { schema: { params: REQUEST, body: NO_FIELDS } }, async (req) => {
+    const me = subjectOf(req.caller);
+    const updated = await updateRecord(deps, req.params.id, (rec, now) => {
+      const access = deps.access();
+      if (rec.user === me.user) throw forbidden('you cannot approve your own break-glass request');
+      if (!access.engine.canApprove(me, rec.policy, rec.user)) {
+        throw forbidden(`user "${me.user}" is not an approver of BreakGlassPolicy "${rec.policy}"`);
+      }
+      requirePending(rec);
+      if (rec.approvals.some((a) => a.approver === me.user)) throw conflict(`you have already approved break-glass request "${rec.id}"`);
+      const requester = access.user(rec.user);
+      const cluster = access.cluster(rec.cluster);
+      if (!requester || requester.disabled) throw conflict(`the requester "${rec.user}" no longer exists or is disabled`);
+      if (!cluster) throw conflict(`cluster "${rec.cluster}" is no longer registered`);
+      const e = access.engine.breakGlassEligibility({ user: requester.name, groups: requester.groups }, rec.policy, cluster, access.evaluationContext(requester.name, now));
+      if (!e.eligible) throw conflict(`the requester is no longer eligible: ${e.message}`);
+      const approvals = [...rec.approvals, { approver: me.user, at: now }];
+      if (approvals.length < e.minApprovals) return { ...rec, approvals };
+      return { ...rec, approvals, state: 'active', activatedAt: now, expiresAt: now + rec.durationMs };
+    });
+    deps.logger.info('break-glass approved', { id: updated.id, by: me.user, state: updated.state, approvals: updated.approvals.length });
+    await putInForce(deps, `the approval of break-glass request "${updated.id}"`);
+    return { request: view(deps, updated, deps.clock()) };
+  });
+
+  app.post<{ Params: RequestParams; Body: { reason: string } }>(
+    '/breakglass/:id/reject',
+    { schema: { params: REQUEST, body: bodyWith({ reason: NON_BLANK_STRING }, ['reason']) } },
+    async (req) => {
+      const reason = req.body.reason;
       const me = subjectOf(req.caller);
-      const updated = await updateRecord(deps, req.params.id!, (rec, now) => {
-        const access = deps.access();
-        if (rec.user === me.user) throw forbidden('you cannot approve your own break-glass request');
-        if (!access.engine.canApprove(me, rec.policy, rec.user)) {
-          throw forbidden(`user "${me.user}" is not an approver of BreakGlassPolicy "${rec.policy}"`);
-        }
-        requirePending(rec);
-        if (rec.approvals.some((a) => a.approver === me.user)) throw conflict(`you have already approved break-glass request "${rec.id}"`);
-        const requester = access.user(rec.user);
-        const cluster = access.cluster(rec.cluster);
-        if (!requester || requester.disabled) throw conflict(`the requester "${rec.user}" no longer exists or is disabled`);
-        if (!cluster) throw conflict(`cluster "${rec.cluster}" is no longer registered`);
-        const e = access.engine.breakGlassEligibility({ user: requester.name, groups: requester.groups }, rec.policy, cluster, access.evaluationContext(requester.name, now));
-        if (!e.eligible) throw conflict(`the requester is no longer eligible: ${e.message}`);
-        const approvals = [...rec.approvals, { approver: me.user, at: now }];
-        if (approvals.length < e.minApprovals) return { ...rec, approvals };
-        return { ...rec, approvals, state: 'active', activatedAt: now, expiresAt: now + rec.durationMs };
-      });
-      deps.logger.info('break-glass approved', { id: updated.id, by: me.user, state: updated.state, approvals: updated.approvals.length });
-      await putInForce(deps, `the approval of break-glass request "${updated.id}"`);
-      return { body: { request: view(deps, updated, deps.clock()) } };
-    },
-  },
-  {
-    method: 'POST',
-    path: '/breakglass/{id}/reject',
-    handler: async (req, deps) => {
-      const body = bodyObject(req.body, ['reason']);
-      const reason = requiredString(body, 'reason');
-      const me = subjectOf(req.caller);
-      const updated = await updateRecord(deps, req.params.id!, (rec) => {
+      const updated = await updateRecord(deps, req.params.id, (rec) => {
         if (!req.caller.admin && !deps.access().engine.canApprove(me, rec.policy, rec.user)) {
           throw forbidden(
             rec.user === me.user
@@ -215,24 +216,24 @@ export const breakGlassRoutes: readonly Route[] = [
       });
       deps.logger.info('break-glass rejected', { id: updated.id, by: me.user });
       await putInForce(deps, `rejecting break-glass request "${updated.id}"`);
-      return { body: { request: view(deps, updated, deps.clock()) } };
+      return { request: view(deps, updated, deps.clock()) };
     },
-  },
-  {
-    method: 'POST',
-    path: '/breakglass/{id}/cancel',
-    handler: async (req, deps) => {
-      const body = bodyObject(req.body, ['reason']);
-      const reason = optionalString(body, 'reason');
+  );
+
+  app.post<{ Params: RequestParams; Body: { reason?: string | null } }>(
+    '/breakglass/:id/cancel',
+    { schema: { params: REQUEST, body: bodyWith({ reason: OPTIONAL_STRING }) } },
+    async (req) => {
+      const reason = req.body.reason ?? undefined;
       const me = req.caller.user;
-      const updated = await updateRecord(deps, req.params.id!, (rec) => {
+      const updated = await updateRecord(deps, req.params.id, (rec) => {
         if (rec.user !== me && !req.caller.admin) throw forbidden('only the requester and administrators may cancel a break-glass request');
         if (rec.state !== 'pending' && rec.state !== 'active') throw conflict(`break-glass request "${rec.id}" is ${rec.state}; only pending and active requests can be cancelled`);
         return { ...rec, state: 'cancelled', endedBy: me, ...(reason !== undefined ? { endReason: reason } : {}) };
       });
       deps.logger.info('break-glass cancelled', { id: updated.id, by: me });
       await putInForce(deps, `cancelling break-glass request "${updated.id}"`);
-      return { body: { request: view(deps, updated, deps.clock()) } };
+      return { request: view(deps, updated, deps.clock()) };
     },
-  },
-];
+  );
+}

@@ -4,10 +4,11 @@
  * whether their agent is connected (judged by its last heartbeat in the store, so every
  * replica answers the same), and one-time join tokens for new agents (administrators only).
  */
-import type { Route } from './api-route';
+import type { ApiDeps } from './api-deps';
+import type { ApiInstance } from './api-request';
 import type { ClusterView, JoinTokenView } from './api-views';
 import { badRequest } from './api-errors';
-import { bodyObject, optionalString } from './api-input';
+import { OPTIONAL_STRING, bodyWith, pathParams } from './api-schemas';
 import { DurationError, parseDurationMs } from '../config/duration';
 import { hashJoinSecret, newJoinToken } from '../agent-gateway/join-token';
 import { CLUSTER_NAME } from '../../agent/protocol/identities';
@@ -28,50 +29,53 @@ function agentView(record: ClusterRecord, now: number): NonNullable<ClusterView[
   };
 }
 
-export const clusterRoutes: readonly Route[] = [
-  {
-    method: 'GET',
-    path: '/clusters',
-    handler: async (req, deps) => {
-      const access = deps.access();
-      const now = deps.clock();
-      const subject = { user: req.caller.user, groups: req.caller.groups };
-      const context = access.evaluationContext(req.caller.user, now);
-      // The clusters and the caller's access come from memory; only the agents' status needs
-      // the store, so a store outage costs that column, not the whole list.
-      let records: Map<string, ClusterRecord> | undefined;
-      try {
-        records = new Map((await deps.store.listClusters()).map((r) => [r.name, r]));
-      } catch (err) {
-        if (!(err instanceof StoreUnavailableError)) throw err;
-        deps.logger.warn('cluster list without agent status: the store is unavailable', { error: err.message });
-      }
-      const clusters: ClusterView[] = access
-        .allClusters()
-        .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-        .map((c) => {
-          const a = access.engine.clusterAccess(subject, c, context);
-          const record = records?.get(c.name);
-          return {
-            name: c.name,
-            labels: c.labels,
-            connection: records === undefined ? 'unknown' : record ? 'tunnel' : 'direct',
-            ...(record ? { agent: agentView(record, now) } : {}),
-            access: { mode: a.mode, requiresActiveSession: a.requiresActiveSession, clusterRoles: a.clusterRoles, policies: a.policies },
-          };
-        });
-      return { body: { clusters } };
-    },
+/** A cluster's name as agents' certificates carry it: a DNS label. */
+const CLUSTER = pathParams({
+  name: {
+    type: 'string',
+    pattern: CLUSTER_NAME.source,
+    problems: { pattern: `cluster name "{text}" must be a DNS label (lowercase letters, digits and '-', at most 63)` },
   },
-  {
-    method: 'POST',
-    path: '/clusters/{name}/join-tokens',
-    admin: true,
-    handler: async (req, deps) => {
-      const cluster = req.params.name!;
-      if (!CLUSTER_NAME.test(cluster)) throw badRequest('name', `cluster name "${cluster}" must be a DNS label (lowercase letters, digits and '-', at most 63)`);
-      const body = bodyObject(req.body ?? {}, ['ttl']);
-      const ttlText = optionalString(body, 'ttl');
+});
+
+export function clusterRoutes(app: ApiInstance, deps: ApiDeps): void {
+  app.get('/clusters', async (req) => {
+    const access = deps.access();
+    const now = deps.clock();
+    const subject = { user: req.caller.user, groups: req.caller.groups };
+    const context = access.evaluationContext(req.caller.user, now);
+    // The clusters and the caller's access come from memory; only the agents' status needs
+    // the store, so a store outage costs that column, not the whole list.
+    let records: Map<string, ClusterRecord> | undefined;
+    try {
+      records = new Map((await deps.store.listClusters()).map((r) => [r.name, r]));
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      deps.logger.warn('cluster list without agent status: the store is unavailable', { error: err.message });
+    }
+    const clusters: ClusterView[] = access
+      .allClusters()
+      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
+      .map((c) => {
+        const a = access.engine.clusterAccess(subject, c, context);
+        const record = records?.get(c.name);
+        return {
+          name: c.name,
+          labels: c.labels,
+          connection: records === undefined ? 'unknown' : record ? 'tunnel' : 'direct',
+          ...(record ? { agent: agentView(record, now) } : {}),
+          access: { mode: a.mode, requiresActiveSession: a.requiresActiveSession, clusterRoles: a.clusterRoles, policies: a.policies },
+        };
+      });
+    return { clusters };
+  });
+
+  app.post<{ Params: { name: string }; Body: { ttl?: string | null } }>(
+    '/clusters/:name/join-tokens',
+    { config: { admin: true }, schema: { params: CLUSTER, body: bodyWith({ ttl: OPTIONAL_STRING }) } },
+    async (req, reply) => {
+      const cluster = req.params.name;
+      const ttlText = req.body.ttl ?? undefined;
       let ttlMs = DEFAULT_JOIN_TOKEN_TTL_MS;
       if (ttlText !== undefined) {
         try {
@@ -87,7 +91,7 @@ export const clusterRoutes: readonly Route[] = [
       await deps.store.createJoinToken({ id: token.id, cluster, secretHash: hashJoinSecret(token.secret), createdAt: now, createdBy: req.caller.user, expiresAt: now + ttlMs });
       deps.logger.info('join token created', { cluster, token: token.id, by: req.caller.user, expiresAt: new Date(now + ttlMs).toISOString() });
       const view: JoinTokenView = { token: token.text, id: token.id, cluster, expiresAt: new Date(now + ttlMs).toISOString() };
-      return { status: 201, body: view };
+      return reply.code(201).send(view);
     },
-  },
-];
+  );
+}

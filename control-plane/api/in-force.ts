@@ -3,7 +3,7 @@
  * "in force at the edge", not merely "written down". If the reload fails the change is stored
  * but unconfirmed: the caller is told exactly that, never a plain success.
  */
-import type { ApiDeps } from './api-route';
+import type { ApiDeps } from './api-deps';
 import { ApiError } from './api-errors';
 
 export async function putInForce(deps: ApiDeps, what: string): Promise<void> {

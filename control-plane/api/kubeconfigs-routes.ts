@@ -7,25 +7,28 @@
  */
 import { DurationError, parseDurationMs } from '../config/duration';
 import { issueKubeconfig, NoKubectlAccessError } from '../credentials/kubeconfig-issuer';
-import type { Route } from './api-route';
-import { bodyObject, optionalString, stringList } from './api-input';
+import type { ApiDeps } from './api-deps';
+import type { ApiInstance } from './api-request';
+import { OPTIONAL_STRING, OPTIONAL_STRING_LIST, bodyWith } from './api-schemas';
 import { badRequest, conflict, forbidden, notFound } from './api-errors';
 import { iso, type KubeconfigView } from './api-views';
 import { putInForce } from './in-force';
 import { formatDuration } from './format-duration';
 
-export const kubeconfigRoutes: readonly Route[] = [
-  {
-    method: 'POST',
-    path: '/kubeconfigs',
-    handler: async (req, deps) => {
-      const body = bodyObject(req.body, ['user', 'ttl', 'clusters']);
+type KubeconfigRequest = { user?: string | null; ttl?: string | null; clusters?: string[] | null };
+
+export function kubeconfigRoutes(app: ApiInstance, deps: ApiDeps): void {
+  app.post<{ Body: KubeconfigRequest }>(
+    '/kubeconfigs',
+    { schema: { body: bodyWith({ user: OPTIONAL_STRING, ttl: OPTIONAL_STRING, clusters: OPTIONAL_STRING_LIST }) } },
+    async (req, reply) => {
+      const body = req.body;
       const settings = deps.issueKubeconfig;
-      const target = optionalString(body, 'user') ?? req.caller.user;
+      const target = body.user ?? req.caller.user;
       if (target !== req.caller.user && !req.caller.admin) {
         throw forbidden(`only administrators may issue a kubeconfig for another user; you may renew your own (user "${req.caller.user}")`);
       }
-      const ttlText = optionalString(body, 'ttl');
+      const ttlText = body.ttl ?? undefined;
       let ttlMs = settings.defaultTtlMs;
       if (ttlText !== undefined) {
         try {
@@ -38,7 +41,7 @@ export const kubeconfigRoutes: readonly Route[] = [
       if (ttlMs > settings.maxTtlMs) {
         throw badRequest('ttl', `ttl ${ttlText ?? formatDuration(ttlMs)} is longer than the maximum of ${formatDuration(settings.maxTtlMs)}`);
       }
-      const clusters = stringList(body, 'clusters', false);
+      const clusters = body.clusters ?? undefined;
       const access = deps.access();
       if (clusters !== undefined) {
         if (clusters.length === 0) throw badRequest('clusters', 'clusters must not be empty: leave it out for every cluster the user may reach');
@@ -98,7 +101,7 @@ export const kubeconfigRoutes: readonly Route[] = [
         serial: issued.serial,
         notes,
       };
-      return { status: 201, body: view };
+      return reply.code(201).send(view);
     },
-  },
-];
+  );
+}

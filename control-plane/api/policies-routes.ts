@@ -7,28 +7,37 @@
  */
 import { loadPolicies, type PolicyFile } from '../../policies/src';
 import { StoreConflictError } from '../store/store';
-import type { ApiDeps, Route } from './api-route';
-import { bodyObject, requiredInteger, type Body } from './api-input';
+import type { ApiDeps } from './api-deps';
+import type { ApiInstance } from './api-request';
+import { bodyWith, type JsonSchema } from './api-schemas';
 import { ApiError, badRequest, conflict, toApiPolicyError } from './api-errors';
 import { documentRef, iso, type PolicyDiffView, type PolicySetView, type PolicyValidationView } from './api-views';
 import { checkPolicySet, diffDocuments, diffFiles } from './policy-diff';
 import { putInForce } from './in-force';
 
-function policyFiles(body: Body): PolicyFile[] {
-  const value = body.files;
-  if (value === undefined || value === null) throw badRequest('files', 'files is required: a list of {fileName, text}');
-  if (!Array.isArray(value)) throw badRequest('files', 'files must be a list of {fileName, text}');
+/** `files`: the policy set's files, each a name and its YAML. */
+const FILES: JsonSchema = {
+  type: 'array',
+  items: {
+    type: 'object',
+    properties: {
+      fileName: { type: 'string', pattern: '\\S', problems: { type: '{field} must be a non-empty string', pattern: '{field} must be a non-empty string', required: '{field} must be a non-empty string' } },
+      text: { type: 'string', problems: { required: '{field} must be a string' } },
+    },
+    required: ['fileName', 'text'],
+    additionalProperties: false,
+    problems: { type: '{field} must be an object {fileName, text}' },
+  },
+  problems: { type: '{field} must be a list of {fileName, text}', required: '{field} is required: a list of {fileName, text}' },
+};
+
+/** The files in the order given; a name listed twice is refused, naming the second. */
+function policyFiles(files: readonly PolicyFile[]): PolicyFile[] {
   const seen = new Set<string>();
-  return value.map((f: unknown, i) => {
-    const field = `files[${i}]`;
-    if (typeof f !== 'object' || f === null || Array.isArray(f)) throw badRequest(field, `${field} must be an object {fileName, text}`);
-    const entry = f as Record<string, unknown>;
-    for (const k of Object.keys(entry)) if (k !== 'fileName' && k !== 'text') throw badRequest(`${field}.${k}`, `unknown field "${k}" in ${field}; fields here: fileName, text`);
-    if (typeof entry.fileName !== 'string' || entry.fileName.trim() === '') throw badRequest(`${field}.fileName`, `${field}.fileName must be a non-empty string`);
-    if (typeof entry.text !== 'string') throw badRequest(`${field}.text`, `${field}.text must be a string`);
-    if (seen.has(entry.fileName)) throw badRequest(`${field}.fileName`, `file "${entry.fileName}" is listed twice`);
-    seen.add(entry.fileName);
-    return { fileName: entry.fileName, text: entry.text };
+  return files.map((f, i) => {
+    if (seen.has(f.fileName)) throw badRequest(`files[${i}].fileName`, `file "${f.fileName}" is listed twice`);
+    seen.add(f.fileName);
+    return { fileName: f.fileName, text: f.text };
   });
 }
 
@@ -44,51 +53,53 @@ async function policySetView(deps: ApiDeps): Promise<PolicySetView> {
   };
 }
 
-export const policyRoutes: readonly Route[] = [
-  {
-    method: 'GET',
-    path: '/policies',
-    handler: async (_req, deps) => ({ body: await policySetView(deps) }),
-  },
-  {
-    method: 'POST',
-    path: '/policies/validate',
-    handler: async (req) => {
-      const files = policyFiles(bodyObject(req.body, ['files']));
-      const result = checkPolicySet(files);
-      const view: PolicyValidationView = {
-        valid: result.errors.length === 0,
-        errors: result.errors.map(toApiPolicyError),
-        documents: result.documents.map(documentRef),
-      };
-      return { body: view };
+type FilesBody = { files: PolicyFile[] };
+
+export function policyRoutes(app: ApiInstance, deps: ApiDeps): void {
+  app.get('/policies', async () => policySetView(deps));
+
+  app.post<{ Body: FilesBody }>('/policies/validate', { schema: { body: bodyWith({ files: FILES }, ['files']) } }, async (req) => {
+    const files = policyFiles(req.body.files);
+    const result = checkPolicySet(files);
+    const view: PolicyValidationView = {
+      valid: result.errors.length === 0,
+      errors: result.errors.map(toApiPolicyError),
+      documents: result.documents.map(documentRef),
+    };
+    return view;
+  });
+
+  app.post<{ Body: FilesBody }>('/policies/diff', { schema: { body: bodyWith({ files: FILES }, ['files']) } }, async (req) => {
+    const files = policyFiles(req.body.files);
+    const current = await deps.store.getPolicySet();
+    const proposed = checkPolicySet(files);
+    const view: PolicyDiffView = {
+      revision: current.revision,
+      valid: proposed.errors.length === 0,
+      errors: proposed.errors.map(toApiPolicyError),
+      documents: diffDocuments(checkPolicySet(current.files).documents, proposed.documents),
+      files: diffFiles(current.files, files),
+    };
+    return view;
+  });
+
+  app.put<{ Body: FilesBody & { expectedRevision: number } }>(
+    '/policies',
+    {
+      config: { admin: true },
+      schema: {
+        body: bodyWith(
+          {
+            files: FILES,
+            expectedRevision: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER, problems: { type: '{field} must be a non-negative integer', minimum: '{field} must be a non-negative integer', maximum: '{field} must be a non-negative integer' } },
+          },
+          ['files', 'expectedRevision'],
+        ),
+      },
     },
-  },
-  {
-    method: 'POST',
-    path: '/policies/diff',
-    handler: async (req, deps) => {
-      const files = policyFiles(bodyObject(req.body, ['files']));
-      const current = await deps.store.getPolicySet();
-      const proposed = checkPolicySet(files);
-      const view: PolicyDiffView = {
-        revision: current.revision,
-        valid: proposed.errors.length === 0,
-        errors: proposed.errors.map(toApiPolicyError),
-        documents: diffDocuments(checkPolicySet(current.files).documents, proposed.documents),
-        files: diffFiles(current.files, files),
-      };
-      return { body: view };
-    },
-  },
-  {
-    method: 'PUT',
-    path: '/policies',
-    admin: true,
-    handler: async (req, deps) => {
-      const body = bodyObject(req.body, ['files', 'expectedRevision']);
-      const files = policyFiles(body);
-      const expectedRevision = requiredInteger(body, 'expectedRevision');
+    async (req) => {
+      const files = policyFiles(req.body.files);
+      const expectedRevision = req.body.expectedRevision;
       // Throws PolicyValidationError with every error: answered 422, nothing stored.
       loadPolicies(files);
       let applied;
@@ -106,7 +117,7 @@ export const policyRoutes: readonly Route[] = [
       if (deps.access().policyRevision < applied.revision) {
         throw new ApiError(500, 'ERR_NOT_CONFIRMED', `policy revision ${applied.revision} was stored, but the control plane still enforces revision ${deps.access().policyRevision}; see the control plane log`);
       }
-      return { body: await policySetView(deps) };
+      return policySetView(deps);
     },
-  },
-];
+  );
+}

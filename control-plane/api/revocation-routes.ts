@@ -3,20 +3,19 @@
  * edge and here, their console sessions end and their break-glass grants are cancelled, in one
  * store transaction. The answer comes once the edge has the new revocation list.
  */
-import type { Route } from './api-route';
-import { bodyObject } from './api-input';
+import type { ApiDeps } from './api-deps';
+import type { ApiInstance } from './api-request';
+import { NO_FIELDS, SEGMENT, pathParams } from './api-schemas';
 import { iso, type RevocationView } from './api-views';
 import { putInForce } from './in-force';
 import { requireUser } from './users-routes';
 
-export const revocationRoutes: readonly Route[] = [
-  {
-    method: 'POST',
-    path: '/users/{name}/revoke',
-    admin: true,
-    handler: async (req, deps) => {
-      bodyObject(req.body, []);
-      const user = await requireUser(deps, req.params.name!);
+export function revocationRoutes(app: ApiInstance, deps: ApiDeps): void {
+  app.post<{ Params: { name: string } }>(
+    '/users/:name/revoke',
+    { config: { admin: true }, schema: { params: pathParams({ name: SEGMENT }), body: NO_FIELDS } },
+    async (req) => {
+      const user = await requireUser(deps, req.params.name);
       const now = deps.clock();
       const result = await deps.store.revokeUser(user.name, now, req.caller.user);
       deps.logger.info('user revoked', { user: user.name, revokedCertificates: result.revokedCertificates, by: req.caller.user });
@@ -27,7 +26,7 @@ export const revocationRoutes: readonly Route[] = [
         revokedAt: iso(now),
         credentialRevision: result.user.credentialRevision,
       };
-      return { body: view };
+      return view;
     },
-  },
-];
+  );
+}
