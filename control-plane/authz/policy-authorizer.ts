@@ -6,7 +6,9 @@
  */
 import type { AuthzRequest, Authorizer, Decision, Identity } from './decision';
 import { CertificateIdentityReader } from './certificate-identity';
-import { parseRequestAttributes, RequestPathError, stripClusterPrefix, type RequestAttributes } from '../kubernetes-api/request-attributes';
+import { stripClusterPrefix } from '../kubernetes-api/cluster-prefix';
+import { parseRequestAttributes, type RequestAttributes } from '../kubernetes-api/request-attributes';
+import { RequestPathError } from '../kubernetes-api/request-target-check';
 import type { AuthorizationView } from './authorization-view';
 import type { AccessRequest, ClusterInfo, EngineDecision } from '../policy-engine/engine-contract';
 import { decisionCacheKey } from '../policy-engine/decision-cache';

@@ -34,7 +34,9 @@
  */
 import { spawn } from 'node:child_process';
 import fc from 'fast-check';
-import { RequestPathError, parseRequestAttributes, stripClusterPrefix, type RequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
+import { stripClusterPrefix } from '../../control-plane/kubernetes-api/cluster-prefix';
+import { parseRequestAttributes, type RequestAttributes } from '../../control-plane/kubernetes-api/request-attributes';
+import { RequestPathError } from '../../control-plane/kubernetes-api/request-target-check';
 import { loadToolchain, pinnedVersions } from '../../dev/toolchain/tools';
 import { apiRequestSpecArb, joinPath, keywordSegmentsArb, methodArb, querySpecArb, targetOf, withQuery } from './support/request-generators';
 

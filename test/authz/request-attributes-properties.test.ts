@@ -19,16 +19,15 @@
  * kube's Go source and never from the parser.
  */
 import fc from 'fast-check';
+import { stripClusterPrefix } from '../../control-plane/kubernetes-api/cluster-prefix';
 import {
   RESOURCE_VERBS,
-  RequestPathError,
   formatRequestPath,
   isPrivilegedSubresource,
   parseRequestAttributes,
-  stripClusterPrefix,
   type RequestAttributes,
-  type RequestPathRejection,
 } from '../../control-plane/kubernetes-api/request-attributes';
+import { RequestPathError, type RequestPathRejection } from '../../control-plane/kubernetes-api/request-target-check';
 import {
   METHOD_VERBS,
   NO_QUERY,

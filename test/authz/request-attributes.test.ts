@@ -5,17 +5,15 @@
  * decoding kube does on the way, the paths the edge refuses, and properties over generated
  * paths.
  */
+import { stripClusterPrefix } from '../../control-plane/kubernetes-api/cluster-prefix';
 import {
-  MAX_QUERY_PARAMETERS,
   RESOURCE_VERBS,
-  RequestPathError,
   formatRequestPath,
   isPrivilegedSubresource,
   parseRequestAttributes,
-  stripClusterPrefix,
   type RequestAttributes,
-  type RequestPathRejection,
 } from '../../control-plane/kubernetes-api/request-attributes';
+import { MAX_QUERY_PARAMETERS, RequestPathError, type RequestPathRejection } from '../../control-plane/kubernetes-api/request-target-check';
 import { parseGoQuery } from '../../control-plane/kubernetes-api/list-options';
 
 type Expected = Omit<RequestAttributes, 'isResourceRequest' | 'path' | 'verbViaPathPrefix'>;
