@@ -15,13 +15,9 @@
  * sits in front of a real apiserver, so a target that Envoy, a URL normaliser and
  * kube-apiserver could read in different ways is refused rather than interpreted.
  */
-import {
-  decodeListOptions,
-  fallbackWatchBool,
-  fieldSelectorExactMatch,
-  parseGoQuery,
-  utf8FromBytes,
-} from './list-options';
+import { fieldSelectorExactMatch } from './field-selector';
+import { fallbackWatchBool, parseGoQuery, utf8FromBytes } from './go-query';
+import { decodeListOptions } from './list-options';
 import { assertMethod, RequestPathError, splitRequestTarget } from './request-target-check';
 
 export interface RequestAttributes {

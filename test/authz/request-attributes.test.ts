@@ -14,7 +14,7 @@ import {
   type RequestAttributes,
 } from '../../control-plane/kubernetes-api/request-attributes';
 import { MAX_QUERY_PARAMETERS, RequestPathError, type RequestPathRejection } from '../../control-plane/kubernetes-api/request-target-check';
-import { parseGoQuery } from '../../control-plane/kubernetes-api/list-options';
+import { parseGoQuery } from '../../control-plane/kubernetes-api/go-query';
 
 type Expected = Omit<RequestAttributes, 'isResourceRequest' | 'path' | 'verbViaPathPrefix'>;
 
