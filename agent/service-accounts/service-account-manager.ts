@@ -19,15 +19,15 @@
 import type { AgentLogger } from '../log/agent-logger';
 import { silentAgentLogger } from '../log/agent-logger';
 import type { KubeClient } from '../kubernetes/kube-client';
-import { KubeForbiddenError, KubeNotFoundError, isAlreadyExists, isConflict, isNotFound } from '../kubernetes/kube-errors';
-import type { Binding, ServiceAccount } from '../kubernetes/kube-objects';
-import { clusterRoleBindingPath, roleBindingPath, serviceAccountPath } from '../kubernetes/kube-paths';
-import { bindingKey, clusterRolesOf, desiredBindings, type BindingKind, type DesiredBinding, type UserAccess } from './desired-access';
+import { isAlreadyExists, isConflict } from '../kubernetes/kube-errors';
+import type { ServiceAccount } from '../kubernetes/kube-objects';
+import { serviceAccountPath } from '../kubernetes/kube-paths';
+import { bindingKey, clusterRolesOf, desiredBindings, type UserAccess } from './desired-access';
 import { KeyedLock } from './keyed-lock';
 import { LastUsedTracker } from './last-used-tracker';
+import { ManagedObjectClient, type ListedBinding } from './managed-object-client';
 import {
   bindingGrantsOnlyTo,
-  bindingManifest,
   bindingMatches,
   lastUsedAnnotation,
   recordedLastUse,
@@ -37,106 +37,27 @@ import {
   userOf,
 } from './managed-objects';
 import { ClusterRoleNotAllowedError, InvalidUserAccessError, ServiceAccountCollisionError } from './service-account-errors';
+import type {
+  EnsureResult,
+  ManagedBinding,
+  ManagedServiceAccount,
+  ReconcileResult,
+  RemovedBinding,
+  RemoveResult,
+  ServiceAccountManagerProps,
+  SkippedBinding,
+} from './service-account-manager-types';
 import {
   ANNOTATION_LAST_USED,
   DEFAULT_USERS_NAMESPACE,
   LABEL_MANAGED_BY,
   LABEL_USER_HASH,
   MANAGED_BY_VALUE,
-  MANAGED_SERVICE_ACCOUNT_SELECTOR,
   managedBindingSelector,
   serviceAccountName,
   serviceAccountUsername,
   userHash,
 } from './service-account-names';
-
-export interface ServiceAccountManagerProps {
-  readonly client: KubeClient;
-  /** Where the per-user ServiceAccounts live. @default 'kubegate-users' */
-  readonly namespace?: string;
-  /**
-   * ClusterRoles the cluster admin allows kubegate to bind. An ensure() asking for any other is
-   * refused with ClusterRoleNotAllowedError before a single request is made. Leave it out only
-   * when the agent's RBAC (`bind` restricted by resourceNames, agent/rbac) is the guard: the
-   * apiserver then refuses with KubeForbiddenError instead.
-   * @default undefined (no local check)
-   */
-  readonly allowedClusterRoles?: readonly string[];
-  /** @default silentAgentLogger */
-  readonly logger?: AgentLogger;
-  /** The clock, in ms since the epoch. @default Date.now */
-  readonly now?: () => number;
-  /**
-   * flushLastUsed() writes a user's kubegate.io/last-used annotation only when their recorded
-   * use is newer than it by more than this, so steady traffic costs one write per interval.
-   * Keep it well below the idle period. @default 60000
-   */
-  readonly lastUsedWriteIntervalMs?: number;
-}
-
-/** A binding ensure() could not create because its namespace is missing or being deleted; it is retried on the next ensure(). */
-export interface SkippedBinding {
-  readonly clusterRole: string;
-  readonly namespace: string;
-  readonly reason: 'namespace-not-found' | 'namespace-terminating';
-}
-
-export interface EnsureResult {
-  readonly user: string;
-  readonly serviceAccount: string;
-  readonly namespace: string;
-  /** Whether this call created the ServiceAccount. */
-  readonly created: boolean;
-  readonly bindingsCreated: number;
-  readonly bindingsRemoved: number;
-  readonly skipped: readonly SkippedBinding[];
-}
-
-export interface ManagedBinding {
-  readonly kind: BindingKind;
-  readonly name: string;
-  /** Only for RoleBindings. */
-  readonly namespace?: string;
-  readonly clusterRole: string;
-}
-
-export interface ManagedServiceAccount {
-  readonly user: string;
-  readonly serviceAccount: string;
-  readonly namespace: string;
-  /** The later of the annotation and uses recorded in memory; undefined if neither is known. */
-  readonly lastUsed: Date | undefined;
-  readonly bindings: readonly ManagedBinding[];
-}
-
-export interface RemoveResult {
-  readonly serviceAccountsRemoved: readonly string[];
-  readonly bindingsRemoved: number;
-}
-
-export interface RemovedBinding extends ManagedBinding {
-  readonly serviceAccount: string;
-  /** orphan: its ServiceAccount does not exist; tampered: it grants to someone other than its labelled ServiceAccount. */
-  readonly reason: 'orphan' | 'tampered';
-}
-
-export interface ReconcileResult {
-  readonly removedBindings: readonly RemovedBinding[];
-  /** Extra ServiceAccounts of one user, removed with their bindings; `kept` is the one left. */
-  readonly removedDuplicates: readonly { readonly user: string; readonly serviceAccount: string; readonly kept: string }[];
-  /** Results for the users of `desired`. */
-  readonly ensured: readonly EnsureResult[];
-  /** Users of `desired` whose ensure() failed; the others still converged. */
-  readonly failed: readonly { readonly user: string; readonly error: Error }[];
-  /** Labelled ServiceAccounts without a kubegate.io/user annotation: left alone, reported for a human. */
-  readonly unrecognized: readonly string[];
-}
-
-/** A binding as listed, with the kind its list said (list items carry no kind of their own). */
-interface ListedBinding {
-  readonly kind: BindingKind;
-  readonly object: Binding;
-}
 
 const DEFAULT_WRITE_INTERVAL_MS = 60_000;
 
@@ -159,6 +80,7 @@ export class ServiceAccountManager {
   private readonly writeIntervalMs: number;
   private readonly lock = new KeyedLock();
   private readonly tracker = new LastUsedTracker();
+  private readonly objects: ManagedObjectClient;
 
   constructor(props: ServiceAccountManagerProps) {
     this.client = props.client;
@@ -167,6 +89,7 @@ export class ServiceAccountManager {
     this.logger = props.logger ?? silentAgentLogger;
     this.now = props.now ?? Date.now;
     this.writeIntervalMs = props.lastUsedWriteIntervalMs ?? DEFAULT_WRITE_INTERVAL_MS;
+    this.objects = new ManagedObjectClient(this.client, this.namespace, this.logger);
   }
 
   /** The user name the proxy sends as Impersonate-User for `user`. */
@@ -217,7 +140,7 @@ export class ServiceAccountManager {
    * what this process recorded, is more than `idleMs` ago. Returns the users removed.
    */
   async removeIdle(idleMs: number): Promise<string[]> {
-    const accounts = await this.listServiceAccounts();
+    const accounts = await this.objects.listServiceAccounts();
     const removed = new Set<string>();
     for (const sa of accounts) {
       const user = userOf(sa);
@@ -225,9 +148,9 @@ export class ServiceAccountManager {
       const name = sa.metadata.name;
       const done = await this.lock.run(name, async () => {
         // Look again under the lock: a use or an ensure() may have come in since the list.
-        const fresh = await this.getServiceAccount(name);
+        const fresh = await this.objects.getServiceAccount(name);
         if (!fresh || userOf(fresh) !== user || !this.isIdle(fresh, user, idleMs)) return false;
-        await this.removeServiceAccount(name, fresh.metadata.resourceVersion);
+        await this.objects.removeServiceAccount(name, fresh.metadata.resourceVersion);
         return true;
       });
       if (done) {
@@ -249,7 +172,7 @@ export class ServiceAccountManager {
     let bindingsRemoved = 0;
     const serviceAccountsRemoved: string[] = [];
     for (const name of names) {
-      const result = await this.lock.run(name, () => this.removeServiceAccount(name, undefined));
+      const result = await this.lock.run(name, () => this.objects.removeServiceAccount(name, undefined));
       bindingsRemoved += result.bindingsRemoved;
       if (result.serviceAccountRemoved) serviceAccountsRemoved.push(name);
     }
@@ -275,8 +198,8 @@ export class ServiceAccountManager {
     // Bindings are listed before ServiceAccounts: ensure() creates the account before its
     // bindings, so every binding seen here belongs to an account the later list will show
     // (unless it really is gone). The other order could mistake fresh bindings for orphans.
-    const bindings = await this.listBindings(managedBindingSelector(this.namespace));
-    const accounts = await this.listServiceAccounts();
+    const bindings = await this.objects.listBindings(managedBindingSelector(this.namespace));
+    const accounts = await this.objects.listServiceAccounts();
 
     const unrecognized: string[] = [];
     const groups = new Map<string, ServiceAccount[]>();
@@ -298,7 +221,7 @@ export class ServiceAccountManager {
       const keep = this.chooseSurvivor(group, user);
       for (const sa of group) {
         if (sa === keep) continue;
-        await this.lock.run(sa.metadata.name, () => this.removeServiceAccount(sa.metadata.name, undefined));
+        await this.lock.run(sa.metadata.name, () => this.objects.removeServiceAccount(sa.metadata.name, undefined));
         gone.add(sa.metadata.name);
         removedDuplicates.push({ user, serviceAccount: sa.metadata.name, kept: keep.metadata.name });
         // The survivor inherits the latest recorded use, so collapsing never makes a user look idle.
@@ -317,8 +240,8 @@ export class ServiceAccountManager {
       if (!tampered && existing.has(serviceAccount)) continue;
       const removed = await this.lock.run(serviceAccount, async () => {
         // An orphan may have got its account since the list (an ensure() elsewhere); look again.
-        if (!tampered && (await this.getServiceAccount(serviceAccount))) return false;
-        return this.deleteBinding(listed);
+        if (!tampered && (await this.objects.getServiceAccount(serviceAccount))) return false;
+        return this.objects.deleteBinding(listed);
       });
       if (removed) {
         const reason = tampered ? 'tampered' : 'orphan';
@@ -342,8 +265,8 @@ export class ServiceAccountManager {
 
   /** Every account kubegate manages here, with its bindings. */
   async list(): Promise<ManagedServiceAccount[]> {
-    const accounts = await this.listServiceAccounts();
-    const bindings = await this.listBindings(managedBindingSelector(this.namespace));
+    const accounts = await this.objects.listServiceAccounts();
+    const bindings = await this.objects.listBindings(managedBindingSelector(this.namespace));
     const byAccount = new Map<string, ManagedBinding[]>();
     for (const listed of bindings) {
       const sa = serviceAccountOfBinding(listed.object)!;
@@ -379,20 +302,20 @@ export class ServiceAccountManager {
     const desiredByKey = new Map(desired.map((d) => [bindingKey(d), d]));
 
     // 0. A ServiceAccount of this name that belongs to someone else: stop before touching its bindings.
-    const existing = await this.getServiceAccount(serviceAccount);
+    const existing = await this.objects.getServiceAccount(serviceAccount);
     if (existing && userOf(existing) !== user) throw new ServiceAccountCollisionError(user, serviceAccount, userOf(existing));
 
     // 1. Take away what is no longer granted, before anything new is granted.
     const present = new Set<string>();
     let bindingsRemoved = 0;
-    for (const listed of await this.listBindings(managedBindingSelector(this.namespace, serviceAccount))) {
+    for (const listed of await this.objects.listBindings(managedBindingSelector(this.namespace, serviceAccount))) {
       const key = bindingKey({ kind: listed.kind, namespace: listed.object.metadata.namespace, name: listed.object.metadata.name });
       const want = desiredByKey.get(key);
       if (want && bindingMatches(listed.object, want, this.namespace, serviceAccount)) {
         present.add(key);
         continue;
       }
-      if (await this.deleteBinding(listed)) bindingsRemoved++;
+      if (await this.objects.deleteBinding(listed)) bindingsRemoved++;
     }
 
     // 2. The account.
@@ -403,7 +326,7 @@ export class ServiceAccountManager {
     const skipped: SkippedBinding[] = [];
     for (const want of desired) {
       if (present.has(bindingKey(want))) continue;
-      const outcome = await this.createBinding(user, serviceAccount, want);
+      const outcome = await this.objects.createBinding(user, serviceAccount, want);
       if (outcome === 'created') bindingsCreated++;
       else if (outcome !== 'present') {
         skipped.push({ clusterRole: want.clusterRole, namespace: want.namespace!, reason: outcome });
@@ -426,7 +349,7 @@ export class ServiceAccountManager {
         return true;
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
-        existing = await this.getServiceAccount(name);
+        existing = await this.objects.getServiceAccount(name);
         if (!existing) throw err; // created and deleted again in between: let the caller retry
       }
     }
@@ -435,36 +358,11 @@ export class ServiceAccountManager {
     return false;
   }
 
-  /**
-   * 'created', 'present' (someone else created the same binding meanwhile), or why its
-   * namespace cannot take it.
-   */
-  private async createBinding(user: string, serviceAccount: string, want: DesiredBinding): Promise<'created' | 'present' | SkippedBinding['reason']> {
-    const path = want.kind === 'ClusterRoleBinding' ? clusterRoleBindingPath() : roleBindingPath(want.namespace!);
-    const manifest = bindingManifest(user, this.namespace, serviceAccount, want);
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.client.create(path, manifest);
-        return 'created';
-      } catch (err) {
-        const unavailable = namespaceUnavailable(err);
-        if (unavailable) return unavailable;
-        if (!isAlreadyExists(err) || attempt > 0) throw err;
-      }
-      // AlreadyExists: fine if it is our binding (a racing ensure); if a binding of that name
-      // grants something else it is replaced once (roleRef is immutable, so no update).
-      const objectPath = want.kind === 'ClusterRoleBinding' ? clusterRoleBindingPath(want.name) : roleBindingPath(want.namespace!, want.name);
-      const current = await this.getOrUndefined<Binding>(objectPath);
-      if (current && bindingMatches(current, want, this.namespace, serviceAccount)) return 'present';
-      if (current) await this.deleteBinding({ kind: want.kind, object: current });
-    }
-  }
-
   private async writeLastUsed(user: string): Promise<boolean> {
     const name = serviceAccountName(user);
     for (let attempt = 0; attempt < 2; attempt++) {
       const at = this.tracker.lastTouch(user);
-      const sa = await this.getServiceAccount(name);
+      const sa = await this.objects.getServiceAccount(name);
       if (at === undefined || !sa) return false;
       if (userOf(sa) !== user) return false;
       const annotated = lastUsedAnnotation(sa);
@@ -505,79 +403,4 @@ export class ServiceAccountManager {
     if (canonical) return canonical;
     return [...group].sort((a, b) => (recordedLastUse(b) ?? 0) - (recordedLastUse(a) ?? 0) || a.metadata.name.localeCompare(b.metadata.name))[0];
   }
-
-  /**
-   * Bindings first, then the account (see the class comment). With `resourceVersion`, the
-   * account is deleted only if unchanged since it was read; a Conflict leaves it in place.
-   */
-  private async removeServiceAccount(name: string, resourceVersion: string | undefined): Promise<{ serviceAccountRemoved: boolean; bindingsRemoved: number }> {
-    let bindingsRemoved = 0;
-    for (const listed of await this.listBindings(managedBindingSelector(this.namespace, name))) {
-      if (await this.deleteBinding(listed)) bindingsRemoved++;
-    }
-    try {
-      await this.client.delete(serviceAccountPath(this.namespace, name), resourceVersion ? { preconditions: { resourceVersion } } : {});
-      return { serviceAccountRemoved: true, bindingsRemoved };
-    } catch (err) {
-      if (isNotFound(err)) return { serviceAccountRemoved: false, bindingsRemoved };
-      if (isConflict(err)) {
-        this.logger.warn('service account changed while being removed; kept it (its bindings are gone until the next ensure)', { serviceAccount: name });
-        return { serviceAccountRemoved: false, bindingsRemoved };
-      }
-      throw err;
-    }
-  }
-
-  /** Deletes a binding; false if it was already gone. */
-  private async deleteBinding(listed: ListedBinding): Promise<boolean> {
-    const { name, namespace } = listed.object.metadata;
-    const path = listed.kind === 'ClusterRoleBinding' ? clusterRoleBindingPath(name) : roleBindingPath(namespace!, name);
-    try {
-      await this.client.delete(path);
-      return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
-  }
-
-  private async listServiceAccounts(): Promise<ServiceAccount[]> {
-    const list = await this.client.list<ServiceAccount>(serviceAccountPath(this.namespace), { labelSelector: MANAGED_SERVICE_ACCOUNT_SELECTOR });
-    return [...list.items];
-  }
-
-  /** RoleBindings of every namespace, then ClusterRoleBindings, matching `labelSelector`. */
-  private async listBindings(labelSelector: string): Promise<ListedBinding[]> {
-    const [roleBindings, clusterRoleBindings] = await Promise.all([
-      this.client.list<Binding>(roleBindingPath(), { labelSelector }),
-      this.client.list<Binding>(clusterRoleBindingPath(), { labelSelector }),
-    ]);
-    return [
-      ...roleBindings.items.map((object) => ({ kind: 'RoleBinding' as const, object })),
-      ...clusterRoleBindings.items.map((object) => ({ kind: 'ClusterRoleBinding' as const, object })),
-    ];
-  }
-
-  private getServiceAccount(name: string): Promise<ServiceAccount | undefined> {
-    return this.getOrUndefined<ServiceAccount>(serviceAccountPath(this.namespace, name));
-  }
-
-  private async getOrUndefined<T>(path: string): Promise<T | undefined> {
-    try {
-      return await this.client.get<T>(path);
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-}
-
-/**
- * Whether a failed create means the binding's namespace cannot take it: missing (404 whose
- * Status names a namespace) or being deleted (403 with a NamespaceTerminating cause).
- */
-function namespaceUnavailable(err: unknown): SkippedBinding['reason'] | undefined {
-  if (err instanceof KubeNotFoundError && err.details?.kind === 'namespaces') return 'namespace-not-found';
-  if (err instanceof KubeForbiddenError && err.details?.causes?.some((c) => c.reason === 'NamespaceTerminating')) return 'namespace-terminating';
-  return undefined;
 }

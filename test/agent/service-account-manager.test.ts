@@ -8,7 +8,8 @@ import type { Binding, KubeObject, ServiceAccount } from '../../agent/kubernetes
 import { clusterRoleBindingPath, namespacePath, roleBindingPath, serviceAccountPath } from '../../agent/kubernetes/kube-paths';
 import type { UserAccess } from '../../agent/service-accounts/desired-access';
 import { ClusterRoleNotAllowedError, InvalidUserAccessError, ServiceAccountCollisionError } from '../../agent/service-accounts/service-account-errors';
-import { ServiceAccountManager, type EnsureResult, type ServiceAccountManagerProps } from '../../agent/service-accounts/service-account-manager';
+import { ServiceAccountManager } from '../../agent/service-accounts/service-account-manager';
+import type { EnsureResult, ServiceAccountManagerProps } from '../../agent/service-accounts/service-account-manager-types';
 import { bindingName, serviceAccountName, userHash } from '../../agent/service-accounts/service-account-names';
 import { applyManifests, clusterRole, eventually, namespace, rejection, requestAs, startAgentTestCluster, type AgentTestCluster } from './support/agent-test-cluster';
 
