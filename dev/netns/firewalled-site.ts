@@ -6,24 +6,24 @@
  * inside with exec()/spawn(); destroy() removes the namespace, the veth pair and every rule.
  * README.md beside this file has the diagram and the exact rules.
  */
-import { spawn as spawnChild } from 'node:child_process';
 import * as fs from 'node:fs';
 import { ManagedProcess, type ManagedProcessProps } from '../process/managed-process';
 import { startReadyProcess, type Readiness } from '../process/start-ready-process';
 import type { ProcessPlacement } from '../process/process-placement';
 import { SiteHttpBridge } from './site-http-bridge';
 import { silentLogger, type Logger } from '../../control-plane/log/logger';
-import { assertRoot, formatCommand, resolveNetworkTools, runTool, runToolSync, type NetworkTools } from './commands';
+import { assertRoot, resolveNetworkTools, runTool, runToolSync, type NetworkTools } from './commands';
 import { parsePortRange, siteEphemeralRange } from './ephemeral-ports';
 import { EPHEMERAL_RANGE_FILE } from '../process/ephemeral-port-range';
-import { InvalidSiteConfigError, NetnsCommandError, NetnsUnsupportedError, NoFreeSubnetError, SiteExistsError, SiteStateError, SubnetCollisionError } from './errors';
+import { InvalidSiteConfigError, NetnsCommandError, NoFreeSubnetError, SiteStateError, SubnetCollisionError } from './errors';
 import { OUTBOUND_CHAIN, hostForwardRuleArgs, outboundRuleArgs, siteIPv4Rules, siteIPv6Rules, taggedHostRules, type OutboundDestination } from './firewall-rules';
+import { addNamespace, hostRoutes } from './host-network';
+import { runToCompletion, type ExecOptions, type ExecResult } from './site-exec';
+import { NETNS_PREFIX, ownerTag } from './site-netns-name';
+import { removeSite } from './site-removal';
 import { MAX_INDEX, MIN_INDEX, SITE_POOL, overlappingRoutes, parseIPv4, subnetForIndex, subnetFromCidr, type RouteEntry, type SiteSubnet } from './subnet';
 
 export type { OutboundDestination } from './firewall-rules';
-
-/** Every namespace this harness creates starts with this. */
-export const NETNS_PREFIX = 'kubegate-';
 
 export interface FirewalledSiteProps {
   /**
@@ -46,27 +46,9 @@ export interface FirewalledSiteProps {
   readonly logger?: Logger;
 }
 
-export interface ExecOptions {
-  /** The process is killed (SIGKILL) after this long. @default 30000 */
-  readonly timeoutMs?: number;
-  /** Written to its stdin, which is then closed. @default '' */
-  readonly input?: string;
-  /** @default process.env */
-  readonly env?: NodeJS.ProcessEnv;
-}
-
-export interface ExecResult {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-}
-
 type State = 'new' | 'creating' | 'running' | 'destroyed';
 
 const NAME_PATTERN = /^[a-z](?:[a-z0-9-]{0,22}[a-z0-9])?$/;
-const NETNS_PATTERN = /^kubegate-(.+)-(\d+)-([0-9a-z]+)$/;
 
 // Sites still standing when this process exits are torn down synchronously by one 'exit'
 // listener (see teardownSync), so an ordinary exit leaves nothing behind; a SIGKILLed run
@@ -204,28 +186,7 @@ export class FirewalledSite {
     } catch (err) {
       return Promise.reject(err);
     }
-    return new Promise((resolve, reject) => {
-      const child = spawnChild(tools.ip, ['netns', 'exec', this.netns, command, ...args], { env: opts.env ?? process.env, stdio: ['pipe', 'pipe', 'pipe'] });
-      let stdout = '';
-      let stderr = '';
-      let timedOut = false;
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, opts.timeoutMs ?? 30_000);
-      child.on('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr, timedOut });
-      });
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(opts.input ?? '');
-    });
+    return runToCompletion(tools.ip, ['netns', 'exec', this.netns, command, ...args], opts);
   }
 
   /**
@@ -388,188 +349,5 @@ function validateDestination(d: OutboundDestination): void {
   }
   if (!Number.isInteger(d.port) || d.port < 1 || d.port > 65535) {
     throw new InvalidSiteConfigError('allowOutboundTo', `port ${d.port} is not a TCP port (1-65535)`);
-  }
-}
-
-async function addNamespace(tools: NetworkTools, netns: string): Promise<void> {
-  try {
-    await runTool(tools.ip, ['netns', 'add', netns]);
-  } catch (err) {
-    if (!(err instanceof NetnsCommandError)) throw err;
-    if (/File exists/i.test(err.stderr)) throw new SiteExistsError(netns);
-    if (/Operation not permitted|Permission denied/i.test(err.stderr)) throw new NetnsUnsupportedError(netns, err.stderr);
-    throw err;
-  }
-}
-
-async function hostRoutes(tools: NetworkTools): Promise<RouteEntry[]> {
-  const { stdout } = await runTool(tools.ip, ['-j', '-4', 'route', 'show', 'table', 'all']);
-  return stdout.trim() ? (JSON.parse(stdout) as RouteEntry[]) : [];
-}
-
-async function namespaceExists(tools: NetworkTools, netns: string): Promise<boolean> {
-  return (await listNamespaces(tools)).includes(netns);
-}
-
-async function listNamespaces(tools: NetworkTools): Promise<string[]> {
-  const { stdout } = await runTool(tools.ip, ['netns', 'list']);
-  return stdout
-    .split('\n')
-    .map((line) => line.trim().split(/\s+/)[0] ?? '')
-    .filter(Boolean);
-}
-
-/** Stops every process still inside the namespace: SIGTERM, then SIGKILL after 3 s. */
-async function killNamespaceProcesses(tools: NetworkTools, netns: string, logger: Logger): Promise<void> {
-  const pidsInside = async (): Promise<number[]> => {
-    try {
-      const { stdout } = await runTool(tools.ip, ['netns', 'pids', netns]);
-      return stdout.split(/\s+/).filter(Boolean).map(Number).filter((p) => p !== process.pid);
-    } catch {
-      return [];
-    }
-  };
-  let pids = await pidsInside();
-  for (const [signal, waitMs] of [['SIGTERM', 3000], ['SIGKILL', 3000]] as const) {
-    if (pids.length === 0) return;
-    logger.info('stopping processes left in the site', { netns, pids, signal });
-    for (const pid of pids) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // already gone
-      }
-    }
-    const deadline = Date.now() + waitMs;
-    while (Date.now() < deadline) {
-      pids = await pidsInside();
-      if (pids.length === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-  }
-  if (pids.length > 0) logger.warn('processes survived SIGKILL in the site', { netns, pids });
-}
-
-async function removeHostRules(tools: NetworkTools, shouldRemove: (netns: string) => boolean, logger: Logger): Promise<void> {
-  for (const iptables of [tools.iptables, tools.ip6tables]) {
-    const { stdout } = await runTool(iptables, ['-w', '-S', 'FORWARD']);
-    for (const rule of taggedHostRules(stdout)) {
-      if (!shouldRemove(rule.netns)) continue;
-      try {
-        await runTool(iptables, ['-w', ...rule.deleteArgs]);
-      } catch (err) {
-        // Someone else (a concurrent cleanupStaleSites) may have removed it first.
-        const still = taggedHostRules((await runTool(iptables, ['-w', '-S', 'FORWARD'])).stdout).some((r) => r.deleteArgs.join(' ') === rule.deleteArgs.join(' '));
-        if (still) throw err;
-      }
-      logger.debug('host rule removed', { command: formatCommand(iptables, rule.deleteArgs) });
-    }
-  }
-}
-
-async function linkExists(tools: NetworkTools, name: string, netns?: string): Promise<boolean> {
-  try {
-    await runTool(tools.ip, [...(netns ? ['-n', netns] : []), 'link', 'show', 'dev', name]);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Processes, host rules, veth pair, namespace: each step tolerates finding nothing to remove. */
-async function removeSite(tools: NetworkTools, netns: string, hostInterface: string | undefined, logger: Logger): Promise<void> {
-  const exists = await namespaceExists(tools, netns);
-  if (exists) await killNamespaceProcesses(tools, netns, logger);
-  await removeHostRules(tools, (n) => n === netns, logger);
-  // Deleting one end of a veth pair deletes both, at once (deleting the namespace alone would
-  // leave it to the kernel's asynchronous namespace cleanup).
-  // Each removal tolerates losing a race to a concurrent cleanup: it fails only if the thing is still there.
-  if (hostInterface && (await linkExists(tools, hostInterface))) {
-    await runTool(tools.ip, ['link', 'del', 'dev', hostInterface]).catch(async (err: unknown) => {
-      if (await linkExists(tools, hostInterface)) throw err;
-    });
-  }
-  if (exists) {
-    await runTool(tools.ip, ['netns', 'del', netns]).catch(async (err: unknown) => {
-      if (await namespaceExists(tools, netns)) throw err;
-    });
-  }
-}
-
-function processStartTime(pid: number): number | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) state ppid ..."; comm may contain spaces and parentheses. starttime is field 22.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const start = Number(fields[19]);
-    return Number.isFinite(start) ? start : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** `<pid>-<start time in clock ticks, base 36>`: names this process uniquely, even across pid reuse. */
-function ownerTag(pid = process.pid): string {
-  return `${pid}-${(processStartTime(pid) ?? 0).toString(36)}`;
-}
-
-/** The owner of a namespace this harness named, or undefined for any other namespace. */
-export function parseSiteNetns(netns: string): { site: string; pid: number; startTime: string } | undefined {
-  const m = NETNS_PATTERN.exec(netns);
-  return m ? { site: m[1]!, pid: Number(m[2]), startTime: m[3]! } : undefined;
-}
-
-/** True when the process that created `netns` is gone (its pid is dead or now belongs to another process). */
-export function isStaleSiteNetns(netns: string): boolean {
-  const owner = parseSiteNetns(netns);
-  if (!owner) return false;
-  return ownerTag(owner.pid) !== `${owner.pid}-${owner.startTime}`;
-}
-
-/**
- * Removes what crashed runs left behind: namespaces named by this harness whose creating
- * process is gone (with anything still running in them and their veth pair), and host rules
- * tagged for such namespaces. Sites of live processes, this one included, are not touched.
- * Returns the namespaces removed.
- */
-export async function cleanupStaleSites(options: { logger?: Logger } = {}): Promise<string[]> {
-  const logger = options.logger ?? silentLogger;
-  assertRoot();
-  const tools = resolveNetworkTools();
-  const removed: string[] = [];
-  for (const netns of await listNamespaces(tools)) {
-    if (!isStaleSiteNetns(netns)) continue;
-    // The site end is named after its subnet; its peer on the host has the same stem.
-    let hostInterface: string | undefined;
-    try {
-      const { stdout } = await runTool(tools.ip, ['-n', netns, '-j', 'link', 'show']);
-      const site = (JSON.parse(stdout) as Array<{ ifname: string }>).map((l) => l.ifname).find((n) => /^kg[\d-]+s$/.test(n));
-      if (site) hostInterface = site.replace(/s$/, 'h');
-    } catch {
-      // a namespace half-built by a crash may hold nothing yet
-    }
-    await removeSite(tools, netns, hostInterface, logger);
-    removed.push(netns);
-    logger.info('removed stale firewalled site', { netns, hostInterface });
-  }
-  // Rules whose namespace is already gone.
-  await removeHostRules(tools, (netns) => isStaleSiteNetns(netns), logger);
-  return removed;
-}
-
-/**
- * Proves this machine can run firewalled sites: root, the tools, a namespace can be created,
- * and iptables works inside it. Throws the specific error otherwise. Leaves nothing behind.
- */
-export async function checkFirewalledSiteSupport(): Promise<void> {
-  assertRoot();
-  const tools = resolveNetworkTools();
-  const netns = `${NETNS_PREFIX}probe-${ownerTag()}`;
-  await addNamespace(tools, netns);
-  try {
-    await runTool(tools.ip, ['netns', 'exec', netns, tools.iptablesRestore], siteIPv4Rules([]));
-    await runTool(tools.ip, ['netns', 'exec', netns, tools.ip6tablesRestore], siteIPv6Rules());
-  } finally {
-    await runTool(tools.ip, ['netns', 'del', netns]);
   }
 }
