@@ -7,7 +7,8 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createCertificateAuthority, issueCertificate } from '../../control-plane/pki/certificates';
-import { startLocalCluster, type LocalCluster, type LocalClusterProps } from '../../dev/local-cluster/local-cluster';
+import { startLocalCluster, type LocalCluster } from '../../dev/local-cluster/local-cluster';
+import type { LocalClusterProps } from '../../dev/local-cluster/local-cluster-props';
 import {
   BinaryMissingError,
   LocalClusterConfigError,
