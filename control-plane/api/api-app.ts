@@ -13,6 +13,7 @@ import { pathOf, type ApiInstance } from './api-request';
 import { CallerIdentity, type Caller } from './caller-identity';
 import { ADMINS_GROUP } from './admins';
 import { errorReply } from './error-reply';
+import { RESPONSE_HEADERS } from './response-headers';
 import { acceptJsonBodies } from './json-body';
 import { malformedPath, unmatchedEndpoint } from './unmatched-endpoint';
 import { AJV_OPTIONS, validationError } from './validation-errors';
@@ -114,7 +115,7 @@ export function buildApiApp(deps: ApiDeps, options: ApiAppOptions): ApiInstance 
     throw unmatchedEndpoint(app, request.method, request.url);
   });
   app.addHook('onSend', async (_request, reply, payload) => {
-    void reply.headers({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    void reply.headers(RESPONSE_HEADERS);
     return payload;
   });
   app.addHook('onResponse', async (request, reply) => {

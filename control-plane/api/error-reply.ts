@@ -10,6 +10,7 @@ import { ApiError, toApiError } from './api-errors';
 import { pathOf } from './api-request';
 import type { Caller } from './caller-identity';
 import { UNSUPPORTED_MEDIA_TYPE_MESSAGE } from './json-body';
+import { RESPONSE_HEADERS } from './response-headers';
 
 export type ErrorReply = (err: unknown, request: FastifyRequest, reply: FastifyReply) => void;
 
@@ -24,9 +25,10 @@ export function errorReply(logger: Logger, maxBodyBytes: number): ErrorReply {
     }
     // An unread body would otherwise keep the connection busy; close it after answering.
     if (!request.raw.complete) reply.header('connection', 'close');
+    // Also here: a malformed URL is answered without Fastify's hooks (frameworkErrors).
     void reply
       .code(apiError.status)
-      .headers(apiError.extra.headers ?? {})
+      .headers({ ...RESPONSE_HEADERS, ...apiError.extra.headers })
       .send(apiError.body());
   };
 }
