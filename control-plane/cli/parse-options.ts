@@ -1,3 +1,12 @@
+/**
+ * How every kubegate command reads its command line: Node's own util.parseArgs, in strict mode
+ * (an unknown option, or a value missing, is an error), with its errors made usage errors that
+ * point at the command's --help. It is kept over commander or yargs: it comes with Node and is
+ * maintained by Node's core team (no dependency to add or audit), its options give typed
+ * values, and the help, subcommands and exit codes commands need are already the project's own
+ * (api-command.ts, subcommands.ts, main.ts), which a framework would duplicate. What the values
+ * must be is checked after it, by flag-rules.ts, with ajv like every other input.
+ */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { UsageError } from './cli-error';
 

@@ -1,9 +1,11 @@
 /**
  * A subcommand that calls the admin API: its options plus the connection options, `--help`,
- * positional arguments checked by name, and the client created only once the arguments are
- * known to be right (a usage mistake is reported before any credential is read).
+ * option values checked by their rules (flag-rules.ts), positional arguments checked by name,
+ * and the client created only once the arguments are known to be right (a usage mistake is
+ * reported before any credential is read).
  */
 import type { ParseArgsConfig } from 'node:util';
+import type { FlagCheck } from '../flag-rules';
 import { parseOptions } from '../parse-options';
 import type { ApiClient } from '../api-client';
 import { CONNECTION_HELP, CONNECTION_OPTIONS, connect } from './api-connection';
@@ -25,6 +27,8 @@ export interface ApiSubcommandDef<T extends Options> {
   readonly positionals?: readonly string[];
   /** Whether the last positional may repeat (PATH...). @default false */
   readonly variadic?: boolean;
+  /** What the option values must be (flag-rules.ts), checked before run. */
+  readonly flagRules?: FlagCheck;
   run(values: Values<T>, args: string[], client: () => ApiClient): Promise<number>;
 }
 
@@ -45,6 +49,7 @@ export function apiSubcommand<T extends Options>(def: ApiSubcommandDef<T>): Subc
         process.stdout.write(help);
         return 0;
       }
+      def.flagRules?.(values);
       const names = def.positionals ?? [];
       const given = def.variadic && positionals.length >= names.length ? positionals : checkPositionals(positionals, names);
       return def.run(values as Values<T>, given, () => connect(values as Parameters<typeof connect>[0]));

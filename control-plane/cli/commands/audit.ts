@@ -13,6 +13,7 @@ import { formatDuration } from '../../api/format-duration';
 import { DurationError, parseDurationMs } from '../../config/duration';
 import type { ApiClient } from '../api-client';
 import { UsageError } from '../cli-error';
+import { flagRules, oneOf, positiveInteger, wholeNumber } from '../flag-rules';
 import { apiSubcommand } from './api-command';
 import { followAudit } from './audit-follow';
 import { AuditTableWriter, INCOMPLETE_TABLE_HEADERS, incompleteTableRow } from './audit-table';
@@ -38,12 +39,6 @@ function timeOption(value: string | undefined, option: string, now: number): str
     if (err instanceof AuditTimeError) throw new UsageError(`${option}: ${err.message}`);
     throw err;
   }
-}
-
-function positiveInteger(value: string | undefined, option: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value) || Number(value) < 1 || !Number.isSafeInteger(Number(value))) throw new UsageError(`${option} must be a positive integer, got "${value}"`);
-  return Number(value);
 }
 
 /** The newest `limit` matching events, newest first, and whether more matched. */
@@ -119,13 +114,15 @@ incomplete --help' for the requests whose completion record is missing. Administ
   --interval D          how often --follow asks for new events (default 2s)
   -o, --output FORMAT   table (default) or json (one event per line)
 `,
+  flagRules: flagRules({
+    decision: oneOf('--decision', ['allow', 'deny']),
+    'reported-by': oneOf('--reported-by', ['edge', ...AUDIT_REPORTERS]),
+    limit: positiveInteger('--limit'),
+  }),
   async run(values, _args, client) {
     const format = outputFormat(values.output, ['table', 'json']);
     const now = Date.now();
-    if (values.decision !== undefined && values.decision !== 'allow' && values.decision !== 'deny') throw new UsageError(`--decision must be allow or deny, got "${values.decision}"`);
-    const reporters: readonly string[] = ['edge', ...AUDIT_REPORTERS];
-    if (values['reported-by'] !== undefined && !reporters.includes(values['reported-by'])) throw new UsageError(`--reported-by must be ${reporters.join(' or ')}, got "${values['reported-by']}"`);
-    const limit = positiveInteger(values.limit, '--limit', DEFAULT_LIMIT);
+    const limit = wholeNumber(values.limit, '--limit', DEFAULT_LIMIT);
     let intervalMs = DEFAULT_INTERVAL_MS;
     if (values.interval !== undefined) {
       try {
@@ -187,11 +184,12 @@ const auditVerifyCommand = apiSubcommand({
   optionsHelp: `  --from SEQ            start at this record (default: the oldest kept)
   --to SEQ              end at this record (default: the newest)
 ${TEXT_OUTPUT_HELP}`,
+  flagRules: flagRules({ from: positiveInteger('--from'), to: positiveInteger('--to') }),
   async run(values, _args, client) {
     const format = outputFormat(values.output, ['text', 'json']);
     const query = new URLSearchParams();
-    if (values.from !== undefined) query.set('from', String(positiveInteger(values.from, '--from', 1)));
-    if (values.to !== undefined) query.set('to', String(positiveInteger(values.to, '--to', 1)));
+    if (values.from !== undefined) query.set('from', String(wholeNumber(values.from, '--from', 1)));
+    if (values.to !== undefined) query.set('to', String(wholeNumber(values.to, '--to', 1)));
     const r = await client().get<AuditVerificationView>(`/audit/verify${query.size > 0 ? `?${query.toString()}` : ''}`);
     if (format === 'json') printJson(r);
     else if (!r.ok && r.problem) write(`audit chain BROKEN at record ${r.problem.seq} (${r.problem.kind}): ${r.problem.message}\n`);
@@ -252,10 +250,11 @@ Exit codes (for scripts and alerts):
   --limit N             how many of the newest to list (default ${DEFAULT_INCOMPLETE_LIMIT}); the count is of all
   -o, --output FORMAT   table (default) or json (one decision record per line)
 `,
+  flagRules: flagRules({ limit: positiveInteger('--limit') }),
   async run(values, _args, client) {
     const format = outputFormat(values.output, ['table', 'json']);
     const now = Date.now();
-    const limit = positiveInteger(values.limit, '--limit', DEFAULT_INCOMPLETE_LIMIT);
+    const limit = wholeNumber(values.limit, '--limit', DEFAULT_INCOMPLETE_LIMIT);
     const olderThan = olderThanOption(values['older-than']);
     const query = new URLSearchParams();
     const set = (name: string, value: string | undefined) => value !== undefined && query.set(name, value);

@@ -3,7 +3,7 @@
  * reject others' requests, and list them. Requests are always the caller's own.
  */
 import type { BreakGlassView } from '../../api/api-views';
-import { UsageError } from '../cli-error';
+import { flagRules, requiredText } from '../flag-rules';
 import { apiSubcommand, seg } from './api-command';
 import { OUTPUT_OPTION, TABLE_OUTPUT_HELP, TEXT_OUTPUT_HELP, outputFormat, printJson, printTable } from './output';
 import { commandGroup } from './subcommands';
@@ -26,11 +26,6 @@ function printRequest(format: string, r: BreakGlassView): void {
   else process.stdout.write(describe(r) + '\n');
 }
 
-function required(value: string | undefined, option: string): string {
-  if (value === undefined || value.trim() === '') throw new UsageError(`${option} is required; see --help`);
-  return value;
-}
-
 export const breakglassCommand = commandGroup('breakglass', 'request, approve and list break-glass access', {
   request: apiSubcommand({
     summary: 'request break-glass access for yourself',
@@ -44,12 +39,13 @@ needs no approval the access is active at once; otherwise approvers see the requ
   --duration D          how long, e.g. 30m or 2h; at most the policy's maxDuration (required)
   --reason TEXT         why you need it (required unless the policy makes it optional)
 ${TEXT_OUTPUT_HELP}`,
+    flagRules: flagRules({ policy: requiredText('--policy'), cluster: requiredText('--cluster'), duration: requiredText('--duration') }, ['policy', 'cluster', 'duration']),
     async run(values, _args, client) {
       const format = outputFormat(values.output, ['text', 'json']);
       const body = {
-        policy: required(values.policy, '--policy'),
-        cluster: required(values.cluster, '--cluster'),
-        duration: required(values.duration, '--duration'),
+        policy: values.policy!,
+        cluster: values.cluster!,
+        duration: values.duration!,
         ...(values.reason !== undefined ? { justification: values.reason } : {}),
       };
       const r = await client().post<{ request: BreakGlassView }>('/breakglass', body);
@@ -78,9 +74,10 @@ ${TEXT_OUTPUT_HELP}`,
     options: { reason: { type: 'string' }, ...OUTPUT_OPTION },
     optionsHelp: `  --reason TEXT         why (required; the requester sees it)\n${TEXT_OUTPUT_HELP}`,
     positionals: ['ID'],
+    flagRules: flagRules({ reason: requiredText('--reason') }, ['reason']),
     async run(values, [id], client) {
       const format = outputFormat(values.output, ['text', 'json']);
-      const reason = required(values.reason, '--reason');
+      const reason = values.reason!;
       const r = await client().post<{ request: BreakGlassView }>(`/breakglass/${seg(id!)}/reject`, { reason });
       printRequest(format, r.request);
       return 0;

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import type { KubeconfigView } from '../../api/api-views';
 import { parseDurationMs } from '../../config/duration';
-import { UsageError } from '../cli-error';
+import { flagRules, given } from '../flag-rules';
 import { apiSubcommand } from './api-command';
 
 export const kubeconfigCommand = apiSubcommand({
@@ -29,12 +29,12 @@ one for anyone; everyone may renew their own. Without -o it is printed on standa
                         may reach with kubectl)
   -o, --output FILE     write here (mode 0600) instead of standard output
 `,
+  flagRules: flagRules({ user: given('--user') }, ['user']),
   async run(values, _args, client) {
-    if (!values.user) throw new UsageError('--user is required');
     // Checked here too, so a typo is reported before anything else is needed.
     if (values.ttl !== undefined) parseDurationMs(values.ttl);
     const body = {
-      user: values.user,
+      user: values.user!,
       ...(values.ttl !== undefined ? { ttl: values.ttl } : {}),
       ...(values.cluster !== undefined ? { clusters: values.cluster } : {}),
     };

@@ -3,14 +3,23 @@
  * fields either way. Tables go to standard output; so does JSON, and nothing else is mixed
  * into it, so `kubegate user list -o json | jq` always works.
  */
-import { UsageError } from '../cli-error';
+import { flagRules, type FlagCheck } from '../flag-rules';
 
 export type OutputFormat = 'table' | 'text' | 'json' | 'yaml';
+
+/** The -o rule of each set of formats a command offers, compiled once. */
+const outputRules = new Map<string, FlagCheck>();
 
 /** The -o value, checked against what the command offers; the first is the default. */
 export function outputFormat(value: string | undefined, allowed: readonly OutputFormat[], fallback: OutputFormat = allowed[0]!): OutputFormat {
   if (value === undefined) return fallback;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`-o ${value} is not an output format here; use ${allowed.join(' or ')}`);
+  const key = allowed.join(' or ');
+  let check = outputRules.get(key);
+  if (!check) {
+    check = flagRules({ output: { enum: allowed, problems: { enum: `-o {text} is not an output format here; use ${key}` } } });
+    outputRules.set(key, check);
+  }
+  check({ output: value });
   return value as OutputFormat;
 }
 

@@ -10,6 +10,7 @@ import { toApiPolicyError } from '../../api/api-errors';
 import { documentRef } from '../../api/api-views';
 import { ApiRequestError } from '../api-client';
 import { UsageError } from '../cli-error';
+import { digits, flagRules } from '../flag-rules';
 import { parseOptions } from '../parse-options';
 import { apiSubcommand } from './api-command';
 import { OUTPUT_OPTION, TEXT_OUTPUT_HELP, outputFormat, printFields, printJson, printTable } from './output';
@@ -121,13 +122,10 @@ change someone else applied in between is never overwritten unseen. Prints what 
 ${TEXT_OUTPUT_HELP}`,
   positionals: ['PATH'],
   variadic: true,
+  flagRules: flagRules({ 'expected-revision': digits('--expected-revision', 'a revision number') }),
   async run(values, paths, client) {
     const format = outputFormat(values.output, ['text', 'json']);
-    let expected: number | undefined;
-    if (values['expected-revision'] !== undefined) {
-      if (!/^\d+$/.test(values['expected-revision'])) throw new UsageError(`--expected-revision "${values['expected-revision']}" is not a revision number`);
-      expected = Number(values['expected-revision']);
-    }
+    const expected = values['expected-revision'] === undefined ? undefined : Number(values['expected-revision']);
     const files = readPolicyFiles(paths);
     const api = client();
     const d = await api.post<PolicyDiffView>('/policies/diff', { files });
