@@ -82,6 +82,12 @@ const mapping = (properties: Record<string, object>, required: readonly string[]
 });
 /** A string with something in it besides blanks. */
 const text = { type: 'string', pattern: '\\S', problems: { type: 'must be a non-empty string, got {got}', pattern: 'must be a non-empty string, got {got}' } };
+/** Such a string that also matches `pattern` (ajv runs allOf before a string's own keywords, so both rules are in it). */
+const textMatching = (pattern: string, problem: string) => ({
+  type: 'string',
+  allOf: [{ pattern: '\\S', problems: text.problems }, { pattern, problems: { pattern: problem } }],
+  problems: text.problems,
+});
 const port = (lowest: 0 | 1) => {
   const problem = `must be a port number (${lowest}-65535), got {got}`;
   return { type: 'integer', minimum: lowest, maximum: 65535, problems: { type: problem, required: problem, minimum: problem, maximum: problem } };
@@ -94,7 +100,7 @@ const userShardsProblem = "must be a power of two from 1 to 256 (users' filter c
 export const CONTROLLER_CONFIG_SCHEMA = mapping(
   {
     stateDir: text,
-    store: { ...text, allOf: [{ pattern: '^(sqlite:|postgres(ql)?://)', problems: { pattern: 'must be sqlite:<file> or postgres://..., got {got}' } }] },
+    store: textMatching('^(sqlite:|postgres(ql)?://)', 'must be sqlite:<file> or postgres://..., got {got}'),
     ports: mapping({ xds: port(1), authz: port(1), status: port(1), agent: port(1), tunnel: port(1), api: port(0) }, ['xds', 'authz', 'status', 'agent', 'tunnel']),
     edge: mapping(
       {
@@ -115,7 +121,7 @@ export const CONTROLLER_CONFIG_SCHEMA = mapping(
       problems: { type: 'must be a list' },
       items: mapping(
         {
-          name: { ...text, allOf: [{ pattern: CLUSTER_NAME, problems: { pattern: `"{text}" is not a DNS label (lower case letters, digits and '-', at most 63)` } }] },
+          name: textMatching(CLUSTER_NAME, `"{text}" is not a DNS label (lower case letters, digits and '-', at most 63)`),
           labels: { type: 'object', additionalProperties: text, problems: { type: 'must be a mapping' } },
           apiserver: mapping({ host: text, port: port(1), caFile: text }, ['host', 'port', 'caFile']),
           proxyIdentity: mapping({ certFile: text, keyFile: text }, ['certFile', 'keyFile']),

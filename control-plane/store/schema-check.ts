@@ -35,7 +35,7 @@ export interface SchemaIssue {
   readonly code?: string;
 }
 
-/** Checks a value; the issues come in the order of the root schema's properties. */
+/** Checks a value; the issues come in the order of the root schema's properties, unknown ones last. */
 export type SchemaCheck = (value: unknown) => SchemaIssue[];
 
 const ajv = new Ajv({ allErrors: true, verbose: true, strict: true, allowUnionTypes: true });
@@ -46,7 +46,12 @@ ajv.addVocabulary(['problems', 'errorCode']);
 export function schemaCheck(schema: SchemaObject): SchemaCheck {
   const validate = ajv.compile(schema);
   const order = Object.keys((schema.properties as object | undefined) ?? {});
-  const rank = (issue: SchemaIssue) => (issue.path.length === 0 ? -1 : order.indexOf(String(issue.path[0])));
+  // The value itself first, then its properties as the schema lists them, then unknown ones.
+  const rank = (issue: SchemaIssue) => {
+    if (issue.path.length === 0) return -1;
+    const at = order.indexOf(String(issue.path[0]));
+    return at === -1 ? order.length : at;
+  };
   return (value) => {
     if (validate(value)) return [];
     const issues = (validate.errors ?? []).filter(reported).map((error) => issueOf(error, value));
