@@ -63,6 +63,13 @@ test.each([
   [['--cluster', 'a', '--control-plane', 'h:1', '--control-plane-ca-file', ca, '--kube-server', 'not a url'], /is not a URL/],
   [['--cluster', 'a', '--control-plane', 'h:1', '--control-plane-ca-file', ca, '--kube-server', 'https://x:1', '--kube-ca-file', ca, '--kube-token-file', '/nonexistent/token'], /--kube-token-file \/nonexistent\/token does not exist/],
   [['--cluster'], /--cluster needs a value/],
+  [['--cluster='], /--cluster needs a value/],
+  [['--cluster', 'a', 'extra'], /unknown argument "extra"/],
+  [['--help=yes'], /unknown argument "--help=yes"/],
+  [['--cluster', 'a', '--label', '=prod'], /--label "=prod" must be KEY=VALUE/],
+  [['--cluster', 'a', '--control-plane', 'h:0'], /--control-plane "h:0" must be HOST:PORT/],
+  [['--cluster', 'a', '--control-plane', 'h:65536'], /--control-plane "h:65536" must be HOST:PORT/],
+  [['--cluster', 'a', '--control-plane', '[fd00::1]:443', '--control-plane-ca-file', '/nonexistent/ca.pem'], /no such file/],
 ])('%j is refused', (argv, message) => {
   expect(() => parseAgentFlags(argv, {})).toThrow(AgentConfigError);
   expect(() => parseAgentFlags(argv, {})).toThrow(message);

@@ -93,6 +93,30 @@ describe('audit export configuration', () => {
     expect(problems).toHaveLength(21);
   });
 
+  test('a config, exporter list or exporter of the wrong kind is named with its code', () => {
+    expect(validateAuditExportConfig('stateDir: x')).toEqual([{ code: 'ERR_AUDIT_EXPORT_NOT_AN_OBJECT', field: '', message: 'the audit export configuration must be an object' }]);
+    expect(codes({ stateDir: 7, exporters: 'all', pollIntervalMs: '1s', extra: true })).toEqual(
+      expect.arrayContaining([
+        ['stateDir', 'ERR_AUDIT_EXPORT_BAD_STATE_DIR'],
+        ['exporters', 'ERR_AUDIT_EXPORT_NOT_AN_OBJECT'],
+        ['pollIntervalMs', 'ERR_AUDIT_EXPORT_BAD_NUMBER'],
+        ['extra', 'ERR_AUDIT_EXPORT_UNKNOWN_FIELD'],
+      ]),
+    );
+    const problems = validateAuditExportConfig({ stateDir: dir, exporters: [null, { name: 'x' }, { type: 'jsonl-file' }, { type: 'webhook', name: 'w', caFile: 3 }] });
+    expect(problems.map((p) => [p.field, p.code, p.message])).toEqual(
+      expect.arrayContaining([
+        ['exporters[0]', 'ERR_AUDIT_EXPORT_NOT_AN_OBJECT', 'an exporter must be an object'],
+        ['exporters[1].type', 'ERR_AUDIT_EXPORT_BAD_TYPE', 'undefined is not an exporter type: use jsonl-file or webhook'],
+        ['exporters[2].name', 'ERR_AUDIT_EXPORT_BAD_NAME', expect.stringContaining('undefined is not an exporter name')],
+        ['exporters[2].path', 'ERR_AUDIT_EXPORT_BAD_PATH', 'is required: the file events are written to'],
+        ['exporters[3].url', 'ERR_AUDIT_EXPORT_BAD_URL', 'is required: the https:// URL EventList batches are POSTed to'],
+        ['exporters[3].caFile', 'ERR_AUDIT_EXPORT_UNREADABLE_FILE', 'must be a file path'],
+      ]),
+    );
+    expect(problems).toHaveLength(6);
+  });
+
   test('messages say what is wrong and what to do', () => {
     const [url, token] = validateAuditExportConfig({
       stateDir: dir,

@@ -64,6 +64,10 @@ test.each([
   ['retention: {maxSize: 1048575}\n', /retention\.maxSize 1048575 is under 1Mi/],
   ['retention: {maxSize: 8Ei}\n', /retention\.maxSize 8Ei is too large: at most 9007199254740991 bytes$/],
   ['exporter: []\n', /unknown field "exporter"/],
+  ['retention: [90d]\n', /retention must be a mapping with maxAge, maxRecords and\/or maxSize$/],
+  ['retention: {maxAge: 90}\n', /retention\.maxAge must be a duration such as 90d or 720h, got 90$/],
+  ['retention: {maxRecords: 1000.5}\n', /retention\.maxRecords must be a whole number of at least 1000, got 1000.5$/],
+  ['exporters: [{name: a}]\n', /exporters\[0\]\.type: undefined is not an exporter type/],
   ['- just a list\n', /must be a mapping/],
 ])('%j is refused, naming the problem', (text, message) => {
   const f = file(text);

@@ -103,6 +103,14 @@ test.each([
   ['no proxy identity', (d: any) => { delete d.clusters[0].proxyIdentity; }, 'clusters[0].proxyIdentity', /must be a mapping/],
   ['certificate lifetime over a day', (d: any) => { d.maxCertTtl = '48h'; }, 'maxCertTtl', /at most 24h/],
   ['audit settings file missing', (d: any) => { d.audit = 'missing.yaml'; }, 'audit', /does not exist/],
+  ['store left blank', (d: any) => { d.store = ' '; }, 'store', /non-empty string, got " "/],
+  ['no ports', (d: any) => { delete d.ports; }, 'ports', /must be a mapping/],
+  ['a required port missing', (d: any) => { delete d.ports.tunnel; }, 'ports.tunnel', /port number \(1-65535\), got undefined/],
+  ['the API port out of range', (d: any) => { d.ports.api = -1; }, 'ports.api', /port number \(0-65535\)/],
+  ['user shards as text', (d: any) => { d.edge.userShards = '64'; }, 'edge.userShards', /power of two from 1 to 256 .*got "64"/],
+  ['labels not a mapping', (d: any) => { d.clusters[0].labels = ['env=dev']; }, 'clusters[0].labels', /must be a mapping/],
+  ['unknown cluster field', (d: any) => { d.clusters[0].kubeconfig = 'x'; }, 'clusters[0].kubeconfig', /unknown field \(expected one of name, labels, apiserver, proxyIdentity\)/],
+  ['certificate lifetime as a number', (d: any) => { d.maxCertTtl = 12; }, 'maxCertTtl', /non-empty string, got 12/],
 ] as const)('%s is refused, naming the field', (_what, mutate, field, message) => {
   const doc = withField(mutate as (d: ReturnType<typeof good>) => unknown);
   const file = write(doc);
