@@ -5,7 +5,7 @@
  * then is the body read (415, 413) and checked against the route's schema (400). Fastify's own
  * logger stays off: the API logs through the control plane's Logger like every other part.
  */
-import Fastify from 'fastify';
+import Fastify, { type FastifyRequest } from 'fastify';
 import type { TLSSocket } from 'node:tls';
 import type { ApiDeps } from './api-deps';
 import { forbidden } from './api-errors';
@@ -56,8 +56,8 @@ export interface ApiAppOptions {
 export function buildApiApp(deps: ApiDeps, options: ApiAppOptions): ApiInstance {
   const identity = new CallerIdentity();
   const sendError = errorReply(deps.logger, options.maxBodyBytes);
-  const authenticate = (request: { caller: unknown; raw: { socket: unknown } }) => {
-    request.caller = identity.resolve(request.raw.socket as TLSSocket, deps.access());
+  const authenticate = (request: FastifyRequest) => {
+    request.caller = identity.resolve(request.socket as TLSSocket, deps.access());
   };
 
   const app: ApiInstance = Fastify({
