@@ -15,7 +15,7 @@ import * as clusters from './cluster-programs';
 import { breakGlassFromRow, breakGlassValues, BREAK_GLASS_COLUMNS, certificateFromRow, clusterFromRow, groupFromRow, joinTokenFromRow, sessionFromRow } from './record-rows';
 import { DIALECT_SQL, type SqlEngine } from './sql-engine';
 import { count, firstRow, type Program } from './sql-program';
-import { advanceGeneration, currentGeneration, mapRows, optionalRow, readBreakGlass, readPolicySet, readState, readUser, readUsers } from './store-reads';
+import { advanceGeneration, currentGeneration, mapRows, optionalRow, readBreakGlass, readPolicySet, readState, readUser, readUsers, SHARED_CHAIN_DRAIN_SCOPE, userDrainScope } from './store-reads';
 import { StoreConflictError, StoreNotFoundError, type BreakGlassRecord, type BreakGlassState, type CertificateRecord, type ClusterRecord, type ConsoleSessionRecord, type GroupRecord, type JoinTokenRecord, type PolicyFileRecord, type PolicySetRecord, type Store, type StoreChange, type StoreState, type UserRecord } from './store';
 import { normalizeGroups, requireBoolean, requireBreakGlass, requireBreakGlassState, requireCluster, requireClusterName, requireCount, requireJoinToken, requireName, requirePolicyFiles, requireSecretHash, requireSerial, requireText, requireTime, StoreInputError } from './store-input';
 import type { Logger } from '../log/logger';
@@ -105,6 +105,21 @@ export class SqlStore implements Store {
     // Certificates, sessions and memberships go with the user (ON DELETE CASCADE).
     return this.mutate(function* () {
       if ((yield* count('DELETE FROM users WHERE name = ?', [name])) === 0) throw new StoreNotFoundError('user', name);
+      yield* count('DELETE FROM edge_drains WHERE scope = ?', [userDrainScope(name)]);
+    });
+  }
+
+  async recordDrains(drains: { readonly users: readonly string[]; readonly sharedChain: boolean }): Promise<void> {
+    const users = [...new Set(drains?.users ?? [])].sort();
+    for (const user of users) requireName('user name', user);
+    requireBoolean('sharedChain', drains?.sharedChain);
+    if (users.length === 0 && !drains?.sharedChain) return;
+    return this.mutate(function* () {
+      const bump = 'INSERT INTO edge_drains (scope, revision) VALUES (?, 1) ON CONFLICT (scope) DO UPDATE SET revision = edge_drains.revision + 1';
+      for (const user of users) {
+        if (yield* firstRow('SELECT name FROM users WHERE name = ?', [user])) yield* count(bump, [userDrainScope(user)]);
+      }
+      if (drains.sharedChain) yield* count(bump, [SHARED_CHAIN_DRAIN_SCOPE]);
     });
   }
 

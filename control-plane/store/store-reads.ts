@@ -16,7 +16,7 @@ import {
   type Row,
 } from './record-rows';
 import { firstRow, rows, type Program } from './sql-program';
-import type { BreakGlassRecord, PolicySetRecord, StoreState, UserRecord } from './store';
+import type { BreakGlassRecord, EdgeDrains, PolicySetRecord, StoreState, UserRecord } from './store';
 
 export function* currentGeneration(): Program<number> {
   return num((yield* firstRow(`SELECT value FROM meta WHERE key = 'generation'`))!.value);
@@ -61,7 +61,23 @@ export function* readState(now: number): Program<StoreState> {
     ),
     sessions: (yield* rows('SELECT * FROM sessions WHERE ended_at IS NULL AND last_active_at >= ? ORDER BY id', [now - SESSION_IDLE_WINDOW_MS])).map(sessionFromRow),
     clusters: (yield* rows('SELECT * FROM clusters ORDER BY name')).map(clusterFromRow),
+    edgeDrains: edgeDrainsFromRows(yield* rows('SELECT scope, revision FROM edge_drains ORDER BY scope')),
   };
+}
+
+/** The scope of a user's drains in edge_drains; the shared users' chain is 'shared'. */
+export const userDrainScope = (user: string): string => `user:${user}`;
+export const SHARED_CHAIN_DRAIN_SCOPE = 'shared';
+
+function edgeDrainsFromRows(found: readonly Row[]): EdgeDrains {
+  const users: Record<string, number> = {};
+  let sharedChain = 0;
+  for (const row of found) {
+    const scope = String(row.scope);
+    if (scope === SHARED_CHAIN_DRAIN_SCOPE) sharedChain = num(row.revision);
+    else if (scope.startsWith('user:')) users[scope.slice('user:'.length)] = num(row.revision);
+  }
+  return { users, sharedChain };
 }
 
 /** The rows a statement returns, each mapped to a record. */

@@ -156,6 +156,17 @@ export interface StoreState {
   readonly sessions: readonly ConsoleSessionRecord[];
   /** Every registered cluster, sorted by name. */
   readonly clusters: readonly ClusterRecord[];
+  /** The edge's drain revisions (Store.recordDrains). */
+  readonly edgeDrains: EdgeDrains;
+}
+
+/**
+ * How often each filter chain at the edge was drained: by user (absent: never), and the shared
+ * users' chain. They are part of the Envoy configuration's input, so they live in the store.
+ */
+export interface EdgeDrains {
+  readonly users: Readonly<Record<string, number>>;
+  readonly sharedChain: number;
 }
 
 export interface StoreChange {
@@ -194,6 +205,13 @@ export interface Store {
   listGroups(): Promise<GroupRecord[]>;
   /** Removes the group record and the group from every user's membership. */
   deleteGroup(name: string, now: number): Promise<void>;
+
+  /**
+   * Drains filter chains at the edge: each named user's (unknown names are skipped) and, when
+   * `sharedChain` is set, the shared users' chain. Called by the replica whose open streams
+   * must close; a store change like any other, so every replica publishes the same drain.
+   */
+  recordDrains(drains: { readonly users: readonly string[]; readonly sharedChain: boolean }): Promise<void>;
 
   // Certificates and revocation.
   recordCertificate(cert: CertificateRecord): Promise<void>;

@@ -32,6 +32,7 @@ const state = (users: UserRecord[], revokedSerials: string[] = [], generation = 
   breakGlass: [],
   sessions: [],
   clusters: [],
+  edgeDrains: { users: {}, sharedChain: 0 },
 });
 const notRevoked = () => false;
 

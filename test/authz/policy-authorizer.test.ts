@@ -49,6 +49,7 @@ function state(over: Partial<StoreState> = {}): StoreState {
     breakGlass: [],
     sessions: [],
     clusters: [],
+    edgeDrains: { users: {}, sharedChain: 0 },
     ...over,
   };
 }

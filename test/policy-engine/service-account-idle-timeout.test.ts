@@ -113,6 +113,7 @@ describe('AccessState.serviceAccountIdleTimeoutSeconds', () => {
       breakGlass: [],
       sessions: [],
       clusters: [],
+      edgeDrains: { users: {}, sharedChain: 0 },
     };
   }
   const prodOneHour = {

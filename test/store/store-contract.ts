@@ -727,6 +727,45 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
       });
     });
 
+    describe('edge drains', () => {
+      test("each recorded drain advances the user's revision, or the shared chain's, in one committed change", async () => {
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+        await store.createUser({ name: 'bob', groups: [], now: T0 });
+        const recorder = recordChanges(store);
+        await store.recordDrains({ users: ['alice'], sharedChain: false });
+        await store.recordDrains({ users: ['bob', 'alice', 'alice'], sharedChain: true });
+        expect((await store.loadState(T0)).edgeDrains).toEqual({ users: { alice: 2, bob: 1 }, sharedChain: 1 });
+        expect(recorder.changes).toEqual([{ generation: 3 }, { generation: 4 }]);
+      });
+
+      test('a user who is gone is skipped; nothing to drain changes nothing', async () => {
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+        const recorder = recordChanges(store);
+        await store.recordDrains({ users: [], sharedChain: false });
+        expect(recorder.changes).toEqual([]);
+        await store.recordDrains({ users: ['ghost'], sharedChain: false });
+        expect((await store.loadState(T0)).edgeDrains).toEqual({ users: {}, sharedChain: 0 });
+      });
+
+      test("a deleted user's drains go with them: a new user of that name starts again", async () => {
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+        await store.recordDrains({ users: ['alice'], sharedChain: true });
+        await store.deleteUser('alice');
+        expect((await store.loadState(T0)).edgeDrains).toEqual({ users: {}, sharedChain: 1 });
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+        expect((await store.loadState(T0)).edgeDrains.users).toEqual({});
+      });
+
+      test('a bad name or flag is refused and changes nothing', async () => {
+        await store.createUser({ name: 'alice', groups: [], now: T0 });
+        const recorder = recordChanges(store);
+        await expect(store.recordDrains({ users: [' alice'], sharedChain: false })).rejects.toBeInstanceOf(StoreInputError);
+        await expect(store.recordDrains({ users: ['alice'], sharedChain: 'yes' as unknown as boolean })).rejects.toBeInstanceOf(StoreInputError);
+        expect(recorder.changes).toEqual([]);
+        expect((await store.loadState(T0)).edgeDrains.users).toEqual({});
+      });
+    });
+
     describe('loadState', () => {
       test('returns everything in memory form, filtered by the given time', async () => {
         const now = T0 + 2 * DAY;
@@ -777,6 +816,7 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
           breakGlass: [live, pending],
           sessions: [boundary, recent],
           clusters: [clusterRecord('alpha', { labels: {} }), clusterRecord('mid-1', { lastSeenAt: 0 }), clusterRecord('zeta', { lastSeenAt: now - MINUTE })],
+          edgeDrains: { users: {}, sharedChain: 0 },
         });
         // The same data seen a day later: the grant and the sessions have lapsed.
         const later = await store.loadState(now + DAY);
@@ -798,6 +838,7 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
           breakGlass: [],
           sessions: [],
           clusters: [],
+          edgeDrains: { users: {}, sharedChain: 0 },
         });
       });
     });
