@@ -10,10 +10,10 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/store';
 import type { SnapshotCache } from '../xds/snapshot-cache';
-import { Snapshot } from '../xds/snapshot';
 import { addAdsService, nodeMetadataString, type AdsNode } from '../xds/ads-server';
 import { startGrpcServer, type RunningGrpcServer } from '../xds/grpc-server';
 import { translateAgent } from '../in-cluster-translator/translate-agent';
+import type { XdsResources } from '../xds/resources';
 import { AgentHub } from './agent-hub';
 import { addAgentService, peerCluster } from './agent-service';
 import { serveAccessLogs, type AccessLogRefusal, type AccessLogWriter } from '../envoy-access-log/access-log-service';
@@ -28,7 +28,13 @@ export interface AgentGatewayProps {
   /** 0 picks a free port. @default 0 */
   readonly port?: number;
   readonly store: Store;
+  /** Serves in-cluster Envoys their configuration (ADS on the agent port); the owner publishes into it. */
   readonly cache: SnapshotCache;
+  /**
+   * Tells the owner's reconcile loop that in-cluster Envoys' configuration changed (an Envoy
+   * connected, an agent said hello or left); the loop then publishes inClusterConfigurations().
+   */
+  readonly markDirty: (reason: 'agent') => void;
   readonly logger: Logger;
   readonly clock: () => number;
   /** The control plane's serving certificate (internal CA), which agents verify. */
@@ -83,7 +89,7 @@ export class AgentGateway {
   private constructor(private readonly props: AgentGatewayProps, signer: AssertionSigner) {
     this.hub = new AgentHub({ store: props.store, logger: props.logger.child('agents'), clock: props.clock });
     this.signer = signer;
-    this.hub.onSessionChange = (cluster) => this.publishCluster(cluster);
+    this.hub.onSessionChange = () => this.props.markDirty('agent');
     this.idleTimeoutSeconds = props.idleTimeoutSeconds ?? (() => DEFAULT_IDLE_TIMEOUT_SECONDS);
   }
 
@@ -151,37 +157,38 @@ export class AgentGateway {
   private nodeConnected(node: AdsNode): void {
     const cluster = nodeMetadataString(node, NODE_METADATA_CLUSTER)!;
     this.envoys.set(node.id!, { cluster, secretsDirectory: nodeMetadataString(node, NODE_METADATA_SECRETS_DIRECTORY)! });
-    this.publishNode(node.id!);
-  }
-
-  private publishCluster(cluster: string): void {
-    for (const [nodeId, envoy] of this.envoys) if (envoy.cluster === cluster) this.publishNode(nodeId);
+    this.props.markDirty('agent');
   }
 
   /**
-   * The in-cluster Envoy's snapshot needs what its agent said in its hello (the apiserver's
-   * address and CA); until the agent connects, the Envoy's requests stay open and unanswered.
+   * The configuration of every connected in-cluster Envoy, by node id. It needs what the
+   * cluster's agent said in its hello (the apiserver's address and CA): until the agent
+   * connects, its Envoy is left out, and the Envoy's requests stay open and unanswered.
    */
-  private publishNode(nodeId: string): void {
-    const envoy = this.envoys.get(nodeId);
-    if (!envoy) return;
-    const hello = this.hub.session(envoy.cluster)?.hello;
-    if (!hello?.apiserver_ca_pem || !hello.apiserver_host || !hello.apiserver_port) return;
-    try {
-      const resources = translateAgent({
-        nodeId,
-        cluster: envoy.cluster,
-        edgeTunnel: this.props.edgeTunnelFor?.(envoy.cluster) ?? this.props.edgeTunnel,
-        apiserver: { host: hello.apiserver_host, port: hello.apiserver_port, caPem: hello.apiserver_ca_pem },
-        edgeCaPem: this.props.internalCaPem,
-        assertionJwks: this.signer.jwks(),
-        secretsDirectory: envoy.secretsDirectory,
-        ...(this.props.accessLogFlushIntervalSeconds !== undefined && { accessLogFlushIntervalSeconds: this.props.accessLogFlushIntervalSeconds }),
-      });
-      this.props.cache.setSnapshot(nodeId, new Snapshot(resources));
-    } catch (err) {
-      this.props.logger.error('could not configure an in-cluster Envoy', { node: nodeId, cluster: envoy.cluster, error: (err as Error).message });
+  inClusterConfigurations(): Map<string, XdsResources> {
+    const configurations = new Map<string, XdsResources>();
+    for (const [nodeId, envoy] of this.envoys) {
+      const hello = this.hub.session(envoy.cluster)?.hello;
+      if (!hello?.apiserver_ca_pem || !hello.apiserver_host || !hello.apiserver_port) continue;
+      try {
+        configurations.set(
+          nodeId,
+          translateAgent({
+            nodeId,
+            cluster: envoy.cluster,
+            edgeTunnel: this.props.edgeTunnelFor?.(envoy.cluster) ?? this.props.edgeTunnel,
+            apiserver: { host: hello.apiserver_host, port: hello.apiserver_port, caPem: hello.apiserver_ca_pem },
+            edgeCaPem: this.props.internalCaPem,
+            assertionJwks: this.signer.jwks(),
+            secretsDirectory: envoy.secretsDirectory,
+            ...(this.props.accessLogFlushIntervalSeconds !== undefined && { accessLogFlushIntervalSeconds: this.props.accessLogFlushIntervalSeconds }),
+          }),
+        );
+      } catch (err) {
+        this.props.logger.error('could not configure an in-cluster Envoy', { node: nodeId, cluster: envoy.cluster, error: (err as Error).message });
+      }
     }
+    return configurations;
   }
 
   async stop(): Promise<void> {

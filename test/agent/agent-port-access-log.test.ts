@@ -33,6 +33,8 @@ beforeAll(async () => {
   gateway = await AgentGateway.start({
     store,
     cache: new SnapshotCache(silentLogger),
+    // Access logs only: no in-cluster Envoy's configuration is published here.
+    markDirty: () => undefined,
     logger: silentLogger,
     clock: Date.now,
     serving: pki.controlPlane,

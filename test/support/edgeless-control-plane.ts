@@ -4,7 +4,7 @@
  * to be a valid number.
  */
 import * as path from 'node:path';
-import type { ControlPlaneProps } from '../../control-plane/server/control-plane';
+import type { ControlPlaneProps } from '../../control-plane/server/control-plane-props';
 import type { KubegatePki } from '../../control-plane/pki/kubegate-pki';
 import type { Store } from '../../control-plane/store/store';
 import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER } from '../../control-plane/envoy/bootstrap';

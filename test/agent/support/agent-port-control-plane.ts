@@ -6,7 +6,8 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ControlPlane, type ControlPlaneProps } from '../../../control-plane/server/control-plane';
+import { ControlPlane } from '../../../control-plane/server/control-plane';
+import type { ControlPlaneProps } from '../../../control-plane/server/control-plane-props';
 import { SqliteStore } from '../../../control-plane/store/sqlite-store';
 import { loadOrCreatePki, type KubegatePki } from '../../../control-plane/pki/kubegate-pki';
 import type { ControlPlaneAddress } from '../../../agent/runtime/agent-identity';
