@@ -245,6 +245,7 @@ export class Controller {
   private addStatusSections(): void {
     const exporters = this.exporters;
     this.current.addStatusSection('auditExport', () => exporters.status());
+    this.current.addMetricsSection('auditExport', exporters.metrics);
     const watcher = this.policyWatcher;
     if (watcher) this.current.addStatusSection('policyDirectory', () => watcher.status());
     const incomplete = this.incomplete;

@@ -266,4 +266,8 @@ test('the trail verifies, the CLI finds sam\'s deletes, and the Kubernetes-forma
   const decoded = await runCommand(stack.toolchain.auditDecode, [], { input: JSON.stringify({ kind: 'EventList', apiVersion: 'audit.k8s.io/v1', metadata: {}, items: exported }) });
   expect(decoded.stderr).toBe('');
   expect(decoded.code).toBe(0);
+  // The exporter's progress is on the controller's /metrics with everything else.
+  const metrics = await (await fetch(`http://127.0.0.1:${stack.controlPlane.statusPort}/metrics`)).text();
+  expect(metrics).toMatch(/^kubegate_audit_export_events_total\{exporter="k8s-file",kind="jsonl-file"\} [1-9]\d*$/m);
+  expect(metrics).toMatch(/^kubegate_audit_export_lag_events\{exporter="k8s-file",kind="jsonl-file"\} \d+$/m);
 });
