@@ -37,16 +37,28 @@ export interface OpenStreamsProps {
    * @default 4 h
    */
   readonly maxAgeMs?: number;
+  /**
+   * Called each time a stream is forgotten to make room (more than maxStreams open), with the
+   * total so far: that stream's connection no longer closes when its user loses access (the
+   * edge's maximum stream duration still ends it), so the owner must say so. @default none
+   */
+  readonly evicted?: (total: number) => void;
 }
 
 export class OpenStreams implements AllowedRequestObserver {
   private readonly streams = new Map<string, OpenStream>();
   private readonly maxStreams: number;
   private readonly maxAgeMs: number;
+  private evictedTotal = 0;
 
-  constructor(props: OpenStreamsProps = {}) {
+  constructor(private readonly props: OpenStreamsProps = {}) {
     this.maxStreams = props.maxStreams ?? 200_000;
     this.maxAgeMs = props.maxAgeMs ?? 4 * 3_600_000;
+  }
+
+  /** Streams forgotten to make room since the start (kubegate_open_streams_evicted_total). */
+  get evicted(): number {
+    return this.evictedTotal;
   }
 
   get size(): number {
@@ -56,7 +68,11 @@ export class OpenStreams implements AllowedRequestObserver {
   /** Remembers the request if it may stay open; says whether it did. */
   allowed(request: AuthzRequest, decision: Extract<Decision, { allowed: true }>, attributes: RequestAttributes, now: number): boolean {
     if (!request.requestId || !isLongLived(attributes)) return false;
-    if (this.streams.size >= this.maxStreams) this.streams.delete(this.streams.keys().next().value as string);
+    if (this.streams.size >= this.maxStreams && !this.streams.has(request.requestId)) {
+      this.streams.delete(this.streams.keys().next().value as string);
+      this.evictedTotal++;
+      this.props.evicted?.(this.evictedTotal);
+    }
     this.streams.set(request.requestId, { user: decision.identity.user, cluster: decision.cluster, attributes, since: now, shared: decision.sharedEndpoint === true });
     return true;
   }

@@ -20,6 +20,7 @@ export interface ControlPlaneMetricsSource {
   readonly cache: () => Registry;
   readonly authz: () => CheckServerMetrics;
   readonly openStreams: () => number;
+  readonly openStreamsEvicted: () => number;
   readonly policyRevision: () => number;
   /** Undefined without an audit trail: then no audit metrics are listed at all. */
   readonly audit: () => AuditMetricsStats | undefined;
@@ -51,6 +52,11 @@ export class ControlPlaneMetrics {
       },
     });
     gauge(this.core, { name: 'kubegate_open_streams', help: 'Long-lived requests (watch, exec, logs -f) being tracked for revalidation.', read: source.openStreams });
+    counter(this.core, {
+      name: 'kubegate_open_streams_evicted_total',
+      help: 'Tracked long-lived requests forgotten because too many were open: a later loss of access does not close them (the maximum stream duration still does).',
+      read: source.openStreamsEvicted,
+    });
     gauge(this.core, { name: 'kubegate_policy_revision', help: 'Revision of the policy set in force.', read: source.policyRevision });
 
     counter(this.audit, { name: 'kubegate_audit_events_written_total', help: 'Audit events made durable (decisions, progress, completions).', read: () => audit().written });

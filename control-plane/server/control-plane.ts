@@ -44,7 +44,7 @@ export class ControlPlane {
   readonly cache: SnapshotCache;
   readonly accessLog: JsonLinesSink;
   readonly access: AccessState;
-  readonly openStreams = new OpenStreams();
+  readonly openStreams: OpenStreams;
   private readonly loop: ReconcileLoop;
   private readonly reconciler: EdgeReconciler;
   /** Clusters registered by the controller (reached directly), by name. */
@@ -61,6 +61,7 @@ export class ControlPlane {
     cache: () => this.cache.metrics,
     authz: () => this.authzMetrics(),
     openStreams: () => this.openStreams.size,
+    openStreamsEvicted: () => this.openStreams.evicted,
     policyRevision: () => this.access.policyRevision,
     audit: () => this.auditStats,
   });
@@ -71,6 +72,13 @@ export class ControlPlane {
     this.access = new AccessState(props.edge.userServerNameSuffix, { certificateIssued: (cert) => this.certificateIssued(cert) });
     this.clock = props.clock ?? Date.now;
     this.edgeCertificates = props.edgeCertificates;
+    this.openStreams = new OpenStreams({
+      evicted: (total) => {
+        if (total === 1 || total % 10_000 === 0) {
+          props.logger.warn('too many open streams to track: the oldest are forgotten, and losing access will not close them before the maximum stream duration', { evictedTotal: total });
+        }
+      },
+    });
     this.reconciler = new EdgeReconciler({
       store: props.store,
       access: this.access,
@@ -350,6 +358,7 @@ export class ControlPlane {
         users: this.access.allUsers().length,
         filterChains: this.reconciler.confirmations.chainHolders.size,
         openStreams: this.openStreams.size,
+        openStreamsEvicted: this.openStreams.evicted,
       },
     };
   }

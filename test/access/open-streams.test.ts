@@ -125,3 +125,21 @@ test('streams older than the maximum age are forgotten, and the number tracked i
   bounded.revalidate(access, NOW + 5000);
   expect(bounded.size).toBe(0);
 });
+
+test('a stream forgotten to make room is counted and reported, never silently; the same request again takes no room', () => {
+  const totals: number[] = [];
+  const bounded = new OpenStreams({ maxStreams: 2, evicted: (total) => totals.push(total) });
+  const watch = parseRequestAttributes('GET', '/api/v1/namespaces/a/configmaps?watch=true');
+  bounded.allowed(request('1'), allow('alice'), watch, NOW);
+  bounded.allowed(request('2'), allow('bob'), watch, NOW);
+  bounded.allowed(request('2'), allow('bob'), watch, NOW);
+  expect(bounded.evicted).toBe(0);
+  bounded.allowed(request('3'), allow('bob'), watch, NOW);
+  bounded.allowed(request('4'), allow('bob'), watch, NOW);
+  expect(bounded.size).toBe(2);
+  expect(bounded.evicted).toBe(2);
+  expect(totals).toEqual([1, 2]);
+  // alice's stream was the one forgotten: losing access no longer finds it.
+  access.applyStoreState(state([user('alice', []), user('bob', ['dev'])], policy(), 2));
+  expect([...bounded.revalidate(access, NOW).usersToDrain]).toEqual([]);
+});
