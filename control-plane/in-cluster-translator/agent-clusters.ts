@@ -11,7 +11,7 @@ import type { AgentTranslatorInput } from './input';
 import { ADS_CONFIG_SOURCE, typeUrl } from '../translator/names';
 import { APISERVER_CA_SECRET, APISERVER_CLUSTER, APISERVER_UPGRADE_CLUSTER, EDGE_CA_SECRET, EDGE_TUNNEL_CLUSTER } from './names';
 import { fileSecret } from './file-secrets';
-import { LONG_LIVED_STREAMS } from '../translator/clusters';
+import { LONG_LIVED_STREAMS } from '../translator/long-lived-streams';
 import { AGENT_SECRET_FILES, EDGE_TUNNEL_SERVER_NAME } from '../../agent/protocol/identities';
 
 export function agentClusters(input: AgentTranslatorInput): object[] {

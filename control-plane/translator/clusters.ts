@@ -1,13 +1,13 @@
+/**
+ * The edge's upstream clusters, one per registered Kubernetes cluster: a direct one reached
+ * over verified TLS with kubegate's proxy identity, or the reverse tunnels of a cluster behind
+ * a firewall (tunnel-clusters.ts).
+ */
 import { isIP } from 'node:net';
 import { isTunnelCluster, type DirectCluster, type TranslatorInput } from './input';
 import { ADS_CONFIG_SOURCE, typeUrl, upstreamCaSecret, upstreamClusterName, upstreamIdentitySecret } from './names';
 import { tunnelCluster } from './tunnel-clusters';
-
-/**
- * Watches, logs -f and exec each hold an upstream request open for a long time; Envoy's
- * default circuit breakers (1024) would turn the 1025th open watch into a 503.
- */
-const LONG_LIVED_STREAM_LIMIT = 100000;
+import { LONG_LIVED_STREAMS } from './long-lived-streams';
 
 /**
  * One upstream cluster per registered Kubernetes cluster: TLS 1.2+, verified, our identity;
@@ -16,17 +16,6 @@ const LONG_LIVED_STREAM_LIMIT = 100000;
 export function translateClusters(input: TranslatorInput): object[] {
   return input.clusters.map((c) => (isTunnelCluster(c) ? tunnelCluster(c) : upstreamCluster(c)));
 }
-
-export const LONG_LIVED_STREAMS = {
-  thresholds: [
-    {
-      priority: 'DEFAULT',
-      max_connections: { value: LONG_LIVED_STREAM_LIMIT },
-      max_pending_requests: { value: LONG_LIVED_STREAM_LIMIT },
-      max_requests: { value: LONG_LIVED_STREAM_LIMIT },
-    },
-  ],
-};
 
 function upstreamCluster(cluster: DirectCluster): object {
   const name = upstreamClusterName(cluster.name);

@@ -4,7 +4,7 @@
  * of that name's shard; the internal listeners; and the clusters that connect the two.
  */
 import type { EdgeSettings } from './input';
-import { LONG_LIVED_STREAMS } from './clusters';
+import { LONG_LIVED_STREAMS } from './long-lived-streams';
 import { EDGE_LISTENER, edgeShardChainName, edgeShardClusterName, edgeShardListenerName, typeUrl } from './names';
 import { USER_LABEL_PREFIX, userShardOfPrefix, userShardPrefixDigits } from '../identity/user-identity';
 

@@ -14,7 +14,7 @@
 import type { TunnelCluster } from './input';
 import { ADS_CONFIG_SOURCE, AGENT_CA_SECRET, EDGE_TUNNEL_IDENTITY_SECRET, tunnelClusterName, typeUrl } from './names';
 import { AUTHZ_METADATA_NAMESPACE_NAME } from './http-filters';
-import { LONG_LIVED_STREAMS } from './clusters';
+import { LONG_LIVED_STREAMS } from './long-lived-streams';
 import { TUNNEL_MAX_CONCURRENT_STREAMS, agentIdentityUri } from '../../agent/protocol/identities';
 
 export function tunnelCluster(cluster: TunnelCluster): object {
