@@ -27,6 +27,8 @@ import { WakeTimer } from './wake-timer';
 
 /** Reasons that only say "the store may have changed": nothing to do when it is at the published generation. */
 const STORE_REASONS: ReadonlySet<string> = new Set(['store', 'api', 'certificate']);
+/** Reasons that need a new snapshot only if the store changed (or a drain was recorded). */
+const QUIET_REASONS: ReadonlySet<string> = new Set([...STORE_REASONS, 'stream-allowance-ended']);
 /** Rounds of "record drains, read again" in one rebuild; a second is never needed in practice. */
 const MAX_DRAIN_ROUNDS = 3;
 
@@ -133,14 +135,20 @@ export class EdgeReconciler {
   async rebuild(reasons: ReadonlySet<string>): Promise<void> {
     if (await this.unchanged(reasons)) return;
     const handled = new Set<string>();
+    let read = false;
     for (let round = 1; ; round++) {
       const generation = await this.props.store.generation();
-      if (!this.state || generation !== this.state.generation) this.apply(await this.props.store.loadState(this.props.clock()));
+      if (!this.state || generation !== this.state.generation) {
+        this.apply(await this.props.store.loadState(this.props.clock()));
+        read = true;
+      }
       const drains = this.decideOpenStreams(handled);
       if ((drains.users.length === 0 && !drains.sharedChain) || round === MAX_DRAIN_ROUNDS) break;
       await this.props.store.recordDrains(drains);
     }
-    this.publish();
+    // Deciding the open streams again changed nothing, and nothing else asked: the snapshot
+    // would be the one published (at ten thousand users a push is a tenth of a second of CPU).
+    if (read || this.publishedGeneration !== this.state?.generation || [...reasons].some((r) => !QUIET_REASONS.has(r))) this.publish();
   }
 
   private apply(state: StoreState): void {
