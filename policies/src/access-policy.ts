@@ -8,7 +8,7 @@ import { description } from './description';
 import { duration, type PolicyDuration } from './duration';
 import { isOnlyNegative, onlyNegativeMessage } from './label-selector';
 import { object } from './object-decoder';
-import type { PolicyDocumentOf } from './policy-document';
+import type { PolicyDocumentOf } from './document-envelope';
 import { PolicyBadSelectorError, PolicyConflictError, PolicyMissingFieldError } from './policy-errors';
 import { policyRule, type PolicyRule } from './policy-rule';
 import { subjects, type Subjects } from './subjects';

@@ -6,7 +6,7 @@ import { oneOf } from './decoders';
 import { description } from './description';
 import { duration, type PolicyDuration } from './duration';
 import { object } from './object-decoder';
-import type { PolicyDocumentOf } from './policy-document';
+import type { PolicyDocumentOf } from './document-envelope';
 import { PolicyMissingFieldError } from './policy-errors';
 
 /**

@@ -7,14 +7,8 @@ export { validatePolicies, crossDocumentErrors } from './validate-policies';
 export { loadPolicies, type PolicyFile } from './load-policies';
 export { policyJsonSchema, POLICY_SCHEMA_ID } from './json-schema';
 
-export {
-  POLICY_API_VERSION,
-  POLICY_KINDS,
-  type PolicyKind,
-  type PolicyDocument,
-  type PolicyDocumentOf,
-  type SourceLocation,
-} from './policy-document';
+export { POLICY_API_VERSION, POLICY_KINDS, type PolicyKind, type PolicyDocumentOf, type SourceLocation } from './document-envelope';
+export type { PolicyDocument } from './policy-document';
 export type { PolicyMetadata } from './metadata';
 export type { AccessPolicy, AccessPolicySpec, RequireActiveSession } from './access-policy';
 export type { ClusterSettings, ClusterSettingsSpec } from './cluster-settings';

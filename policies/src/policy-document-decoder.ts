@@ -10,7 +10,8 @@ import { convertAt, type Decoder, type Explained, type JsonSchema } from './deco
 import { describeNode, exampleText } from './decoders';
 import { didYouMean, suggestAmong } from './did-you-mean';
 import { policyMetadata } from './metadata';
-import { POLICY_API_VERSION, POLICY_KINDS, type PolicyDocument, type PolicyKind } from './policy-document';
+import { POLICY_API_VERSION, POLICY_KINDS, type PolicyKind } from './document-envelope';
+import type { PolicyDocument } from './policy-document';
 import {
   PolicyBadApiVersionError,
   PolicyBadTypeError,
