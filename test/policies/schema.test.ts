@@ -1,8 +1,23 @@
+/**
+ * The published policy schema: generated from the decoders, documented, and judged by ajv (the
+ * validator kubegate uses everywhere) to accept the examples and refuse what the files refuse.
+ */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import Ajv2020 from 'ajv/dist/2020';
 import { parseAllDocuments } from 'yaml';
 import { policyJsonSchema } from '../../policies/src';
-import { checkAgainstSchema } from './json-schema-check';
+
+/** What ajv says is wrong with `value`: each violation with a JSON pointer to the value at fault. */
+function checkAgainstSchema(schema: object, value: unknown): Array<{ path: string; keyword: string; message: string }> {
+  const validate = new Ajv2020({ allErrors: true, strict: false }).compile(schema);
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((e) => {
+    const params = e.params as { additionalProperty?: string; missingProperty?: string };
+    const below = params.additionalProperty ?? params.missingProperty;
+    return { path: below === undefined ? e.instancePath : `${e.instancePath}/${below}`, keyword: e.keyword, message: e.message ?? '' };
+  });
+}
 
 const ROOT = path.join(__dirname, '../..');
 const SCHEMA_FILE = path.join(ROOT, 'policies/schema/v1alpha1.schema.json');
