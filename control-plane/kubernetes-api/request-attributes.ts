@@ -51,8 +51,12 @@ export interface RequestAttributes {
   readonly verbViaPathPrefix: boolean;
 }
 
-/** Every verb a resource request can carry; '' is kube's "no verb" for unmapped methods. */
-export const RESOURCE_VERBS: ReadonlySet<string> = new Set([
+/**
+ * Every verb a resource request can carry, as kube-apiserver derives it from the method and
+ * path; '' is kube's "no verb" for unmapped methods. Not the verbs a policy rule may name
+ * (policies/src/verbs.ts RESOURCE_VERBS), which add the special verbs and '*'.
+ */
+export const REQUEST_VERBS: ReadonlySet<string> = new Set([
   'get',
   'list',
   'watch',

@@ -21,7 +21,7 @@
 import fc from 'fast-check';
 import { stripClusterPrefix } from '../../control-plane/kubernetes-api/cluster-prefix';
 import {
-  RESOURCE_VERBS,
+  REQUEST_VERBS,
   formatRequestPath,
   isPrivilegedSubresource,
   parseRequestAttributes,
@@ -127,7 +127,7 @@ function expectKubeReadingOfPath(method: string, target: string, attrs: RequestA
   } else {
     expect(plain(attrs)).toEqual(kube);
   }
-  expect(RESOURCE_VERBS.has(attrs.verb)).toBe(true);
+  expect(REQUEST_VERBS.has(attrs.verb)).toBe(true);
   expect(isPrivilegedSubresource(attrs)).toBe(privileged(attrs));
   // formatRequestPath: canonical (no trailing slash), parses back to the same attributes
   const formatted = formatRequestPath(attrs);
@@ -237,7 +237,7 @@ describe('2. round trip: generated valid requests parse to what the generator me
         const attrs = parseRequestAttributes(spec.method, target);
         const intended = intendedAttributes(spec);
         expect(plain(attrs)).toEqual(intended);
-        expect(RESOURCE_VERBS.has(attrs.verb)).toBe(true);
+        expect(REQUEST_VERBS.has(attrs.verb)).toBe(true);
         expect(isPrivilegedSubresource(attrs)).toBe(privileged(intended));
         // formatRequestPath: the canonical path, which parses back to the same attributes
         const canonical = canonicalPathOf(spec);

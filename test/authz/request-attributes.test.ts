@@ -7,7 +7,7 @@
  */
 import { stripClusterPrefix } from '../../control-plane/kubernetes-api/cluster-prefix';
 import {
-  RESOURCE_VERBS,
+  REQUEST_VERBS,
   formatRequestPath,
   isPrivilegedSubresource,
   parseRequestAttributes,
@@ -625,7 +625,7 @@ describe('properties of generated valid requests', () => {
         if (req.expect) {
           resourceRequests++;
           expect(attrs.isResourceRequest).toBe(true);
-          expect(RESOURCE_VERBS.has(attrs.verb)).toBe(true);
+          expect(REQUEST_VERBS.has(attrs.verb)).toBe(true);
           expect({ ...attrs, parts: [...attrs.parts] }).toEqual({ isResourceRequest: true, path: req.path, ...req.expect });
         } else {
           expect(attrs.isResourceRequest).toBe(false);
