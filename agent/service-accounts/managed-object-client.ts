@@ -11,13 +11,24 @@ import type { Binding, ServiceAccount } from '../kubernetes/kube-objects';
 import { clusterRoleBindingPath, roleBindingPath, serviceAccountPath } from '../kubernetes/kube-paths';
 import type { BindingKind, DesiredBinding } from './desired-access';
 import { bindingManifest, bindingMatches } from './managed-objects';
-import type { SkippedBinding } from './service-account-manager-types';
+import type { ManagedBinding, SkippedBinding } from './service-account-manager-types';
 import { MANAGED_SERVICE_ACCOUNT_SELECTOR, managedBindingSelector } from './service-account-names';
 
 /** A binding as listed, with the kind its list said (list items carry no kind of their own). */
 export interface ListedBinding {
   readonly kind: BindingKind;
   readonly object: Binding;
+}
+
+/** A binding as the manager's results name it: kind, name, namespace (RoleBindings) and role. */
+export function describeBinding(listed: ListedBinding): ManagedBinding {
+  const { kind, object } = listed;
+  return {
+    kind,
+    name: object.metadata.name,
+    ...(kind === 'RoleBinding' ? { namespace: object.metadata.namespace } : {}),
+    clusterRole: object.roleRef?.name ?? '',
+  };
 }
 
 export class ManagedObjectClient {

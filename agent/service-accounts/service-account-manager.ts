@@ -25,7 +25,7 @@ import { serviceAccountPath } from '../kubernetes/kube-paths';
 import { bindingKey, clusterRolesOf, desiredBindings, type UserAccess } from './desired-access';
 import { KeyedLock } from './keyed-lock';
 import { LastUsedTracker } from './last-used-tracker';
-import { ManagedObjectClient, type ListedBinding } from './managed-object-client';
+import { describeBinding, ManagedObjectClient } from './managed-object-client';
 import {
   bindingGrantsOnlyTo,
   bindingMatches,
@@ -60,16 +60,6 @@ import {
 } from './service-account-names';
 
 const DEFAULT_WRITE_INTERVAL_MS = 60_000;
-
-function describe(listed: ListedBinding): ManagedBinding {
-  const { kind, object } = listed;
-  return {
-    kind,
-    name: object.metadata.name,
-    ...(kind === 'RoleBinding' ? { namespace: object.metadata.namespace } : {}),
-    clusterRole: object.roleRef?.name ?? '',
-  };
-}
 
 export class ServiceAccountManager {
   readonly namespace: string;
@@ -245,8 +235,8 @@ export class ServiceAccountManager {
       });
       if (removed) {
         const reason = tampered ? 'tampered' : 'orphan';
-        removedBindings.push({ ...describe(listed), serviceAccount, reason });
-        this.logger.warn(`removed ${reason} binding`, { serviceAccount, binding: describe(listed) });
+        removedBindings.push({ ...describeBinding(listed), serviceAccount, reason });
+        this.logger.warn(`removed ${reason} binding`, { serviceAccount, binding: describeBinding(listed) });
       }
     }
 
@@ -270,7 +260,7 @@ export class ServiceAccountManager {
     const byAccount = new Map<string, ManagedBinding[]>();
     for (const listed of bindings) {
       const sa = serviceAccountOfBinding(listed.object)!;
-      byAccount.set(sa, [...(byAccount.get(sa) ?? []), describe(listed)]);
+      byAccount.set(sa, [...(byAccount.get(sa) ?? []), describeBinding(listed)]);
     }
     const result: ManagedServiceAccount[] = [];
     for (const sa of accounts) {
