@@ -12,7 +12,7 @@
  * None of these routes streams: `kubegate audit --follow` polls GET /audit with `after`.
  */
 import type { preValidationAsyncHookHandler } from 'fastify';
-import { AUDIT_REPORTERS, AUDIT_STAGES, type AuditStage } from '../audit/audit-event';
+import { AUDIT_REPORTERS, AUDIT_STAGES } from '../audit/audit-event';
 import { AuditCursorError, decodeAuditCursor } from '../audit/audit-cursor';
 import { DEFAULT_INCOMPLETE_AGE_MS, MAX_AUDIT_QUERY_LIMIT, type AuditFilter, type AuditLog, type AuditOrder, type AuditPageRequest, type IncompleteQuery } from '../audit/audit-log';
 import { AuditTimeError, parseAuditTime } from '../audit/audit-time';
@@ -65,15 +65,8 @@ const INCOMPLETE_QUERY = queryWith({ since: TEXT, until: TEXT, 'older-than': TEX
 
 const VERIFY_QUERY = queryWith({ from: integerParam(1), to: integerParam(1) }, true);
 
-export type AuditQuery = {
-  readonly user?: string;
-  readonly cluster?: string;
-  readonly verb?: string;
-  readonly namespace?: string;
-  readonly decision?: 'allow' | 'deny';
-  readonly stage?: AuditStage;
-  readonly requestId?: string;
-  readonly reportedBy?: NonNullable<AuditFilter['reportedBy']>;
+/** The filter's fields as they are (text), the times as given, and the page's own parameters. */
+export type AuditQuery = Omit<AuditFilter, 'since' | 'until'> & {
   readonly since?: string;
   readonly until?: string;
   readonly limit?: string;
