@@ -55,8 +55,8 @@ export function schemaCheck(schema: SchemaObject): SchemaCheck {
   return (value) => {
     if (validate(value)) return [];
     const issues = (validate.errors ?? []).filter(reported).map((error) => issueOf(error, value));
-    // One problem per value, as a person would say it: a port of "x" is not a string and
-    // also too small, but only the first is worth telling.
+    // One problem per value, as a person would say it: a port of 0.5 is not a whole number
+    // and also below 1, but only the first is worth telling.
     const seen = new Set<string>();
     const unique = issues.filter((issue) => {
       const key = JSON.stringify([issue.path, issue.propertyName ?? null]);
@@ -71,7 +71,10 @@ export function dottedPath(path: ValuePath): string {
   return path.map((segment, i) => (typeof segment === 'number' ? `[${segment}]` : i === 0 ? segment : `.${segment}`)).join('');
 }
 
-/** `if` only says which branch applied; the branch's own errors say what is wrong. */
+/**
+ * `if` only says which branch applied, `propertyNames` only that a name failed: the branch's
+ * and the name's own errors say what is wrong.
+ */
 function reported(error: ErrorObject): boolean {
   return error.keyword !== 'if' && error.keyword !== 'propertyNames';
 }
