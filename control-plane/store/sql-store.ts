@@ -10,9 +10,10 @@
  * after the commit this instance's `watch` listeners hear of it, before the call resolves. A
  * throw rolls everything back, the generation included, and no listener hears of it.
  */
+import * as breakGlass from './break-glass-programs';
 import { ChangeListeners } from './change-listeners';
 import * as clusters from './cluster-programs';
-import { breakGlassFromRow, breakGlassValues, BREAK_GLASS_COLUMNS, certificateFromRow, clusterFromRow, groupFromRow, joinTokenFromRow, sessionFromRow } from './record-rows';
+import { certificateFromRow, clusterFromRow, groupFromRow, joinTokenFromRow, sessionFromRow } from './record-rows';
 import { DIALECT_SQL, type SqlEngine } from './sql-engine';
 import { count, firstRow, type Program } from './sql-program';
 import { advanceGeneration, currentGeneration, mapRows, optionalRow, readBreakGlass, readPolicySet, readState, readUser, readUsers, SHARED_CHAIN_DRAIN_SCOPE, userDrainScope } from './store-reads';
@@ -20,12 +21,6 @@ import { StoreConflictError, StoreNotFoundError, type BreakGlassRecord, type Bre
 import { normalizeGroups, requireBoolean, requireBreakGlass, requireBreakGlassState, requireCluster, requireClusterName, requireCount, requireJoinToken, requireName, requirePolicyFiles, requireSecretHash, requireSerial, requireText, requireTime, StoreInputError } from './store-input';
 import type { Logger } from '../log/logger';
 
-const BREAK_GLASS_INSERT = `INSERT INTO break_glass (${BREAK_GLASS_COLUMNS.join(', ')}, revision)
-  VALUES (${BREAK_GLASS_COLUMNS.map(() => '?').join(', ')}, 0) ON CONFLICT (id) DO NOTHING RETURNING *`;
-// The values of every column but the id, then the id, then the revision the caller read.
-const BREAK_GLASS_UPDATE = `UPDATE break_glass SET ${BREAK_GLASS_COLUMNS.slice(1)
-  .map((c) => `${c} = ?`)
-  .join(', ')}, revision = revision + 1 WHERE id = ? AND revision = ? RETURNING *`;
 /** Memberships inserted per statement: one statement for any usual user, and never near a driver's parameter limit. */
 const GROUPS_PER_INSERT = 100;
 
@@ -181,13 +176,7 @@ export class SqlStore implements Store {
       }
       const revokedCertificates = yield* count('UPDATE certificates SET revoked_at = ? WHERE user_name = ? AND revoked_at IS NULL', [now, name]);
       yield* count('UPDATE sessions SET ended_at = ? WHERE user_name = ? AND ended_at IS NULL', [now, name]);
-      // The revision advances too, so an approval computed from the old record cannot
-      // overwrite the cancellation.
-      yield* count(
-        `UPDATE break_glass SET state = 'cancelled', ended_by = ?, end_reason = 'revoked', revision = revision + 1
-         WHERE user_name = ? AND state IN ('pending', 'active')`,
-        [by, name],
-      );
+      yield* breakGlass.cancelLiveBreakGlass(name, by);
       return { user: (yield* readUser(name))!, revokedCertificates };
     });
   }
@@ -219,11 +208,7 @@ export class SqlStore implements Store {
 
   async createBreakGlass(record: Omit<BreakGlassRecord, 'revision'>): Promise<BreakGlassRecord> {
     const valid = requireBreakGlass(record);
-    return this.mutate(function* () {
-      const row = yield* firstRow(BREAK_GLASS_INSERT, breakGlassValues(valid));
-      if (!row) throw new StoreConflictError(`break-glass request "${valid.id}" already exists`);
-      return breakGlassFromRow(row);
-    });
+    return this.mutate(() => breakGlass.insertBreakGlass(valid));
   }
 
   async getBreakGlass(id: string): Promise<BreakGlassRecord | undefined> {
@@ -232,32 +217,15 @@ export class SqlStore implements Store {
   }
 
   async listBreakGlass(filter: { user?: string; states?: readonly BreakGlassState[] } = {}): Promise<BreakGlassRecord[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (filter.user !== undefined) {
-      where.push('user_name = ?');
-      params.push(requireName('user filter', filter.user));
-    }
-    if (filter.states !== undefined) {
-      // An empty list matches nothing, as a set of states should.
-      const states = filter.states.map((s, i) => requireBreakGlassState(`states[${i}]`, s));
-      where.push(states.length === 0 ? 'FALSE' : `state IN (${states.map(() => '?').join(', ')})`);
-      params.push(...states);
-    }
-    const sql = `SELECT * FROM break_glass ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY requested_at DESC, id`;
-    return this.engine.run('none', mapRows(sql, params, breakGlassFromRow));
+    const user = filter.user === undefined ? undefined : requireName('user filter', filter.user);
+    const states = filter.states === undefined ? undefined : filter.states.map((s, i) => requireBreakGlassState(`states[${i}]`, s));
+    return this.engine.run('none', breakGlass.selectBreakGlass(user, states));
   }
 
   async updateBreakGlass(next: BreakGlassRecord): Promise<BreakGlassRecord> {
     const valid = requireBreakGlass(next);
     const revision = requireCount(`break-glass "${valid.id}" revision`, next.revision);
-    return this.mutate(function* () {
-      const row = yield* firstRow(BREAK_GLASS_UPDATE, [...breakGlassValues(valid).slice(1), valid.id, revision]);
-      if (row) return breakGlassFromRow(row);
-      const current = yield* firstRow('SELECT revision FROM break_glass WHERE id = ?', [valid.id]);
-      if (!current) throw new StoreNotFoundError('break-glass request', valid.id);
-      throw new StoreConflictError(`break-glass request "${valid.id}" is at revision ${String(current.revision)}, not ${revision}: it changed in between; reload and retry`);
-    });
+    return this.mutate(() => breakGlass.updateBreakGlass(valid, revision));
   }
 
   async createSession(session: { id: string; user: string; now: number }): Promise<ConsoleSessionRecord> {
