@@ -15,7 +15,7 @@
 import type { FastifySchemaValidationError, FastifyServerOptions } from 'fastify';
 import type Ajv from 'ajv';
 import type { AnySchemaObject, ErrorObject } from 'ajv';
-import { dottedPath, type ValuePath } from '../store/schema-check';
+import { dottedPath, type ValuePath } from '../validation/schema-check';
 import { badRequest, type ApiError } from './api-errors';
 
 export const AJV_OPTIONS: NonNullable<FastifyServerOptions['ajv']> = {

@@ -21,7 +21,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse } from 'yaml';
 import { DurationError, parseDurationMs } from '../config/duration';
-import { schemaCheck } from '../store/schema-check';
+import { schemaCheck } from '../validation/schema-check';
 import type { AuditExporterConfig } from './audit-export-config';
 import { resolveAuditExportConfig } from './validate-audit-export-config';
 

@@ -9,7 +9,7 @@
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { dottedPath, schemaCheck } from '../store/schema-check';
+import { dottedPath, schemaCheck } from '../validation/schema-check';
 import {
   AUDIT_EXPORT_CONFIG_SCHEMA,
   type AuditExportConfig,

@@ -5,7 +5,7 @@
  * (exit code 2) before anything is read or sent. Values a schema cannot judge (durations,
  * times) are read by their parsers after it.
  */
-import { schemaCheck } from '../store/schema-check';
+import { schemaCheck } from '../validation/schema-check';
 import { UsageError } from './cli-error';
 
 /** One flag's rule: a JSON Schema for its value, with its messages. */

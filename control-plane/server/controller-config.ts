@@ -37,7 +37,7 @@ import type { DirectCluster } from '../translator/input';
 import type { ControllerPorts } from './controller';
 import { MAX_USER_CERT_TTL_MS } from '../credentials/user-certificate';
 import { isUserShardCount, MAX_USER_SHARDS } from '../identity/user-identity';
-import { dottedPath, schemaCheck } from '../store/schema-check';
+import { dottedPath, schemaCheck } from '../validation/schema-check';
 
 export interface ControllerConfig {
   readonly stateDir: string;

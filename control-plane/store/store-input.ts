@@ -6,7 +6,7 @@
  * rule with its message; the few rules between fields (a token expiring after its creation, a
  * file name given twice) follow in code.
  */
-import { dottedPath, schemaCheck, type SchemaIssue } from './schema-check';
+import { dottedPath, schemaCheck, type SchemaIssue } from '../validation/schema-check';
 import { StoreError, type BreakGlassRecord, type BreakGlassState, type ClusterRecord, type JoinTokenRecord, type PolicyFileRecord } from './store';
 
 /** A value the caller passed is not acceptable; the message names the field and why. */

@@ -2,7 +2,7 @@
  * The one helper that runs ajv for kubegate's inputs: each error in the schema's own words and
  * code, named by where it is, one per value, in the order the schema lists its properties.
  */
-import { dottedPath, schemaCheck } from '../../control-plane/store/schema-check';
+import { dottedPath, schemaCheck } from '../../control-plane/validation/schema-check';
 
 const check = schemaCheck({
   type: 'object',

@@ -11,9 +11,10 @@
  * {text} the value as text, {allowed} an enum's values or an object's known fields, {field} the
  * dotted path of the value. Callers turn the issues into their own error classes.
  *
- * It sits in store/ because store/ imports nothing of kubegate's but the logger: every input
- * checker (the store's, the audit export's, the controller's config, the CLI's flags) can use
- * it without folders importing each other in a circle.
+ * A folder of its own that imports nothing of kubegate's, so every input checker (the store's,
+ * the audit export's, the controller's config, the CLI's flags, the API's errors) can use it
+ * without folders importing each other in a circle. The agent, which never imports the control
+ * plane, has its own small use of ajv (agent/runtime/flag-check.ts).
  */
 import Ajv, { type AnySchemaObject, type ErrorObject, type SchemaObject } from 'ajv';
 
