@@ -9,6 +9,7 @@
  *
  * `sync` is how the API keeps "answered once in force": it resolves once a rebuild that began
  * after the call has finished, so a store write made before the call is in what it published.
+ * A caller is waiting, so sync skips the hold-off; what is already marked rides along.
  */
 export interface ReconcileLoopProps {
   /** Reads the sources and publishes; the reasons say what marked the state dirty. */
@@ -70,20 +71,17 @@ export class ReconcileLoop {
     if (!this.running) this.schedule(this.holdOffMs);
   }
 
-  /** Marks dirty and resolves once a rebuild that began after this call has finished. */
+  /**
+   * Marks dirty and resolves once a rebuild that began after this call has finished: at once
+   * when none is running, else right after the one that is.
+   */
   sync(reason: string): Promise<void> {
     if (this.stopped) return Promise.reject(new ReconcileLoopStoppedError());
     return new Promise<void>((resolve, reject) => {
       this.waiters.push({ resolve, reject });
       this.markDirty(reason);
+      if (!this.running) this.schedule(0);
     });
-  }
-
-  /** Like sync, without the hold-off: start-up, where nothing else is coming. */
-  now(reason: string): Promise<void> {
-    const done = this.sync(reason);
-    if (!this.running) this.schedule(0);
-    return done;
   }
 
   private schedule(holdOffMs: number): void {
@@ -116,7 +114,8 @@ export class ReconcileLoop {
     await this.running;
     this.running = null;
     if (this.stopped) this.rejectWaiters();
-    else if (this.dirty.size > 0 || this.waiters.length > 0) this.schedule(this.holdOffMs);
+    else if (this.waiters.length > 0) this.schedule(0);
+    else if (this.dirty.size > 0) this.schedule(this.holdOffMs);
   }
 
   /** Publishes nothing more; a rebuild under way finishes first. Pending callers of sync are rejected. */

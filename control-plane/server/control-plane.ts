@@ -125,7 +125,7 @@ export class ControlPlane {
 
   private async startParts(): Promise<void> {
     const props = this.props;
-    await this.loop.now('start');
+    await this.loop.sync('start');
     this.unwatch = props.store.watch((change) => this.onStoreChange(change));
     // A stream that starts between rebuilds must be decided again when its allowance ends (a
     // window closing, a grant expiring), so tracking it arms the wake-up for that moment.
