@@ -7,7 +7,7 @@
  * unknown field silently dropped. Only the first problem is reported (allErrors off): reporting
  * every one would let a body of a million wrong list entries cost a million error objects.
  *
- * Wording, as in store/schema-check.ts, comes from the schema that failed: `problems` maps a
+ * Wording, as in validation/schema-check.ts, comes from the schema that failed: `problems` maps a
  * keyword to a message with placeholders {field} (the dotted path, `files[0].text`), {text} (the
  * value as text), {got} (as JSON) and {allowed} (an enum's values). Without one the message is
  * the API's usual "x is required", "x must be a string", "x must be one of a, b".

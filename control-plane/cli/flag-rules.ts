@@ -1,6 +1,6 @@
 /**
  * What a command's flag values must be, said the way kubegate says every input's rules: a JSON
- * Schema of the values util.parseArgs returns, checked by ajv (store/schema-check.ts), each rule
+ * Schema of the values util.parseArgs returns, checked by ajv (validation/schema-check.ts), each rule
  * with its message. The first problem, in the order the rules list the flags, is a usage error
  * (exit code 2) before anything is read or sent. Values a schema cannot judge (durations,
  * times) are read by their parsers after it.

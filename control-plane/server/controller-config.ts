@@ -24,7 +24,7 @@
  *   maxCertTtl: 12h
  *   audit: audit.yaml                     # exporters and retention (audit-export/README.md)
  *
- * The file's shape is CONTROLLER_CONFIG_SCHEMA, checked by ajv (store/schema-check.ts); what a
+ * The file's shape is CONTROLLER_CONFIG_SCHEMA, checked by ajv (validation/schema-check.ts); what a
  * schema cannot say (URLs, durations, files and what they hold, ports used twice, clusters
  * listed twice) is checked after it, in the same words and with the same error.
  */

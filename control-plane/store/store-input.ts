@@ -2,7 +2,7 @@
  * Checks what callers hand the store, before any SQL runs, so a bad value is refused with a
  * message that names the field instead of surfacing as a constraint violation (or, worse, being
  * stored). Both implementations call the same checks, so they refuse exactly the same inputs.
- * Every value and record is described by a JSON Schema checked by ajv (schema-check.ts), each
+ * Every value and record is described by a JSON Schema checked by ajv (validation/schema-check.ts), each
  * rule with its message; the few rules between fields (a token expiring after its creation, a
  * file name given twice) follow in code.
  */
