@@ -268,12 +268,6 @@ function filterChains(cp: LocalStack['controlPlane']): number {
   return listeners.flatMap((l) => l.filter_chains ?? []).filter((c) => c.name?.startsWith('user/')).length;
 }
 
-/**
- * Has the control plane translate with this many user shards from now on. The local stack
- * takes the edge's default; the controller does not pass a shard count through (yet), so the
- * benchmark sets it on the control plane's edge settings before any user is added: the first
- * push then replaces the edge's listeners before anyone has connected.
- */
 main().catch((err) => {
   process.stderr.write(`benchmark failed: ${(err as Error).stack ?? (err as Error).message}\n`);
   process.exitCode = 1;

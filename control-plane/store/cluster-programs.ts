@@ -1,7 +1,8 @@
 /**
  * Why: the store's records of agents (join tokens and the clusters they register) as programs
- * (sql-program.ts) that run on either database, kept apart from sql-store.ts so that file
- * stays about users, policies and sessions. The caller has validated every input.
+ * (sql-program.ts) that run on either database, kept apart from sql-store.ts (as the
+ * break-glass programs are, break-glass-programs.ts) so that file stays about users, policies,
+ * certificates and sessions. The caller has validated every input.
  */
 import { joinTokenRejection } from './join-token-check';
 import { clusterFromRow, clusterValues, CLUSTER_COLUMNS, joinTokenFromRow, num } from './record-rows';
