@@ -12,7 +12,7 @@
 import type { LocalStack } from '../dev/stack/local-stack';
 import type { TunnelSite } from '../dev/stack/tunnel-site';
 import { KubeClient } from '../agent/kubernetes/kube-client';
-import { PROXY_SERVICE_ACCOUNT } from '../agent/rbac/agent-rbac';
+import { PROXY_SERVICE_ACCOUNT } from '../agent/rbac/rbac-names';
 import { SYSTEM_NAMESPACE, USERS_NAMESPACE } from '../agent/protocol/identities';
 import { serviceAccountName, serviceAccountUsername } from '../agent/service-accounts/service-account-names';
 import { issueUserCertificate } from '../control-plane/credentials/user-certificate';

@@ -8,7 +8,7 @@ import type { AgentLogger } from '../log/agent-logger';
 import { SYSTEM_NAMESPACE } from '../protocol/identities';
 import { writeApiserverCredential } from './secret-files';
 
-import { PROXY_SERVICE_ACCOUNT } from '../rbac/agent-rbac';
+import { PROXY_SERVICE_ACCOUNT } from '../rbac/rbac-names';
 const TOKEN_SECONDS = 3600;
 const RETRY_MS = 5000;
 

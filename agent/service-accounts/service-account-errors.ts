@@ -17,7 +17,7 @@ export class ClusterRoleNotAllowedError extends Error {
     super(
       `kubegate may not bind ClusterRole${refused.length > 1 ? 's' : ''} ${refused.map((r) => JSON.stringify(r)).join(', ')} for user ${JSON.stringify(user)} in this cluster; ` +
         `allowed: ${allowed.length > 0 ? allowed.map((r) => JSON.stringify(r)).join(', ') : 'none'}. ` +
-        `A cluster admin allows a role by adding it to the agent's allowedClusterRoles (agent/rbac/README.md); otherwise change the policy`,
+        `A cluster admin allows a role by adding it to the agent's allowedClusterRoles (constructs/agent-rbac.md); otherwise change the policy`,
     );
     this.name = 'ClusterRoleNotAllowedError';
   }

@@ -14,7 +14,7 @@ export interface ServiceAccountManagerProps {
   /**
    * ClusterRoles the cluster admin allows kubegate to bind. An ensure() asking for any other is
    * refused with ClusterRoleNotAllowedError before a single request is made. Leave it out only
-   * when the agent's RBAC (`bind` restricted by resourceNames, agent/rbac) is the guard: the
+   * when the agent's RBAC (`bind` restricted by resourceNames, constructs/agent-rbac.ts) is the guard: the
    * apiserver then refuses with KubeForbiddenError instead.
    * @default undefined (no local check)
    */

@@ -12,7 +12,7 @@
  *   4. Adds its own credential (the proxy ServiceAccount's token) and sends the request to
  *      kube-apiserver, whose certificate it verifies.
  *   5. Logs the request to the control plane (cluster-access-log.ts), refused ones included.
- * The proxy ServiceAccount may impersonate only ServiceAccounts in kubegate-users (agent/rbac),
+ * The proxy ServiceAccount may impersonate only ServiceAccounts in kubegate-users (constructs/agent-rbac.ts),
  * so even a forged Impersonate-Group or -Extra header would be refused by the apiserver.
  */
 import type { AgentTranslatorInput } from './input';

@@ -9,14 +9,8 @@ import type { KubeClient } from '../../agent/kubernetes/kube-client';
 import { KubeForbiddenError } from '../../agent/kubernetes/kube-errors';
 import type { Binding, KubeObject } from '../../agent/kubernetes/kube-objects';
 import { clusterRoleBindingPath, roleBindingPath, serviceAccountPath } from '../../agent/kubernetes/kube-paths';
-import {
-  AGENT_SERVICE_ACCOUNT,
-  AgentRbacConfigError,
-  PROXY_SERVICE_ACCOUNT,
-  agentRbacManifests,
-  agentRoles,
-  proxyRoles,
-} from '../../agent/rbac/agent-rbac';
+import { AGENT_SERVICE_ACCOUNT, PROXY_SERVICE_ACCOUNT } from '../../agent/rbac/rbac-names';
+import { AgentRbacConfigError, agentRbacManifests, agentRoles, proxyRoles } from '../../constructs/agent-rbac';
 import { ServiceAccountManager } from '../../agent/service-accounts/service-account-manager';
 import { serviceAccountName } from '../../agent/service-accounts/service-account-names';
 import { applyManifests, clusterRole, eventually, namespace, rejection, requestAs, startAgentTestCluster, whoAmI, type AgentTestCluster } from './support/agent-test-cluster';

@@ -13,7 +13,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createAgentLogger } from '../../agent/log/agent-logger';
 import { startAgent, type RunningAgent } from '../../agent/runtime/agent';
-import { agentRbacManifests } from '../../agent/rbac/agent-rbac';
+import { agentRbacManifests } from '../../constructs/agent-rbac';
 import { KubeNotFoundError } from '../../agent/kubernetes/kube-errors';
 import { DEFAULT_USERS_NAMESPACE, serviceAccountName } from '../../agent/service-accounts/service-account-names';
 import { hashJoinSecret, newJoinToken } from '../../control-plane/agent-gateway/join-token';
