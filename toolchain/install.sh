@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real components kubegate runs against (Envoy, etcd, kube-apiserver,
-# kube-scheduler, kube-controller-manager, kwok, kubectl, the audit-decode schema check and the
-# request-info oracle) into a cache directory keyed by version, and writes tools.json naming each
+# kube-scheduler, kube-controller-manager, kwok, kubectl, crane, the audit-decode schema check
+# and the request-info oracle) into a cache directory keyed by version, and writes tools.json naming each
 # binary.
 #
 # Idempotent: a component whose versioned directory is complete is not touched again, so a
@@ -213,6 +213,21 @@ install_kwok() {
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
+# crane builds and pushes kubegate's images without a Docker daemon, and serves the local
+# registry (versions.env says why this tool). `go install` of the module's command uses its own
+# go.mod exactly as released.
+install_crane() {
+  local dest="$cache/crane-v$CRANE_VERSION"
+  if [[ -x $dest/bin/crane ]]; then log info "crane cached" "version=$CRANE_VERSION"; return; fi
+  require_go
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/bin"
+  log info "building crane from Go modules (under a minute once Go's cache is warm)" "version=$CRANE_VERSION"
+  run_with_progress crane-build "$tmp/build.log" \
+    env -C "$tmp" GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp/bin" go install -trimpath -ldflags "-s -w" "github.com/google/go-containerregistry/cmd/crane@v$CRANE_VERSION"
+  [[ -x $tmp/bin/crane ]] || die "go install succeeded but wrote no crane binary" "log=$tmp/build.log"
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
 # Small Go programs of kubegate's own (toolchain/<name>/) built against a Kubernetes staging
 # module at the pinned Kubernetes version: each directory is keyed by that version and by a
 # digest of its sources, so a change to either builds a new one. Older ones stay, since another
@@ -343,13 +358,14 @@ main() {
     kubectl_path="$cache/kubernetes-v$KUBERNETES_VERSION/bin/kubectl"
   fi
   install_kwok
+  install_crane
   install_pinned_tools
   install_postgresql
   install_network_tools
   local manifest="$cache/tools.json"
   cat >"$manifest.tmp" <<JSON
 {
-  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "kwok": "$KWOK_VERSION"},
+  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "kwok": "$KWOK_VERSION", "crane": "$CRANE_VERSION"},
   "envoy": "$cache/envoy-$ENVOY_VERSION/envoy",
   "etcd": "$cache/etcd-v$ETCD_VERSION/bin/etcd",
   "kubeApiserver": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-apiserver",
@@ -357,6 +373,7 @@ main() {
   "kubeControllerManager": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-controller-manager",
   "kwok": "$cache/kwok-v$KWOK_VERSION/bin/kwok",
   "kwokStages": "$cache/kwok-v$KWOK_VERSION/stages",
+  "crane": "$cache/crane-v$CRANE_VERSION/bin/crane",
   "kubectl": "$kubectl_path",
   "auditDecode": "$audit_decode_bin",
   "requestInfo": "$request_info_bin",
