@@ -1,7 +1,7 @@
 /**
- * `kubegate dev up|down|status`: the local stack. This file parses and checks the options, so
- * that a mistake is named before anything is installed or started; dev-up.ts, dev-down.ts and
- * dev-status.ts do the work.
+ * `kubegate dev up|down|status|images`: the local stack, and kubegate's images. This file parses
+ * and checks the options, so that a mistake is named before anything is installed or started;
+ * dev-up.ts, dev-down.ts, dev-status.ts and dev-images.ts do the work.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -14,15 +14,18 @@ import { defaultStateDir } from '../../control-plane/cli/stack-descriptor';
 import { up, type UpOptions } from './dev-up';
 import { down } from './dev-down';
 import { status } from './dev-status';
+import { images } from './dev-images';
 import { OUTPUT_OPTION, outputFormat } from '../../control-plane/cli/commands/output';
 
-const HELP = `Usage: kubegate dev <up|down|status> [options]
+const HELP = `Usage: kubegate dev <up|down|status|images> [options]
 
   up      start a local kubegate: control plane, edge Envoy and local clusters, each behind
           a firewall (its own network namespace) and reached through the reverse tunnels
           its agent and in-cluster Envoy dial out
   down    stop the local stack started with 'up --detach'
   status  show whether a local stack runs and where (exit 1 when none does)
+  images  build kubegate's images (controller, agent, envoy) from this checkout, without a
+          Docker daemon, and push them to --registry; prints each image by digest
 
 Options:
   --state-dir DIR   where the stack keeps certificates, logs and kubeconfigs
@@ -47,14 +50,18 @@ Options:
                     changes apply within a second; a set that does not validate changes
                     nothing and is reported in the log and on /status
   -o, --output F    (status) text (default) or json, everything stack.json records
+  --registry H:P    (images) the registry to push to, e.g. 127.0.0.1:5000 (plain HTTP on
+                    loopback); the toolchain's crane serves one: crane registry serve
+  --results FILE    (images) where to write the references, digests and contents
+                    (default <state-dir>/images.json)
 
-'up' installs the toolchain first if it is missing (Envoy, etcd, Kubernetes; several
-minutes the first time); nothing else does.
+'up' and 'images' install the toolchain first if it is missing (Envoy, etcd, Kubernetes,
+crane; several minutes the first time); nothing else does.
 `;
 
 export const devCommand = {
-  summary: 'run a local kubegate stack (up, down, status)',
-  subcommands: ['up', 'down', 'status'],
+  summary: 'run a local kubegate stack (up, down, status), build the images (images)',
+  subcommands: ['up', 'down', 'status', 'images'],
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseOptions(
       args,
@@ -69,6 +76,8 @@ export const devCommand = {
         store: { type: 'string' },
         'policy-dir': { type: 'string' },
         'max-cert-ttl': { type: 'string' },
+        registry: { type: 'string' },
+        results: { type: 'string' },
         ...OUTPUT_OPTION,
         help: { type: 'boolean', short: 'h' },
       },
@@ -82,6 +91,12 @@ export const devCommand = {
     const [sub, ...extra] = positionals;
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     if (values.output !== undefined && sub !== 'status') throw new UsageError('-o is for dev status');
+    if ((values.registry !== undefined || values.results !== undefined) && sub !== 'images') throw new UsageError('--registry and --results are for dev images');
+    if (sub === 'images') {
+      if (values.registry === undefined) throw new UsageError('dev images needs --registry HOST:PORT (the registry to push to)');
+      if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(values.registry)) throw new UsageError(`--registry "${values.registry}" is not HOST or HOST:PORT`);
+      return images(values.registry, path.resolve(values.results ?? path.join(stateDir, 'images.json')));
+    }
     const format = outputFormat(values.output, ['text', 'json']);
     const edgePort = values['edge-port'] === undefined ? 0 : Number(values['edge-port']);
     if (!Number.isInteger(edgePort) || edgePort < 0 || edgePort > 65535) throw new UsageError(`--edge-port "${values['edge-port']}" is not a TCP port`);
@@ -134,7 +149,7 @@ export const devCommand = {
       case 'status':
         return status(stateDir, format);
       default:
-        throw new UsageError(sub ? `unknown subcommand "${sub}"; use up, down or status` : 'say up, down or status; see --help');
+        throw new UsageError(sub ? `unknown subcommand "${sub}"; use up, down, status or images` : 'say up, down, status or images; see --help');
     }
   },
 };
