@@ -2,8 +2,8 @@
  * What each kubegate image holds. Three images serve the four roles: `controller` (the control
  * plane), `agent` (the relay agent), and `envoy` for both the edge and the in-cluster Envoy
  * (the same binary; only the bootstrap each is started with differs). The two Node.js images
- * share their first two layers (the runtime, then the npm packages the control plane needs, a
- * superset of the agent's), so a node that pulls both stores them once.
+ * share their first layer (the runtime), so a node that pulls both stores it once; each has
+ * only the npm packages its own program loads, since member clusters run the agent alone.
  */
 import * as path from 'node:path';
 import type { Rootfs } from './rootfs';
@@ -32,11 +32,13 @@ const NODE = '/usr/local/bin/node';
 
 /** The npm packages the control plane loads at run time (not the construct libraries, not dev tools). */
 export const CONTROLLER_PACKAGES = ['@grpc/grpc-js', '@grpc/grpc-js-xds', '@grpc/proto-loader', 'ajv', 'better-sqlite3', 'fastify', 'jose', 'node-forge', 'pg', 'prom-client', 'protobufjs', 'yaml'];
+/** The agent's: its gRPC session, its flag checks, and the policy model's grant type it shares. */
+export const AGENT_PACKAGES = ['@grpc/grpc-js', '@grpc/proto-loader', 'ajv', 'yaml'];
 
 const runtimeLayer = (rootfs: Rootfs, ctx: BuildContext) => rootfs.base().copyProgram(ctx.node, NODE);
 
-const packagesLayer = (rootfs: Rootfs, ctx: BuildContext) => {
-  for (const dir of nodeModulesClosure(ctx.projectRoot, CONTROLLER_PACKAGES)) rootfs.copyTree(path.join(ctx.projectRoot, dir), `${APP_DIR}/${dir}`, notBuildLeftovers);
+const packagesLayer = (roots: readonly string[]) => (rootfs: Rootfs, ctx: BuildContext) => {
+  for (const dir of nodeModulesClosure(ctx.projectRoot, roots)) rootfs.copyTree(path.join(ctx.projectRoot, dir), `${APP_DIR}/${dir}`, notBuildLeftovers);
   rootfs.copyFile(path.join(ctx.projectRoot, 'package.json'), `${APP_DIR}/package.json`);
 };
 
@@ -55,13 +57,13 @@ export const IMAGE_SPECS: readonly ImageSpec[] = [
     name: 'controller',
     description: 'kubegate control plane: xDS, ext_authz, the admin API, the agent port',
     entrypoint: [NODE, `${APP_DIR}/dist/control-plane/server/main.js`],
-    layers: [runtimeLayer, packagesLayer, appLayer(['control-plane', 'policies', 'agent'])],
+    layers: [runtimeLayer, packagesLayer(CONTROLLER_PACKAGES), appLayer(['control-plane', 'policies', 'agent'])],
   },
   {
     name: 'agent',
     description: 'kubegate relay agent: joins the hub, keeps per-user ServiceAccounts, feeds the in-cluster Envoy',
     entrypoint: [NODE, `${APP_DIR}/dist/agent/main.js`],
-    layers: [runtimeLayer, packagesLayer, appLayer(['agent', 'policies'])],
+    layers: [runtimeLayer, packagesLayer(AGENT_PACKAGES), appLayer(['agent', 'policies'])],
   },
   {
     name: 'envoy',
