@@ -16,6 +16,7 @@ import { sessionCommand } from './commands/session';
 import { clusterCommand } from './commands/clusters';
 import { whoamiCommand } from './commands/whoami';
 import { auditCommand } from './commands/audit';
+import { manifestsCommand } from './commands/manifests';
 
 export interface Command {
   readonly summary: string;
@@ -36,6 +37,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   cluster: clusterCommand,
   whoami: whoamiCommand,
   audit: auditCommand,
+  manifests: manifestsCommand,
 };
 
 function usage(commands: Readonly<Record<string, Command>>): string {

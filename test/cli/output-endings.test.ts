@@ -148,6 +148,13 @@ test('every command and subcommand, with and without --help, ends its output wit
   await run(null, ['dev', 'status', '-o', 'json', '--state-dir', emptyState], 1);
   await run(null, ['dev', 'down', '--state-dir', emptyState]);
   await run(null, ['dev', 'up', '--clusters', '0', '--state-dir', emptyState], 2);
+  await run(null, ['dev', 'images'], 2);
+
+  const hubCa = path.join(h.dir, 'hub-ca.crt');
+  fs.writeFileSync(hubCa, '-----BEGIN CERTIFICATE-----\nHUB-CA\n-----END CERTIFICATE-----\n');
+  const agentProps = ['--set', 'cluster=edge-a', '--set', 'hubAgentEndpoint=hub:18003', '--set', 'images.agent=a@sha256:1', '--set', 'images.envoy=e@sha256:2', '--set', 'allowedClusterRoles={view}', '--set-file', `hubCaPem=${hubCa}`];
+  expect(await run(null, ['manifests', 'agent', ...agentProps])).toContain('kind: Deployment\n');
+  await run(null, ['manifests', 'agent'], 2);
   await run('root', ['user', 'delete', 'erin']);
 
   // Every subcommand, and every command that runs without one, was run for real, not only

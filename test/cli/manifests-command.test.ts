@@ -1,0 +1,96 @@
+/**
+ * `kubegate manifests agent`: props from --set and --set-file, Helm's way; the YAML printed is
+ * the KubegateAgent construct's; bad props and malformed --set are usage errors that name every
+ * problem, and nothing is printed then.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Testing } from 'cdk8s';
+import { parseAllDocuments } from 'yaml';
+import { runCli } from './run-cli';
+import { setValues } from '../../control-plane/cli/set-values';
+import { UsageError } from '../../control-plane/cli/cli-error';
+import { KubegateAgent } from '../../constructs/kubegate-agent';
+
+const CA = '-----BEGIN CERTIFICATE-----\nHUB-INTERNAL-CA\n-----END CERTIFICATE-----\n';
+let dir: string;
+let caFile: string;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-manifests-'));
+  caFile = path.join(dir, 'ca.crt');
+  fs.writeFileSync(caFile, CA);
+});
+afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+describe('--set values', () => {
+  test('dotted paths, lists, numbers, booleans, files', () => {
+    expect(setValues(['cluster=a', 'images.agent=x@sha256:1', 'images.envoy=y', 'allowedClusterRoles={view,edit}', 'envoyAdminPort=9902', 'debug=true', 'labels.app.kubernetes.io/name=kg'], ['hubCaPem=ca.crt'], () => CA)).toEqual({
+      cluster: 'a',
+      images: { agent: 'x@sha256:1', envoy: 'y' },
+      allowedClusterRoles: ['view', 'edit'],
+      envoyAdminPort: 9902,
+      debug: true,
+      labels: { 'app.kubernetes.io/name': 'kg' },
+      hubCaPem: CA,
+    });
+    expect(setValues(['allowedClusterRoles={}'], [])).toEqual({ allowedClusterRoles: [] });
+  });
+
+  test.each([['=x'], ['nokey'], ['a..b=1'], ['1a=2']])('a malformed --set %j is named', (s) => {
+    expect(() => setValues([s], [])).toThrow(new UsageError(`--set "${s}" must be KEY=VALUE with KEY a prop or prop.key, such as images.agent`));
+  });
+
+  test('a value that is not a mapping cannot take a key below it', () => {
+    expect(() => setValues(['images=x', 'images.agent=y'], [])).toThrow(/--set images.agent=y: images was already given a value that is not a mapping/);
+  });
+
+  test('a file that cannot be read is named with why', () => {
+    expect(() => setValues([], [`hubCaPem=${path.join(dir, 'missing.crt')}`])).toThrow(/--set-file hubCaPem=.*missing.crt: cannot read .*missing.crt: ENOENT/);
+  });
+});
+
+const ARGS = [
+  'manifests', 'agent',
+  '--set', 'cluster=edge-site-a',
+  '--set', 'hubAgentEndpoint=hub.example:18003',
+  '--set', 'images.agent=registry.local/kubegate/agent@sha256:1111',
+  '--set', 'images.envoy=registry.local/kubegate/envoy@sha256:2222',
+  '--set', 'allowedClusterRoles={view,edit}',
+  '--set', 'joinToken=kgj_0123',
+  '--set', 'labels.env=prod',
+];
+
+test("prints the construct's manifests as YAML documents", async () => {
+  const r = await runCli([...ARGS, '--set-file', `hubCaPem=${caFile}`]);
+  expect(r.stderr).toBe('');
+  expect(r.code).toBe(0);
+  const printed = parseAllDocuments(r.stdout).map((d) => d.toJS() as { metadata: { labels?: Record<string, string> } });
+  const chart = Testing.chart();
+  new KubegateAgent(chart, 'agent', {
+    cluster: 'edge-site-a',
+    hubAgentEndpoint: 'hub.example:18003',
+    hubCaPem: CA,
+    images: { agent: 'registry.local/kubegate/agent@sha256:1111', envoy: 'registry.local/kubegate/envoy@sha256:2222' },
+    allowedClusterRoles: ['view', 'edit'],
+    joinToken: 'kgj_0123',
+    labels: { env: 'prod' },
+  });
+  const expected = Testing.synth(chart) as Array<{ kind: string; metadata: { name: string } }>;
+  expect(printed.map((o) => `${(o as unknown as { kind: string }).kind}/${(o as unknown as { metadata: { name: string } }).metadata.name}`)).toEqual(expected.map((o) => `${o.kind}/${o.metadata.name}`));
+  // The selector label carries the construct path: the printed one is stable run to run.
+  expect((await runCli([...ARGS, '--set-file', `hubCaPem=${caFile}`])).stdout).toBe(r.stdout);
+});
+
+test.each<[string[], RegExp]>([
+  [['manifests'], /kubegate manifests: say which manifests: agent; see --help/],
+  [['manifests', 'hub'], /kubegate manifests: unknown manifests "hub"; use agent/],
+  [['manifests', 'agent', '--set', 'cluster=Bad_Name'], /cluster: must be a DNS label .*; hubAgentEndpoint: is required; hubCaPem: is required; images: is required; allowedClusterRoles: is required/],
+  [['manifests', 'agent', '--bogus'], /Unknown option '--bogus'; see --help/],
+])('%j is a usage error, and nothing is printed', async (args, message) => {
+  const r = await runCli(args);
+  expect(r.code).toBe(2);
+  expect(r.stdout).toBe('');
+  expect(r.stderr).toMatch(message);
+});
