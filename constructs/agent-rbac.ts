@@ -13,7 +13,7 @@ import { App, Chart } from 'cdk8s';
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import type { KubeObject } from '../agent/kubernetes/kube-objects';
-import { AGENT_SERVICE_ACCOUNT, DEFAULT_AGENT_NAMESPACE, PROXY_SERVICE_ACCOUNT } from '../agent/rbac/rbac-names';
+import { AGENT_IDENTITY_SECRET, AGENT_SERVICE_ACCOUNT, DEFAULT_AGENT_NAMESPACE, PROXY_SERVICE_ACCOUNT } from '../agent/rbac/rbac-names';
 import { DEFAULT_USERS_NAMESPACE } from '../agent/service-accounts/service-account-names';
 
 export interface KubegateAgentRbacProps {
@@ -94,7 +94,9 @@ export class KubegateAgentRbac extends Construct {
    *   - `bind` on exactly the allowed ClusterRoles, which with RBAC's escalation check is the
    *     only way the agent can grant anything: it holds none of those permissions itself;
    *   - `create` on serviceaccounts/token for the proxy's ServiceAccount only, to hand the proxy
-   *     short-lived tokens.
+   *     short-lived tokens;
+   *   - `get` and `update` of its identity Secret only (created empty with the manifests), where
+   *     it keeps its own certificate across restarts.
    */
   private agentRights(r: Resolved): void {
     const serviceAccounts = `${AGENT_SERVICE_ACCOUNT}-service-accounts`;
@@ -119,6 +121,12 @@ export class KubegateAgentRbac extends Construct {
       rules: [{ apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'], resourceNames: [PROXY_SERVICE_ACCOUNT] }],
     });
     this.binding('Role', proxyToken, r.agentNamespace, AGENT_SERVICE_ACCOUNT, r.agentNamespace, 'agent');
+    const identity = `${AGENT_SERVICE_ACCOUNT}-identity`;
+    new k8s.KubeRole(this, identity, {
+      metadata: { name: identity, namespace: r.agentNamespace, labels: labels('agent') },
+      rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['get', 'update'], resourceNames: [AGENT_IDENTITY_SECRET] }],
+    });
+    this.binding('Role', identity, r.agentNamespace, AGENT_SERVICE_ACCOUNT, r.agentNamespace, 'agent');
   }
 
   /**

@@ -1,7 +1,8 @@
 /**
  * Everything one member cluster runs for kubegate, as a cdk8s construct: the agent's and the
  * proxy's namespaces, identities and least rights (KubegateAgentRbac), the join token as a
- * Secret, and one Deployment whose pod holds the relay agent and the in-cluster Envoy it feeds
+ * Secret, the Secret the agent keeps its own certificate in, and one Deployment whose pod holds
+ * the relay agent and the in-cluster Envoy it feeds
  * (they share the agent's state directory, where the agent keeps the Envoy's certificate and
  * apiserver credential as file-based SDS). Both only dial out: to the hub's agent port, and
  * to the edge's tunnel listener.
@@ -13,7 +14,7 @@ import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { inClusterEnvoyBootstrap } from '../agent/runtime/in-cluster-envoy-bootstrap';
 import { secretsDirectoryOf } from '../agent/runtime/agent';
-import { AGENT_SERVICE_ACCOUNT } from '../agent/rbac/rbac-names';
+import { AGENT_IDENTITY_SECRET, AGENT_SERVICE_ACCOUNT } from '../agent/rbac/rbac-names';
 import { schemaCheck, dottedPath } from '../control-plane/validation/schema-check';
 import { KubegateAgentRbac } from './agent-rbac';
 
@@ -125,6 +126,9 @@ export class KubegateAgent extends Construct {
         ),
       },
     });
+    // Created empty; the agent keeps its certificate here, so a restarted pod needs no new token.
+    // kubectl apply leaves the data the agent wrote: it was never in the applied manifest.
+    new kplus.Secret(this, 'identity', { metadata: metadata(AGENT_IDENTITY_SECRET) });
     const joinToken = props.joinToken
       ? new kplus.Secret(this, 'join-token', { metadata: metadata('kubegate-join-token'), stringData: { token: props.joinToken } })
       : undefined;
@@ -155,6 +159,7 @@ export class KubegateAgent extends Construct {
             '--control-plane', props.hubAgentEndpoint,
             '--control-plane-ca-file', `${HUB_CA_DIR}/ca.crt`,
             '--state-dir', STATE_DIR,
+            '--identity-secret', `${namespace}/${AGENT_IDENTITY_SECRET}`,
             ...(joinToken ? ['--join-token-file', `${JOIN_TOKEN_DIR}/token`] : []),
             ...[...new Set(props.allowedClusterRoles)].sort().flatMap((role) => ['--allowed-cluster-role', role]),
           ],

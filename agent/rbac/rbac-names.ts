@@ -6,3 +6,5 @@
 export const DEFAULT_AGENT_NAMESPACE = 'kubegate-system';
 export const AGENT_SERVICE_ACCOUNT = 'kubegate-agent';
 export const PROXY_SERVICE_ACCOUNT = 'kubegate-proxy';
+/** The Secret the agent keeps its own certificate in (in the agent namespace); it may read and update only this one. */
+export const AGENT_IDENTITY_SECRET = 'kubegate-agent-identity';

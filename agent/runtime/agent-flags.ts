@@ -30,6 +30,8 @@ in-cluster Envoy's secrets and the per-user ServiceAccounts of this cluster.
   --join-token-file FILE         the one-time join token (only until the agent holds a certificate);
                                  or the environment variable KUBEGATE_JOIN_TOKEN
   --state-dir DIR                certificate and Envoy secrets (default ${DEFAULT_AGENT_STATE_DIR})
+  --identity-secret NS/NAME      keep the agent's certificate in this Secret (which must exist)
+                                 instead of the state directory, so a restarted pod needs no token
   --kube-server URL              kube-apiserver (default https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)
   --kube-ca-file FILE            its CA (default ${IN_CLUSTER_CREDENTIALS_DIR}/ca.crt)
   --kube-token-file FILE         the agent's ServiceAccount token, re-read when it rotates
@@ -49,6 +51,7 @@ const OPTIONS = {
   'control-plane-ca-file': SINGLE,
   'join-token-file': SINGLE,
   'state-dir': SINGLE,
+  'identity-secret': SINGLE,
   'kube-server': SINGLE,
   'kube-ca-file': SINGLE,
   'kube-token-file': SINGLE,
@@ -77,6 +80,11 @@ export const AGENT_FLAGS_SCHEMA = {
     'control-plane-ca-file': { type: 'string', problems: { required: '--control-plane-ca-file is required' } },
     'join-token-file': { type: 'string' },
     'state-dir': { type: 'string' },
+    'identity-secret': {
+      type: 'string',
+      pattern: '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?/[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$',
+      problems: { pattern: '--identity-secret "{text}" must be NAMESPACE/NAME of a Secret' },
+    },
     'kube-server': { type: 'string' },
     'kube-ca-file': { type: 'string' },
     'kube-token-file': { type: 'string' },
@@ -95,6 +103,7 @@ interface AgentFlagValues {
   readonly 'control-plane-ca-file': string;
   readonly 'join-token-file'?: string;
   readonly 'state-dir'?: string;
+  readonly 'identity-secret'?: string;
   readonly 'kube-server'?: string;
   readonly 'kube-ca-file'?: string;
   readonly 'kube-token-file'?: string;
@@ -170,6 +179,7 @@ export function parseAgentFlags(argv: readonly string[], env: NodeJS.ProcessEnv 
       ...(joinToken ? { joinToken } : {}),
       kube: { server, caPem: kubeCaPem, credentials: { kind: 'token-file', path: kubeTokenFile } },
       ...(allowed ? { allowedClusterRoles: [...allowed] } : {}),
+      ...(flags['identity-secret'] ? { identitySecret: { namespace: flags['identity-secret'].split('/')[0]!, name: flags['identity-secret'].split('/')[1]! } } : {}),
     },
   };
 }

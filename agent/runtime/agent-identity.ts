@@ -1,15 +1,15 @@
 /**
- * The agent's own certificate: obtained once with the join token, kept in the state directory
- * (so a restart does not need a new token), renewed with a fresh key when two thirds of its
+ * The agent's own certificate: obtained once with the join token, kept where the agent keeps
+ * its identity (identity-persistence.ts: files in its state directory, or a Secret in a pod),
+ * so a restart does not need a new token; renewed with a fresh key when two thirds of its
  * lifetime have passed, and mirrored into the in-cluster Envoy's secrets directory.
  */
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { agentServiceDefinition, type CertificateResponse } from '../protocol/agent-protocol';
 import { CONTROL_PLANE_SERVER_NAME } from '../protocol/identities';
 import { writeIdentitySecret } from './secret-files';
+import type { IdentityPersistence } from './identity-persistence';
 
 export interface AgentCertificate {
   readonly certPem: string;
@@ -73,31 +73,25 @@ function unary<T>(client: grpc.Client & Record<string, Function>, method: string
 
 export class AgentIdentityStore {
   constructor(
-    private readonly stateDir: string,
+    private readonly persistence: IdentityPersistence,
     private readonly secretsDir: string,
   ) {}
 
-  private file(name: string): string {
-    return path.join(this.stateDir, 'identity', name);
+  async load(): Promise<AgentCertificate | undefined> {
+    const stored = await this.persistence.load();
+    if (!stored) return undefined;
+    const x509 = new crypto.X509Certificate(stored.certPem);
+    return { ...stored, notAfter: new Date(x509.validTo).getTime(), notBefore: new Date(x509.validFrom).getTime() };
   }
 
-  load(): AgentCertificate | undefined {
-    if (!fs.existsSync(this.file('agent.crt')) || !fs.existsSync(this.file('agent.key'))) return undefined;
-    const certPem = fs.readFileSync(this.file('agent.crt'), 'utf8');
-    const x509 = new crypto.X509Certificate(certPem);
-    return { certPem, keyPem: fs.readFileSync(this.file('agent.key'), 'utf8'), notAfter: new Date(x509.validTo).getTime(), notBefore: new Date(x509.validFrom).getTime() };
-  }
-
-  save(cert: AgentCertificate): void {
-    fs.mkdirSync(path.dirname(this.file('agent.crt')), { recursive: true, mode: 0o700 });
-    fs.writeFileSync(this.file('agent.key'), cert.keyPem, { mode: 0o600 });
-    fs.writeFileSync(this.file('agent.crt'), cert.certPem, { mode: 0o644 });
+  async save(cert: AgentCertificate): Promise<void> {
+    await this.persistence.save({ certPem: cert.certPem, keyPem: cert.keyPem });
     writeIdentitySecret(this.secretsDir, cert.certPem, cert.keyPem);
   }
 
   /** Trades the join token for a certificate (once); a stored certificate is used as is. */
   async joinOrLoad(cp: ControlPlaneAddress, cluster: string, joinToken: string | undefined, now: number): Promise<AgentCertificate> {
-    const existing = this.load();
+    const existing = await this.load();
     if (existing && existing.notAfter > now) {
       writeIdentitySecret(this.secretsDir, existing.certPem, existing.keyPem);
       return existing;
@@ -110,7 +104,7 @@ export class AgentIdentityStore {
     try {
       const response = await unary<CertificateResponse>(client, 'Join', { token: joinToken, cluster, public_key_pem: key.publicKeyPem });
       const cert = toCertificate(response, key.keyPem);
-      this.save(cert);
+      await this.save(cert);
       return cert;
     } catch (err) {
       throw new AgentIdentityError(`joining kubegate as cluster "${cluster}" failed: ${(err as grpc.ServiceError).details ?? (err as Error).message}`);
@@ -126,7 +120,7 @@ export class AgentIdentityStore {
     try {
       const response = await unary<CertificateResponse>(client, 'Renew', { public_key_pem: key.publicKeyPem });
       const cert = toCertificate(response, key.keyPem);
-      this.save(cert);
+      await this.save(cert);
       return cert;
     } finally {
       client.close();

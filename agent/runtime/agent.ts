@@ -9,6 +9,7 @@ import { KubeClient, type KubeClientProps } from '../kubernetes/kube-client';
 import { ServiceAccountManager } from '../service-accounts/service-account-manager';
 import type { AgentLogger } from '../log/agent-logger';
 import { AgentIdentityStore, renewalDue, type AgentCertificate, type ControlPlaneAddress } from './agent-identity';
+import { FileIdentityPersistence, SecretIdentityPersistence } from './identity-persistence';
 import { ControlSession } from './control-session';
 import { ProxyCredential } from './proxy-credential';
 import { CLUSTER_NAME } from '../protocol/identities';
@@ -30,6 +31,12 @@ export interface AgentProps {
   readonly apiserverForEnvoy?: { readonly host: string; readonly port: number };
   /** ClusterRoles the cluster admin allows kubegate to bind. @default no local check (RBAC decides) */
   readonly allowedClusterRoles?: readonly string[];
+  /**
+   * A Secret (created empty by the agent's manifests) where the agent keeps its certificate, so
+   * a restarted pod, whose state directory starts empty, needs no new join token.
+   * @default files under <stateDir>/identity
+   */
+  readonly identitySecret?: { readonly namespace: string; readonly name: string };
   readonly logger: AgentLogger;
 }
 
@@ -141,11 +148,14 @@ export async function startAgent(props: AgentProps): Promise<RunningAgent> {
   fs.mkdirSync(path.dirname(controlPlaneCaFileOf(props.stateDir)), { recursive: true, mode: 0o700 });
   fs.writeFileSync(controlPlaneCaFileOf(props.stateDir), props.controlPlane.caPem);
 
-  const identities = new AgentIdentityStore(props.stateDir, secretsDir);
-  const identity = await identities.joinOrLoad(props.controlPlane, props.cluster, props.joinToken, Date.now());
-  log.info('agent identity ready', { cluster: props.cluster, notAfter: new Date(identity.notAfter).toISOString() });
-
   const client = new KubeClient(props.kube);
+  const persistence = props.identitySecret
+    ? new SecretIdentityPersistence(client, props.identitySecret.namespace, props.identitySecret.name)
+    : new FileIdentityPersistence(path.join(props.stateDir, 'identity'));
+  const identities = new AgentIdentityStore(persistence, secretsDir);
+  const identity = await identities.joinOrLoad(props.controlPlane, props.cluster, props.joinToken, Date.now());
+  log.info('agent identity ready', { cluster: props.cluster, notAfter: new Date(identity.notAfter).toISOString(), keptIn: persistence.where });
+
   const proxy = new ProxyCredential(client, secretsDir, log.child('proxy-credential'));
   await proxy.start();
   const accounts = new ServiceAccountManager({ client, logger: log.child('service-accounts'), ...(props.allowedClusterRoles ? { allowedClusterRoles: props.allowedClusterRoles } : {}) });

@@ -44,6 +44,7 @@ test('in a pod the apiserver comes from KUBERNETES_SERVICE_HOST/PORT, and the jo
 
 test('--help asks for the usage', () => {
   expect(parseAgentFlags(['--help'])).toEqual({ help: true });
+  expect((parseAgentFlags([...base, '--identity-secret', 'kubegate-system/kubegate-agent-identity']) as { props: { identitySecret?: object } }).props.identitySecret).toEqual({ namespace: 'kubegate-system', name: 'kubegate-agent-identity' });
 });
 
 test.each([
@@ -62,6 +63,7 @@ test.each([
   [['--cluster', 'a', '--control-plane', 'h:1', '--control-plane-ca-file', ca, '--kube-server', 'http://x:1'], /must be https:\/\//],
   [['--cluster', 'a', '--control-plane', 'h:1', '--control-plane-ca-file', ca, '--kube-server', 'not a url'], /is not a URL/],
   [['--cluster', 'a', '--control-plane', 'h:1', '--control-plane-ca-file', ca, '--kube-server', 'https://x:1', '--kube-ca-file', ca, '--kube-token-file', '/nonexistent/token'], /--kube-token-file \/nonexistent\/token does not exist/],
+  [['--cluster', 'a', '--control-plane', 'h:1', '--control-plane-ca-file', ca, '--identity-secret', 'no-namespace'], /--identity-secret "no-namespace" must be NAMESPACE\/NAME of a Secret/],
   [['--cluster'], /--cluster needs a value/],
   [['--cluster='], /--cluster needs a value/],
   [['--cluster', 'a', 'extra'], /unknown argument "extra"/],

@@ -9,7 +9,8 @@ import type { KubeClient } from '../../agent/kubernetes/kube-client';
 import { KubeForbiddenError } from '../../agent/kubernetes/kube-errors';
 import type { Binding, KubeObject } from '../../agent/kubernetes/kube-objects';
 import { clusterRoleBindingPath, roleBindingPath, serviceAccountPath } from '../../agent/kubernetes/kube-paths';
-import { AGENT_SERVICE_ACCOUNT, PROXY_SERVICE_ACCOUNT } from '../../agent/rbac/rbac-names';
+import { AGENT_IDENTITY_SECRET, AGENT_SERVICE_ACCOUNT, PROXY_SERVICE_ACCOUNT } from '../../agent/rbac/rbac-names';
+import { IdentityPersistenceError, SecretIdentityPersistence } from '../../agent/runtime/identity-persistence';
 import { AgentRbacConfigError, agentRbacManifests, agentRoles, proxyRoles } from '../../constructs/agent-rbac';
 import { ServiceAccountManager } from '../../agent/service-accounts/service-account-manager';
 import { serviceAccountName } from '../../agent/service-accounts/service-account-names';
@@ -41,6 +42,8 @@ describe('manifests', () => {
       'ClusterRoleBinding//kubegate-agent-bindings',
       'Role/kubegate-system/kubegate-agent-proxy-token',
       'RoleBinding/kubegate-system/kubegate-agent-proxy-token',
+      'Role/kubegate-system/kubegate-agent-identity',
+      'RoleBinding/kubegate-system/kubegate-agent-identity',
       'Role/kubegate-users/kubegate-proxy-impersonate',
       'RoleBinding/kubegate-users/kubegate-proxy-impersonate',
     ]);
@@ -177,6 +180,26 @@ describe('in a real cluster', () => {
     await m.ensure({ user: 'carol', clusterRoles: [{ name: CM_READER, namespaces: ['team-a'] }] });
     const [binding] = (await admin.list<Binding>(roleBindingPath('team-a'), { labelSelector: `kubegate.io/service-account=${serviceAccountName('carol')}` })).items;
     await forbidden(() => agent.replace(roleBindingPath('team-a', binding.metadata.name), { ...binding, apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding' }));
+  });
+
+  test('the agent keeps its identity in its Secret, reads it back as another process would, and may touch no other Secret', async () => {
+    const secretPath = (ns: string, name: string) => `/api/v1/namespaces/${ns}/secrets/${name}`;
+    const store = new SecretIdentityPersistence(agent, 'kubegate-system', AGENT_IDENTITY_SECRET);
+    // Before the manifests' empty Secret exists the agent is told what to apply; it cannot create it.
+    const missing = await rejection(() => store.load());
+    expect(missing).toBeInstanceOf(IdentityPersistenceError);
+    expect((missing as Error).message).toContain('kubegate manifests agent');
+    await forbidden(() => agent.create('/api/v1/namespaces/kubegate-system/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: AGENT_IDENTITY_SECRET } }));
+    await admin.create('/api/v1/namespaces/kubegate-system/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: AGENT_IDENTITY_SECRET } });
+    expect(await store.load()).toBeUndefined();
+    const identity = { certPem: '-----BEGIN CERTIFICATE-----\nAGENT\n-----END CERTIFICATE-----\n', keyPem: '-----BEGIN PRIVATE KEY-----\nKEY\n-----END PRIVATE KEY-----\n' };
+    await store.save(identity);
+    // A restarted agent (a new client, nothing in memory) finds the same identity.
+    expect(await new SecretIdentityPersistence(agent, 'kubegate-system', AGENT_IDENTITY_SECRET).load()).toEqual(identity);
+    await admin.create('/api/v1/namespaces/kubegate-system/secrets', { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'other' }, stringData: { x: 'y' } });
+    await forbidden(() => agent.get(secretPath('kubegate-system', 'other')));
+    await forbidden(() => agent.delete(secretPath('kubegate-system', AGENT_IDENTITY_SECRET)));
+    await forbidden(() => agent.get(secretPath('kube-system', AGENT_IDENTITY_SECRET)));
   });
 
   describe('the proxy', () => {

@@ -60,8 +60,13 @@ test('kubectl apply takes every object, and the agent pod template reads back as
   // "configured" for a Secret written as stringData and for zero values the apiserver drops).
   const generation = async () => (await cluster.kubectl(['get', 'deployment', deployment.metadata.name, '-n', deployment.metadata.namespace!, '-o', 'jsonpath={.metadata.generation}'])).stdout;
   const before = await generation();
+  // The agent has meanwhile kept its certificate in its identity Secret: applying again keeps it.
+  const patched = await cluster.kubectl(['patch', 'secret', 'kubegate-agent-identity', '-n', 'kubegate-system', '--type', 'merge', '-p', JSON.stringify({ data: { 'tls.crt': Buffer.from('CERT').toString('base64') } })]);
+  expect(patched.code).toBe(0);
   const again = await cluster.kubectl(['apply', '-f', '-'], objects.map((o) => stringify(o)).join('---\n'));
   expect(again.code).toBe(0);
   expect(again.stdout.split('\n').filter((l) => l.trim() && !/ (unchanged|configured)$/.test(l))).toEqual([]);
   expect(await generation()).toBe(before);
+  const kept = await cluster.kubectl(['get', 'secret', 'kubegate-agent-identity', '-n', 'kubegate-system', '-o', 'jsonpath={.data.tls\\.crt}']);
+  expect(Buffer.from(kept.stdout, 'base64').toString()).toBe('CERT');
 });

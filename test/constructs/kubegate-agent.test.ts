@@ -45,6 +45,7 @@ test('one pod: the agent with its flags, the Envoy with its bootstrap, both lock
     '--control-plane', 'kubegate-hub.example:18003',
     '--control-plane-ca-file', '/etc/kubegate/hub-ca/ca.crt',
     '--state-dir', '/var/lib/kubegate-agent',
+    '--identity-secret', 'kubegate-system/kubegate-agent-identity',
     '--join-token-file', '/etc/kubegate/join-token/token',
     '--allowed-cluster-role', 'edit',
     '--allowed-cluster-role', 'view',
@@ -57,8 +58,11 @@ test('one pod: the agent with its flags, the Envoy with its bootstrap, both lock
   const bootstrap = JSON.parse(objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kubegate-in-cluster-envoy')!.data['bootstrap.json']);
   expect(bootstrap.node.metadata).toEqual({ kubegate_cluster: 'edge-site-a', kubegate_secrets_directory: '/var/lib/kubegate-agent/envoy-secrets' });
   expect(JSON.stringify(bootstrap.static_resources)).toContain('kubegate-hub.example');
-  // The token is in a Secret, never in the pod spec or a ConfigMap.
-  expect(objects.find((o) => o.kind === 'Secret')!.stringData).toEqual({ token: 'kgj_0123456789abcdef' });
+  // The token is in a Secret, never in the pod spec or a ConfigMap; the identity Secret starts empty.
+  expect(objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'kubegate-join-token')!.stringData).toEqual({ token: 'kgj_0123456789abcdef' });
+  const identity = objects.find((o) => o.kind === 'Secret' && o.metadata.name === 'kubegate-agent-identity')!;
+  expect(identity.data ?? {}).toEqual({});
+  expect(identity.stringData ?? {}).toEqual({});
   expect(JSON.stringify(objects.filter((o) => o.kind !== 'Secret'))).not.toContain('kgj_0123456789abcdef');
 });
 
@@ -71,7 +75,7 @@ test('without a join token there is no Secret and no token flag', () => {
   const { joinToken: _unused, ...rest } = PROPS;
   void _unused;
   const objects = synth(rest);
-  expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+  expect(objects.some((o) => o.kind === 'Secret' && o.metadata.name === 'kubegate-join-token')).toBe(false);
   expect(objects.find((o) => o.kind === 'Deployment')!.spec.template.spec.containers[0].args).not.toContain('--join-token-file');
 });
 
