@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the real components kubegate runs against (Envoy, etcd, kube-apiserver,
-# kube-scheduler, kube-controller-manager, kwok, kubectl, crane, the audit-decode schema check
-# and the request-info oracle) into a cache directory keyed by version, and writes tools.json naming each
+# kube-scheduler, kube-controller-manager, the kubelet and kube-proxy, kwok, kubectl, crane,
+# Debian's containerd, runc and CNI plugins, the audit-decode schema check and the
+# request-info oracle) into a cache directory keyed by version, and writes tools.json naming each
 # binary.
 #
 # Idempotent: a component whose versioned directory is complete is not touched again, so a
@@ -107,8 +108,9 @@ install_etcd() {
 # log; the packages the commands share are compiled once either way, through Go's build
 # cache). Binaries an earlier run built stay as they are. On 2 cores: kube-apiserver from a
 # cold build cache about 8 minutes; kube-scheduler and kube-controller-manager after it about
-# 1.5 minutes more; linking alone (warm cache) under a minute.
-KUBERNETES_BINARIES=(kube-apiserver kube-scheduler kube-controller-manager)
+# 1.5 minutes more; linking alone (warm cache) under a minute. The kubelet and kube-proxy,
+# which real nodes of the test clusters run, share most of their packages with those.
+KUBERNETES_BINARIES=(kube-apiserver kube-scheduler kube-controller-manager kubelet kube-proxy)
 install_kubernetes() {
   local want_kubectl=$1
   local dest="$cache/kubernetes-v$KUBERNETES_VERSION"
@@ -344,6 +346,30 @@ install_network_tools() {
   network_tools_present || die "apt-get installed iproute2 and iptables but ip or iptables is still not found" "log=$cache/network-tools-install.log"
 }
 
+# What real nodes of the test clusters run pods with: Debian's containerd and runc, and the CNI
+# plugins (bridge, host-local, loopback, portmap) from containernetworking-plugins.
+CNI_PLUGIN_DIR=/usr/lib/cni
+node_runtime_present() {
+  command -v containerd >/dev/null 2>&1 && command -v ctr >/dev/null 2>&1 && command -v runc >/dev/null 2>&1 \
+    && [[ -x $CNI_PLUGIN_DIR/bridge && -x $CNI_PLUGIN_DIR/host-local && -x $CNI_PLUGIN_DIR/loopback && -x $CNI_PLUGIN_DIR/portmap ]]
+}
+install_node_runtime() {
+  if node_runtime_present; then log info "containerd, runc and CNI plugins present"; return; fi
+  command -v apt-get >/dev/null 2>&1 \
+    || die "containerd, runc or the CNI plugins are missing and there is no apt-get to install them" "need=containerd,runc,containernetworking-plugins"
+  local -a as_root=()
+  if (( EUID != 0 )); then
+    sudo -n true 2>/dev/null \
+      || die "containerd, runc or the CNI plugins are missing and installing them needs root: run sudo apt-get install -y containerd runc containernetworking-plugins" "need=containerd,runc,containernetworking-plugins"
+    as_root=(sudo -n)
+  fi
+  log info "installing Debian's containerd, runc and containernetworking-plugins with apt-get"
+  run_with_progress apt-get-update "$cache/apt-get-update.log" "${as_root[@]}" apt-get update
+  run_with_progress node-runtime-install "$cache/node-runtime-install.log" \
+    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends containerd runc containernetworking-plugins
+  node_runtime_present || die "apt-get installed containerd, runc and the CNI plugins but one is still not found" "log=$cache/node-runtime-install.log"
+}
+
 main() {
   log info "toolchain install starting" "cache=$cache"
   install_envoy
@@ -362,6 +388,7 @@ main() {
   install_pinned_tools
   install_postgresql
   install_network_tools
+  install_node_runtime
   local manifest="$cache/tools.json"
   cat >"$manifest.tmp" <<JSON
 {
@@ -371,6 +398,11 @@ main() {
   "kubeApiserver": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-apiserver",
   "kubeScheduler": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-scheduler",
   "kubeControllerManager": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-controller-manager",
+  "kubelet": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kubelet",
+  "kubeProxy": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-proxy",
+  "containerd": "$(command -v containerd)",
+  "runc": "$(command -v runc)",
+  "cniPluginDir": "$CNI_PLUGIN_DIR",
   "kwok": "$cache/kwok-v$KWOK_VERSION/bin/kwok",
   "kwokStages": "$cache/kwok-v$KWOK_VERSION/stages",
   "crane": "$cache/crane-v$CRANE_VERSION/bin/crane",

@@ -16,6 +16,14 @@ export interface Toolchain {
   readonly kubeScheduler: string;
   /** Built from the same tools module and version as kube-apiserver. */
   readonly kubeControllerManager: string;
+  /** The node agent of real (not kwok) nodes; built with kube-apiserver, in the same go build. */
+  readonly kubelet: string;
+  /** Services on real nodes; built with kube-apiserver, in the same go build. */
+  readonly kubeProxy: string;
+  /** Debian's containerd, runc and CNI plugins (bridge, host-local, loopback, portmap): what real nodes run pods with. */
+  readonly containerd: string;
+  readonly runc: string;
+  readonly cniPluginDir: string;
   /** sigs.k8s.io/kwok's controller: fake nodes, and the kubelet API for their pods. */
   readonly kwok: string;
   /** Directory of the kwok release's lifecycle Stage manifests (node-initialize.yaml, pod-ready.yaml, ...). */
@@ -81,9 +89,9 @@ export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   if (v.envoy !== pinned.ENVOY_VERSION || v.kubernetes !== pinned.KUBERNETES_VERSION || v.etcd !== pinned.ETCD_VERSION || v.kwok !== pinned.KWOK_VERSION || (v.crane !== undefined && v.crane !== pinned.CRANE_VERSION)) {
     throw new ToolchainMissingError(`toolchain at ${manifest} was built for other versions than toolchain/versions.env: ${hint}`);
   }
-  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kwok', 'kwokStages', 'kubectl', 'crane', 'auditDecode', 'requestInfo', 'hostOverride'] as const) {
+  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kubelet', 'kubeProxy', 'containerd', 'runc', 'cniPluginDir', 'kwok', 'kwokStages', 'kubectl', 'crane', 'auditDecode', 'requestInfo', 'hostOverride'] as const) {
     // A tools.json from before a binary was added lacks its key: that too means "run the installer".
-    const what = key === 'kwokStages' ? 'directory' : 'binary';
+    const what = key === 'kwokStages' || key === 'cniPluginDir' ? 'directory' : 'binary';
     if (typeof tools[key] !== 'string' || !fs.existsSync(tools[key])) throw new ToolchainMissingError(`${key} ${what} ${tools[key]} is missing: ${hint}`);
   }
   return tools;

@@ -93,6 +93,12 @@ describe('loadToolchain', () => {
     // Built from the same tools module with the same version ldflags as kube-apiserver.
     expect((await runCommand(tools.kubeScheduler, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
     expect((await runCommand(tools.kubeControllerManager, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
+    expect((await runCommand(tools.kubelet, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
+    expect((await runCommand(tools.kubeProxy, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
+    // Real nodes' runtime, from Debian's packages.
+    expect((await runCommand(tools.containerd, ['--version'])).stdout).toMatch(/^containerd /);
+    expect((await runCommand(tools.runc, ['--version'])).stdout).toMatch(/^runc version /);
+    for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap']) expect(fs.existsSync(path.join(tools.cniPluginDir, plugin))).toBe(true);
     expect((await runCommand(tools.kwok, ['--version'])).stdout).toContain(`kwok version v${v.KWOK_VERSION} `);
     expect(fs.readdirSync(tools.kwokStages).sort()).toEqual(['node-heartbeat-with-lease.yaml', 'node-initialize.yaml', 'pod-complete.yaml', 'pod-delete.yaml', 'pod-ready.yaml']);
   });
