@@ -302,20 +302,26 @@ postgres_server_present() {
   command -v initdb >/dev/null 2>&1 && command -v postgres >/dev/null 2>&1
 }
 
-install_postgresql() {
-  if postgres_server_present; then log info "postgresql server present"; return; fi
-  command -v apt-get >/dev/null 2>&1 \
-    || die "PostgreSQL server binaries (initdb, postgres) are missing and there is no apt-get to install them: install PostgreSQL's server (Debian package postgresql)" "need=postgresql"
+# Installs Debian packages the machine lacks, as root or through passwordless sudo; a machine
+# with neither, or without apt-get, gets an error that says what to install.
+#   apt_install STEP "WHAT is" PACKAGE...   (its log: $cache/STEP.log)
+apt_install() {
+  local step=$1 what=$2; shift 2
+  local need; need=$(IFS=,; echo "$*")
+  command -v apt-get >/dev/null 2>&1 || die "$what missing and there is no apt-get to install it: install the Debian packages $*" "need=$need"
   local -a as_root=()
   if (( EUID != 0 )); then
-    sudo -n true 2>/dev/null \
-      || die "PostgreSQL server binaries are missing and installing them needs root: run sudo apt-get install -y postgresql, or run this script as root" "need=postgresql"
+    sudo -n true 2>/dev/null || die "$what missing and installing it needs root: run sudo apt-get install -y $*, or run this script as root" "need=$need"
     as_root=(sudo -n)
   fi
-  log info "installing Debian's postgresql package with apt-get"
+  log info "installing Debian packages with apt-get" "packages=$need"
   run_with_progress apt-get-update "$cache/apt-get-update.log" "${as_root[@]}" apt-get update
-  run_with_progress postgresql-install "$cache/postgresql-install.log" \
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends postgresql
+  run_with_progress "$step" "$cache/$step.log" "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "$@"
+}
+
+install_postgresql() {
+  if postgres_server_present; then log info "postgresql server present"; return; fi
+  apt_install postgresql-install "PostgreSQL server binaries (initdb, postgres) are" postgresql
   postgres_server_present || die "apt-get installed postgresql but initdb and postgres are still not found" "log=$cache/postgresql-install.log"
 }
 
@@ -331,18 +337,7 @@ network_tools_present() {
 
 install_network_tools() {
   if network_tools_present; then log info "iproute2 and iptables present"; return; fi
-  command -v apt-get >/dev/null 2>&1 \
-    || die "ip or iptables is missing and there is no apt-get to install them: install iproute2 and iptables" "need=iproute2,iptables"
-  local -a as_root=()
-  if (( EUID != 0 )); then
-    sudo -n true 2>/dev/null \
-      || die "ip or iptables is missing and installing them needs root: run sudo apt-get install -y iproute2 iptables, or run this script as root" "need=iproute2,iptables"
-    as_root=(sudo -n)
-  fi
-  log info "installing Debian's iproute2 and iptables packages with apt-get"
-  run_with_progress apt-get-update "$cache/apt-get-update.log" "${as_root[@]}" apt-get update
-  run_with_progress network-tools-install "$cache/network-tools-install.log" \
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends iproute2 iptables
+  apt_install network-tools-install "ip or iptables is" iproute2 iptables
   network_tools_present || die "apt-get installed iproute2 and iptables but ip or iptables is still not found" "log=$cache/network-tools-install.log"
 }
 
@@ -355,18 +350,7 @@ node_runtime_present() {
 }
 install_node_runtime() {
   if node_runtime_present; then log info "containerd, runc and CNI plugins present"; return; fi
-  command -v apt-get >/dev/null 2>&1 \
-    || die "containerd, runc or the CNI plugins are missing and there is no apt-get to install them" "need=containerd,runc,containernetworking-plugins"
-  local -a as_root=()
-  if (( EUID != 0 )); then
-    sudo -n true 2>/dev/null \
-      || die "containerd, runc or the CNI plugins are missing and installing them needs root: run sudo apt-get install -y containerd runc containernetworking-plugins" "need=containerd,runc,containernetworking-plugins"
-    as_root=(sudo -n)
-  fi
-  log info "installing Debian's containerd, runc and containernetworking-plugins with apt-get"
-  run_with_progress apt-get-update "$cache/apt-get-update.log" "${as_root[@]}" apt-get update
-  run_with_progress node-runtime-install "$cache/node-runtime-install.log" \
-    "${as_root[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends containerd runc containernetworking-plugins
+  apt_install node-runtime-install "containerd, runc or the CNI plugins are" containerd runc containernetworking-plugins
   node_runtime_present || die "apt-get installed containerd, runc and the CNI plugins but one is still not found" "log=$cache/node-runtime-install.log"
 }
 
