@@ -29,7 +29,7 @@ import { WakeTimer } from './wake-timer';
 const STORE_REASONS: ReadonlySet<string> = new Set(['store', 'api', 'certificate']);
 /** Reasons that need a new snapshot only if the store changed (or a drain was recorded). */
 const QUIET_REASONS: ReadonlySet<string> = new Set([...STORE_REASONS, 'stream-allowance-ended']);
-/** Rounds of "record drains, read again" in one rebuild; a second is never needed in practice. */
+/** Rounds of "record drains, read again" in one rebuild; past it the rest waits for the next one. */
 const MAX_DRAIN_ROUNDS = 3;
 
 export interface EdgeReconcilerProps {
@@ -58,6 +58,10 @@ export class EdgeReconciler {
   /** Wakes when the next chain holder's last certificate expires, so their chain goes. */
   private readonly expiry: WakeTimer;
   private state?: StoreState;
+  /** Drains decided but not yet in the store (deciding forgets the streams, so they must not be lost). */
+  private pendingDrains: { users: Set<string>; sharedChain: boolean } = { users: new Set(), sharedChain: false };
+  /** Chain holders whose loss was already acted on, until a snapshot without their chain is published. */
+  private lostHandled = new Set<string>();
   /** The store generation of the snapshot published last. */
   private publishedGeneration?: number;
   /** Each user's credential revision and disabled flag as last applied, to tell what changed. */
@@ -133,8 +137,7 @@ export class EdgeReconciler {
   }
 
   async rebuild(reasons: ReadonlySet<string>): Promise<void> {
-    if (await this.unchanged(reasons)) return;
-    const handled = new Set<string>();
+    if (this.pendingDrains.users.size === 0 && !this.pendingDrains.sharedChain && (await this.unchanged(reasons))) return;
     let read = false;
     for (let round = 1; ; round++) {
       const generation = await this.props.store.generation();
@@ -142,9 +145,18 @@ export class EdgeReconciler {
         this.apply(await this.props.store.loadState(this.props.clock()));
         read = true;
       }
-      const drains = this.decideOpenStreams(handled);
-      if ((drains.users.length === 0 && !drains.sharedChain) || round === MAX_DRAIN_ROUNDS) break;
-      await this.props.store.recordDrains(drains);
+      this.decideOpenStreams();
+      const pending = this.pendingDrains;
+      if (pending.users.size === 0 && !pending.sharedChain) break;
+      // Deciding forgot those streams: the drains stay pending here until the store has them,
+      // so a failed write is retried with the rebuild, not lost.
+      await this.props.store.recordDrains({ users: [...pending.users].sort(), sharedChain: pending.sharedChain });
+      this.pendingDrains = { users: new Set(), sharedChain: false };
+      if (round === MAX_DRAIN_ROUNDS) {
+        // Still changing under us: publish what is read, and come back for the rest.
+        this.props.markDirty('store');
+        break;
+      }
     }
     // Deciding the open streams again changed nothing, and nothing else asked: the snapshot
     // would be the one published (at ten thousand users a push is a tenth of a second of CPU).
@@ -165,22 +177,24 @@ export class EdgeReconciler {
    * with streams open, and the shared users' chain when a user whose connections must close
    * (lost access, revoked, disabled, deleted, no live certificate left) has a stream there.
    */
-  private decideOpenStreams(handled: Set<string>): { users: string[]; sharedChain: boolean } {
+  private decideOpenStreams(): void {
     const { access, openStreams, logger } = this.props;
     const now = this.props.clock();
     const current = new Map(access.allUsers().map((u) => [u.name, `${u.credentialRevision}.${u.disabled}`]));
     const changed = [...this.drainSensitive.keys()].filter((user) => current.get(user) !== this.drainSensitive.get(user));
     this.drainSensitive = current;
     const holders = this.confirmations.chainHolders;
-    // Each user's loss counts once per rebuild: its drain is recorded, then the state read again.
-    const lostChain = [...holders].filter((user) => !handled.has(user) && (access.certificateNotAfter(user, now) === undefined || access.user(user)?.disabled !== false));
-    for (const user of lostChain) handled.add(user);
+    // Each chain's loss counts once, until a snapshot without it is published: reading the
+    // state again after recording the drain, or retrying a failed rebuild, must not drain twice.
+    const lostChain = [...holders].filter((user) => !this.lostHandled.has(user) && (access.certificateNotAfter(user, now) === undefined || access.user(user)?.disabled !== false));
+    for (const user of lostChain) this.lostHandled.add(user);
     const { usersToDrain, drainSharedChain, nextCheckAt } = openStreams.revalidate(access, now);
     this.streamRecheck.reset(nextCheckAt);
     for (const user of usersToDrain) logger.info('closing open streams of a user who lost access', { user });
     const sharedChain = drainSharedChain || openStreams.onSharedChain([...changed, ...lostChain]);
     if (sharedChain) logger.info("draining the edge's shared users' chain: a user whose streams must close has one open on it");
-    return { users: [...usersToDrain].sort(), sharedChain };
+    for (const user of usersToDrain) this.pendingDrains.users.add(user);
+    if (sharedChain) this.pendingDrains.sharedChain = true;
   }
 
   private publish(): void {
@@ -213,6 +227,7 @@ export class EdgeReconciler {
     this.publishedGeneration = state.generation;
     const users = translatorInput.users ?? [];
     this.confirmations.published(snapshot.version(LISTENER_TYPE_URL), new Set(users.map((u) => u.name)));
+    this.lostHandled = new Set();
     let nextExpiry = Number.MAX_SAFE_INTEGER;
     for (const u of users) nextExpiry = Math.min(nextExpiry, u.certificateNotAfter!);
     this.expiry.reset(nextExpiry);

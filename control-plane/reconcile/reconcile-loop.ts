@@ -20,6 +20,12 @@ export interface ReconcileLoopProps {
   readonly holdOffMs?: number;
   /** Longest wait after the first mark of a burst. @default 100 */
   readonly maxHoldOffMs?: number;
+  /**
+   * After a failed rebuild its reasons are marked again and retried after this long, doubling
+   * up to 30 s while failures go on: a store that is briefly away must not leave an expired
+   * certificate's chain, or a registered cluster, unpublished. @default 500
+   */
+  readonly retryAfterMs?: number;
 }
 
 export class ReconcileLoopStoppedError extends Error {
@@ -52,11 +58,16 @@ export class ReconcileLoop {
   private stopped = false;
   private readonly holdOffMs: number;
   private readonly maxHoldOffMs: number;
+  private readonly retryAfterMs: number;
+  /** The next retry's delay; back to retryAfterMs after a rebuild succeeds. */
+  private retryDelayMs: number;
   private counts = { rebuilds: 0, failures: 0, coalesced: 0 };
 
   constructor(private readonly props: ReconcileLoopProps) {
     this.holdOffMs = props.holdOffMs ?? 10;
     this.maxHoldOffMs = Math.max(props.maxHoldOffMs ?? 100, this.holdOffMs);
+    this.retryAfterMs = props.retryAfterMs ?? 500;
+    this.retryDelayMs = this.retryAfterMs;
   }
 
   get stats(): ReconcileLoopStats {
@@ -68,7 +79,8 @@ export class ReconcileLoop {
     if (this.stopped) return;
     if (this.dirty.size > 0 || this.waiters.length > 0) this.counts.coalesced++;
     this.dirty.add(reason);
-    if (!this.running) this.schedule(this.holdOffMs);
+    // A caller waiting in sync keeps the rebuild immediate, whatever is marked after it.
+    if (!this.running) this.schedule(this.waiters.length > 0 ? 0 : this.holdOffMs);
   }
 
   /**
@@ -100,22 +112,44 @@ export class ReconcileLoop {
     const waiters = this.waiters;
     this.dirty = new Set();
     this.waiters = [];
+    let failed = false;
     this.running = (async () => {
       this.counts.rebuilds++;
       try {
         await this.props.rebuild(reasons);
+        this.retryDelayMs = this.retryAfterMs;
         for (const w of waiters) w.resolve();
       } catch (err) {
+        failed = true;
         this.counts.failures++;
-        this.props.onError(err as Error, reasons);
-        for (const w of waiters) w.reject(err as Error);
+        const error = err instanceof Error ? err : new Error(String(err));
+        for (const w of waiters) w.reject(error);
+        // What asked for this rebuild still needs one.
+        for (const reason of reasons) this.dirty.add(reason);
+        try {
+          this.props.onError(error, reasons);
+        } catch {
+          // A failing error report must not stop the loop.
+        }
       }
     })();
-    await this.running;
-    this.running = null;
+    try {
+      await this.running;
+    } finally {
+      this.running = null;
+    }
     if (this.stopped) this.rejectWaiters();
     else if (this.waiters.length > 0) this.schedule(0);
+    else if (failed) this.scheduleRetry();
     else if (this.dirty.size > 0) this.schedule(this.holdOffMs);
+  }
+
+  private scheduleRetry(): void {
+    const delay = this.retryDelayMs;
+    this.retryDelayMs = Math.min(this.retryDelayMs * 2, 30_000);
+    if (this.timer) clearTimeout(this.timer);
+    this.burstStartedAt = undefined;
+    this.timer = setTimeout(() => void this.run(), delay);
   }
 
   /** Publishes nothing more; a rebuild under way finishes first. Pending callers of sync are rejected. */

@@ -14,7 +14,7 @@
  */
 import type { KeyPairPem } from '../pki/certificates';
 import type { EdgeCertificates, EdgeSettings, EdgeUser, RegisteredCluster } from '../translator/input';
-import { validateTranslatorInput } from '../translator/validate-input';
+import { translate } from '../translator/translate';
 import { SnapshotCache } from '../xds/snapshot-cache';
 import { Snapshot } from '../xds/snapshot';
 import type { CheckServerMetrics } from '../authz/check-server';
@@ -30,6 +30,7 @@ import { OpenStreams } from '../access-state/open-streams';
 import { AgentGateway } from '../agent-gateway/agent-gateway';
 import { ReconcileLoop } from '../reconcile/reconcile-loop';
 import { EdgeReconciler } from '../reconcile/edge-reconciler';
+import { publishInClusterEnvoys } from '../reconcile/in-cluster-envoys';
 import { AuditTrail } from './audit-trail';
 import { authorizerChain } from './authorizer-chain';
 import { ControlPlaneServers } from './control-plane-servers';
@@ -105,9 +106,11 @@ export class ControlPlane {
    */
   private async rebuild(reasons: ReadonlySet<string>): Promise<void> {
     const edgeReasons = new Set([...reasons].filter((r) => r !== AGENT_REASON));
-    if (edgeReasons.size > 0) await this.reconciler.rebuild(edgeReasons);
-    if (reasons.has(AGENT_REASON)) {
-      for (const [nodeId, resources] of this.agentGateway?.inClusterConfigurations() ?? []) this.cache.setSnapshot(nodeId, new Snapshot(resources));
+    try {
+      if (edgeReasons.size > 0) await this.reconciler.rebuild(edgeReasons);
+    } finally {
+      // In-cluster Envoys do not wait on the edge: they get theirs even when the edge's failed.
+      if (reasons.has(AGENT_REASON) && this.agentGateway) publishInClusterEnvoys(this.cache, this.agentGateway.inClusterConfigurations(), this.props.logger);
     }
   }
 
@@ -240,12 +243,17 @@ export class ControlPlane {
   }
 
   /**
-   * Adds or replaces a cluster; the edge sees it after the next rebuild, without a restart. A
-   * cluster the translator would refuse is refused here, and nothing changes.
+   * Adds or replaces a cluster; the edge sees it after the next rebuild (refresh() waits for
+   * it), without a restart. A cluster the edge would refuse is refused here, and nothing changes.
    */
   registerCluster(cluster: RegisteredCluster): void {
     const candidate = [...[...this.registered.values()].filter((c) => c.name !== cluster.name), cluster];
-    validateTranslatorInput({ edge: this.edgeSettings, clusters: candidate, certificates: this.edgeCertificates, ...(this.props.agents && { tunnels: this.props.agents.tunnels }) });
+    // What the edge would run with it, checked as a publish checks it (translation, consistency,
+    // Envoy's protos): a cluster the edge would refuse must not stop every later publish.
+    const resources = translate({ edge: this.edgeSettings, clusters: candidate, certificates: this.edgeCertificates, ...(this.props.agents && { tunnels: this.props.agents.tunnels }) });
+    const trial = new Snapshot(resources);
+    trial.consistencyCheck();
+    trial.validate();
     this.registered.set(cluster.name, cluster);
     this.clustersChanged();
     this.props.logger.info('cluster registered', { cluster: cluster.name, labels: cluster.labels ?? {} });

@@ -143,6 +143,57 @@ test("a failed rebuild rejects that rebuild's callers, is reported, and the loop
   expect(r.loop.stats).toMatchObject({ rebuilds: 2, failures: 1 });
 });
 
+test('a failed rebuild is tried again with its reasons, backing off, until it succeeds', async () => {
+  const r = recorder();
+  r.failNext('store unavailable');
+  r.loop.markDirty('certificate-expired');
+  await jest.advanceTimersByTimeAsync(10);
+  expect(r.rebuilds).toEqual([['certificate-expired']]);
+  r.failNext('store unavailable');
+  await jest.advanceTimersByTimeAsync(499);
+  expect(r.rebuilds).toHaveLength(1);
+  await jest.advanceTimersByTimeAsync(1);
+  expect(r.rebuilds).toEqual([['certificate-expired'], ['certificate-expired']]);
+  // The second failure doubles the wait.
+  await jest.advanceTimersByTimeAsync(999);
+  expect(r.rebuilds).toHaveLength(2);
+  await jest.advanceTimersByTimeAsync(1);
+  expect(r.rebuilds).toHaveLength(3);
+  expect(r.errors).toEqual(['store unavailable', 'store unavailable']);
+  // Succeeded: nothing more runs.
+  await jest.advanceTimersByTimeAsync(60_000);
+  expect(r.rebuilds).toHaveLength(3);
+});
+
+test('an error report that throws does not stop the loop', async () => {
+  let rebuilds = 0;
+  const loop = new ReconcileLoop({
+    rebuild: async () => {
+      rebuilds++;
+      if (rebuilds === 1) throw 'not an Error';
+    },
+    onError: () => {
+      throw new Error('reporting failed');
+    },
+  });
+  const first = loop.sync('api').catch((err: Error) => err.message);
+  await jest.advanceTimersByTimeAsync(0);
+  expect(await first).toBe('not an Error');
+  const second = loop.sync('api');
+  await jest.advanceTimersByTimeAsync(0);
+  await expect(second).resolves.toBeUndefined();
+  expect(rebuilds).toBe(2);
+});
+
+test('a mark arriving while a caller waits does not delay that caller by the hold-off', async () => {
+  const r = recorder();
+  const done = r.loop.sync('api');
+  r.loop.markDirty('store');
+  await jest.advanceTimersByTimeAsync(0);
+  await done;
+  expect(r.rebuilds).toEqual([['api', 'store']]);
+});
+
 test('stop: a pending caller is told, later marks are ignored, a sync after it fails at once', async () => {
   const r = recorder();
   const pending = r.loop.sync('api');
