@@ -745,6 +745,8 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
         expect(recorder.changes).toEqual([]);
         await store.recordDrains({ users: ['ghost'], sharedChain: false });
         expect((await store.loadState(T0)).edgeDrains).toEqual({ users: {}, sharedChain: 0 });
+        // Nothing was written: no replica has anything to reload.
+        expect(recorder.changes).toEqual([]);
       });
 
       test("a deleted user's drains go with them: a new user of that name starts again", async () => {
