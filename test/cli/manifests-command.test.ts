@@ -94,3 +94,43 @@ test.each<[string[], RegExp]>([
   expect(r.stdout).toBe('');
   expect(r.stderr).toMatch(message);
 });
+
+describe('--images FILE (the results of kubegate dev images)', () => {
+  const BASE = ['manifests', 'agent', '--set', 'cluster=edge-a', '--set', 'hubAgentEndpoint=hub:18003', '--set', 'allowedClusterRoles={view}'];
+  const results = (images: unknown) => {
+    const file = path.join(dir, `images-${Math.random().toString(36).slice(2)}.json`);
+    fs.writeFileSync(file, JSON.stringify({ images }));
+    return file;
+  };
+  const imagesOf = (stdout: string) => {
+    const deployment = parseAllDocuments(stdout).map((d) => d.toJS() as { kind: string; spec?: { template: { spec: { containers: Array<{ name: string; image: string }> } } } }).find((o) => o.kind === 'Deployment')!;
+    return Object.fromEntries(deployment.spec!.template.spec.containers.map((c) => [c.name, c.image]));
+  };
+  const BUILT = [
+    { name: 'controller', reference: '127.0.0.1:5000/kubegate/controller@sha256:aa' },
+    { name: 'agent', reference: '127.0.0.1:5000/kubegate/agent@sha256:bb' },
+    { name: 'envoy', reference: '127.0.0.1:5000/kubegate/envoy@sha256:cc' },
+  ];
+
+  test('the agent and Envoy images come from the file, by digest', async () => {
+    const r = await runCli([...BASE, '--set-file', `hubCaPem=${caFile}`, '--images', results(BUILT)]);
+    expect(r.stderr).toBe('');
+    expect(imagesOf(r.stdout)).toEqual({ agent: '127.0.0.1:5000/kubegate/agent@sha256:bb', envoy: '127.0.0.1:5000/kubegate/envoy@sha256:cc' });
+  });
+
+  test('--set images.* wins over the file', async () => {
+    const r = await runCli([...BASE, '--set-file', `hubCaPem=${caFile}`, '--images', results(BUILT), '--set', 'images.agent=mine@sha256:dd']);
+    expect(imagesOf(r.stdout).agent).toBe('mine@sha256:dd');
+  });
+
+  test.each<[string, () => string, RegExp]>([
+    ['a file that is not there', () => path.join(dir, 'none.json'), /--images .*none.json: no such file/],
+    ['a file that is not JSON', () => { const f = path.join(dir, 'bad.json'); fs.writeFileSync(f, 'not json'); return f; }, /--images .*bad.json: not a results file of kubegate dev images/],
+    ['a file without an agent image', () => results(BUILT.filter((i) => i.name !== 'agent')), /it names no agent image; run kubegate dev images again/],
+  ])('%s is a usage error', async (_what, file, message) => {
+    const r = await runCli([...BASE, '--set-file', `hubCaPem=${caFile}`, '--images', file()]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(message);
+  });
+});

@@ -4,6 +4,7 @@
  * neither: `kubegate manifests agent ... | kubectl apply -f -`. Nothing is contacted; bad props
  * are named, every one, before anything is printed.
  */
+import { readFileSync } from 'node:fs';
 import { App, Chart } from 'cdk8s';
 import { stringify } from 'yaml';
 import { KubegateAgent, KubegateAgentPropsError, type KubegateAgentProps } from '../../../constructs/kubegate-agent';
@@ -12,7 +13,7 @@ import { UsageError } from '../cli-error';
 import { parseOptions } from '../parse-options';
 import { setValues } from '../set-values';
 
-const HELP = `Usage: kubegate manifests agent [--set KEY=VALUE ...] [--set-file KEY=PATH ...]
+const HELP = `Usage: kubegate manifests agent [--images FILE] [--set KEY=VALUE ...] [--set-file KEY=PATH ...]
 
 Prints the manifests one member cluster applies (kubectl apply -f -): the agent and the
 in-cluster Envoy, their namespaces and least rights, and the join token as a Secret.
@@ -29,13 +30,20 @@ Props (KubegateAgentProps; lists as {a,b}):
   agentNamespace        default kubegate-system
   usersNamespace        default kubegate-users
   envoyAdminPort        default 9901
+
+--images FILE takes images.agent and images.envoy from the results 'kubegate dev images'
+writes (references by digest); --set images.* still wins.
 `;
 
 export const manifestsCommand = {
   summary: "print a member cluster's manifests (agent) as YAML",
   subcommands: ['agent'],
   async run(args: string[]): Promise<number> {
-    const { values, positionals } = parseOptions(args, { set: { type: 'string', multiple: true }, 'set-file': { type: 'string', multiple: true }, help: { type: 'boolean', short: 'h' } }, true);
+    const { values, positionals } = parseOptions(
+      args,
+      { set: { type: 'string', multiple: true }, 'set-file': { type: 'string', multiple: true }, images: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      true,
+    );
     if (values.help) {
       process.stdout.write(HELP);
       return 0;
@@ -43,7 +51,9 @@ export const manifestsCommand = {
     const [what, ...extra] = positionals;
     if (what !== 'agent') throw new UsageError(what ? `unknown manifests "${what}"; use agent` : 'say which manifests: agent; see --help');
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
-    const props = setValues(values.set ?? [], values['set-file'] ?? []);
+    const given = setValues(values.set ?? [], values['set-file'] ?? []);
+    const built = values.images === undefined ? undefined : builtImages(values.images);
+    const props = built ? { ...given, images: { ...built, ...((given.images as object | undefined) ?? {}) } } : given;
     const chart = new Chart(new App(), 'kubegate-agent');
     try {
       new KubegateAgent(chart, 'agent', props as unknown as KubegateAgentProps);
@@ -55,3 +65,19 @@ export const manifestsCommand = {
     return 0;
   },
 };
+
+/** images.agent and images.envoy from a `kubegate dev images` results file. */
+function builtImages(file: string): { agent: string; envoy: string } {
+  let parsed: { images?: Array<{ name?: unknown; reference?: unknown }> };
+  try {
+    parsed = JSON.parse(readFileSync(file, 'utf8')) as typeof parsed;
+  } catch (err) {
+    throw new UsageError(`--images ${file}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not a results file of kubegate dev images (${(err as Error).message})`}`);
+  }
+  const reference = (name: string) => {
+    const found = Array.isArray(parsed.images) ? parsed.images.find((i) => i.name === name) : undefined;
+    if (typeof found?.reference !== 'string') throw new UsageError(`--images ${file}: it names no ${name} image; run kubegate dev images again`);
+    return found.reference;
+  };
+  return { agent: reference('agent'), envoy: reference('envoy') };
+}
