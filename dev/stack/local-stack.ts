@@ -208,7 +208,8 @@ export class LocalStack {
 
   /**
    * Starts a local cluster, grants kubegate's proxy identity what it needs there and registers
-   * it with the control plane; a running edge picks it up over xDS.
+   * it with the control plane; resolves once the edge's snapshot has it (Envoy applies it over
+   * xDS moments later).
    */
   async addCluster(spec: string | LocalClusterSpec): Promise<LocalCluster> {
     const { name, labels, controlPlane, podIo } = typeof spec === 'string' ? { name: spec, labels: undefined, controlPlane: undefined, podIo: undefined } : spec;
@@ -232,6 +233,8 @@ export class LocalStack {
       proxyIdentity: cluster.issueClientCertificate(PROXY_IDENTITY_USER, []),
     };
     this.controller.registerCluster(registration);
+    // Registered is not yet published: return once the edge's snapshot has the cluster.
+    await this.controlPlane.refresh();
     return cluster;
   }
 
