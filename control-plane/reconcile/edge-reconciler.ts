@@ -58,6 +58,8 @@ export class EdgeReconciler {
   /** Wakes when the next chain holder's last certificate expires, so their chain goes. */
   private readonly expiry: WakeTimer;
   private state?: StoreState;
+  /** Agents' clusters not shadowed by a registered one (syncClusters keeps it). */
+  private tunnelled: ReadonlySet<string> = new Set();
   /** Drains decided but not yet in the store (deciding forgets the streams, so they must not be lost). */
   private pendingDrains: { users: Set<string>; sharedChain: boolean } = { users: new Set(), sharedChain: false };
   /** Chain holders whose loss was already acted on, until a snapshot without their chain is published. */
@@ -104,8 +106,8 @@ export class EdgeReconciler {
 
   /** Whether a cluster is an agent's (in the store) and not shadowed by a direct one. */
   isTunnelled(name: string): boolean {
-    if (!this.props.tunnels || !this.state) return false;
-    return this.state.clusters.some((c) => c.name === name) && !this.props.registeredClusters().some((c) => c.name === name);
+    // Asked by ext_authz on every request: a set kept by syncClusters, not a scan of the lists.
+    return this.tunnelled.has(name);
   }
 
   /** Registered clusters, then agents' clusters (as of the last store state) not shadowed by one. */
@@ -123,7 +125,10 @@ export class EdgeReconciler {
    * knows a cluster as soon as it is registered.
    */
   syncClusters(): void {
-    this.props.access.setClusters(this.clusters().map((c) => ({ name: c.name, labels: { ...(c.labels ?? {}) } })));
+    const clusters = this.clusters();
+    const registered = new Set(this.props.registeredClusters().map((c) => c.name));
+    this.tunnelled = new Set(this.props.tunnels ? (this.state?.clusters ?? []).map((c) => c.name).filter((name) => !registered.has(name)) : []);
+    this.props.access.setClusters(clusters.map((c) => ({ name: c.name, labels: { ...(c.labels ?? {}) } })));
   }
 
   /**
