@@ -230,6 +230,20 @@ install_crane() {
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
+# Helm installs the chart generated from kubegate's constructs in the tests. `go install` of the
+# release's command uses its own go.mod exactly as released.
+install_helm() {
+  local dest="$cache/helm-v$HELM_VERSION"
+  if [[ -x $dest/bin/helm ]]; then log info "helm cached" "version=$HELM_VERSION"; return; fi
+  require_go
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/bin"
+  log info "building helm from Go modules (a few minutes)" "version=$HELM_VERSION"
+  run_with_progress helm-build "$tmp/build.log" \
+    env -C "$tmp" GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp/bin" go install -trimpath -ldflags "-s -w" "helm.sh/helm/v4/cmd/helm@v$HELM_VERSION"
+  [[ -x $tmp/bin/helm ]] || die "go install succeeded but wrote no helm binary" "log=$tmp/build.log"
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
 # Small Go programs of kubegate's own (toolchain/<name>/) built against a Kubernetes staging
 # module at the pinned Kubernetes version: each directory is keyed by that version and by a
 # digest of its sources, so a change to either builds a new one. Older ones stay, since another
@@ -369,6 +383,7 @@ main() {
   fi
   install_kwok
   install_crane
+  install_helm
   install_pinned_tools
   install_postgresql
   install_network_tools
@@ -376,7 +391,7 @@ main() {
   local manifest="$cache/tools.json"
   cat >"$manifest.tmp" <<JSON
 {
-  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "kwok": "$KWOK_VERSION", "crane": "$CRANE_VERSION"},
+  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "kwok": "$KWOK_VERSION", "crane": "$CRANE_VERSION", "helm": "$HELM_VERSION"},
   "envoy": "$cache/envoy-$ENVOY_VERSION/envoy",
   "etcd": "$cache/etcd-v$ETCD_VERSION/bin/etcd",
   "kubeApiserver": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-apiserver",
@@ -390,6 +405,7 @@ main() {
   "kwok": "$cache/kwok-v$KWOK_VERSION/bin/kwok",
   "kwokStages": "$cache/kwok-v$KWOK_VERSION/stages",
   "crane": "$cache/crane-v$CRANE_VERSION/bin/crane",
+  "helm": "$cache/helm-v$HELM_VERSION/bin/helm",
   "kubectl": "$kubectl_path",
   "auditDecode": "$audit_decode_bin",
   "requestInfo": "$request_info_bin",
