@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real components kubegate runs against (Envoy, etcd, kube-apiserver,
 # kube-scheduler, kube-controller-manager, the kubelet and kube-proxy, kwok, kubectl, crane,
-# Debian's containerd, runc and CNI plugins, the audit-decode schema check and the
-# request-info oracle) into a cache directory keyed by version, and writes tools.json naming each
-# binary.
+# Debian's containerd, runc and CNI plugins, kubegate's pause program for pod sandboxes, the
+# audit-decode schema check and the request-info oracle) into a cache directory keyed by
+# version, and writes tools.json naming each binary.
 #
 # Idempotent: a component whose versioned directory is complete is not touched again, so a
 # second run costs seconds. Builds go to a temporary directory and are renamed into place only
@@ -355,6 +355,29 @@ install_network_tools() {
   network_tools_present || die "apt-get installed iproute2 and iptables but ip or iptables is still not found" "log=$cache/network-tools-install.log"
 }
 
+# The pause program of kubegate's own (toolchain/pause/): the process every pod sandbox of a
+# real test node runs, holding the pod's namespaces and reaping orphans. Nodes pull nothing from
+# the internet, so the harness makes the sandbox image from this static binary and pushes it to
+# the local registry. Keyed by a digest of its sources, like the pinned tools; it needs no module
+# but the standard library, so it builds in seconds.
+pause_bin=
+install_pause() {
+  local src="$here/pause"
+  local digest
+  digest=$(cat "$src/main.go" "$src/go.mod" | sha256sum | cut -c1-12)
+  local dest="$cache/pause-$digest"
+  pause_bin="$dest/bin/pause"
+  if [[ -x $pause_bin ]]; then log info "pause cached" "digest=$digest"; return; fi
+  require_go
+  log info "building the pause program" "digest=$digest"
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/src" "$tmp/bin"
+  cp "$src/main.go" "$src/go.mod" "$tmp/src/"
+  run_with_progress pause-build "$tmp/build.log" \
+    env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath -ldflags "-s -w" -o "$tmp/bin/pause" .
+  [[ $("$tmp/bin/pause" --version) == "kubegate-pause "* ]] || die "the pause build does not answer --version as kubegate's pause" "log=$tmp/build.log"
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
 # What real nodes of the test clusters run pods with: Debian's containerd and runc, and the CNI
 # plugins (bridge, host-local, loopback, portmap) from containernetworking-plugins.
 CNI_PLUGIN_DIR=/usr/lib/cni
@@ -385,6 +408,7 @@ main() {
   install_crane
   install_helm
   install_pinned_tools
+  install_pause
   install_postgresql
   install_network_tools
   install_node_runtime
@@ -409,7 +433,8 @@ main() {
   "kubectl": "$kubectl_path",
   "auditDecode": "$audit_decode_bin",
   "requestInfo": "$request_info_bin",
-  "hostOverride": "$host_override_bin"
+  "hostOverride": "$host_override_bin",
+  "pause": "$pause_bin"
 }
 JSON
   mv "$manifest.tmp" "$manifest"

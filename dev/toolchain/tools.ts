@@ -50,6 +50,11 @@ export interface Toolchain {
    * does (client-go then drops tls-server-name).
    */
   readonly hostOverride: string;
+  /**
+   * toolchain/pause: kubegate's own static pause program, the process of every pod sandbox on a
+   * real test node (the harness makes containerd's sandbox image of it).
+   */
+  readonly pause: string;
   readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string; readonly kwok: string; /** Absent in a tools.json from before crane was added. */ readonly crane?: string; /** Absent before helm was added. */ readonly helm?: string };
 }
 
@@ -91,7 +96,7 @@ export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   if (v.envoy !== pinned.ENVOY_VERSION || v.kubernetes !== pinned.KUBERNETES_VERSION || v.etcd !== pinned.ETCD_VERSION || v.kwok !== pinned.KWOK_VERSION || (v.crane !== undefined && v.crane !== pinned.CRANE_VERSION) || (v.helm !== undefined && v.helm !== pinned.HELM_VERSION)) {
     throw new ToolchainMissingError(`toolchain at ${manifest} was built for other versions than toolchain/versions.env: ${hint}`);
   }
-  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kubelet', 'kubeProxy', 'containerd', 'runc', 'cniPluginDir', 'kwok', 'kwokStages', 'kubectl', 'crane', 'helm', 'auditDecode', 'requestInfo', 'hostOverride'] as const) {
+  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kubelet', 'kubeProxy', 'containerd', 'runc', 'cniPluginDir', 'kwok', 'kwokStages', 'kubectl', 'crane', 'helm', 'auditDecode', 'requestInfo', 'hostOverride', 'pause'] as const) {
     // A tools.json from before a binary was added lacks its key: that too means "run the installer".
     const what = key === 'kwokStages' || key === 'cniPluginDir' ? 'directory' : 'binary';
     if (typeof tools[key] !== 'string' || !fs.existsSync(tools[key])) throw new ToolchainMissingError(`${key} ${what} ${tools[key]} is missing: ${hint}`);

@@ -85,7 +85,7 @@ describe('loadToolchain', () => {
   test('the installed toolchain matches the pinned versions and runs', async () => {
     const tools = loadToolchain();
     const v = pinnedVersions();
-    expect(tools.versions).toEqual({ envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION, kwok: v.KWOK_VERSION, crane: v.CRANE_VERSION });
+    expect(tools.versions).toEqual({ envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION, kwok: v.KWOK_VERSION, crane: v.CRANE_VERSION, helm: v.HELM_VERSION });
     expect((await runCommand(tools.crane, ['version'])).stdout.trim()).toBe(`v${v.CRANE_VERSION}`);
     expect((await runCommand(tools.envoy, ['--version'])).stdout).toContain(`/${v.ENVOY_VERSION}/`);
     expect((await runCommand(tools.kubeApiserver, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
@@ -99,6 +99,9 @@ describe('loadToolchain', () => {
     expect((await runCommand(tools.containerd, ['--version'])).stdout).toMatch(/^containerd /);
     expect((await runCommand(tools.runc, ['--version'])).stdout).toMatch(/^runc version /);
     for (const plugin of ['bridge', 'host-local', 'loopback', 'portmap']) expect(fs.existsSync(path.join(tools.cniPluginDir, plugin))).toBe(true);
+    // kubegate's own pause program, static so it runs in an image with nothing else in it.
+    expect((await runCommand(tools.pause, ['--version'])).stdout.trim()).toBe('kubegate-pause 1');
+    expect((await runCommand('ldd', [tools.pause])).stdout + (await runCommand('ldd', [tools.pause])).stderr).toMatch(/not a dynamic executable/);
     expect((await runCommand(tools.kwok, ['--version'])).stdout).toContain(`kwok version v${v.KWOK_VERSION} `);
     expect(fs.readdirSync(tools.kwokStages).sort()).toEqual(['node-heartbeat-with-lease.yaml', 'node-initialize.yaml', 'pod-complete.yaml', 'pod-delete.yaml', 'pod-ready.yaml']);
   });

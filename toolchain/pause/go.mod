@@ -1,0 +1,3 @@
+module kubegate.local/tools/pause
+
+go 1.24.0
