@@ -5,13 +5,15 @@
  *
  *   stateDir: state                       # PKI, access log, export positions, admin.kubeconfig
  *   store: sqlite:state/kubegate.db       # or postgres://user:pw@host:5432/kubegate
+ *   listenAddress: 127.0.0.1              # the controller's ports (0.0.0.0 in a pod)
  *   ports: {xds: 18000, authz: 18001, status: 18002, agent: 18003, tunnel: 18004, api: 18005}
+ *   kubernetesSecrets: {namespace: kubegate-system}  # in a pod: PKI and credentials in Secrets
  *   edge:
  *     nodeId: edge-0
  *     listenPort: 8443
  *     url: https://kubegate.example:8443  # written into kubeconfigs
  *     adminUrl: http://127.0.0.1:9901     # the edge Envoy's admin endpoint (log reopening)
- *     auditLogFile: edge/audit.jsonl      # the edge's file access log
+ *     auditLogFile: edge/audit.jsonl      # the edge's file access log, when it shares this host
  *     accessLogFlushInterval: 60s
  *     userShards: 16                      # listeners users' chains are split across (revocation cost)
  *   agents: {listenAddress: 0.0.0.0, edgeTunnelAddress: {host: 10.0.0.5, port: 18004}}
@@ -42,14 +44,28 @@ import { dottedPath, schemaCheck } from '../validation/schema-check';
 export interface ControllerConfig {
   readonly stateDir: string;
   readonly storeUrl?: string;
+  /** Where the controller's ports listen. @default '127.0.0.1' */
+  readonly listenAddress?: string;
   readonly ports: ControllerPorts;
+  /**
+   * The namespace whose Secrets (server/hub-secrets.ts) hold the PKI, the edge's credential and
+   * the admin kubeconfig, shared by every replica. Set when the controller runs in a pod.
+   * @default none: all of it stays in stateDir
+   */
+  readonly kubernetesSecrets?: { readonly namespace: string };
   readonly edge: {
     readonly nodeId: string;
     readonly listenAddress?: string;
     readonly listenPort: number;
     readonly url: string;
-    readonly adminUrl: string;
-    readonly auditLogFile: string;
+    /** @default none: the edge's logs are not rotated by the controller */
+    readonly adminUrl?: string;
+    /**
+     * The edge's file access log, read for completions when the edge shares this host. In a
+     * cluster the edge runs in pods of its own and completions arrive over gRPC only.
+     * @default none
+     */
+    readonly auditLogFile?: string;
     readonly accessLogFlushIntervalSeconds?: number;
     readonly userShards?: number;
   };
@@ -101,6 +117,8 @@ export const CONTROLLER_CONFIG_SCHEMA = mapping(
   {
     stateDir: text,
     store: textMatching('^(sqlite:|postgres(ql)?://)', 'must be sqlite:<file> or postgres://..., got {got}'),
+    listenAddress: text,
+    kubernetesSecrets: mapping({ namespace: textMatching(CLUSTER_NAME, `"{text}" is not a namespace name (a DNS label)`) }, ['namespace']),
     ports: mapping({ xds: port(1), authz: port(1), status: port(1), agent: port(1), tunnel: port(1), api: port(0) }, ['xds', 'authz', 'status', 'agent', 'tunnel']),
     edge: mapping(
       {
@@ -113,7 +131,7 @@ export const CONTROLLER_CONFIG_SCHEMA = mapping(
         accessLogFlushInterval: text,
         userShards: { enum: USER_SHARD_COUNTS, problems: { enum: userShardsProblem } },
       },
-      ['nodeId', 'listenPort', 'url', 'adminUrl', 'auditLogFile'],
+      ['nodeId', 'listenPort', 'url'],
     ),
     agents: mapping({ listenAddress: text, edgeTunnelAddress: mapping({ host: text, port: port(1) }, ['host', 'port']) }),
     clusters: {
@@ -140,8 +158,10 @@ export const CONTROLLER_CONFIG_SCHEMA = mapping(
 interface ConfigDoc {
   stateDir: string;
   store?: string;
+  listenAddress?: string;
+  kubernetesSecrets?: { namespace: string };
   ports: { xds: number; authz: number; status: number; agent: number; tunnel: number; api?: number };
-  edge: { nodeId: string; listenAddress?: string; listenPort: number; url: string; adminUrl: string; auditLogFile: string; accessLogFlushInterval?: string; userShards?: number };
+  edge: { nodeId: string; listenAddress?: string; listenPort: number; url: string; adminUrl?: string; auditLogFile?: string; accessLogFlushInterval?: string; userShards?: number };
   agents?: { listenAddress?: string; edgeTunnelAddress?: { host: string; port: number } };
   clusters?: {
     name: string;
@@ -249,6 +269,8 @@ class ConfigReader {
     return {
       stateDir: this.filePath(doc.stateDir),
       ...(storeUrl ? { storeUrl } : {}),
+      ...(doc.listenAddress !== undefined ? { listenAddress: doc.listenAddress } : {}),
+      ...(doc.kubernetesSecrets ? { kubernetesSecrets: { namespace: doc.kubernetesSecrets.namespace } } : {}),
       ports,
       edge,
       ...(doc.agents ? { agents: doc.agents } : {}),
@@ -270,8 +292,8 @@ class ConfigReader {
     return {
       ...rest,
       url: this.url(e.url, 'edge.url', ['https:']),
-      adminUrl: this.url(e.adminUrl, 'edge.adminUrl', ['http:']),
-      auditLogFile: this.filePath(e.auditLogFile),
+      ...(e.adminUrl !== undefined ? { adminUrl: this.url(e.adminUrl, 'edge.adminUrl', ['http:']) } : {}),
+      ...(e.auditLogFile !== undefined ? { auditLogFile: this.filePath(e.auditLogFile) } : {}),
       ...(flush !== undefined ? { accessLogFlushIntervalSeconds: flush } : {}),
     };
   }

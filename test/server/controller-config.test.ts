@@ -70,6 +70,18 @@ test('the optional parts may be left out', () => {
   expect(config.ports.api).toBeUndefined();
 });
 
+test('in a pod: the listen address and the Secrets namespace are read; no edge file log or admin URL is needed', () => {
+  const doc: any = good();
+  delete doc.edge.auditLogFile;
+  delete doc.edge.adminUrl;
+  const config = readControllerConfig(write({ ...doc, listenAddress: '0.0.0.0', kubernetesSecrets: { namespace: 'kubegate-system' } }));
+  expect(config.listenAddress).toBe('0.0.0.0');
+  expect(config.kubernetesSecrets).toEqual({ namespace: 'kubegate-system' });
+  expect(config.edge.auditLogFile).toBeUndefined();
+  expect(config.edge.adminUrl).toBeUndefined();
+  expect(readControllerConfig(write(good())).kubernetesSecrets).toBeUndefined();
+});
+
 const withField = (mutate: (doc: ReturnType<typeof good>) => unknown) => {
   const doc = good();
   const out = mutate(doc);
@@ -110,6 +122,9 @@ test.each([
   ['user shards as text', (d: any) => { d.edge.userShards = '64'; }, 'edge.userShards', /power of two from 1 to 256 .*got "64"/],
   ['labels not a mapping', (d: any) => { d.clusters[0].labels = ['env=dev']; }, 'clusters[0].labels', /must be a mapping/],
   ['unknown cluster field', (d: any) => { d.clusters[0].kubeconfig = 'x'; }, 'clusters[0].kubeconfig', /unknown field \(expected one of name, labels, apiserver, proxyIdentity\)/],
+  ['Secrets namespace not a DNS label', (d: any) => ({ ...d, kubernetesSecrets: { namespace: 'Kube_System' } }), 'kubernetesSecrets.namespace', /not a namespace name/],
+  ['Secrets without a namespace', (d: any) => ({ ...d, kubernetesSecrets: {} }), 'kubernetesSecrets.namespace', /non-empty string/],
+  ['listen address blank', (d: any) => ({ ...d, listenAddress: '' }), 'listenAddress', /non-empty string/],
   ['certificate lifetime as a number', (d: any) => { d.maxCertTtl = 12; }, 'maxCertTtl', /non-empty string, got 12/],
 ] as const)('%s is refused, naming the field', (_what, mutate, field, message) => {
   const doc = withField(mutate as (d: ReturnType<typeof good>) => unknown);
