@@ -56,7 +56,7 @@ export class ControlPlaneServers {
     try {
       const check = await startCheckServer({ host: props.host, port: props.authzPort, tls, authorizer: props.authorizer, logger: props.logger.child('authz') });
       started.push(check);
-      const status = await startStatusServer(props.status, props.statusPort);
+      const status = await startStatusServer(props.status, props.statusPort, props.host);
       return new ControlPlaneServers(grpc, check, status);
     } catch (err) {
       for (const server of started.reverse()) await server.stop().catch(() => undefined);

@@ -375,6 +375,11 @@ export class ControlPlane {
     return this.metrics.text();
   }
 
+  /** For /readyz: nothing is decided well before the first configuration is published. */
+  notReadyReason(): string | undefined {
+    return this.reconciler.publishStats.count === 0 ? 'no configuration published yet' : undefined;
+  }
+
   authzMetrics(): CheckServerMetrics {
     return this.servers?.authzMetrics ?? { allowed: 0, denied: 0, errors: 0 };
   }

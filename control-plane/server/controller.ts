@@ -61,10 +61,14 @@ export interface ControllerEdgeProps {
   readonly listenPort: number;
   /** The edge's URL as users reach it: written into kubeconfigs. */
   readonly url: string;
-  /** The edge's file access log, which completion and progress audit events are taken from. */
-  readonly auditLogFile: string;
-  /** Has the edge open a new file access log (Envoy's /reopen_logs); used when rotating it. */
-  reopenLogs(): Promise<void>;
+  /**
+   * The edge's file access log, which completion and progress audit events are also taken
+   * from, so that what the edge logged while the controller was down is not lost. Only where
+   * the edge shares the controller's disk. @default none: completions arrive over gRPC only
+   */
+  readonly auditLogFile?: string;
+  /** Has the edge open a new file access log (Envoy's /reopen_logs); used when rotating it. @default no rotation */
+  reopenLogs?(): Promise<void>;
   /** How often the edge logs a request that is still open. @default 60 s */
   readonly accessLogFlushIntervalSeconds?: number;
   /** See EdgeSettings.userShards (translator/input.ts). @default 16 */
@@ -77,6 +81,8 @@ export interface ControllerProps {
   /** sqlite:<file> or postgres://... @default sqlite:<stateDir>/kubegate.db */
   readonly storeUrl?: string;
   readonly pki: KubegatePki;
+  /** Where the xDS, ext_authz, status and API ports listen. @default '127.0.0.1' */
+  readonly listenAddress?: string;
   readonly ports: ControllerPorts;
   readonly edge: ControllerEdgeProps;
   /**
@@ -176,6 +182,7 @@ export class Controller {
       controller.addStatusSections();
       controller.apiServer = await startApiServer({
         ...(props.ports.api ? { port: props.ports.api } : {}),
+        ...(props.listenAddress ? { host: props.listenAddress } : {}),
         tls: props.pki.apiServing,
         userCaPem: props.pki.userCa.certPem,
         store,
@@ -358,6 +365,7 @@ function controlPlaneProps(props: ControllerProps, store: Store, appender: Audit
   const { pki, ports, edge } = props;
   const agentListenAddress = props.agents?.listenAddress ?? '127.0.0.1';
   return {
+    ...(props.listenAddress ? { host: props.listenAddress } : {}),
     port: ports.xds,
     authzPort: ports.authz,
     statusPort: ports.status,
@@ -367,12 +375,16 @@ function controlPlaneProps(props: ControllerProps, store: Store, appender: Audit
       nodeId: edge.nodeId,
       listenAddress: edge.listenAddress ?? '127.0.0.1',
       listenPort: edge.listenPort,
-      auditLogFile: edge.auditLogFile,
+      ...(edge.auditLogFile ? { auditLogFile: edge.auditLogFile } : {}),
       ...(edge.accessLogFlushIntervalSeconds ? { accessLogFlushIntervalSeconds: edge.accessLogFlushIntervalSeconds } : {}),
       ...(edge.userShards ? { userShards: edge.userShards } : {}),
     },
     // The log itself too: cluster-side records copy the attributes of their decision.
-    audit: { appender, log, edgeLog: { file: edge.auditLogFile, reopen: () => edge.reopenLogs() } },
+    audit: {
+      appender,
+      log,
+      ...(edge.auditLogFile ? { edgeLog: { file: edge.auditLogFile, ...(edge.reopenLogs ? { reopen: () => edge.reopenLogs!() } : {}) } } : {}),
+    },
     edgeCertificates: { userCaPem: pki.userCa.certPem, serving: edgeServing },
     controlPlaneCluster: CONTROL_PLANE_CLUSTER,
     authzCluster: AUTHZ_CLUSTER,
