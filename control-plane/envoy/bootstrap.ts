@@ -4,6 +4,8 @@
  * endpoints, secrets) arrives over ADS. Pure: paths and ports come in, JSON comes out.
  */
 
+import { isIP } from 'node:net';
+
 /** Static cluster for the control plane's gRPC port: ADS and the access-log service. */
 export const CONTROL_PLANE_CLUSTER = 'kubegate-control-plane';
 /** Static cluster for the ext_authz port, which is separate because it is on the hot path. */
@@ -111,11 +113,17 @@ export function edgeBootstrap(props: BootstrapProps): object {
   };
 }
 
+function isIpAddress(host: string): boolean {
+  return isIP(host.replace(/^\[|\]$/g, '')) !== 0;
+}
+
 /** An HTTP/2 cluster to one of the control plane's mTLS ports, verified by name. */
 export function controlPlaneCluster(name: string, address: { host: string; port: number }, tls: BootstrapProps['tls']): object {
   return {
     name,
-    type: 'STATIC',
+    // An address is used as it is; a name (the controller's Service in a cluster) is resolved
+    // and re-resolved, so a headless Service spreads the Envoy over every controller replica.
+    ...(isIpAddress(address.host) ? { type: 'STATIC' } : { type: 'STRICT_DNS', dns_lookup_family: 'V4_PREFERRED', dns_refresh_rate: '5s' }),
     connect_timeout: '5s',
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {

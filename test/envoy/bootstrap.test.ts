@@ -78,3 +78,25 @@ test('Envoy refuses a bootstrap whose certificate file is missing, naming it', a
   expect(r.code).not.toBe(0);
   expect(r.out).toContain('no-such-cert.crt');
 });
+
+test("the controller named by DNS (its Service in a cluster) is resolved and re-resolved; Envoy accepts it", async () => {
+  const tls = (() => {
+    const pki = loadOrCreatePki({ stateDir, now: new Date() });
+    pki.issueComponent('edge-xds-client', new Date());
+    return pki.componentFiles('edge-xds-client');
+  })();
+  const bootstrap = edgeBootstrap({
+    nodeId: 'edge-in-cluster',
+    adminPort: 19000,
+    controlPlane: { host: 'kubegate-controller.kubegate-system.svc', port: 18000 },
+    authz: { host: 'kubegate-controller.kubegate-system.svc', port: 18001 },
+    tls,
+  }) as any;
+  const clusters = bootstrap.static_resources.clusters as any[];
+  for (const name of [CONTROL_PLANE_CLUSTER, AUTHZ_CLUSTER]) {
+    expect(clusters.find((c) => c.name === name)).toMatchObject({ type: 'STRICT_DNS', dns_lookup_family: 'V4_PREFERRED' });
+  }
+  expect(bootstrapFor().static_resources.clusters.map((c: any) => c.type)).toEqual(['STATIC', 'STATIC']);
+  const r = await validate(bootstrap);
+  expect(r.code).toBe(0);
+});
