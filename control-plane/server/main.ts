@@ -9,7 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createLogger } from '../log/logger';
-import { loadOrCreatePki } from '../pki/kubegate-pki';
+import { controllerPki, type ControllerPki } from './controller-pki';
 import { ADMIN_USER, Controller } from './controller';
 import { ControllerConfigError, readControllerConfig, type ControllerConfig } from './controller-config';
 
@@ -18,7 +18,8 @@ const USAGE = `Usage: kubegate-controller --config FILE
 Runs kubegate's controller: the store, the audit trail, the xDS and ext_authz servers that
 program and consult the edge Envoy, the agent port and the admin API. FILE is described in
 control-plane/server/controller-config.ts. On start it writes <stateDir>/admin.kubeconfig,
-the operator's credential for the admin API.`;
+the operator's credential for the admin API (in a pod, with kubernetesSecrets, also the
+Secret kubegate-admin-kubeconfig).`;
 
 function parseArgs(argv: readonly string[]): { config?: string; help: boolean } {
   let config: string | undefined;
@@ -57,16 +58,19 @@ async function main(): Promise<void> {
     return;
   }
   let controller: Controller;
+  let shared: ControllerPki;
   try {
     fs.mkdirSync(config.stateDir, { recursive: true });
-    const pki = loadOrCreatePki({ stateDir: config.stateDir, now: new Date() });
+    shared = await controllerPki({ stateDir: config.stateDir, ...(config.kubernetesSecrets ? { kubernetesSecrets: config.kubernetesSecrets } : {}), logger: log });
     const tunnel = config.agents?.edgeTunnelAddress;
+    const adminUrl = config.edge.adminUrl;
     controller = await Controller.start({
       stateDir: config.stateDir,
       ...(config.storeUrl ? { storeUrl: config.storeUrl } : {}),
-      pki,
+      pki: shared.pki,
+      ...(config.listenAddress ? { listenAddress: config.listenAddress } : {}),
       ports: config.ports,
-      edge: { ...config.edge, reopenLogs: () => reopenEdgeLogs(config.edge.adminUrl) },
+      edge: { ...config.edge, ...(adminUrl ? { reopenLogs: () => reopenEdgeLogs(adminUrl) } : {}) },
       agents: {
         ...(config.agents?.listenAddress ? { listenAddress: config.agents.listenAddress } : {}),
         ...(tunnel ? { edgeTunnelFor: () => tunnel } : {}),
@@ -93,6 +97,13 @@ async function main(): Promise<void> {
       fs.writeFileSync(`${file}.tmp`, issued.kubeconfig, { mode: 0o600 });
       fs.renameSync(`${file}.tmp`, file);
       log.info('admin kubeconfig written', { file, edge: issued.edge });
+      if (shared.secrets) {
+        const secrets = shared.secrets;
+        void secrets.putAdminKubeconfig(issued.kubeconfig).then(
+          () => log.info('admin kubeconfig stored in its Secret', { namespace: secrets.namespace }),
+          (err: Error) => log.error('could not store the admin kubeconfig in its Secret', { error: err }),
+        );
+      }
     },
     (err: Error) => log.error('could not write the admin kubeconfig', { error: err }),
   );
@@ -101,6 +112,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
+    shared.stop();
     controller.stop().then(
       () => process.exit(0),
       (err: Error) => {
