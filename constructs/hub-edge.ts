@@ -1,0 +1,106 @@
+/**
+ * The hub's edge Envoy as Kubernetes objects: a Deployment of its own (it scales and restarts
+ * apart from the controller), started from edgeBootstrap() pointing at the controller Service
+ * and presenting the client certificate the controller writes to a Secret on first start, and
+ * a Service exposing the user port and the reverse-tunnel port. Everything else (listeners,
+ * users' chains, clusters, secrets) arrives over xDS.
+ */
+import { createHash } from 'node:crypto';
+import { Construct } from 'constructs';
+import { Duration } from 'cdk8s';
+import * as kplus from 'cdk8s-plus-27';
+import { edgeBootstrap } from '../control-plane/envoy/bootstrap';
+import { EDGE_XDS_CLIENT_KEYS, EDGE_XDS_CLIENT_SECRET } from '../control-plane/server/hub-secrets';
+import { EDGE_NODE_ID } from './hub-controller-config';
+import { containerResources, CONTROLLER_NAME, EDGE_BOOTSTRAP_CONFIG_MAP, EDGE_NAME, harden, hubMetadata, LOCKED_CONTAINER, LOCKED_POD, podDisruptionBudget, podLabels, spreadOverNodes } from './hub-pods';
+import type { ResolvedHub } from './hub-props';
+import { publicService } from './hub-services';
+
+const BOOTSTRAP_DIR = '/etc/kubegate/edge';
+const XDS_CLIENT_DIR = '/etc/kubegate/edge-xds-client';
+
+/** The edge's bootstrap: the controller by its Service's DNS name, over mTLS with the Secret's files. */
+export function hubEdgeBootstrap(hub: ResolvedHub): object {
+  const controller = `${CONTROLLER_NAME}.${hub.namespace}.svc.${hub.clusterDomain}`;
+  // A controller named by DNS makes edgeBootstrap() resolve it (STRICT_DNS), as Service IPs change.
+  return edgeBootstrap({
+    nodeId: EDGE_NODE_ID,
+    adminPort: hub.edge.adminPort,
+    controlPlane: { host: controller, port: hub.ports.xds },
+    authz: { host: controller, port: hub.ports.authz },
+    tls: {
+      certFile: `${XDS_CLIENT_DIR}/${EDGE_XDS_CLIENT_KEYS.cert}`,
+      keyFile: `${XDS_CLIENT_DIR}/${EDGE_XDS_CLIENT_KEYS.key}`,
+      caFile: `${XDS_CLIENT_DIR}/${EDGE_XDS_CLIENT_KEYS.ca}`,
+    },
+  });
+}
+
+export class HubEdge extends Construct {
+  readonly deployment: kplus.Deployment;
+
+  constructor(scope: Construct, id: string, hub: ResolvedHub) {
+    super(scope, id);
+    const meta = (name: string) => hubMetadata(name, hub.namespace, 'edge');
+    // Its own identity, holding no right and no token: the edge never calls kube-apiserver.
+    const identity = new kplus.k8s.KubeServiceAccount(this, 'identity', { metadata: meta(EDGE_NAME), automountServiceAccountToken: false });
+    const bootstrapText = JSON.stringify(hubEdgeBootstrap(hub), null, 2);
+    const bootstrap = new kplus.ConfigMap(this, 'bootstrap', { metadata: meta(EDGE_BOOTSTRAP_CONFIG_MAP), data: { 'bootstrap.json': bootstrapText } });
+    const bootstrapVolume = kplus.Volume.fromConfigMap(this, 'bootstrap-volume', bootstrap, { name: 'bootstrap' });
+    // Written by the controller on its first start: until then the pod waits to be started.
+    const xdsClient = kplus.Volume.fromSecret(this, 'xds-client', kplus.Secret.fromSecretName(this, 'xds-client-secret', EDGE_XDS_CLIENT_SECRET), { name: 'xds-client', defaultMode: 0o440 });
+    const { ports } = hub;
+
+    this.deployment = new kplus.Deployment(this, 'deployment', {
+      metadata: meta(EDGE_NAME),
+      replicas: hub.edge.replicas,
+      select: false,
+      strategy: kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.absolute(1), maxUnavailable: kplus.PercentOrAbsolute.absolute(0) }),
+      serviceAccount: kplus.ServiceAccount.fromServiceAccountName(this, 'identity-ref', identity.name, { namespaceName: hub.namespace }),
+      automountServiceAccountToken: false,
+      securityContext: LOCKED_POD,
+      podMetadata: {
+        labels: { ...podLabels('edge'), 'app.kubernetes.io/part-of': 'kubegate' },
+        annotations: { 'kubegate.io/bootstrap-digest': createHash('sha256').update(bootstrapText).digest('hex').slice(0, 16) },
+      },
+      containers: [
+        {
+          name: 'envoy',
+          image: hub.images.envoy,
+          args: [
+            '-c', `${BOOTSTRAP_DIR}/bootstrap.json`,
+            // kubegate changes Envoy's configuration over xDS, never by a hot restart.
+            '--disable-hot-restart',
+            // A revoked user's chain drains for one second, all of its streams told at once:
+            // their watches and execs end within seconds, not Envoy's default ten minutes.
+            '--drain-time-s', '1',
+            '--drain-strategy', 'immediate',
+            '--log-format', '{"ts":"%Y-%m-%dT%T.%eZ","level":"%l","component":"edge","logger":"%n","msg":"%j"}',
+          ],
+          ports: [
+            { name: 'https', number: ports.edge },
+            { name: 'tunnel', number: ports.tunnel },
+          ],
+          securityContext: LOCKED_CONTAINER,
+          resources: containerResources(hub.edge.resources),
+          // Ready once the controller has programmed the user listener. No liveness probe: the
+          // admin port listens on the pod's loopback only, and Envoy exits when it fails.
+          readiness: kplus.Probe.fromTcpSocket({ port: ports.edge, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
+          volumeMounts: [
+            { volume: bootstrapVolume, path: BOOTSTRAP_DIR, readOnly: true },
+            { volume: xdsClient, path: XDS_CLIENT_DIR, readOnly: true },
+          ],
+        },
+      ],
+    });
+    this.deployment.select(kplus.LabelSelector.of({ labels: podLabels('edge') }));
+    spreadOverNodes(this.deployment, 'edge');
+    harden(this.deployment, { count: 1 });
+    if (hub.edge.replicas > 1) podDisruptionBudget(this, meta(EDGE_NAME), 'edge');
+
+    publicService(this, 'service', hub, meta(EDGE_NAME), 'edge', [
+      { name: 'https', port: hub.edgeServicePort, targetPort: ports.edge, nodePort: hub.nodePorts.https },
+      { name: 'tunnel', port: ports.tunnel, targetPort: ports.tunnel, nodePort: hub.nodePorts.tunnel },
+    ]);
+  }
+}
