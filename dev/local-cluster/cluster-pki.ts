@@ -61,6 +61,12 @@ export interface ClusterPki {
    * @param now @default the current time
    */
   issueClientCertificate(commonName: string, groups: readonly string[], now?: Date): KeyPairPem;
+  /**
+   * A serving certificate from the cluster CA for these names, which the apiserver verifies a
+   * kubelet's against (--kubelet-certificate-authority). Valid for 30 days from `now`.
+   * @param now @default the current time
+   */
+  issueServingCertificate(commonName: string, names: { readonly dnsNames?: readonly string[]; readonly ipAddresses?: readonly string[] }, now?: Date): KeyPairPem;
 }
 
 /** Writes `<dir>/<name>.crt` (0644) and `<dir>/<name>.key` (0600). */
@@ -130,6 +136,9 @@ export function createClusterPki(props: ClusterPkiProps): ClusterPki {
     serviceAccount,
     issueClientCertificate(commonName, groups, at = new Date()) {
       return issueCertificate(clusterCa, { commonName, organizations: groups, usage: 'client', ...leafValidity(at) });
+    },
+    issueServingCertificate(commonName, names, at = new Date()) {
+      return issueCertificate(clusterCa, { commonName, dnsNames: names.dnsNames ?? [], ipAddresses: names.ipAddresses ?? [], usage: 'server', ...leafValidity(at) });
     },
   };
 }

@@ -64,6 +64,8 @@ export interface LocalCluster {
   };
   /** A client certificate the apiserver accepts as user `commonName` in `groups`. */
   issueClientCertificate(commonName: string, groups: readonly string[]): KeyPairPem;
+  /** A serving certificate from the cluster CA (e.g. a real node's kubelet's), for these DNS names and IPs. */
+  issueServingCertificate(commonName: string, names: { readonly dnsNames?: readonly string[]; readonly ipAddresses?: readonly string[] }): KeyPairPem;
   /**
    * Runs the toolchain's kubectl as the admin. `input` is either what to write to its stdin
    * (e.g. manifests for `apply -f -`) or the full options.
@@ -237,6 +239,7 @@ function buildCluster(parts: ClusterParts): LocalCluster {
       ...(kwok ? { kwok: kwok.process.pid! } : {}),
     },
     issueClientCertificate: (commonName, groups) => pki.issueClientCertificate(commonName, groups),
+    issueServingCertificate: (commonName, names) => pki.issueServingCertificate(commonName, names),
     kubectl: (args, input) => runKubectl(parts.toolchain.kubectl, parts.adminKubeconfigPath, args, { ...(typeof input === 'string' ? { input } : input), placement: parts.props.placement ?? HOST_PLACEMENT }),
     stop: () => (stopping ??= stop()),
   };
