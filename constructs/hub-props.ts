@@ -222,6 +222,12 @@ const PROPS_SCHEMA = {
 };
 const checkShape = schemaCheck(PROPS_SCHEMA);
 
+/** Every prop and field below one, `images.controller`, for help texts and their tests. */
+export const HUB_PROP_PATHS: readonly string[] = Object.entries(PROPS_SCHEMA.properties).flatMap(([name, schema]) => {
+  const fields = (schema as { properties?: object }).properties;
+  return fields ? Object.keys(fields).map((field) => `${name}.${field}`) : [name];
+});
+
 /** Checks the props and fills in every default; throws KubegateHubPropsError naming every problem. */
 export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
   const shape = checkShape(props).map((issue) => `${dottedPath(issue.path) || 'props'}: ${issue.message}`);

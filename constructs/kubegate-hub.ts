@@ -17,7 +17,7 @@ import { HubNetworkPolicies } from './hub-network-policies';
 import { hubMetadata } from './hub-pods';
 import { resolveHubProps, type KubegateHubProps, type ResolvedHub } from './hub-props';
 
-export { KubegateHubPropsError, type KubegateHubProps, type HubResources } from './hub-props';
+export { HUB_PROP_PATHS, KubegateHubPropsError, type KubegateHubProps, type HubResources } from './hub-props';
 
 export class KubegateHub extends Construct {
   /** The props with every default filled in. */

@@ -1,17 +1,18 @@
 /**
- * `kubegate manifests agent`: props from --set and --set-file, Helm's way; the YAML printed is
- * the KubegateAgent construct's; bad props and malformed --set are usage errors that name every
- * problem, and nothing is printed then.
+ * `kubegate manifests hub|agent`: props from --set and --set-file, Helm's way; the YAML printed
+ * is the KubegateHub or KubegateAgent construct's; bad props and malformed --set are usage
+ * errors that name every problem, and nothing is printed then; each one's help lists its props.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Testing } from 'cdk8s';
-import { parseAllDocuments } from 'yaml';
+import { parse, parseAllDocuments } from 'yaml';
 import { runCli } from './run-cli';
 import { setValues } from '../../control-plane/cli/set-values';
 import { UsageError } from '../../control-plane/cli/cli-error';
 import { KubegateAgent } from '../../constructs/kubegate-agent';
+import { HUB_PROP_PATHS, KubegateHub } from '../../constructs/kubegate-hub';
 
 const CA = '-----BEGIN CERTIFICATE-----\nHUB-INTERNAL-CA\n-----END CERTIFICATE-----\n';
 let dir: string;
@@ -84,8 +85,12 @@ test("prints the construct's manifests as YAML documents", async () => {
 });
 
 test.each<[string[], RegExp]>([
-  [['manifests'], /kubegate manifests: say which manifests: agent; see --help/],
-  [['manifests', 'hub'], /kubegate manifests: unknown manifests "hub"; use agent/],
+  [['manifests'], /kubegate manifests: say which manifests: hub or agent; see --help/],
+  [['manifests', 'cluster'], /kubegate manifests: unknown manifests "cluster"; use hub or agent/],
+  [['manifests', 'hub', 'extra'], /kubegate manifests: unexpected argument "extra"/],
+  [['manifests', 'hub'], /images: is required; edgeUrl: is required/],
+  [['manifests', 'hub', '--set', 'images.controller=registry.local/kubegate controller', '--set', 'images.envoy=e', '--set', 'edgeUrl=https://hub.example', '--set', 'controller.replicas=2', '--set', 'serviceType=ClusterIP'], /images\.controller: must be an image reference .*; serviceType: must be LoadBalancer or NodePort, got "ClusterIP"/],
+  [['manifests', 'hub', '--set', `images.controller=c@sha256:${'1'.repeat(64)}`, '--set', `images.envoy=e@sha256:${'2'.repeat(64)}`, '--set', 'edgeUrl=https://hub.example', '--set', 'controller.replicas=2'], /controller\.replicas: 2 replicas need an external PostgreSQL/],
   [['manifests', 'agent', '--set', 'cluster=Bad_Name'], /cluster: must be a DNS label .*; hubAgentEndpoint: is required; hubCaPem: is required; images: is required; allowedClusterRoles: is required/],
   [['manifests', 'agent', '--bogus'], /Unknown option '--bogus'; see --help/],
 ])('%j is a usage error, and nothing is printed', async (args, message) => {
@@ -132,5 +137,89 @@ describe('--images FILE (the results of kubegate dev images)', () => {
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
     expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('manifests hub', () => {
+  const CONTROLLER = `registry.local/kubegate/controller@sha256:${'1'.repeat(64)}`;
+  const ENVOY = `registry.local/kubegate/envoy@sha256:${'2'.repeat(64)}`;
+  const HUB = [
+    'manifests', 'hub',
+    '--set', `images.controller=${CONTROLLER}`,
+    '--set', `images.envoy=${ENVOY}`,
+    '--set', 'edgeUrl=https://kubegate.example.com',
+    '--set', 'controller.replicas=2',
+    '--set', 'store.postgresSecret=kubegate-postgres',
+    '--set', 'serviceType=NodePort',
+    '--set', 'nodePorts.tunnel=30004',
+    '--set', 'apiAllowedCidrs={10.0.0.0/8,192.168.0.0/16}',
+    '--set', 'metricsNamespaceSelector.kubernetes.io/metadata.name=observability',
+  ];
+  type Printed = { kind: string; metadata: { name: string }; spec?: any; stringData?: Record<string, string> };
+  const printedOf = (stdout: string) => parseAllDocuments(stdout).map((d) => d.toJS() as Printed);
+
+  test("prints the construct's manifests, the same each run", async () => {
+    const r = await runCli(HUB);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const chart = Testing.chart();
+    new KubegateHub(chart, 'hub', {
+      images: { controller: CONTROLLER, envoy: ENVOY },
+      edgeUrl: 'https://kubegate.example.com',
+      controller: { replicas: 2 },
+      store: { postgresSecret: 'kubegate-postgres' },
+      serviceType: 'NodePort',
+      nodePorts: { tunnel: 30004 },
+      apiAllowedCidrs: ['10.0.0.0/8', '192.168.0.0/16'],
+      metricsNamespaceSelector: { 'kubernetes.io/metadata.name': 'observability' },
+    });
+    // Nothing names the chart or the construct's path: the printed objects are the construct's, whole.
+    expect(printedOf(r.stdout)).toEqual(Testing.synth(chart));
+    expect((await runCli(HUB)).stdout).toBe(r.stdout);
+  });
+
+  test('--set reaches nested props: replicas, the store, ports, lists and label keys', async () => {
+    const printed = printedOf((await runCli([...HUB, '--set', 'ports.edge=9443', '--set', 'edge.memoryLimit=2Gi'])).stdout);
+    const config = parse(printed.find((o) => o.kind === 'Secret')!.stringData!['config.yaml']) as { edge: { listenPort: number }; agents: { edgeTunnelAddress: object } };
+    expect(config.edge.listenPort).toBe(9443);
+    expect(config.agents.edgeTunnelAddress).toEqual({ host: 'kubegate.example.com', port: 30004 });
+    const controller = printed.find((o) => o.kind === 'Deployment' && o.metadata.name === 'kubegate-controller')!;
+    expect(controller.spec.replicas).toBe(2);
+    expect(controller.spec.template.spec.initContainers[0].name).toBe('store-url');
+    const policy = printed.find((o) => o.kind === 'NetworkPolicy' && o.metadata.name === 'kubegate-controller')!;
+    expect(JSON.stringify(policy.spec)).toContain('192.168.0.0/16');
+    expect(JSON.stringify(policy.spec)).toContain('"kubernetes.io/metadata.name":"observability"');
+  });
+
+  test('--images takes the controller and Envoy images from the results of kubegate dev images', async () => {
+    const file = path.join(dir, 'hub-images.json');
+    fs.writeFileSync(file, JSON.stringify({ images: [{ name: 'controller', reference: CONTROLLER }, { name: 'agent', reference: 'a' }, { name: 'envoy', reference: ENVOY }] }));
+    const r = await runCli(['manifests', 'hub', '--images', file, '--set', 'edgeUrl=https://kubegate.example.com']);
+    expect(r.stderr).toBe('');
+    const images = printedOf(r.stdout).filter((o) => o.kind === 'Deployment').map((o) => o.spec.template.spec.containers[0].image);
+    expect(images).toEqual([CONTROLLER, ENVOY]);
+    const missing = path.join(dir, 'agent-images.json');
+    fs.writeFileSync(missing, JSON.stringify({ images: [{ name: 'agent', reference: 'a' }, { name: 'envoy', reference: ENVOY }] }));
+    const refused = await runCli(['manifests', 'hub', '--images', missing, '--set', 'edgeUrl=https://kubegate.example.com']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/it names no controller image; run kubegate dev images again/);
+  });
+
+  test('its help lists every prop', async () => {
+    const r = await runCli(['manifests', 'hub', '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Usage: kubegate manifests hub /);
+    const missing = HUB_PROP_PATHS.filter((p) => {
+      const [prop, field] = p.split('.');
+      const line = r.stdout.split('\n').find((l) => new RegExp(`^  ${prop}[. ]`).test(l) && (!field || l.includes(`.${field}`)));
+      return line === undefined;
+    });
+    expect(missing).toEqual([]);
+  });
+
+  test('the command lists both kinds, and each has its own help', async () => {
+    const r = await runCli(['manifests', '--help']);
+    expect(r.stdout).toMatch(/^Usage: kubegate manifests hub\|agent /);
+    expect((await runCli(['manifests', 'agent', '--help'])).stdout).toMatch(/^Usage: kubegate manifests agent /);
   });
 });

@@ -1,19 +1,62 @@
 /**
- * `kubegate manifests agent --set ...`: the plain YAML of a member cluster's agent, from the
- * same construct Pulumi and Helm users get (constructs/kubegate-agent.ts), for people who use
- * neither: `kubegate manifests agent ... | kubectl apply -f -`. Nothing is contacted; bad props
- * are named, every one, before anything is printed.
+ * `kubegate manifests hub|agent --set ...`: the plain YAML of the hub (controller, edge Envoy)
+ * or of a member cluster's agent, from the same constructs Pulumi and Helm users get
+ * (constructs/kubegate-hub.ts, constructs/kubegate-agent.ts), for people who use neither:
+ * `kubegate manifests hub ... | kubectl apply -f -`. Nothing is contacted; bad props are named,
+ * every one, before anything is printed.
  */
 import { readFileSync } from 'node:fs';
 import { App, Chart } from 'cdk8s';
+import type { Construct } from 'constructs';
 import { stringify } from 'yaml';
 import { KubegateAgent, KubegateAgentPropsError, type KubegateAgentProps } from '../../../constructs/kubegate-agent';
+import { KubegateHub, KubegateHubPropsError, type KubegateHubProps } from '../../../constructs/kubegate-hub';
 import { AgentRbacConfigError } from '../../../constructs/agent-rbac';
 import { UsageError } from '../cli-error';
 import { parseOptions } from '../parse-options';
 import { setValues } from '../set-values';
 
-const HELP = `Usage: kubegate manifests agent [--images FILE] [--set KEY=VALUE ...] [--set-file KEY=PATH ...]
+const HUB_HELP = `Usage: kubegate manifests hub [--images FILE] [--set KEY=VALUE ...] [--set-file KEY=PATH ...]
+
+Prints the manifests of the hub cluster (kubectl apply -f -): the controller, the edge Envoy,
+their Services, the controller's config Secret and least rights, the store, and the
+NetworkPolicies between them. The controller creates its CAs, the edge's certificate and the
+admin kubeconfig as Secrets on first start (constructs/kubegate-hub.md).
+
+Props (KubegateHubProps; lists as {a,b}):
+  images.controller          the controller image, by digest (required)
+  images.envoy               the Envoy image, by digest (required)
+  edgeUrl                    https://HOST[:PORT] users reach the edge at (required)
+  edgeTunnelAddress          HOST:PORT member clusters reach the tunnel listener at
+                             (default edgeUrl's host and the tunnel port)
+  namespace                  default kubegate-system
+  controller.replicas        default 1; more need PostgreSQL
+  edge.replicas              default 1
+  controller.cpuRequest, .cpuLimit, .memoryRequest, .memoryLimit     e.g. 100m, 1, 128Mi, 512Mi
+  edge.cpuRequest, .cpuLimit, .memoryRequest, .memoryLimit           e.g. 100m, 2, 128Mi, 1Gi
+  edge.userShards            listeners users' chains are split across (default 16)
+  edge.adminPort             Envoy's admin port on the pod's loopback (default 9901)
+  store.postgresUrl          postgres://... (put into the controller's config Secret)
+  store.postgresSecret       an existing Secret holding the URL instead
+  store.postgresSecretKey    its key (default url)
+  store.sqliteVolumeSize     without PostgreSQL: the claim's size (default 1Gi)
+  store.sqliteStorageClass   without PostgreSQL: the claim's StorageClass
+  serviceType                LoadBalancer (default) or NodePort
+  nodePorts.https, nodePorts.tunnel, nodePorts.agent, nodePorts.api   fixed nodePorts
+  serviceAnnotations.KEY     an annotation of the public Services
+  ports.xds, .authz, .status, .agent, .tunnel, .api, .edge           the pods' ports
+                             (default 18000-18005, edge 8443)
+  apiAllowedCidrs            CIDRs allowed to the admin API, e.g. {10.0.0.0/8} (default anywhere)
+  metricsNamespaceSelector.KEY   labels of the namespaces allowed to scrape metrics
+                             (default kubernetes.io/metadata.name=monitoring)
+  clusterDomain              default cluster.local
+  maxCertTtl                 longest user certificate, at most 24h
+
+--images FILE takes images.controller and images.envoy from the results 'kubegate dev images'
+writes (references by digest); --set images.* still wins.
+`;
+
+const AGENT_HELP = `Usage: kubegate manifests agent [--images FILE] [--set KEY=VALUE ...] [--set-file KEY=PATH ...]
 
 Prints the manifests one member cluster applies (kubectl apply -f -): the agent and the
 in-cluster Envoy, their namespaces and least rights, and the join token as a Secret.
@@ -35,30 +78,62 @@ Props (KubegateAgentProps; lists as {a,b}):
 writes (references by digest); --set images.* still wins.
 `;
 
+const HELP = `Usage: kubegate manifests hub|agent [--images FILE] [--set KEY=VALUE ...] [--set-file KEY=PATH ...]
+
+Prints plain YAML to apply with kubectl: 'hub' for the hub cluster (controller and edge),
+'agent' for a member cluster. 'kubegate manifests hub --help' and 'kubegate manifests agent
+--help' list each one's props.
+`;
+
+/** What each kind of manifests is made of. */
+interface Manifests {
+  readonly help: string;
+  /** The image names of a `kubegate dev images` results file this construct takes. */
+  readonly images: readonly string[];
+  build(chart: Construct, props: Record<string, unknown>): void;
+  isPropsError(err: unknown): boolean;
+}
+
+const MANIFESTS: Record<string, Manifests> = {
+  hub: {
+    help: HUB_HELP,
+    images: ['controller', 'envoy'],
+    build: (chart, props) => new KubegateHub(chart, 'hub', props as unknown as KubegateHubProps),
+    isPropsError: (err) => err instanceof KubegateHubPropsError,
+  },
+  agent: {
+    help: AGENT_HELP,
+    images: ['agent', 'envoy'],
+    build: (chart, props) => new KubegateAgent(chart, 'agent', props as unknown as KubegateAgentProps),
+    isPropsError: (err) => err instanceof KubegateAgentPropsError || err instanceof AgentRbacConfigError,
+  },
+};
+
 export const manifestsCommand = {
-  summary: "print a member cluster's manifests (agent) as YAML",
-  subcommands: ['agent'],
+  summary: 'print the manifests of the hub or of a member cluster (agent) as YAML',
+  subcommands: Object.keys(MANIFESTS),
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseOptions(
       args,
       { set: { type: 'string', multiple: true }, 'set-file': { type: 'string', multiple: true }, images: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
       true,
     );
+    const [what, ...extra] = positionals;
+    const kind = what === undefined ? undefined : MANIFESTS[what];
     if (values.help) {
-      process.stdout.write(HELP);
+      process.stdout.write(kind?.help ?? HELP);
       return 0;
     }
-    const [what, ...extra] = positionals;
-    if (what !== 'agent') throw new UsageError(what ? `unknown manifests "${what}"; use agent` : 'say which manifests: agent; see --help');
+    if (!kind) throw new UsageError(what ? `unknown manifests "${what}"; use hub or agent` : 'say which manifests: hub or agent; see --help');
     if (extra.length > 0) throw new UsageError(`unexpected argument "${extra[0]}"`);
     const given = setValues(values.set ?? [], values['set-file'] ?? []);
-    const built = values.images === undefined ? undefined : builtImages(values.images);
+    const built = values.images === undefined ? undefined : builtImages(values.images, kind.images);
     const props = built ? { ...given, images: { ...built, ...((given.images as object | undefined) ?? {}) } } : given;
-    const chart = new Chart(new App(), 'kubegate-agent');
+    const chart = new Chart(new App(), `kubegate-${what}`);
     try {
-      new KubegateAgent(chart, 'agent', props as unknown as KubegateAgentProps);
+      kind.build(chart, props);
     } catch (err) {
-      if (err instanceof KubegateAgentPropsError || err instanceof AgentRbacConfigError) throw new UsageError(err.message);
+      if (kind.isPropsError(err)) throw new UsageError((err as Error).message);
       throw err;
     }
     process.stdout.write(chart.toJson().map((o) => stringify(o, { lineWidth: 0 })).join('---\n'));
@@ -66,8 +141,8 @@ export const manifestsCommand = {
   },
 };
 
-/** images.agent and images.envoy from a `kubegate dev images` results file. */
-function builtImages(file: string): { agent: string; envoy: string } {
+/** The named images' references from a `kubegate dev images` results file. */
+function builtImages(file: string, names: readonly string[]): Record<string, string> {
   let parsed: { images?: Array<{ name?: unknown; reference?: unknown }> };
   try {
     parsed = JSON.parse(readFileSync(file, 'utf8')) as typeof parsed;
@@ -79,5 +154,5 @@ function builtImages(file: string): { agent: string; envoy: string } {
     if (typeof found?.reference !== 'string') throw new UsageError(`--images ${file}: it names no ${name} image; run kubegate dev images again`);
     return found.reference;
   };
-  return { agent: reference('agent'), envoy: reference('envoy') };
+  return Object.fromEntries(names.map((name) => [name, reference(name)]));
 }
