@@ -75,6 +75,8 @@ export class HubEdge extends Construct {
             // their watches and execs end within seconds, not Envoy's default ten minutes.
             '--drain-time-s', '1',
             '--drain-strategy', 'immediate',
+            // One worker thread per CPU the pod may use, not per CPU of the node.
+            '--concurrency', String(workerThreads(hub.edge.resources.limits.cpu)),
             '--log-format', '{"ts":"%Y-%m-%dT%T.%eZ","level":"%l","component":"edge","logger":"%n","msg":"%j"}',
           ],
           ports: [
@@ -103,4 +105,10 @@ export class HubEdge extends Construct {
       { name: 'tunnel', port: ports.tunnel, targetPort: ports.tunnel, nodePort: hub.nodePorts.tunnel },
     ]);
   }
+}
+
+/** Whole CPUs in a CPU quantity, at least one: 500m is 1, 2 is 2, 2500m is 3. */
+export function workerThreads(cpu: string): number {
+  const cores = cpu.endsWith('m') ? Number(cpu.slice(0, -1)) / 1000 : Number(cpu);
+  return Math.max(1, Math.ceil(cores));
 }

@@ -47,7 +47,15 @@ export const LOCKED_CONTAINER: kplus.ContainerSecurityContextProps = {
 };
 
 /** The pod's security context. */
-export const LOCKED_POD: kplus.PodSecurityContextProps = { ensureNonRoot: true, user: NON_ROOT_UID, group: NON_ROOT_UID, fsGroup: NON_ROOT_UID };
+export const LOCKED_POD: kplus.PodSecurityContextProps = {
+  ensureNonRoot: true,
+  user: NON_ROOT_UID,
+  group: NON_ROOT_UID,
+  // Volumes (the SQLite claim) belong to the images' group; only a volume whose top does not
+  // yet is walked through again at start.
+  fsGroup: NON_ROOT_UID,
+  fsGroupChangePolicy: kplus.FsGroupChangePolicy.ON_ROOT_MISMATCH,
+};
 
 /**
  * What cdk8s-plus does not say: the runtime's default seccomp profile, no capability at all,

@@ -200,6 +200,11 @@ test("the edge: a bootstrap naming the controller Service, mTLS from the control
   expect(pod.volumes).toContainEqual({ name: 'xds-client', secret: { secretName: 'kubegate-edge-xds-client', defaultMode: 0o440 } });
   expect(pod.containers[0].image).toBe(ENVOY_IMAGE);
   expect(pod.containers[0].args.slice(0, 2)).toEqual(['-c', '/etc/kubegate/edge/bootstrap.json']);
+  const concurrency = (cpuLimit: string) => {
+    const args = podOf(synth({ ...PROPS, edge: { cpuLimit } }), 'kubegate-edge').containers[0].args as string[];
+    return args[args.indexOf('--concurrency') + 1];
+  };
+  expect([concurrency('500m'), concurrency('2'), concurrency('2500m'), concurrency('1.5')]).toEqual(['1', '2', '3', '2']);
 });
 
 test('Services: the edge and the public controller ports as chosen, the metrics port named for a ServiceMonitor', () => {
