@@ -17,6 +17,7 @@ import { clusterCommand } from './commands/clusters';
 import { whoamiCommand } from './commands/whoami';
 import { auditCommand } from './commands/audit';
 import { manifestsCommand } from './commands/manifests';
+import { chartCommand } from './commands/chart';
 
 export interface Command {
   readonly summary: string;
@@ -38,6 +39,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
   whoami: whoamiCommand,
   audit: auditCommand,
   manifests: manifestsCommand,
+  chart: chartCommand,
 };
 
 function usage(commands: Readonly<Record<string, Command>>): string {

@@ -1,0 +1,98 @@
+/**
+ * The base synthesis as a template tree: scalars through their sentinels (string-templates),
+ * and, in every list and map, the output repeated per element of a list or map prop found and
+ * turned into a range. The construct was given two elements, so their output shows as two
+ * runs of items that differ only by the element's sentinels; one run, with the element's
+ * sentinels as the range's variables, is the range's body.
+ */
+import { ChartShapeUnsupportedError } from './chart-errors';
+import type { CollectionPlan, Fragment } from './prop-plans';
+import { scalarNode } from './string-templates';
+import { isPlainObject, type Entry, type Item, type Node, type RangeSpec } from './template-tree';
+
+/** A list or map prop in the tree, with the expression its range iterates. */
+export interface RangeSource {
+  readonly prop: string;
+  readonly plan: CollectionPlan;
+  readonly over: string;
+}
+
+export function buildNode(json: unknown, fragments: readonly Fragment[], ranges: readonly RangeSource[]): Node {
+  if (Array.isArray(json)) return { t: 'seq', items: seqItems(json, fragments, ranges), src: json };
+  if (isPlainObject(json)) return { t: 'map', entries: mapEntries(json, fragments, ranges), src: json };
+  return { ...scalarNode(json as string | number | boolean | null, fragments), src: json };
+}
+
+const mentions = (value: unknown, texts: readonly string[]) => {
+  const s = JSON.stringify(value);
+  return texts.some((t) => s.includes(t));
+};
+const swapped = (value: unknown, swap: CollectionPlan['swap']) => swap.reduce((s, [a, b]) => s.split(a).join(b), JSON.stringify(value));
+const firstTexts = (r: RangeSource) => r.plan.swap.map(([a]) => a);
+const secondTexts = (r: RangeSource) => r.plan.swap.map(([, b]) => b);
+const spec = (r: RangeSource): RangeSpec => ({ prop: r.prop, vars: r.plan.vars, over: r.over });
+
+function seqItems(json: unknown[], fragments: readonly Fragment[], ranges: readonly RangeSource[]): Item[] {
+  const units: { start: number; length: number; range: RangeSource }[] = [];
+  for (const r of ranges) {
+    const first = json.flatMap((x, i) => (mentions(x, firstTexts(r)) ? [i] : []));
+    const second = json.flatMap((x, i) => (mentions(x, secondTexts(r)) ? [i] : []));
+    if (first.length === 0 && second.length === 0) continue;
+    const where = () => `the output of ${r.prop} in ${JSON.stringify(json).slice(0, 120)}`;
+    if (first.length === 0 || second.length === 0 || Math.max(...first) >= Math.min(...second)) {
+      // Both elements inside one item: the range is deeper (or the item merges them, which no template can follow).
+      if (first.length === second.length && first.every((i, k) => i === second[k])) continue;
+      throw new ChartShapeUnsupportedError(`cannot find the repeated part of ${where()}`);
+    }
+    const length = second[0]! - first[0]!;
+    let found = -1;
+    // The unit that holds the element at its end (`--flag value`) is preferred.
+    for (let start = Math.max(0, first[0]! - length + 1); start <= first[0]! && found === -1; start++) {
+      const a = json.slice(start, start + length);
+      const b = json.slice(start + length, start + 2 * length);
+      const inside = (i: number) => i >= start && i < start + 2 * length;
+      if (b.length === length && swapped(a, r.plan.swap) === JSON.stringify(b) && first.every(inside) && second.every(inside)) found = start;
+    }
+    if (found === -1) throw new ChartShapeUnsupportedError(`the two elements' output differs by more than the element in ${where()}`);
+    units.push({ start: found, length, range: r });
+  }
+  units.sort((a, b) => a.start - b.start);
+  const items: Item[] = [];
+  for (let i = 0; i < json.length; ) {
+    const unit = units.find((u) => u.start === i);
+    if (unit) {
+      const body = json.slice(i, i + unit.length);
+      const inner = [...fragments, ...unit.range.plan.first];
+      items.push({ kind: 'range', guard: [], range: spec(unit.range), nodes: body.map((x) => buildNode(x, inner, ranges)), src: json.slice(i, i + 2 * unit.length) });
+      i += 2 * unit.length;
+      continue;
+    }
+    if (units.some((u) => i > u.start && i < u.start + 2 * u.length)) throw new ChartShapeUnsupportedError('two list props repeat overlapping output');
+    items.push({ kind: 'one', guard: [], node: buildNode(json[i], fragments, ranges) });
+    i++;
+  }
+  return items;
+}
+
+function mapEntries(json: Record<string, unknown>, fragments: readonly Fragment[], ranges: readonly RangeSource[]): Entry[] {
+  const entries: Entry[] = [];
+  const taken = new Set<string>();
+  for (const r of ranges.filter((x) => x.plan.kind === 'map')) {
+    const [k1, k2] = [r.plan.swap[0]![0], r.plan.swap[0]![1]];
+    const firstKeys = Object.keys(json).filter((k) => k.includes(k1));
+    const secondKeys = Object.keys(json).filter((k) => k.includes(k2));
+    if (firstKeys.length === 0 && secondKeys.length === 0) continue;
+    if (firstKeys.length !== 1 || secondKeys.length !== 1 || swapped({ [firstKeys[0]!]: json[firstKeys[0]!] }, r.plan.swap) !== JSON.stringify({ [secondKeys[0]!]: json[secondKeys[0]!] })) {
+      throw new ChartShapeUnsupportedError(`the keys made from ${r.prop} do not repeat one per element`);
+    }
+    const inner = [...fragments, ...r.plan.first];
+    const key = firstKeys[0]!;
+    entries.push({ kind: 'range', guard: [], range: spec(r), entries: [{ key: scalarNode(key, inner) as never, value: buildNode(json[key], inner, ranges) }], srcKeys: [key, secondKeys[0]!] });
+    taken.add(key).add(secondKeys[0]!);
+  }
+  for (const [key, value] of Object.entries(json)) {
+    if (taken.has(key)) continue;
+    entries.push({ kind: 'one', guard: [], key: scalarNode(key, fragments), keySrc: key, value: buildNode(value, fragments, ranges) });
+  }
+  return entries;
+}

@@ -1,0 +1,105 @@
+/**
+ * values.yaml and values.schema.json, both from the construct's own props: the schema it
+ * validates with (minus its own wording, plus each prop's docs as `description`), and the
+ * docs of its props interface. A prop with a literal `@default` is written into values.yaml
+ * and made required in the schema (so `--set x=null` is refused rather than rendering an
+ * empty value); lists and maps without one start empty; required props are left commented
+ * out, so the schema names each one a user forgot.
+ */
+import { stringify } from 'yaml';
+import { literalDefault, type PropDoc } from './prop-docs';
+import type { JsonSchema } from './prop-plans';
+
+const OWN_WORDING = new Set(['problems', 'errorCode']);
+
+/** What values.yaml holds for a prop; undefined when it is left out (required, or optional without a default). */
+function written(schema: JsonSchema, doc: PropDoc | undefined): unknown {
+  const literal = literalDefault(doc?.defaultText);
+  if (literal !== undefined) return literal;
+  if (schema.type === 'array') return [];
+  if (schema.type === 'object' && !schema.properties) return {};
+  if (schema.type === 'object' && schema.properties) {
+    const inner: Record<string, unknown> = {};
+    for (const [k, sub] of Object.entries(schema.properties as Record<string, JsonSchema>)) {
+      const v = written(sub, doc?.children[k]);
+      if (v !== undefined) inner[k] = v;
+    }
+    return Object.keys(inner).length > 0 ? inner : undefined;
+  }
+  return undefined;
+}
+
+export function valuesSchema(schema: JsonSchema, docs: Readonly<Record<string, PropDoc>>): JsonSchema {
+  const walk = (s: JsonSchema, docsHere: Readonly<Record<string, PropDoc>>): JsonSchema => {
+    const out: JsonSchema = {};
+    for (const [k, v] of Object.entries(s)) {
+      if (OWN_WORDING.has(k)) continue;
+      if (k === 'properties') {
+        out.properties = Object.fromEntries(
+          Object.entries(v as Record<string, JsonSchema>).map(([name, sub]) => {
+            const doc = docsHere[name];
+            const cleaned = walk(sub, doc?.children ?? {});
+            const description = describe(doc);
+            const literal = literalDefault(doc?.defaultText);
+            return [name, { ...(description ? { description } : {}), ...(literal !== undefined ? { default: literal } : {}), ...cleaned }];
+          }),
+        );
+      } else if (k === 'items' || (k === 'additionalProperties' && typeof v === 'object')) {
+        out[k] = walk(v as JsonSchema, {});
+      } else out[k] = v;
+    }
+    if (s.properties) {
+      const always = Object.entries(s.properties as Record<string, JsonSchema>).filter(([name, sub]) => written(sub, docsHere[name]) !== undefined).map(([name]) => name);
+      const required = [...new Set([...((s.required as string[] | undefined) ?? []), ...always])];
+      if (required.length > 0) out.required = required;
+    }
+    return out;
+  };
+  return walk(schema, docs);
+}
+
+function describe(doc: PropDoc | undefined): string {
+  if (!doc) return '';
+  return [doc.text, doc.defaultText ? `Default: ${doc.defaultText}.` : ''].filter(Boolean).join(' ');
+}
+
+/** values.yaml: every prop, in the schema's order, under its docs. */
+export function valuesYaml(schema: JsonSchema, docs: Readonly<Record<string, PropDoc>>, title: string): string {
+  const lines = [`# Values of the ${title} chart, one per prop of the construct it is generated from.`, '# Props marked required have no default: give them with -f or --set.', ''];
+  const walk = (s: JsonSchema, docsHere: Readonly<Record<string, PropDoc>>, indent: string, commented: boolean) => {
+    const required = new Set<string>((s.required as string[] | undefined) ?? []);
+    for (const [name, sub] of Object.entries((s.properties ?? {}) as Record<string, JsonSchema>)) {
+      const doc = docsHere[name];
+      for (const line of wrap(doc?.text ?? '', 94 - indent.length)) lines.push(`${indent}# ${line}`);
+      if (doc?.defaultText) for (const line of wrap(`Default: ${doc.defaultText}.`, 94 - indent.length)) lines.push(`${indent}# ${line}`);
+      if (required.has(name)) lines.push(`${indent}# Required.`);
+      const value = written(sub, doc);
+      const hide = commented || value === undefined;
+      const prefix = `${indent}${hide ? '# ' : ''}`;
+      if (sub.type === 'object' && sub.properties) {
+        lines.push(`${prefix}${name}:`);
+        walk(sub, doc?.children ?? {}, `${indent}  `, hide);
+      } else if (value === undefined) {
+        lines.push(`${prefix}${name}:`);
+      } else {
+        lines.push(`${prefix}${name}: ${stringify(value, { flow: true }).trim()}`);
+      }
+      if (indent === '') lines.push('');
+    }
+  };
+  walk(schema, docs, '', false);
+  return `${lines.join('\n').trimEnd()}\n`;
+}
+
+function wrap(text: string, width: number): string[] {
+  const out: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      out.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) out.push(line);
+  return out;
+}

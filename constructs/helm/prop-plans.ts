@@ -1,0 +1,177 @@
+/**
+ * How each prop is traced through the construct. The construct is synthesised with a sentinel
+ * for every prop (a value that cannot occur by chance, and that its schema accepts); wherever
+ * a sentinel shows up in the output, the template says `.Values.<prop>` instead. Props that
+ * change the output's shape rather than a value get variants: a second synthesis with the prop
+ * absent, empty, or of another class (an IP instead of a host name), whose differences become
+ * `if` blocks guarded by the variant's condition.
+ *
+ * One plan per leaf of the props schema (objects with fixed properties are walked into):
+ * strings (plain, HOST:PORT, PEM certificate), integers, booleans, enums, lists of strings and
+ * maps of strings. Anything else is refused by name.
+ */
+import { ChartPropUnsupportedError } from './chart-errors';
+import { literalDefault, type PropDoc } from './prop-docs';
+
+export type JsonSchema = Record<string, any>;
+
+/** A piece of a sentinel that may appear in the output, and the template expression for it. */
+export interface Fragment {
+  readonly text?: string;
+  readonly number?: number;
+  readonly expr: string;
+}
+
+/** The props' value in one synthesis, and the condition under which a Helm user's values match it. */
+export interface Variant {
+  readonly label: string;
+  /** ABSENT: the prop is left out. */
+  readonly value: unknown;
+  /** A template condition true exactly when the values are of this variant ('' for the base). */
+  readonly cond: string;
+  readonly fragments: readonly Fragment[];
+}
+
+export const ABSENT = Symbol('absent');
+
+/** A list or map prop: synthesised with two elements, whose repeated output becomes a `range`. */
+export interface CollectionPlan {
+  readonly kind: 'list' | 'map';
+  /** The range variables: [$e] or [$k, $v]. */
+  readonly vars: readonly string[];
+  /** The sentinels of the first element, and what replaces them inside the range. */
+  readonly first: readonly Fragment[];
+  /** The first element's sentinel texts mapped to the second's: a unit of output repeats with this swap. */
+  readonly swap: readonly (readonly [string, string])[];
+  /** Values probing how the construct orders elements (reversed) and whether it drops duplicates. */
+  readonly reversed: unknown;
+  readonly duplicated: unknown;
+}
+
+export interface PropPlan {
+  /** Dotted: images.agent */
+  readonly name: string;
+  readonly path: readonly string[];
+  readonly schema: JsonSchema;
+  readonly doc?: PropDoc;
+  /** Required by the schema, along the whole path. */
+  readonly required: boolean;
+  /** A literal @default, written into values.yaml (so always present for Helm). */
+  readonly defaultValue: unknown;
+  /** `$.Values.images.agent` */
+  readonly valueExpr: string;
+  readonly base: Variant;
+  readonly variants: readonly Variant[];
+  readonly collection?: CollectionPlan;
+}
+
+const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const goString = (s: string) => JSON.stringify(s);
+
+export function valueExpr(path: readonly string[]): string {
+  return path.every((p) => IDENT.test(p)) ? `$.Values.${path.join('.')}` : `(index $.Values ${path.map(goString).join(' ')})`;
+}
+
+/** Every leaf prop of `schema`, in schema order, with its sentinels for `seed` (0 or 1: two runs must agree). */
+export function planProps(schema: JsonSchema, docs: Readonly<Record<string, PropDoc>>, seed: number): PropPlan[] {
+  const plans: PropPlan[] = [];
+  const walk = (s: JsonSchema, path: string[], docsHere: Readonly<Record<string, PropDoc>>, requiredHere: boolean) => {
+    const required = new Set<string>((s.required as string[] | undefined) ?? []);
+    for (const [key, sub] of Object.entries((s.properties ?? {}) as Record<string, JsonSchema>)) {
+      const doc = docsHere[key];
+      const isRequired = requiredHere && required.has(key);
+      if (sub.type === 'object' && sub.properties) {
+        walk(sub, [...path, key], doc?.children ?? {}, isRequired);
+        continue;
+      }
+      plans.push(planLeaf([...path, key], sub, doc, isRequired, plans.length, seed));
+    }
+  };
+  walk(schema, [], docs, true);
+  return plans;
+}
+
+function planLeaf(path: string[], schema: JsonSchema, doc: PropDoc | undefined, required: boolean, n: number, seed: number): PropPlan {
+  const name = path.join('.');
+  const v = valueExpr(path);
+  const defaultValue = literalDefault(doc?.defaultText);
+  // Present for every Helm user: required, or defaulted in values.yaml.
+  const alwaysPresent = required || defaultValue !== undefined;
+  const absent: Variant[] = alwaysPresent ? [] : [{ label: 'absent', value: ABSENT, cond: `(kindIs "invalid" ${v})`, fragments: [] }];
+  const token = `kgs${seed}x${n}z`;
+  const plan = (base: Variant, variants: Variant[], collection?: CollectionPlan): PropPlan => ({ name, path, schema, ...(doc ? { doc } : {}), required, defaultValue, valueExpr: v, base, variants, ...(collection ? { collection } : {}) });
+  const fits = (value: unknown) => schema.pattern === undefined || (typeof value === 'string' && new RegExp(schema.pattern as string).test(value));
+
+  if (Array.isArray(schema.enum)) {
+    const [first, ...others] = schema.enum as unknown[];
+    return plan(
+      { label: 'base', value: first, cond: '', fragments: [] },
+      [...others.map((o) => ({ label: `= ${JSON.stringify(o)}`, value: o, cond: `(eq (toString ${v}) ${goString(String(o))})`, fragments: [] })), ...absent],
+    );
+  }
+  switch (schema.type) {
+    case 'string': {
+      if (fits(token)) return plan({ label: 'base', value: token, cond: '', fragments: [{ text: token, expr: v }] }, absent);
+      const pem = `-----BEGIN CERTIFICATE-----\n${token}\n-----END CERTIFICATE-----\n`;
+      if (fits(pem)) return plan({ label: 'base', value: pem, cond: '', fragments: [{ text: pem, expr: v }] }, absent);
+      const port = sentinelNumber(seed, n, schema, name, { minimum: 1, maximum: 65535 });
+      if (fits(`${token}.invalid:${port}`)) return hostPortPlan(plan, v, token, port, seed, n, absent);
+      throw new ChartPropUnsupportedError(name, `no sentinel fits its pattern ${schema.pattern as string}`);
+    }
+    case 'integer':
+    case 'number': {
+      const value = sentinelNumber(seed, n, schema, name);
+      return plan({ label: 'base', value, cond: '', fragments: [{ number: value, expr: v }] }, absent);
+    }
+    case 'boolean':
+      return plan({ label: 'base', value: true, cond: '', fragments: [] }, [{ label: 'false', value: false, cond: `(not ${v})`, fragments: [] }, ...absent]);
+    case 'array': {
+      if (schema.items?.type !== 'string' || schema.items.pattern !== undefined) throw new ChartPropUnsupportedError(name, 'only lists of unconstrained strings can be templated');
+      const [e1, e2] = [`kgs${seed}x${n}e1z`, `kgs${seed}x${n}e2z`];
+      const variable = `$e${n}`;
+      return plan({ label: 'base', value: [e1, e2], cond: '', fragments: [] }, [{ label: 'empty', value: [], cond: `(empty ${v})`, fragments: [] }], {
+        kind: 'list', vars: [variable], first: [{ text: e1, expr: variable }], swap: [[e1, e2]], reversed: [e2, e1], duplicated: [e1, e2, e1],
+      });
+    }
+    case 'object': {
+      const values = schema.additionalProperties;
+      if (typeof values !== 'object' || values.type !== 'string' || values.pattern !== undefined || schema.propertyNames) throw new ChartPropUnsupportedError(name, 'only maps of unconstrained strings can be templated');
+      const [k1, v1, k2, v2] = ['k1', 'v1', 'k2', 'v2'].map((s) => `kgs${seed}x${n}${s}z`) as [string, string, string, string];
+      const [kv, vv] = [`$k${n}`, `$v${n}`];
+      return plan({ label: 'base', value: { [k1]: v1, [k2]: v2 }, cond: '', fragments: [] }, [{ label: 'empty', value: {}, cond: `(empty ${v})`, fragments: [] }], {
+        kind: 'map', vars: [kv, vv], first: [{ text: k1, expr: kv }, { text: v1, expr: vv }], swap: [[k1, k2], [v1, v2]], reversed: { [k2]: v2, [k1]: v1 }, duplicated: { [k1]: v1, [k2]: v2 },
+      });
+    }
+    default:
+      throw new ChartPropUnsupportedError(name, `type ${JSON.stringify(schema.type)} cannot be templated`);
+  }
+}
+
+/**
+ * HOST:PORT: the whole value, the host and the port may each appear on their own (an Envoy
+ * address), and a construct may treat IP addresses apart from names, so IPv4 and IPv6 hosts
+ * are variants of their own.
+ */
+function hostPortPlan(plan: (base: Variant, variants: Variant[]) => PropPlan, v: string, token: string, port: number, seed: number, n: number, absent: Variant[]): PropPlan {
+  const host = `(regexReplaceAll "^\\\\[(.*)\\\\]$" (regexReplaceAll ":[0-9]+$" ${v} "") "$\{1}")`;
+  const portExpr = `(regexFind "[0-9]+$" ${v} | int)`;
+  const variant = (label: string, hostText: string, valueText: string, cond: string): Variant => ({
+    label, value: valueText, cond,
+    fragments: [{ text: valueText, expr: v }, { text: hostText, expr: host }, { number: port, expr: portExpr }],
+  });
+  const ipv4 = `10.${seed}.${n}.77`;
+  const ipv6 = `fd00::${seed}:${n}:77`;
+  return plan(variant('base', `${token}.invalid`, `${token}.invalid:${port}`, ''), [
+    variant('IPv4 host', ipv4, `${ipv4}:${port}`, `(regexMatch "^[0-9.]+$" ${host})`),
+    variant('IPv6 host', ipv6, `[${ipv6}]:${port}`, `(contains ":" ${host})`),
+    ...absent,
+  ]);
+}
+
+function sentinelNumber(seed: number, n: number, schema: JsonSchema, name: string, bounds: { minimum?: number; maximum?: number } = {}): number {
+  const value = 41000 + seed * 500 + n * 13;
+  const min = (schema.minimum as number | undefined) ?? bounds.minimum ?? -Infinity;
+  const max = (schema.maximum as number | undefined) ?? bounds.maximum ?? Infinity;
+  if (value < min || value > max) throw new ChartPropUnsupportedError(name, `no sentinel number fits ${min}..${max}`);
+  return value;
+}

@@ -1,0 +1,152 @@
+/**
+ * Folds one more synthesis (a variant: one prop absent, empty, or of another class) into the
+ * template tree. What the base has and the variant lacks gets a negated guard; what only the
+ * variant has is inserted with a guard of its own; scalars that differ become a choice. List
+ * items are aligned by their longest common subsequence, items with a `name` (containers,
+ * volumes, objects by identity) matched by it so that their insides are merged rather than
+ * duplicated. Two props that change the same node cannot be told apart by if/else: refused.
+ */
+import { ChartShapeUnsupportedError } from './chart-errors';
+import { buildNode, type RangeSource } from './build-tree';
+import type { Fragment } from './prop-plans';
+import { scalarNode } from './string-templates';
+import { inBase, isPlainObject, jsonEqual, sameTemplate, type Entry, type Item, type MapNode, type Node, type SeqNode } from './template-tree';
+
+export interface VariantContext {
+  readonly prop: string;
+  readonly cond: string;
+  /** The fragments of this synthesis: the base's, with the varied prop's own. */
+  readonly fragments: readonly Fragment[];
+  readonly baseFragments: readonly Fragment[];
+  readonly ranges: readonly RangeSource[];
+  /** Where in the output, for messages. */
+  readonly at: string;
+}
+
+type KeyOf = (x: unknown) => string | undefined;
+
+export function mergeVariant(node: Node, json: unknown, ctx: VariantContext, keyOf: KeyOf = nameKey): Node {
+  if (jsonEqual(node.src, json)) return node;
+  if (node.t === 'choice') {
+    if (node.prop !== ctx.prop) throw new ChartShapeUnsupportedError(`${node.prop} and ${ctx.prop} both change ${ctx.at}`);
+    node.branches.push({ cond: ctx.cond, node: buildNode(json, ctx.fragments, ctx.ranges) });
+    return node;
+  }
+  if (node.t === 'map' && isPlainObject(json)) {
+    mergeMap(node, json, ctx);
+    return node;
+  }
+  if (node.t === 'seq' && Array.isArray(json)) {
+    mergeSeq(node, json, ctx, keyOf);
+    return node;
+  }
+  const alternative = buildNode(json, ctx.fragments, ctx.ranges);
+  if (sameTemplate(alternative, node)) return node;
+  return { t: 'choice', prop: ctx.prop, branches: [{ cond: ctx.cond, node: alternative }], otherwise: node, src: node.src };
+}
+
+const negated = (ctx: VariantContext) => ({ prop: ctx.prop, cond: ctx.cond, negated: true });
+const positive = (ctx: VariantContext) => ({ prop: ctx.prop, cond: ctx.cond, negated: false });
+
+function mergeMap(node: MapNode & { src: unknown }, json: Record<string, unknown>, ctx: VariantContext): void {
+  const known = new Set<string>();
+  for (const entry of node.entries.filter((e) => inBase(e.guard))) {
+    if (entry.kind === 'one') {
+      known.add(entry.keySrc);
+      if (entry.keySrc in json) entry.value = mergeVariant(entry.value, json[entry.keySrc], { ...ctx, at: `${ctx.at}.${entry.keySrc}` });
+      else entry.guard.push(negated(ctx));
+      continue;
+    }
+    entry.srcKeys.forEach((k) => known.add(k));
+    const present = entry.srcKeys.filter((k) => k in json);
+    if (present.length === 0) {
+      if (entry.range.prop !== ctx.prop) entry.guard.push(negated(ctx));
+    } else if (present.length !== entry.srcKeys.length || !entry.srcKeys.every((k) => jsonEqual(json[k], (node.src as Record<string, unknown>)[k]))) {
+      throw new ChartShapeUnsupportedError(`${ctx.prop} changes entries that ${entry.range.prop} repeats at ${ctx.at}`);
+    }
+  }
+  for (const [key, value] of Object.entries(json)) {
+    if (known.has(key)) continue;
+    const clash = node.entries.find((e) => e.kind === 'one' && e.keySrc === key && e.guard.some((a) => !a.negated && a.prop !== ctx.prop));
+    if (clash) throw new ChartShapeUnsupportedError(`two props add ${ctx.at}.${key}`);
+    node.entries.push({ kind: 'one', guard: [positive(ctx)], key: scalarNode(key, ctx.fragments), keySrc: key, value: buildNode(value, ctx.fragments, ctx.ranges) } as Entry);
+  }
+}
+
+interface Flat {
+  readonly item: Item;
+  readonly json: unknown;
+}
+
+function mergeSeq(node: SeqNode, json: unknown[], ctx: VariantContext, keyOf: KeyOf): void {
+  const base: Flat[] = node.items.filter((i) => inBase(i.guard)).flatMap((item): Flat[] => (item.kind === 'one' ? [{ item, json: item.node.src }] : item.src.map((j) => ({ item, json: j }))));
+  const baseKeys = base.map((b) => keyOf(b.json));
+  const unique = (k: string | undefined) => k !== undefined && baseKeys.filter((x) => x === k).length === 1;
+  // Items that differ only by the varied prop's sentinels (an IPv4 host for a name) are the same template.
+  const sameTemplateOf = (a: unknown, b: unknown) => sameTemplate(buildNode(a, ctx.baseFragments, ctx.ranges), buildNode(b, ctx.fragments, ctx.ranges));
+  const same = (a: unknown, b: unknown) => (unique(keyOf(a)) ? keyOf(a) === keyOf(b) : jsonEqual(a, b) || sameTemplateOf(a, b));
+  // Longest common subsequence, then walked from the start.
+  const n = base.length;
+  const m = json.length;
+  const lcs = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) for (let j = m - 1; j >= 0; j--) lcs[i]![j] = same(base[i]!.json, json[j]) ? lcs[i + 1]![j + 1]! + 1 : Math.max(lcs[i + 1]![j]!, lcs[i]![j + 1]!);
+  const inserts = new Map<number, Item[]>();
+  const rangeHits = new Map<Item, { matched: number; missing: number }>();
+  const hit = (item: Item, matched: boolean) => {
+    const h = rangeHits.get(item) ?? { matched: 0, missing: 0 };
+    if (matched) h.matched++;
+    else h.missing++;
+    rangeHits.set(item, h);
+  };
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && same(base[i]!.json, json[j])) {
+      const { item } = base[i]!;
+      if (item.kind === 'one') item.node = mergeVariant(item.node, json[j], { ...ctx, at: `${ctx.at}[${keyOf(json[j]) ?? j}]` });
+      else hit(item, jsonEqual(base[i]!.json, json[j]));
+      i++;
+      j++;
+    } else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
+      const at = inserts.get(i) ?? [];
+      at.push({ kind: 'one', guard: [positive(ctx)], node: buildNode(json[j], ctx.fragments, ctx.ranges) });
+      inserts.set(i, at);
+      j++;
+    } else {
+      const { item } = base[i]!;
+      if (item.kind === 'one') item.guard.push(negated(ctx));
+      else hit(item, false);
+      i++;
+    }
+  }
+  for (const [item, h] of rangeHits) {
+    if (item.kind !== 'range') continue;
+    if (h.missing === 0) continue;
+    if (h.matched > 0) throw new ChartShapeUnsupportedError(`${ctx.prop} changes items that ${item.range.prop} repeats at ${ctx.at}`);
+    if (item.range.prop !== ctx.prop) item.guard.push(negated(ctx));
+  }
+  // Put the inserted items before the base item they preceded.
+  const firstIndex = new Map<Item, number>();
+  base.forEach((b, k) => (firstIndex.has(b.item) ? undefined : firstIndex.set(b.item, k)));
+  for (const k of inserts.keys()) {
+    if (k < n && firstIndex.get(base[k]!.item) !== k) throw new ChartShapeUnsupportedError(`${ctx.prop} adds items inside a range at ${ctx.at}`);
+  }
+  const items: Item[] = [];
+  for (const item of node.items) {
+    const k = firstIndex.get(item);
+    if (k !== undefined) items.push(...(inserts.get(k) ?? []));
+    items.push(item);
+  }
+  items.push(...(inserts.get(n) ?? []));
+  node.items = items;
+}
+
+function nameKey(x: unknown): string | undefined {
+  return isPlainObject(x) && typeof x.name === 'string' ? x.name : undefined;
+}
+
+/** Kubernetes objects are the same object when their identity is. */
+export function objectKey(x: unknown): string | undefined {
+  if (!isPlainObject(x) || !isPlainObject(x.metadata)) return undefined;
+  return [x.apiVersion, x.kind, x.metadata.namespace ?? '', x.metadata.name].join('/');
+}
