@@ -5,7 +5,7 @@
  * client certificate, the admin kubeconfig) it creates itself in Secrets on first start
  * (kubernetesSecrets), so nothing secret is in the manifests otherwise. Pure: props in, object out.
  */
-import type { ResolvedHub } from './hub-props';
+import type { ResolvedHub } from './hub-settings';
 
 /** Where the controller's pod keeps its files: the SQLite volume, or an emptyDir with PostgreSQL. */
 export const CONTROLLER_STATE_DIR = '/var/lib/kubegate';

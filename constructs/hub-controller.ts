@@ -14,7 +14,7 @@ import { stringify } from 'yaml';
 import { HUB_SECRETS } from '../control-plane/server/hub-secrets';
 import { CONTROLLER_CONFIG_DIR, CONTROLLER_CONFIG_FILE, CONTROLLER_CONFIG_KEY, CONTROLLER_STATE_DIR, hubControllerConfig } from './hub-controller-config';
 import { containerResources, CONTROLLER_CONFIG_SECRET, CONTROLLER_NAME, CONTROLLER_PUBLIC_NAME, harden, hubMetadata, LOCKED_CONTAINER, LOCKED_POD, podDisruptionBudget, podLabels, selectPods, SMALL_RESOURCES, spreadOverNodes } from './hub-pods';
-import type { ResolvedHub } from './hub-props';
+import type { ResolvedHub } from './hub-settings';
 import { publicService } from './hub-services';
 
 /**

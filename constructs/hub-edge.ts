@@ -13,7 +13,7 @@ import { edgeBootstrap } from '../control-plane/envoy/bootstrap';
 import { EDGE_XDS_CLIENT_KEYS, EDGE_XDS_CLIENT_SECRET } from '../control-plane/server/hub-secrets';
 import { EDGE_NODE_ID } from './hub-controller-config';
 import { containerResources, CONTROLLER_NAME, EDGE_BOOTSTRAP_CONFIG_MAP, EDGE_NAME, harden, hubMetadata, LOCKED_CONTAINER, LOCKED_POD, podDisruptionBudget, podLabels, spreadOverNodes } from './hub-pods';
-import type { ResolvedHub } from './hub-props';
+import type { ResolvedHub } from './hub-settings';
 import { publicService } from './hub-services';
 
 const BOOTSTRAP_DIR = '/etc/kubegate/edge';

@@ -10,7 +10,7 @@
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
 import { CONTROLLER_NAME, EDGE_NAME, hubMetadata, podLabels } from './hub-pods';
-import type { ResolvedHub } from './hub-props';
+import type { ResolvedHub } from './hub-settings';
 
 const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: 'TCP', port: k8s.IntOrString.fromNumber(port) }));
 

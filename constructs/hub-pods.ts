@@ -7,7 +7,7 @@
 import type { Construct } from 'constructs';
 import { ApiObject, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import type { ResolvedResources } from './hub-props';
+import type { ResolvedResources } from './hub-settings';
 
 export const CONTROLLER_NAME = 'kubegate-controller';
 export const EDGE_NAME = 'kubegate-edge';

@@ -9,7 +9,7 @@ import type { Construct } from 'constructs';
 import { ApiObject, JsonPatch } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { selectPods, type hubMetadata, type HubComponent } from './hub-pods';
-import type { ResolvedHub } from './hub-props';
+import type { ResolvedHub } from './hub-settings';
 
 export interface PublicPort {
   readonly name: string;

@@ -7,7 +7,7 @@
  * first start, so the manifests hold nothing secret but an optional PostgreSQL URL
  * (kubegate-hub.md says how to get and rotate them).
  *
- * Props are checked before anything is built, every problem named (hub-props.ts).
+ * Props (hub-props.ts) are checked before anything is built, every problem named (hub-settings.ts).
  */
 import { Construct } from 'constructs';
 import { k8s } from 'cdk8s-plus-27';
@@ -15,9 +15,11 @@ import { HubController } from './hub-controller';
 import { HubEdge } from './hub-edge';
 import { HubNetworkPolicies } from './hub-network-policies';
 import { hubMetadata } from './hub-pods';
-import { resolveHubProps, type KubegateHubProps, type ResolvedHub } from './hub-props';
+import type { KubegateHubProps } from './hub-props';
+import { resolveHubProps, type ResolvedHub } from './hub-settings';
 
-export { HUB_PROP_PATHS, KubegateHubPropsError, type KubegateHubProps, type HubResources } from './hub-props';
+export { KubegateHubPropsError, type KubegateHubProps, type HubResources } from './hub-props';
+export { HUB_PROP_PATHS } from './hub-props-schema';
 
 export class KubegateHub extends Construct {
   /** The props with every default filled in. */

@@ -1,0 +1,132 @@
+/**
+ * The hub's props checked in one pass and completed: the shape by hub-props-schema.ts, then what
+ * a schema cannot judge (a store that cannot serve the replicas asked for, ports used twice, a
+ * tunnel address that cannot be derived), every problem named with its prop. The result has
+ * every default filled in, so the hub's parts never guess.
+ */
+import { parseDurationMs } from '../control-plane/config/duration';
+import { MAX_USER_CERT_TTL_MS } from '../control-plane/credentials/user-certificate';
+import { dottedPath } from '../control-plane/validation/schema-check';
+import { checkHubPropsShape } from './hub-props-schema';
+import { KubegateHubPropsError, type HubResources, type KubegateHubProps } from './hub-props';
+
+export interface ResolvedResources {
+  readonly requests: { readonly cpu: string; readonly memory: string };
+  readonly limits: { readonly cpu: string; readonly memory: string };
+}
+
+export type ResolvedStore =
+  | { readonly kind: 'sqlite'; readonly size: string; readonly storageClass?: string }
+  | { readonly kind: 'postgres-url'; readonly url: string }
+  | { readonly kind: 'postgres-secret'; readonly secret: string; readonly key: string };
+
+export interface HubPorts {
+  readonly xds: number;
+  readonly authz: number;
+  readonly status: number;
+  readonly agent: number;
+  readonly tunnel: number;
+  readonly api: number;
+  readonly edge: number;
+}
+
+/** The props with every default filled in. */
+export interface ResolvedHub {
+  readonly namespace: string;
+  readonly images: { readonly controller: string; readonly envoy: string };
+  readonly edgeUrl: string;
+  /** The edge Service's user port: edgeUrl's port. */
+  readonly edgeServicePort: number;
+  readonly edgeTunnelAddress: { readonly host: string; readonly port: number };
+  readonly controller: { readonly replicas: number; readonly resources: ResolvedResources };
+  readonly edge: { readonly replicas: number; readonly resources: ResolvedResources; readonly adminPort: number; readonly userShards?: number };
+  readonly store: ResolvedStore;
+  readonly serviceType: 'LoadBalancer' | 'NodePort';
+  readonly nodePorts: NonNullable<KubegateHubProps['nodePorts']>;
+  readonly serviceAnnotations: Readonly<Record<string, string>>;
+  readonly ports: HubPorts;
+  readonly apiAllowedCidrs: readonly string[];
+  readonly metricsNamespaceSelector: Readonly<Record<string, string>>;
+  readonly clusterDomain: string;
+  readonly maxCertTtl?: string;
+}
+
+export const DEFAULT_HUB_NAMESPACE = 'kubegate-system';
+export const DEFAULT_HUB_PORTS: HubPorts = { xds: 18000, authz: 18001, status: 18002, agent: 18003, tunnel: 18004, api: 18005, edge: 8443 };
+const CONTROLLER_RESOURCES: ResolvedResources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } };
+const EDGE_RESOURCES: ResolvedResources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '2', memory: '1Gi' } };
+
+/** Checks the props and fills in every default; throws KubegateHubPropsError naming every problem. */
+export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
+  const shape = checkHubPropsShape(props).map((issue) => `${dottedPath(issue.path) || 'props'}: ${issue.message}`);
+  if (shape.length > 0) throw new KubegateHubPropsError(shape);
+  const problems: string[] = [];
+  const ports: HubPorts = { ...DEFAULT_HUB_PORTS, ...props.ports };
+  const byPort = new Map<number, string[]>();
+  for (const [name, port] of Object.entries(ports)) byPort.set(port, [...(byPort.get(port) ?? []), name]);
+  for (const [port, names] of byPort) if (names.length > 1) problems.push(`ports: ${port} is used by ${names.join(' and ')} (each listener needs its own)`);
+  const adminPort = props.edge?.adminPort ?? 9901;
+  if (byPort.has(adminPort)) problems.push(`edge.adminPort: ${adminPort} is also ports.${byPort.get(adminPort)!.join(', ports.')}`);
+
+  const store = resolveStore(props.store ?? {}, problems);
+  const replicas = props.controller?.replicas ?? 1;
+  if (replicas > 1 && store.kind === 'sqlite') {
+    problems.push(`controller.replicas: ${replicas} replicas need an external PostgreSQL (store.postgresUrl or store.postgresSecret): SQLite on a volume serves one replica only`);
+  }
+  const url = new URL(props.edgeUrl);
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const serviceType = props.serviceType ?? 'LoadBalancer';
+  const nodePorts = props.nodePorts ?? {};
+  let edgeTunnelAddress: ResolvedHub['edgeTunnelAddress'] | undefined;
+  if (props.edgeTunnelAddress !== undefined) {
+    const i = props.edgeTunnelAddress.lastIndexOf(':');
+    edgeTunnelAddress = { host: props.edgeTunnelAddress.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(props.edgeTunnelAddress.slice(i + 1)) };
+  } else if (serviceType === 'LoadBalancer') edgeTunnelAddress = { host, port: ports.tunnel };
+  else if (nodePorts.tunnel !== undefined) edgeTunnelAddress = { host, port: nodePorts.tunnel };
+  else problems.push('edgeTunnelAddress: is required with serviceType NodePort unless nodePorts.tunnel is fixed (member clusters must know where the tunnel listener is)');
+  if (props.maxCertTtl !== undefined && parseDurationMs(props.maxCertTtl) > MAX_USER_CERT_TTL_MS) problems.push(`maxCertTtl: must be at most 24h (user certificates are short-lived by design), got ${JSON.stringify(props.maxCertTtl)}`);
+  if (problems.length > 0) throw new KubegateHubPropsError(problems);
+
+  return {
+    namespace: props.namespace ?? DEFAULT_HUB_NAMESPACE,
+    images: { controller: props.images.controller, envoy: props.images.envoy },
+    edgeUrl: props.edgeUrl.replace(/\/$/, ''),
+    edgeServicePort: url.port === '' ? 443 : Number(url.port),
+    edgeTunnelAddress: edgeTunnelAddress!,
+    controller: { replicas, resources: resourcesOf(props.controller ?? {}, CONTROLLER_RESOURCES) },
+    edge: {
+      replicas: props.edge?.replicas ?? 1,
+      resources: resourcesOf(props.edge ?? {}, EDGE_RESOURCES),
+      adminPort,
+      ...(props.edge?.userShards !== undefined ? { userShards: props.edge.userShards } : {}),
+    },
+    store,
+    serviceType,
+    nodePorts,
+    serviceAnnotations: props.serviceAnnotations ?? {},
+    ports,
+    apiAllowedCidrs: props.apiAllowedCidrs ?? [],
+    metricsNamespaceSelector: props.metricsNamespaceSelector ?? { 'kubernetes.io/metadata.name': 'monitoring' },
+    clusterDomain: props.clusterDomain ?? 'cluster.local',
+    ...(props.maxCertTtl !== undefined ? { maxCertTtl: props.maxCertTtl } : {}),
+  };
+}
+
+function resolveStore(store: NonNullable<KubegateHubProps['store']>, problems: string[]): ResolvedStore {
+  const postgres = store.postgresUrl !== undefined || store.postgresSecret !== undefined;
+  if (store.postgresUrl !== undefined && store.postgresSecret !== undefined) problems.push('store: give postgresUrl or postgresSecret, not both');
+  if (store.postgresSecretKey !== undefined && store.postgresSecret === undefined) problems.push('store.postgresSecretKey: only means something with store.postgresSecret');
+  if (postgres) {
+    for (const field of ['sqliteVolumeSize', 'sqliteStorageClass'] as const) if (store[field] !== undefined) problems.push(`store.${field}: only means something without PostgreSQL`);
+  }
+  if (store.postgresUrl !== undefined) return { kind: 'postgres-url', url: store.postgresUrl };
+  if (store.postgresSecret !== undefined) return { kind: 'postgres-secret', secret: store.postgresSecret, key: store.postgresSecretKey ?? 'url' };
+  return { kind: 'sqlite', size: store.sqliteVolumeSize ?? '1Gi', ...(store.sqliteStorageClass !== undefined ? { storageClass: store.sqliteStorageClass } : {}) };
+}
+
+function resourcesOf(given: HubResources, defaults: ResolvedResources): ResolvedResources {
+  return {
+    requests: { cpu: given.cpuRequest ?? defaults.requests.cpu, memory: given.memoryRequest ?? defaults.requests.memory },
+    limits: { cpu: given.cpuLimit ?? defaults.limits.cpu, memory: given.memoryLimit ?? defaults.limits.memory },
+  };
+}
