@@ -44,7 +44,8 @@ const mapping = (properties: Record<string, object>, what: string, required: str
 const text = (pattern: string, problem: string) => ({ type: 'string', pattern, problems: { type: problem, pattern: problem } });
 const USER_SHARDS = Array.from({ length: MAX_USER_SHARDS }, (_, i) => i + 1).filter(isUserShardCount);
 
-const PROPS_SCHEMA = {
+/** The props' JSON Schema, with the project's wording (`problems`) beside each rule; the Helm chart's values.schema.json can be made from it. */
+export const HUB_PROPS_SCHEMA = {
   type: 'object',
   properties: {
     namespace: text(DNS_LABEL, 'must be a namespace name (DNS label), got {got}'),
@@ -77,10 +78,10 @@ const PROPS_SCHEMA = {
   problems: { type: 'must be an object', additionalProperties: 'unknown prop (expected one of {allowed})' },
 };
 /** Checks the props' shape; every problem, in the schema's words. */
-export const checkHubPropsShape = schemaCheck(PROPS_SCHEMA);
+export const checkHubPropsShape = schemaCheck(HUB_PROPS_SCHEMA);
 
 /** Every prop and field below one, `images.controller`, for help texts and their tests. */
-export const HUB_PROP_PATHS: readonly string[] = Object.entries(PROPS_SCHEMA.properties).flatMap(([name, schema]) => {
+export const HUB_PROP_PATHS: readonly string[] = Object.entries(HUB_PROPS_SCHEMA.properties).flatMap(([name, schema]) => {
   const fields = (schema as { properties?: object }).properties;
   return fields ? Object.keys(fields).map((field) => `${name}.${field}`) : [name];
 });

@@ -19,7 +19,7 @@ import type { KubegateHubProps } from './hub-props';
 import { resolveHubProps, type ResolvedHub } from './hub-settings';
 
 export { KubegateHubPropsError, type KubegateHubProps, type HubResources } from './hub-props';
-export { HUB_PROP_PATHS } from './hub-props-schema';
+export { HUB_PROP_PATHS, HUB_PROPS_SCHEMA } from './hub-props-schema';
 
 export class KubegateHub extends Construct {
   /** The props with every default filled in. */
