@@ -31,7 +31,10 @@ export class KubegateHub extends Construct {
     super(scope, id);
     this.settings = resolveHubProps(props);
     const namespace = this.settings.namespace;
-    new k8s.KubeNamespace(this, 'namespace', { metadata: { name: namespace, labels: hubMetadata(namespace, namespace, 'namespace').labels } });
+    // Every pod of the hub meets the "restricted" Pod Security Standard; the namespace enforces
+    // it, so nothing less locked-down can be started there by mistake.
+    const podSecurity = { 'pod-security.kubernetes.io/enforce': 'restricted', 'pod-security.kubernetes.io/warn': 'restricted' };
+    new k8s.KubeNamespace(this, 'namespace', { metadata: { name: namespace, labels: { ...hubMetadata(namespace, namespace, 'namespace').labels, ...podSecurity } } });
     this.controller = new HubController(this, 'controller', this.settings);
     this.edge = new HubEdge(this, 'edge', this.settings);
     new HubNetworkPolicies(this, 'network-policies', this.settings);

@@ -125,3 +125,14 @@ test("the controller's ServiceAccount may do exactly what the construct means wi
   const edge = await cluster.kubectl(['auth', 'can-i', 'get', 'secret/kubegate-edge-xds-client', '-n', 'kubegate-system', '--as', 'system:serviceaccount:kubegate-system:kubegate-edge']);
   expect(edge.stdout.trim()).toBe('no');
 });
+
+test('the namespace enforces the restricted Pod Security Standard, which every hub pod meets', async () => {
+  // The hub's Deployments were applied without a warning (above); a pod that is not locked down is refused.
+  const labels = await cluster.kubectl(['get', 'namespace', 'kubegate-system', '-o', 'jsonpath={.metadata.labels.pod-security\\.kubernetes\\.io/enforce}']);
+  expect(labels.stdout).toBe('restricted');
+  // (With the edge's ServiceAccount: this cluster runs no controller that would make a default one.)
+  const overrides = JSON.stringify({ spec: { serviceAccountName: 'kubegate-edge', automountServiceAccountToken: false } });
+  const loose = await cluster.kubectl(['run', 'loose', '-n', 'kubegate-system', '--image', 'registry.local/anything', '--overrides', overrides, '--dry-run=server', '-o', 'name']);
+  expect(loose.code).not.toBe(0);
+  expect(loose.stderr).toMatch(/violates PodSecurity "restricted/);
+});
