@@ -32,20 +32,6 @@ export class NoFreeNodeSubnetError extends Error {
   }
 }
 
-/** The kubelet kept running but its Node never became Ready. */
-export class NodeNotReadyError extends Error {
-  readonly code = 'ERR_REAL_NODE_NOT_READY';
-  constructor(
-    readonly node: string,
-    readonly timeoutMs: number,
-    readonly lastProblem: string,
-    readonly kubeletLog: string,
-  ) {
-    super(`node ${node} was not Ready after ${timeoutMs} ms (last seen: ${lastProblem}); kubelet log ${kubeletLog}`);
-    this.name = 'NodeNotReadyError';
-  }
-}
-
 /** A command the node runs on the host (ctr, mount, umount, crane) failed. */
 export class NodeCommandError extends Error {
   readonly code = 'ERR_REAL_NODE_COMMAND_FAILED';

@@ -1,8 +1,8 @@
 /**
  * A 'full' local cluster with a real node: containerd and runc from Debian, the kubelet and
  * kube-proxy from the toolchain, the CNI bridge, in a network namespace of the node's own.
- * kubegate's controller image, built by the project's build and pulled by digest from the local
- * registry, runs as a Deployment with its real entrypoint and config and becomes Available;
+ * kubegate's agent image, built by the project's build and pulled by digest from the local
+ * registry, runs a Deployment (the image's Node.js serving HTTP) that becomes Available;
  * kubectl logs, exec (a node program: the image has no shell) and port-forward reach it through
  * the apiserver and the kubelet; a Service reaches it through kube-proxy from the node and from
  * a pod; a pod reaches the apiserver at the `kubernetes` Service; and once the node and the
@@ -30,11 +30,11 @@ jest.setTimeout(600_000);
 const run = promisify(execFile);
 
 const tools = loadToolchain();
-const NS = 'kubegate-system';
-const STATUS_PORT = 18002;
+const NS = 'real-node-test';
+const PORT = 8080;
 let dir: string;
 let registry: LocalRegistry;
-let controller: BuiltImage;
+let agent: BuiltImage;
 let cluster: LocalCluster;
 let node: RealNode;
 let before: HostSnapshot;
@@ -45,7 +45,7 @@ beforeAll(async () => {
   before = hostSnapshot(tools);
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-real-node-'));
   registry = await startLocalRegistry({ crane: tools.crane, dir: path.join(dir, 'registry'), logger: silentLogger });
-  [controller] = await buildImages({ crane: tools.crane, registry: registry.address, projectRoot: projectRoot(), node: process.execPath, envoy: tools.envoy, workDir: path.join(dir, 'images'), logger: silentLogger, only: ['controller'] });
+  [agent] = await buildImages({ crane: tools.crane, registry: registry.address, projectRoot: projectRoot(), node: process.execPath, envoy: tools.envoy, workDir: path.join(dir, 'images'), logger: silentLogger, only: ['agent'] });
   cluster = await startLocalCluster({ name: 'real', stateDir: path.join(dir, 'cluster'), toolchain: tools, logger: silentLogger, controlPlane: 'full', nodes: 0 });
   const started = Date.now();
   node = await RealNode.join(cluster, { name: 'node-0', stateDir: path.join(dir, 'node-0'), registry: registry.address, toolchain: tools, logger: silentLogger });
@@ -59,7 +59,7 @@ afterAll(async () => {
   await registry?.stop();
   // eslint-disable-next-line no-console
   console.log(`real-node figures: ${JSON.stringify(figures)}`);
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  if (dir && !process.env.KEEP_REAL_NODE_DIR) fs.rmSync(dir, { recursive: true, force: true });
 });
 
 const kubectl = async (args: readonly string[], input?: string) => {
@@ -76,55 +76,49 @@ const nodeJsInNode = async (program: string) => {
 
 const HTTP_GET = (url: string) => `require('node:http').get(${JSON.stringify(url)}, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => { process.stdout.write(r.statusCode + ' ' + b); }); }).on('error', (e) => { process.stdout.write('error ' + e.message); });`;
 
-function controllerManifests(image: string): string {
-  const config = {
-    stateDir: '/var/lib/kubegate',
-    store: 'sqlite:/var/lib/kubegate/kubegate.db',
-    listenAddress: '0.0.0.0',
-    ports: { xds: 18000, authz: 18001, status: STATUS_PORT, agent: 18003, tunnel: 18004, api: 18005 },
-    edge: { nodeId: 'edge-0', listenPort: 8443, url: 'https://kubegate.invalid:8443' },
-    clusters: [],
-  };
-  const labels = { app: 'kubegate-controller' };
+/**
+ * The agent image's Node.js running a small HTTP server of the test's own: the image's real
+ * entrypoint needs a hub, and the harness is what is under test here (the hub tests deploy the
+ * programs themselves). The server answers /healthz and says which pod served.
+ */
+const SERVER = `const http = require('node:http');
+http.createServer((req, res) => {
+  if (req.url === '/healthz') { res.end('ok'); return; }
+  res.end(JSON.stringify({ pod: require('node:os').hostname(), agentInImage: require('node:fs').existsSync('/app/dist/agent/main.js') }));
+}).listen(${PORT}, () => console.log('test server serving on ${PORT}'));
+process.on('SIGTERM', () => process.exit(0));`;
+
+function manifests(image: string): string {
+  const labels = { app: 'web' };
   const docs = [
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
-    { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'controller-config', namespace: NS }, data: { 'config.yaml': stringify(config) } },
     {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
-      metadata: { name: 'controller', namespace: NS },
+      metadata: { name: 'web', namespace: NS },
       spec: {
         replicas: 1,
         selector: { matchLabels: labels },
         template: {
           metadata: { labels },
           spec: {
-            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532, fsGroup: 65532 },
+            securityContext: { runAsNonRoot: true },
             containers: [
               {
-                name: 'controller',
+                name: 'web',
                 image,
                 imagePullPolicy: 'IfNotPresent',
-                args: ['--config', '/etc/kubegate/config.yaml'],
-                ports: [{ name: 'status', containerPort: STATUS_PORT }],
-                readinessProbe: { httpGet: { path: '/readyz', port: 'status' }, periodSeconds: 2 },
-                livenessProbe: { httpGet: { path: '/healthz', port: 'status' }, periodSeconds: 10 },
+                command: ['/usr/local/bin/node', '-e', SERVER],
+                ports: [{ name: 'http', containerPort: PORT }],
+                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 2 },
                 securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-                volumeMounts: [
-                  { name: 'config', mountPath: '/etc/kubegate' },
-                  { name: 'state', mountPath: '/var/lib/kubegate' },
-                ],
               },
-            ],
-            volumes: [
-              { name: 'config', configMap: { name: 'controller-config' } },
-              { name: 'state', emptyDir: {} },
             ],
           },
         },
       },
     },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'controller-status', namespace: NS }, spec: { selector: labels, ports: [{ name: 'status', port: 80, targetPort: 'status' }] } },
+    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: NS }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
   ];
   return docs.map((d) => JSON.stringify(d)).join('\n');
 }
@@ -148,62 +142,66 @@ test('the node is Ready, named by its own address, with the kubelet version of t
   expect(n.status.nodeInfo.containerRuntimeVersion).toMatch(/^containerd:\/\/1\.6\./);
 });
 
-test("kubegate's controller image, pulled by digest from the local registry, becomes an Available Deployment", async () => {
+test("kubegate's agent image, pulled by digest from the local registry, becomes an Available Deployment", async () => {
   const started = Date.now();
-  await kubectl(['apply', '-f', '-'], controllerManifests(controller.reference));
-  await kubectl(['wait', '--for=condition=Available', 'deployment/controller', '-n', NS, '--timeout=240s']);
+  await kubectl(['apply', '-f', '-'], manifests(agent.reference));
+  await kubectl(['wait', '--for=condition=Available', 'deployment/web', '-n', NS, '--timeout=240s']);
   figures.deploymentAvailableSeconds = (Date.now() - started) / 1000;
   type Pod = { spec: { nodeName: string }; status: { podIP: string; containerStatuses: { imageID: string; ready: boolean }[] } };
-  const pods = JSON.parse(await kubectl(['get', 'pods', '-n', NS, '-l', 'app=kubegate-controller', '-o', 'json'])) as { items: Pod[] };
+  const pods = JSON.parse(await kubectl(['get', 'pods', '-n', NS, '-l', 'app=web', '-o', 'json'])) as { items: Pod[] };
   expect(pods.items).toHaveLength(1);
   const pod = pods.items[0]!;
   expect(pod.spec.nodeName).toBe('node-0');
   expect(pod.status.containerStatuses[0]!.ready).toBe(true);
-  expect(pod.status.containerStatuses[0]!.imageID).toContain(controller.digest);
+  expect(pod.status.containerStatuses[0]!.imageID).toContain(agent.digest);
   // The pod's address is from the node's own range.
   expect(pod.status.podIP.split('.').slice(0, 3).join('.')).toBe(node.podCidr.split('.').slice(0, 3).join('.'));
 });
 
-test('kubectl logs shows what the controller wrote', async () => {
-  const logs = await eventually('controller ready in the logs', async () => {
-    const out = await kubectl(['logs', 'deployment/controller', '-n', NS]);
-    return out.includes('"msg":"controller ready"') ? out : undefined;
+test('kubectl logs shows what the container wrote', async () => {
+  const logs = await eventually('the server line in the logs', async () => {
+    const out = await kubectl(['logs', 'deployment/web', '-n', NS]);
+    return out.includes('test server serving') ? out : undefined;
   });
-  expect(logs).toContain('"component":"controller.control-plane"');
+  expect(logs).toBe(`test server serving on ${PORT}\n`);
 });
 
-test('kubectl exec runs a program of the image (node: there is no shell), as the image user, on a read-only root', async () => {
-  const out = await kubectl(['exec', '-n', NS, 'deployment/controller', '--', '/usr/local/bin/node', '-e', "const fs = require('node:fs'); let ro = false; try { fs.writeFileSync('/x', 'x'); } catch (e) { ro = e.code === 'EROFS'; } process.stdout.write(JSON.stringify({ uid: process.getuid(), ro, version: process.version }))"]);
+test("kubectl exec runs the image's programs (node: there is no shell), as the image user, on a read-only root", async () => {
+  const out = await kubectl(['exec', '-n', NS, 'deployment/web', '--', '/usr/local/bin/node', '-e', "const fs = require('node:fs'); let ro = false; try { fs.writeFileSync('/x', 'x'); } catch (e) { ro = e.code === 'EROFS'; } process.stdout.write(JSON.stringify({ uid: process.getuid(), ro, version: process.version }))"]);
   expect(JSON.parse(out)).toEqual({ uid: 65532, ro: true, version: process.version });
+  // The image's own program starts there too.
+  const usage = await kubectl(['exec', '-n', NS, 'deployment/web', '--', '/usr/local/bin/node', '/app/dist/agent/main.js', '--help']);
+  expect(usage).toContain('--control-plane HOST:PORT');
 });
 
-test('kubectl port-forward reaches the controller status port from the host', async () => {
-  const pf = streamCommand(tools.kubectl, ['--kubeconfig', cluster.adminKubeconfigPath, 'port-forward', '-n', NS, 'deployment/controller', `:${STATUS_PORT}`, '--address', '127.0.0.1']);
+test('kubectl port-forward reaches the pod from the host', async () => {
+  const pf = streamCommand(tools.kubectl, ['--kubeconfig', cluster.adminKubeconfigPath, 'port-forward', '-n', NS, 'deployment/web', `:${PORT}`, '--address', '127.0.0.1']);
   streams.push(pf);
   const [, port] = await pf.waitFor(/Forwarding from 127\.0\.0\.1:(\d+)/, 60_000);
-  const res = await fetch(`http://127.0.0.1:${port}/healthz`);
+  const res = await fetch(`http://127.0.0.1:${port}/`);
   expect(res.status).toBe(200);
+  expect(await res.json()).toEqual({ pod: expect.stringMatching(/^web-/), agentInImage: true });
   await pf.stop();
 });
 
 test('the Service reaches the pod through kube-proxy, from the node and from inside a pod', async () => {
-  const clusterIp = (await kubectl(['get', 'service', 'controller-status', '-n', NS, '-o', 'jsonpath={.spec.clusterIP}'])).trim();
+  const clusterIp = (await kubectl(['get', 'service', 'web', '-n', NS, '-o', 'jsonpath={.spec.clusterIP}'])).trim();
   expect(clusterIp).toMatch(/^10\.0\.0\.\d+$/);
   const fromNode = await eventually('GET /healthz through the ClusterIP from the node', async () => {
     const out = await nodeJsInNode(HTTP_GET(`http://${clusterIp}/healthz`));
     return out.startsWith('200') ? out : undefined;
   });
-  expect(fromNode.startsWith('200')).toBe(true);
-  // From the controller's own pod to its own Service: the hairpin case.
-  const fromPod = await kubectl(['exec', '-n', NS, 'deployment/controller', '--', '/usr/local/bin/node', '-e', HTTP_GET(`http://${clusterIp}/healthz`)]);
-  expect(fromPod.startsWith('200')).toBe(true);
+  expect(fromNode).toBe('200 ok');
+  // From the pod to its own Service: the hairpin case.
+  const fromPod = await kubectl(['exec', '-n', NS, 'deployment/web', '--', '/usr/local/bin/node', '-e', HTTP_GET(`http://${clusterIp}/healthz`)]);
+  expect(fromPod).toBe('200 ok');
 });
 
 test('a pod reaches the apiserver at the kubernetes Service with its ServiceAccount token', async () => {
   const program = `const fs = require('node:fs'); const sa = '/var/run/secrets/kubernetes.io/serviceaccount/';
 require('node:https').get({ host: process.env.KUBERNETES_SERVICE_HOST, port: Number(process.env.KUBERNETES_SERVICE_PORT), path: '/api/v1/namespaces/${NS}/pods', ca: fs.readFileSync(sa + 'ca.crt'), headers: { Authorization: 'Bearer ' + fs.readFileSync(sa + 'token', 'utf8') } }, (r) => { r.resume(); process.stdout.write(process.env.KUBERNETES_SERVICE_HOST + ' ' + r.statusCode); }).on('error', (e) => process.stdout.write('error ' + e.message));`;
-  const out = await kubectl(['exec', '-n', NS, 'deployment/controller', '--', '/usr/local/bin/node', '-e', program]);
-  // 403: the apiserver answered, and authenticated the pod's default ServiceAccount (which may not list pods).
+  const out = await kubectl(['exec', '-n', NS, 'deployment/web', '--', '/usr/local/bin/node', '-e', program]);
+  // 403: the apiserver answered over TLS it verified, and authenticated the pod's default ServiceAccount (which may not list pods).
   expect(out).toBe('10.0.0.1 403');
 });
 
@@ -213,6 +211,17 @@ test('figures: the kubelet and containerd at idle', async () => {
   figures.containerdRssMiB = Math.round(rssMiB(node.pids.containerd));
   figures.kubeProxyRssMiB = Math.round(rssMiB(node.pids.kubeProxy));
   expect(figures.kubeletRssMiB).toBeGreaterThan(10);
+});
+
+test('while it runs, the kubelet has changed the host as the research found (so the last test checks something), and nothing of iptables', async () => {
+  const during = hostSnapshot(tools);
+  expect(during.sysctls['vm.overcommit_memory']).toBe('1');
+  expect(during.sysctls['kernel.panic_on_oops']).toBe('1');
+  expect(during.hostDirs['/var/lib/kubelet']).toContain('device-plugins');
+  expect(during.processes.length).toBeGreaterThan(3);
+  expect(during.cgroups.length).toBeGreaterThan(0);
+  // The kubelet's and kube-proxy's chains are in the node's namespace, not the host's.
+  expect(during.iptables).toEqual(before.iptables);
 });
 
 test('after the node and the cluster have stopped, the host is as it was before', async () => {
