@@ -75,6 +75,8 @@ export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
   }
   const url = new URL(props.edgeUrl);
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const edgeServicePort = url.port === '' ? 443 : Number(url.port);
+  if (edgeServicePort === ports.tunnel) problems.push(`edgeUrl: its port ${edgeServicePort} is also ports.tunnel, and the edge Service carries both`);
   const serviceType = props.serviceType ?? 'LoadBalancer';
   const nodePorts = props.nodePorts ?? {};
   let edgeTunnelAddress: ResolvedHub['edgeTunnelAddress'] | undefined;
@@ -91,7 +93,7 @@ export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
     namespace: props.namespace ?? DEFAULT_HUB_NAMESPACE,
     images: { controller: props.images.controller, envoy: props.images.envoy },
     edgeUrl: props.edgeUrl.replace(/\/$/, ''),
-    edgeServicePort: url.port === '' ? 443 : Number(url.port),
+    edgeServicePort,
     edgeTunnelAddress: edgeTunnelAddress!,
     controller: { replicas, resources: resourcesOf(props.controller ?? {}, CONTROLLER_RESOURCES) },
     edge: {

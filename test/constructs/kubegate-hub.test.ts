@@ -281,6 +281,7 @@ test.each<[string, Record<string, unknown>, RegExp]>([
   ["the edge's admin port on a listener's", { edge: { adminPort: 8443 } }, /edge\.adminPort: 8443 is also ports\.edge/],
   ['a nodePort out of range', { nodePorts: { https: 0 } }, /nodePorts\.https: must be a port number \(1-65535\), got 0/],
   ['an http edge URL', { edgeUrl: 'http://kubegate.example.com' }, /edgeUrl: must be https:\/\/HOST\[:PORT\] with no path/],
+  ['an edge URL on the tunnel port', { edgeUrl: 'https://kubegate.example.com:18004' }, /edgeUrl: its port 18004 is also ports\.tunnel, and the edge Service carries both/],
   ['an edge URL with a path', { edgeUrl: 'https://kubegate.example.com/kg' }, /edgeUrl: must be https:\/\/HOST\[:PORT\] with no path/],
   ['NodePort without a known tunnel port', { serviceType: 'NodePort' }, /edgeTunnelAddress: is required with serviceType NodePort unless nodePorts\.tunnel is fixed/],
   ['a tunnel address without a port', { edgeTunnelAddress: 'tunnel.example.com' }, /edgeTunnelAddress: must be HOST:PORT/],
