@@ -1,40 +1,19 @@
 /**
  * The hub's edge Envoy as Kubernetes objects: a Deployment of its own (it scales and restarts
- * apart from the controller), started from edgeBootstrap() pointing at the controller Service
- * and presenting the client certificate the controller writes to a Secret on first start, and
- * a Service exposing the user port and the reverse-tunnel port. Everything else (listeners,
+ * apart from the controller), started from its bootstrap (hub-edge-bootstrap.ts: the controller
+ * Service, and the client certificate the controller keeps in a Secret), and a Service exposing
+ * the user port and the reverse-tunnel port. Everything else (listeners,
  * users' chains, clusters, secrets) arrives over xDS.
  */
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { edgeBootstrap } from '../control-plane/envoy/bootstrap';
-import { EDGE_XDS_CLIENT_KEYS, EDGE_XDS_CLIENT_SECRET } from '../control-plane/server/hub-secrets';
-import { EDGE_NODE_ID } from './hub-controller-config';
-import { containerResources, CONTROLLER_NAME, EDGE_BOOTSTRAP_CONFIG_MAP, EDGE_NAME, harden, hubMetadata, LOCKED_CONTAINER, LOCKED_POD, podDisruptionBudget, podLabels, spreadOverNodes } from './hub-pods';
+import { EDGE_XDS_CLIENT_SECRET } from '../control-plane/server/hub-secrets';
+import { EDGE_BOOTSTRAP_DIR, EDGE_BOOTSTRAP_KEY, EDGE_XDS_CLIENT_DIR, hubEdgeBootstrapFiles } from './hub-edge-bootstrap';
+import { containerResources, EDGE_BOOTSTRAP_CONFIG_MAP, EDGE_NAME, harden, hubMetadata, LOCKED_CONTAINER, LOCKED_POD, podDisruptionBudget, podLabels, spreadOverNodes } from './hub-pods';
 import type { ResolvedHub } from './hub-settings';
 import { publicService } from './hub-services';
-
-const BOOTSTRAP_DIR = '/etc/kubegate/edge';
-const XDS_CLIENT_DIR = '/etc/kubegate/edge-xds-client';
-
-/** The edge's bootstrap: the controller by its Service's DNS name, over mTLS with the Secret's files. */
-export function hubEdgeBootstrap(hub: ResolvedHub): object {
-  const controller = `${CONTROLLER_NAME}.${hub.namespace}.svc.${hub.clusterDomain}`;
-  // A controller named by DNS makes edgeBootstrap() resolve it (STRICT_DNS), as Service IPs change.
-  return edgeBootstrap({
-    nodeId: EDGE_NODE_ID,
-    adminPort: hub.edge.adminPort,
-    controlPlane: { host: controller, port: hub.ports.xds },
-    authz: { host: controller, port: hub.ports.authz },
-    tls: {
-      certFile: `${XDS_CLIENT_DIR}/${EDGE_XDS_CLIENT_KEYS.cert}`,
-      keyFile: `${XDS_CLIENT_DIR}/${EDGE_XDS_CLIENT_KEYS.key}`,
-      caFile: `${XDS_CLIENT_DIR}/${EDGE_XDS_CLIENT_KEYS.ca}`,
-    },
-  });
-}
 
 export class HubEdge extends Construct {
   readonly deployment: kplus.Deployment;
@@ -44,8 +23,8 @@ export class HubEdge extends Construct {
     const meta = (name: string) => hubMetadata(name, hub.namespace, 'edge');
     // Its own identity, holding no right and no token: the edge never calls kube-apiserver.
     const identity = new kplus.k8s.KubeServiceAccount(this, 'identity', { metadata: meta(EDGE_NAME), automountServiceAccountToken: false });
-    const bootstrapText = JSON.stringify(hubEdgeBootstrap(hub), null, 2);
-    const bootstrap = new kplus.ConfigMap(this, 'bootstrap', { metadata: meta(EDGE_BOOTSTRAP_CONFIG_MAP), data: { 'bootstrap.json': bootstrapText } });
+    const files = hubEdgeBootstrapFiles(hub);
+    const bootstrap = new kplus.ConfigMap(this, 'bootstrap', { metadata: meta(EDGE_BOOTSTRAP_CONFIG_MAP), data: files });
     const bootstrapVolume = kplus.Volume.fromConfigMap(this, 'bootstrap-volume', bootstrap, { name: 'bootstrap' });
     // Written by the controller on its first start: until then the pod waits to be started.
     const xdsClient = kplus.Volume.fromSecret(this, 'xds-client', kplus.Secret.fromSecretName(this, 'xds-client-secret', EDGE_XDS_CLIENT_SECRET), { name: 'xds-client', defaultMode: 0o440 });
@@ -61,14 +40,14 @@ export class HubEdge extends Construct {
       securityContext: LOCKED_POD,
       podMetadata: {
         labels: { ...podLabels('edge'), 'app.kubernetes.io/part-of': 'kubegate' },
-        annotations: { 'kubegate.io/bootstrap-digest': createHash('sha256').update(bootstrapText).digest('hex').slice(0, 16) },
+        annotations: { 'kubegate.io/bootstrap-digest': createHash('sha256').update(JSON.stringify(files)).digest('hex').slice(0, 16) },
       },
       containers: [
         {
           name: 'envoy',
           image: hub.images.envoy,
           args: [
-            '-c', `${BOOTSTRAP_DIR}/bootstrap.json`,
+            '-c', `${EDGE_BOOTSTRAP_DIR}/${EDGE_BOOTSTRAP_KEY}`,
             // kubegate changes Envoy's configuration over xDS, never by a hot restart.
             '--disable-hot-restart',
             // A revoked user's chain drains for one second, all of its streams told at once:
@@ -89,8 +68,8 @@ export class HubEdge extends Construct {
           // admin port listens on the pod's loopback only, and Envoy exits when it fails.
           readiness: kplus.Probe.fromTcpSocket({ port: ports.edge, periodSeconds: Duration.seconds(5), failureThreshold: 2 }),
           volumeMounts: [
-            { volume: bootstrapVolume, path: BOOTSTRAP_DIR, readOnly: true },
-            { volume: xdsClient, path: XDS_CLIENT_DIR, readOnly: true },
+            { volume: bootstrapVolume, path: EDGE_BOOTSTRAP_DIR, readOnly: true },
+            { volume: xdsClient, path: EDGE_XDS_CLIENT_DIR, readOnly: true },
           ],
         },
       ],

@@ -195,7 +195,18 @@ test("the edge: a bootstrap naming the controller Service, mTLS from the control
     ['kubegate-control-plane', 'STRICT_DNS', { address: 'kubegate-controller.kubegate-system.svc.cluster.local', port_value: 18000 }],
     ['kubegate-authz', 'STRICT_DNS', { address: 'kubegate-controller.kubegate-system.svc.cluster.local', port_value: 18001 }],
   ]);
-  expect(JSON.stringify(clusters[0].transport_socket)).toContain('/etc/kubegate/edge-xds-client/tls.key');
+  // The client certificate through file-based SDS watching the Secret's directory: renewals are picked up.
+  for (const c of clusters) {
+    expect(c.transport_socket.typed_config.common_tls_context.tls_certificate_sds_secret_configs).toEqual([
+      { name: 'kubegate-edge-xds-client', sds_config: { path_config_source: { path: '/etc/kubegate/edge/xds-client-sds.json' }, resource_api_version: 'V3' } },
+    ]);
+    expect(c.transport_socket.typed_config.common_tls_context.validation_context.trusted_ca).toEqual({ filename: '/etc/kubegate/edge-xds-client/ca.crt' });
+  }
+  expect(JSON.parse(find(objects, 'ConfigMap', 'kubegate-edge-bootstrap').data['xds-client-sds.json']).resources[0].tls_certificate).toEqual({
+    certificate_chain: { filename: '/etc/kubegate/edge-xds-client/tls.crt' },
+    private_key: { filename: '/etc/kubegate/edge-xds-client/tls.key' },
+    watched_directory: { path: '/etc/kubegate/edge-xds-client' },
+  });
   const pod = podOf(objects, 'kubegate-edge');
   expect(pod.volumes).toContainEqual({ name: 'xds-client', secret: { secretName: 'kubegate-edge-xds-client', defaultMode: 0o440 } });
   expect(pod.containers[0].image).toBe(ENVOY_IMAGE);
