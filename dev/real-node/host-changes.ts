@@ -53,6 +53,20 @@ function capture(): HostState {
   return { sysctls, dirs: new Map(WATCHED_HOST_DIRS.map((d) => [d, entries(d)])) };
 }
 
+/** The recorded state as plain JSON, for the node's crash record (node-records.ts). */
+export function recordedHostState(): { sysctls: Record<string, string>; dirs: Record<string, string[] | null> } {
+  const state = recorded ?? capture();
+  return {
+    sysctls: Object.fromEntries(state.sysctls),
+    dirs: Object.fromEntries([...state.dirs].map(([d, e]) => [d, e ? [...e].sort() : null])),
+  };
+}
+
+/** Puts back a state read from a crashed run's record; returns what it could not restore. */
+export function restoreHostState(state: { readonly sysctls: Readonly<Record<string, string>>; readonly dirs: Readonly<Record<string, readonly string[] | null>> }, logger: Logger): string[] {
+  return restore({ sysctls: new Map(Object.entries(state.sysctls)), dirs: new Map(Object.entries(state.dirs).map(([d, e]) => [d, e ? new Set(e) : null])) }, logger);
+}
+
 /** Puts the recorded state back; returns what it could not restore. */
 function restore(state: HostState, logger: Logger): string[] {
   const problems: string[] = [];
@@ -84,6 +98,11 @@ function restore(state: HostState, logger: Logger): string[] {
 
 let recorded: HostState | undefined;
 let holders = 0;
+
+/** How many nodes of this process hold the recorded state (0: none runs). */
+export function hostChangesHolders(): number {
+  return holders;
+}
 
 /** Called before a node starts anything: the first one records the host as it is. */
 export function acquireHostChanges(): void {

@@ -26,7 +26,7 @@ import { runToolSync } from '../netns/commands';
 import { writeCniConfig } from './cni-config';
 import { ctrBinary, startContainerd, type ContainerdPaths } from './containerd';
 import { NodeLeftoversError, RealNodeConfigError, RealNodeNotRootError } from './errors';
-import { acquireHostChanges, releaseHostChanges, restoreHostChangesNow } from './host-changes';
+import { acquireHostChanges, hostChangesHolders, recordedHostState, releaseHostChanges, restoreHostChangesNow } from './host-changes';
 import { KUBE_PROXY_USER, startKubeProxy } from './kube-proxy';
 import { KUBELET_PORT, startKubelet } from './kubelet';
 import { startLoopbackRelay, type LoopbackRelay } from './loopback-relay';
@@ -35,7 +35,9 @@ import { createCgroupRoot, processesInCgroupRoot, removeCgroupRoot } from './nod
 import { createNodeNetwork, processesInNode, removeNodeNetwork, type NodeNetwork } from './node-network';
 import { inNodeNetwork, nodeEnvironment } from './node-process';
 import { mountsUnder, removeAllContainers, unmountAllUnder } from './node-teardown';
+import { currentOwner, removeNodeRecord, writeNodeRecord } from './node-records';
 import { pushPauseImage } from './pause-image';
+import { cleanupStaleNodes } from './stale-node-cleanup';
 
 export interface RealNodeTimeouts {
   /** containerd's CRI plugin up, kube-proxy's first rules. @default 60000 */
@@ -97,6 +99,7 @@ export class RealNode {
   readyAfterMs = 0;
   private readonly parts: Parts = {};
   private hostChangesHeld = false;
+  private readonly owner = currentOwner();
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -167,12 +170,17 @@ export class RealNode {
     const dir = this.stateDir;
     fs.mkdirSync(this.logDir, { recursive: true });
     logger.info('real node joining', { node: this.name, cluster: cluster.name, stateDir: dir });
+    // Before the first node records the host as it is: a crashed run's changes are not the host's own.
+    if (hostChangesHolders() === 0) await cleanupStaleNodes({ logger });
     trackNode(this, logger);
     acquireHostChanges();
     this.hostChangesHeld = true;
+    this.saveRecord();
 
     const network = (parts.network = await createNodeNetwork(logger));
-    parts.cgroupRoot = `/kubegate-${this.name}-${process.pid}`;
+    this.saveRecord();
+    parts.cgroupRoot = `/kubegate-${this.name}-${this.owner}`;
+    this.saveRecord();
     createCgroupRoot(parts.cgroupRoot);
     const apiserverPort = cluster.ports.apiserver;
     const registryPort = Number(this.props.registry.split(':')[1]);
@@ -270,11 +278,27 @@ export class RealNode {
       this.hostChangesHeld = false;
       leftovers.push(...releaseHostChanges(logger));
     }
+    removeNodeRecord({ owner: this.owner, node: this.name });
     // Images and snapshots are big; the logs stay.
     for (const big of ['containerd', path.join('kubelet', 'root')]) fs.rmSync(path.join(this.stateDir, big), { recursive: true, force: true });
     liveNodes.delete(this);
     if (leftovers.length > 0) throw new NodeLeftoversError(this.name, leftovers);
     logger.info('real node stopped', { node: this.name });
+  }
+
+  /** What a later run needs to undo this node if this process is SIGKILLed (node-records.ts). */
+  private saveRecord(): void {
+    const { network, cgroupRoot } = this.parts;
+    const before = recordedHostState();
+    writeNodeRecord({
+      node: this.name,
+      owner: this.owner,
+      stateDir: this.stateDir,
+      ...(network ? { netns: network.netns, hostInterface: network.hostInterface } : {}),
+      ...(cgroupRoot ? { cgroupRoot } : {}),
+      sysctlsBefore: before.sysctls,
+      dirsBefore: before.dirs,
+    });
   }
 
   private async killLeftoverProcesses(): Promise<void> {
@@ -314,6 +338,7 @@ export class RealNode {
       runToolSync(network.tools.ip, ['link', 'del', 'dev', network.hostInterface]);
       runToolSync(network.tools.ip, ['netns', 'del', network.netns]);
     }
+    removeNodeRecord({ owner: this.owner, node: this.name });
     liveNodes.delete(this);
   }
 }

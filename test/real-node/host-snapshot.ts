@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { KUBELET_SYSCTLS, WATCHED_HOST_DIRS, readSysctl } from '../../dev/real-node/host-changes';
 import { cgroupHierarchies } from '../../dev/real-node/node-cgroups';
+import { RECORDS_DIR } from '../../dev/real-node/node-records';
 import type { Toolchain } from '../../dev/toolchain/tools';
 
 const MORE_SYSCTLS = ['net.ipv4.ip_forward', 'net.ipv4.conf.all.forwarding', 'net.ipv4.conf.all.route_localnet', 'net.bridge.bridge-nf-call-iptables', 'net.netfilter.nf_conntrack_max', 'net.netfilter.nf_conntrack_tcp_timeout_established'];
@@ -43,6 +44,8 @@ export interface HostSnapshot {
   readonly cgroups: string[];
   readonly hostDirs: Record<string, string[] | null>;
   readonly processes: string[];
+  /** Crash records of running nodes (node-records.ts). */
+  readonly nodeRecords: string[] | null;
 }
 
 export function hostSnapshot(tools: Toolchain): HostSnapshot {
@@ -52,7 +55,7 @@ export function hostSnapshot(tools: Toolchain): HostSnapshot {
   const iptables = ['iptables-save', 'ip6tables-save'].flatMap((tool) => lines(tool, []).filter((l) => kubeLike.test(l)).map((l) => `${tool}: ${l.replace(/\[\d+:\d+\]/, '')}`));
   const links = lines('ip', ['-o', 'link', 'show']).map((l) => l.split(':')[1]?.trim().split('@')[0] ?? '').filter((n) => /^(kn10-215|kgbr|cni|flannel|kube-)/.test(n));
   const routes = lines('ip', ['route', 'show', 'table', 'all']).filter((l) => /10\.21[56]\./.test(l));
-  const namespaces = lines('ip', ['netns', 'list']).filter((l) => l.startsWith('kgnode-'));
+  const namespaces = lines('ip', ['netns', 'list']).map((l) => l.split(' ')[0]!).filter((n) => n.startsWith('kgnode-'));
   const mounts = fs
     .readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
@@ -73,5 +76,5 @@ export function hostSnapshot(tools: Toolchain): HostSnapshot {
     }
     if (binaries.has(exe) || exe.endsWith('/pause')) processes.push(`${entry} ${exe}`);
   }
-  return { sysctls, conntrackHashsize: readOr('/sys/module/nf_conntrack/parameters/hashsize'), iptables, links, routes, namespaces, mounts, cgroups, hostDirs, processes };
+  return { nodeRecords: fs.existsSync(RECORDS_DIR) ? fs.readdirSync(RECORDS_DIR) : null, sysctls, conntrackHashsize: readOr('/sys/module/nf_conntrack/parameters/hashsize'), iptables, links, routes, namespaces, mounts, cgroups, hostDirs, processes };
 }
