@@ -25,13 +25,14 @@ import { projectRoot } from '../../control-plane/proto/project-root';
 import { silentLogger } from '../../control-plane/log/logger';
 import { eventually, streamCommand, type Streaming } from '../support/streaming-command';
 import { hostSnapshot, type HostSnapshot } from './host-snapshot';
+import { HTTP_GET, webManifests, WEB_PORT } from './web-deployment';
 
 jest.setTimeout(600_000);
 const run = promisify(execFile);
 
 const tools = loadToolchain();
 const NS = 'real-node-test';
-const PORT = 8080;
+const PORT = WEB_PORT;
 let dir: string;
 let registry: LocalRegistry;
 let agent: BuiltImage;
@@ -74,55 +75,6 @@ const nodeJsInNode = async (program: string) => {
   return (await run(c.binary, c.args, { timeout: 30_000 })).stdout;
 };
 
-const HTTP_GET = (url: string) => `require('node:http').get(${JSON.stringify(url)}, (r) => { let b = ''; r.on('data', (d) => (b += d)); r.on('end', () => { process.stdout.write(r.statusCode + ' ' + b); }); }).on('error', (e) => { process.stdout.write('error ' + e.message); });`;
-
-/**
- * The agent image's Node.js running a small HTTP server of the test's own: the image's real
- * entrypoint needs a hub, and the harness is what is under test here (the hub tests deploy the
- * programs themselves). The server answers /healthz and says which pod served.
- */
-const SERVER = `const http = require('node:http');
-http.createServer((req, res) => {
-  if (req.url === '/healthz') { res.end('ok'); return; }
-  res.end(JSON.stringify({ pod: require('node:os').hostname(), agentInImage: require('node:fs').existsSync('/app/dist/agent/main.js') }));
-}).listen(${PORT}, () => console.log('test server serving on ${PORT}'));
-process.on('SIGTERM', () => process.exit(0));`;
-
-function manifests(image: string): string {
-  const labels = { app: 'web' };
-  const docs = [
-    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } },
-    {
-      apiVersion: 'apps/v1',
-      kind: 'Deployment',
-      metadata: { name: 'web', namespace: NS },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: labels },
-        template: {
-          metadata: { labels },
-          spec: {
-            securityContext: { runAsNonRoot: true },
-            containers: [
-              {
-                name: 'web',
-                image,
-                imagePullPolicy: 'IfNotPresent',
-                command: ['/usr/local/bin/node', '-e', SERVER],
-                ports: [{ name: 'http', containerPort: PORT }],
-                readinessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 2 },
-                securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
-              },
-            ],
-          },
-        },
-      },
-    },
-    { apiVersion: 'v1', kind: 'Service', metadata: { name: 'web', namespace: NS }, spec: { selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } },
-  ];
-  return docs.map((d) => JSON.stringify(d)).join('\n');
-}
-
 test('a node of an apiserver-only cluster is refused before anything starts', async () => {
   const bare = await startLocalCluster({ name: 'bare', stateDir: path.join(dir, 'bare'), toolchain: tools, logger: silentLogger });
   try {
@@ -144,7 +96,7 @@ test('the node is Ready, named by its own address, with the kubelet version of t
 
 test("kubegate's agent image, pulled by digest from the local registry, becomes an Available Deployment", async () => {
   const started = Date.now();
-  await kubectl(['apply', '-f', '-'], manifests(agent.reference));
+  await kubectl(['apply', '-f', '-'], webManifests(NS, agent.reference));
   await kubectl(['wait', '--for=condition=Available', 'deployment/web', '-n', NS, '--timeout=240s']);
   figures.deploymentAvailableSeconds = (Date.now() - started) / 1000;
   type Pod = { spec: { nodeName: string }; status: { podIP: string; containerStatuses: { imageID: string; ready: boolean }[] } };
