@@ -9,6 +9,7 @@ import type { AccessState } from '../access-state/access-state';
 import type { KeyPairPem } from '../pki/certificates';
 import type { Logger } from '../log/logger';
 import type { AuditLog } from '../audit/audit-log';
+import type { AgentInstallSettings } from './agent-install-settings';
 
 /** What issuing a kubeconfig needs: the user CA's key and where (and how) users reach the edge. */
 export interface KubeconfigIssuing {
@@ -36,4 +37,6 @@ export interface ApiDeps {
   readonly logger: Logger;
   /** The audit log the /audit routes read; absent, they answer 503. */
   readonly audit?: AuditLog;
+  /** What install links serve (`kubegate cluster add`); absent, those routes answer 501. */
+  readonly agentInstall?: AgentInstallSettings;
 }

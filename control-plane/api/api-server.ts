@@ -14,6 +14,7 @@ import type { AccessState } from '../access-state/access-state';
 import type { Logger } from '../log/logger';
 import type { AuditLog } from '../audit/audit-log';
 import type { ApiDeps, KubeconfigIssuing } from './api-deps';
+import type { AgentInstallSettings } from './agent-install-settings';
 import { ADMINS_GROUP } from './admins';
 import { API_PREFIX, buildApiApp } from './api-app';
 
@@ -47,6 +48,8 @@ export interface ApiServerProps {
   readonly maxBodyBytes?: number;
   /** What GET /audit and /audit/verify read; without it they answer 503. */
   readonly audit?: AuditLog;
+  /** See ApiDeps.agentInstall. @default none: `cluster add` is refused with 501 */
+  readonly agentInstall?: AgentInstallSettings;
 }
 
 export interface RunningApiServer {
@@ -66,6 +69,7 @@ export async function startApiServer(props: ApiServerProps): Promise<RunningApiS
     newId: props.newId ?? randomUUID,
     logger: props.logger,
     audit: props.audit,
+    ...(props.agentInstall ? { agentInstall: props.agentInstall } : {}),
   };
   const app = buildApiApp(deps, { tls: props.tls, userCaPem: props.userCaPem, maxBodyBytes: props.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES });
   const host = props.host ?? '127.0.0.1';

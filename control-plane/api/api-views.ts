@@ -244,6 +244,26 @@ export interface RevocationView {
   readonly credentialRevision: number;
 }
 
+/** A one-time install link (`kubegate cluster add`, `cluster install-link`): shown once. */
+export interface InstallLinkView {
+  readonly cluster: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** The token's public part, as the hub's log names it. */
+  readonly tokenId: string;
+  /** Serves the cluster's agent manifest, once. */
+  readonly url: string;
+  /** RFC 3339: the first instant the link no longer works. */
+  readonly expiresAt: string;
+  /** The one line to run with the cluster's kubeconfig (bash or zsh). */
+  readonly command: string;
+  /** The same with curl fetching, for a kubectl that ignores SSL_CERT_FILE (macOS). */
+  readonly curlCommand: string;
+  /** The CA the commands verify the hub with; absent when the link's certificate is publicly trusted. */
+  readonly caPem?: string;
+  /** The images the served manifest names (the hub's configuration). */
+  readonly images: { readonly agent: string; readonly envoy: string };
+}
+
 export interface JoinTokenView {
   /** Shown once: only its hash is kept. */
   readonly token: string;

@@ -6,7 +6,7 @@
  *   stateDir: state                       # PKI, access log, export positions, admin.kubeconfig
  *   store: sqlite:state/kubegate.db       # or postgres://user:pw@host:5432/kubegate
  *   listenAddress: 127.0.0.1              # the controller's ports (0.0.0.0 in a pod)
- *   ports: {xds: 18000, authz: 18001, status: 18002, agent: 18003, tunnel: 18004, api: 18005}
+ *   ports: {xds: 18000, authz: 18001, status: 18002, agent: 18003, tunnel: 18004, api: 18005, install: 18006}
  *   kubernetesSecrets: {namespace: kubegate-system}  # in a pod: PKI and credentials in Secrets
  *   edge:
  *     nodeId: edge-0
@@ -25,6 +25,13 @@
  *   policyDir: policies                   # GitOps: the policy set follows this directory
  *   maxCertTtl: 12h
  *   audit: audit.yaml                     # exporters and retention (audit-export/README.md)
+ *   agentInstall:                         # `kubegate cluster add`: one-command imports
+ *     hubAgentEndpoint: hub.example:18003 # the agent port as member clusters reach it
+ *     images: {agent: reg/kubegate-agent@sha256:..., envoy: reg/kubegate-envoy@sha256:...}
+ *     allowedClusterRoles: [view, edit]   # ClusterRoles kubegate may bind in member clusters
+ *     publicUrl: https://hub.example:18006  # install links' base (default: the listener, ports.install)
+ *     publiclyTrusted: false              # publicUrl's certificate is publicly trusted: plain kubectl apply -f URL
+ *     tokenTtl: 15m                       # a link's default lifetime (1s to 24h)
  *
  * The file's shape is CONTROLLER_CONFIG_SCHEMA, checked by ajv (validation/schema-check.ts); what a
  * schema cannot say (URLs, durations, files and what they hold, ports used twice, clusters
@@ -40,6 +47,9 @@ import type { ControllerPorts } from './controller';
 import { MAX_USER_CERT_TTL_MS } from '../credentials/user-certificate';
 import { isUserShardCount, MAX_USER_SHARDS } from '../identity/user-identity';
 import { dottedPath, schemaCheck } from '../validation/schema-check';
+import type { AgentInstallProps } from './agent-install';
+import { MAX_INSTALL_TTL_MS, MIN_INSTALL_TTL_MS } from '../api/agent-install-settings';
+import { PATTERNS } from '../../policies/src/names';
 
 export interface ControllerConfig {
   readonly stateDir: string;
@@ -74,6 +84,8 @@ export interface ControllerConfig {
   readonly policyDir?: string;
   readonly maxCertTtlMs?: number;
   readonly audit?: AuditSettings;
+  /** One-command imports; its listener listens on ports.install. @default none */
+  readonly agentInstall?: AgentInstallProps;
 }
 
 export class ControllerConfigError extends Error {
@@ -109,6 +121,8 @@ const port = (lowest: 0 | 1) => {
   return { type: 'integer', minimum: lowest, maximum: 65535, problems: { type: problem, required: problem, minimum: problem, maximum: problem } };
 };
 const CLUSTER_NAME = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
+const HOST_PORT = '^(\\[[^\\]]+\\]|[^:\\s\\[\\]]+):([1-9]\\d{0,4})$';
+const IMAGE = textMatching('^\\S+$', 'must be an image reference without spaces, got {got}');
 const USER_SHARD_COUNTS = Array.from({ length: MAX_USER_SHARDS }, (_, i) => i + 1).filter(isUserShardCount);
 const userShardsProblem = "must be a power of two from 1 to 256 (users' filter chains are split by the first hex digits of their server name), got {got}";
 
@@ -119,7 +133,7 @@ export const CONTROLLER_CONFIG_SCHEMA = mapping(
     store: textMatching('^(sqlite:|postgres(ql)?://)', 'must be sqlite:<file> or postgres://..., got {got}'),
     listenAddress: text,
     kubernetesSecrets: mapping({ namespace: textMatching(CLUSTER_NAME, `"{text}" is not a namespace name (a DNS label)`) }, ['namespace']),
-    ports: mapping({ xds: port(1), authz: port(1), status: port(1), agent: port(1), tunnel: port(1), api: port(0) }, ['xds', 'authz', 'status', 'agent', 'tunnel']),
+    ports: mapping({ xds: port(1), authz: port(1), status: port(1), agent: port(1), tunnel: port(1), api: port(0), install: port(0) }, ['xds', 'authz', 'status', 'agent', 'tunnel']),
     edge: mapping(
       {
         nodeId: text,
@@ -150,6 +164,17 @@ export const CONTROLLER_CONFIG_SCHEMA = mapping(
     policyDir: text,
     maxCertTtl: text,
     audit: text,
+    agentInstall: mapping(
+      {
+        hubAgentEndpoint: textMatching(HOST_PORT, 'must be HOST:PORT as member clusters reach the agent port, got {got}'),
+        images: mapping({ agent: IMAGE, envoy: IMAGE }, ['agent', 'envoy']),
+        allowedClusterRoles: { type: 'array', items: textMatching(PATTERNS.clusterRole, '"{text}" is not a ClusterRole name'), problems: { type: 'must be a list of ClusterRole names (may be empty)' } },
+        publicUrl: text,
+        publiclyTrusted: { type: 'boolean', problems: { type: 'must be true or false, got {got}' } },
+        tokenTtl: text,
+      },
+      ['hubAgentEndpoint', 'images', 'allowedClusterRoles'],
+    ),
   },
   ['stateDir', 'ports', 'edge'],
 );
@@ -160,7 +185,7 @@ interface ConfigDoc {
   store?: string;
   listenAddress?: string;
   kubernetesSecrets?: { namespace: string };
-  ports: { xds: number; authz: number; status: number; agent: number; tunnel: number; api?: number };
+  ports: { xds: number; authz: number; status: number; agent: number; tunnel: number; api?: number; install?: number };
   edge: { nodeId: string; listenAddress?: string; listenPort: number; url: string; adminUrl?: string; auditLogFile?: string; accessLogFlushInterval?: string; userShards?: number };
   agents?: { listenAddress?: string; edgeTunnelAddress?: { host: string; port: number } };
   clusters?: {
@@ -172,6 +197,7 @@ interface ConfigDoc {
   policyDir?: string;
   maxCertTtl?: string;
   audit?: string;
+  agentInstall?: { hubAgentEndpoint: string; images: { agent: string; envoy: string }; allowedClusterRoles: string[]; publicUrl?: string; publiclyTrusted?: boolean; tokenTtl?: string };
 }
 
 const checkShape = schemaCheck(CONTROLLER_CONFIG_SCHEMA);
@@ -245,7 +271,7 @@ class ConfigReader {
 
   config(doc: ConfigDoc): ControllerConfig {
     const storeUrl = doc.store?.startsWith('sqlite:') ? `sqlite:${path.resolve(this.dir, doc.store.slice('sqlite:'.length))}` : doc.store;
-    const ports: ControllerPorts = { ...doc.ports };
+    const { install: _install, ...ports }: ControllerPorts & { install?: number } = doc.ports;
     const edge = this.edge(doc.edge);
     const clusters = this.clusters(doc.clusters ?? []);
     let maxCertTtlMs: number | undefined;
@@ -263,7 +289,8 @@ class ConfigReader {
         throw err;
       }
     }
-    const all = [ports.xds, ports.authz, ports.status, ports.agent, ports.tunnel, ports.api, edge.listenPort].filter((p): p is number => !!p);
+    const agentInstall = this.agentInstall(doc);
+    const all = [ports.xds, ports.authz, ports.status, ports.agent, ports.tunnel, ports.api, doc.ports.install, edge.listenPort].filter((p): p is number => !!p);
     const repeated = all.find((p, i) => all.indexOf(p) !== i);
     if (repeated !== undefined) this.fail('ports', `port ${repeated} is used twice (each listener needs its own, the edge's listenPort included)`);
     return {
@@ -278,6 +305,38 @@ class ConfigReader {
       ...(doc.policyDir !== undefined ? { policyDir: this.filePath(doc.policyDir) } : {}),
       ...(maxCertTtlMs !== undefined ? { maxCertTtlMs } : {}),
       ...(audit ? { audit } : {}),
+      ...(agentInstall ? { agentInstall } : {}),
+    };
+  }
+
+  private agentInstall(doc: ConfigDoc): AgentInstallProps | undefined {
+    const a = doc.agentInstall;
+    if (!a) {
+      if (doc.ports.install !== undefined) this.fail('ports.install', 'is the install listener of agentInstall, which is not configured');
+      return undefined;
+    }
+    let publicUrl: string | undefined;
+    if (a.publicUrl !== undefined) {
+      publicUrl = this.url(a.publicUrl, 'agentInstall.publicUrl', ['https:']);
+      const u = new URL(publicUrl);
+      if (u.pathname !== '/' || u.search || u.hash || u.username) this.fail('agentInstall.publicUrl', `must be https://HOST[:PORT] only (links are served under /install), got ${JSON.stringify(a.publicUrl)}`);
+    }
+    if (a.publiclyTrusted && !publicUrl) this.fail('agentInstall.publiclyTrusted', "needs publicUrl: the install listener's own certificate is from kubegate's serving CA, which no system trusts");
+    let defaultTtlMs: number | undefined;
+    if (a.tokenTtl !== undefined) {
+      defaultTtlMs = this.duration(a.tokenTtl, 'agentInstall.tokenTtl');
+      if (defaultTtlMs < MIN_INSTALL_TTL_MS || defaultTtlMs > MAX_INSTALL_TTL_MS) this.fail('agentInstall.tokenTtl', `must be at least 1s and at most 24h: install links are short-lived by design, got ${a.tokenTtl}`);
+    }
+    const port = Number(a.hubAgentEndpoint.slice(a.hubAgentEndpoint.lastIndexOf(':') + 1));
+    if (port > 65535) this.fail('agentInstall.hubAgentEndpoint', `port ${port} is not a port number (1-65535)`);
+    return {
+      hubAgentEndpoint: a.hubAgentEndpoint,
+      images: { agent: a.images.agent, envoy: a.images.envoy },
+      allowedClusterRoles: [...new Set(a.allowedClusterRoles)],
+      ...(doc.ports.install !== undefined ? { port: doc.ports.install } : {}),
+      ...(publicUrl ? { publicUrl } : {}),
+      ...(a.publiclyTrusted ? { publiclyTrusted: true } : {}),
+      ...(defaultTtlMs !== undefined ? { defaultTtlMs } : {}),
     };
   }
 

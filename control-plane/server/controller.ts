@@ -10,8 +10,7 @@ import type { Logger } from '../log/logger';
 import type { KubegatePki } from '../pki/kubegate-pki';
 import type { KeyPairPem } from '../pki/certificates';
 import { ControlPlane } from './control-plane';
-import type { ControlPlaneProps } from './control-plane-props';
-import { AUTHZ_CLUSTER, CONTROL_PLANE_CLUSTER } from '../envoy/bootstrap';
+import { controlPlaneProps } from './controller-control-plane';
 import { DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS } from '../translator/access-log';
 import type { RegisteredCluster } from '../translator/input';
 import { openStore } from '../store/open-store';
@@ -31,10 +30,9 @@ import { startApiServer, type RunningApiServer } from '../api/api-server';
 import { PolicyDirectoryWatcher } from '../policy-source/policy-directory-watcher';
 import { DEFAULT_USER_CERT_TTL_MS, MAX_USER_CERT_TTL_MS } from '../credentials/user-certificate';
 import { issueKubeconfig, type IssuedKubeconfig } from '../credentials/kubeconfig-issuer';
+import { startAgentInstall, type AgentInstallProps, type RunningAgentInstall } from './agent-install';
 
 export const ADMIN_USER = 'admin';
-/** Agents renew after two thirds of this. */
-const AGENT_CERTIFICATE_LIFETIME_MS = 24 * 3600 * 1000;
 /** How often audit retention runs, and what it keeps by default. */
 const RETENTION_CHECK_MS = 600_000;
 export const DEFAULT_AUDIT_MAX_AGE_MS = 90 * 24 * 3600 * 1000;
@@ -101,6 +99,8 @@ export interface ControllerProps {
   readonly auditExporters?: readonly AuditExporterConfig[];
   /** @default 90 days, no count or size limit */
   readonly auditRetention?: Omit<RetentionPolicy, 'now' | 'keepAfterSeq'>;
+  /** One-command imports (`kubegate cluster add`): server/agent-install.ts. @default none: refused with 501 */
+  readonly agentInstall?: AgentInstallProps;
   readonly logger: Logger;
 }
 
@@ -115,6 +115,7 @@ export interface KubeconfigIssue {
 
 export class Controller {
   private apiServer?: RunningApiServer;
+  private agentInstall?: RunningAgentInstall;
   private policyWatcher?: PolicyDirectoryWatcher;
   private retentionTimer?: NodeJS.Timeout;
   private rotationTimer?: NodeJS.Timeout;
@@ -180,6 +181,8 @@ export class Controller {
         await watcher.start();
       }
       controller.addStatusSections();
+      const install = props.agentInstall && (await startAgentInstall(props.agentInstall, { pki: props.pki, store, ...(props.listenAddress ? { host: props.listenAddress } : {}), logger: logger.child('install') }));
+      controller.agentInstall = install || undefined;
       controller.apiServer = await startApiServer({
         ...(props.ports.api ? { port: props.ports.api } : {}),
         ...(props.listenAddress ? { host: props.listenAddress } : {}),
@@ -197,6 +200,7 @@ export class Controller {
           defaultTtlMs: Math.min(DEFAULT_USER_CERT_TTL_MS, controller.maxCertTtlMs),
           maxTtlMs: controller.maxCertTtlMs,
         },
+        ...(install ? { agentInstall: install.settings } : {}),
         logger: logger.child('api'),
       });
       await controller.exporters.start();
@@ -205,6 +209,7 @@ export class Controller {
       controller.retentionTimer.unref();
       controller.rotationTimer = setInterval(() => {
         if (props.pki.edgeServingDue(new Date())) controller.rotateEdgeCertificate();
+        controller.agentInstall?.renewIfDue(new Date());
       }, ROTATION_CHECK_MS);
       controller.rotationTimer.unref();
       return controller;
@@ -223,6 +228,11 @@ export class Controller {
   get apiUrl(): string {
     if (!this.apiServer) throw new Error('the admin API is not running');
     return this.apiServer.url;
+  }
+
+  /** Where install links point (agentInstall's publicUrl, or the install listener itself); undefined without agentInstall. */
+  get installUrl(): string | undefined {
+    return this.agentInstall?.settings.publicUrl;
   }
 
   /** The organisation's ceiling on user certificate lifetimes. */
@@ -354,55 +364,10 @@ export class Controller {
     this.incomplete.stop();
     await this.policyWatcher?.stop();
     await this.apiServer?.close();
+    await this.agentInstall?.close();
     await this.current.stop();
     await this.exporters.stop();
     await this.audit.close();
     await this.store.close();
   }
-}
-
-function controlPlaneProps(props: ControllerProps, store: Store, appender: AuditAppender, log: AuditLog, edgeServing: KeyPairPem): ControlPlaneProps {
-  const { pki, ports, edge } = props;
-  const agentListenAddress = props.agents?.listenAddress ?? '127.0.0.1';
-  return {
-    ...(props.listenAddress ? { host: props.listenAddress } : {}),
-    port: ports.xds,
-    authzPort: ports.authz,
-    statusPort: ports.status,
-    store,
-    tls: { caPem: pki.internalCa.certPem, serving: pki.controlPlane },
-    edge: {
-      nodeId: edge.nodeId,
-      listenAddress: edge.listenAddress ?? '127.0.0.1',
-      listenPort: edge.listenPort,
-      ...(edge.auditLogFile ? { auditLogFile: edge.auditLogFile } : {}),
-      ...(edge.accessLogFlushIntervalSeconds ? { accessLogFlushIntervalSeconds: edge.accessLogFlushIntervalSeconds } : {}),
-      ...(edge.userShards ? { userShards: edge.userShards } : {}),
-    },
-    // The log itself too: cluster-side records copy the attributes of their decision.
-    audit: {
-      appender,
-      log,
-      ...(edge.auditLogFile ? { edgeLog: { file: edge.auditLogFile, ...(edge.reopenLogs ? { reopen: () => edge.reopenLogs!() } : {}) } } : {}),
-    },
-    edgeCertificates: { userCaPem: pki.userCa.certPem, serving: edgeServing },
-    controlPlaneCluster: CONTROL_PLANE_CLUSTER,
-    authzCluster: AUTHZ_CLUSTER,
-    accessLogFile: path.join(props.stateDir, 'access-log.jsonl'),
-    logger: props.logger.child('control-plane'),
-    agents: {
-      gateway: {
-        host: agentListenAddress,
-        port: ports.agent,
-        edgeTunnelFor: (cluster) => props.agents?.edgeTunnelFor?.(cluster),
-        serving: pki.controlPlane,
-        internalCaPem: pki.internalCa.certPem,
-        agentCaPem: pki.agentCa.certPem,
-        issueAgentCertificate: (cluster, publicKeyPem, now) => pki.issueAgentCertificate(cluster, publicKeyPem, now, AGENT_CERTIFICATE_LIFETIME_MS),
-        assertionSigningKeyPem: pki.assertionSigningKeyPem,
-        edgeTunnel: { host: '127.0.0.1', port: ports.tunnel },
-      },
-      tunnels: { listenAddress: agentListenAddress, listenPort: ports.tunnel, agentCaPem: pki.agentCa.certPem, identity: pki.edgeTunnel },
-    },
-  };
 }

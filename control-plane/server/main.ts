@@ -79,6 +79,7 @@ async function main(): Promise<void> {
       ...(config.maxCertTtlMs ? { maxCertTtlMs: config.maxCertTtlMs } : {}),
       ...(config.audit?.exporters.length ? { auditExporters: config.audit.exporters } : {}),
       ...(config.audit?.retention ? { auditRetention: config.audit.retention } : {}),
+      ...(config.agentInstall ? { agentInstall: config.agentInstall } : {}),
       logger: log,
     });
     for (const cluster of config.clusters) controller.registerCluster(cluster);
@@ -88,7 +89,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
     return;
   }
-  log.info('controller ready', { api: controller.apiUrl, xdsPort: config.ports.xds, authzPort: config.ports.authz, statusPort: config.ports.status });
+  log.info('controller ready', { api: controller.apiUrl, ...(controller.installUrl ? { installLinks: controller.installUrl } : {}), xdsPort: config.ports.xds, authzPort: config.ports.authz, statusPort: config.ports.status });
   // The operator's credential: issued once the edge holds admin's filter chain (or after the
   // issuer's wait), so it works as soon as it is on disk.
   void controller.issueKubeconfig({ user: ADMIN_USER, evenWithoutAccess: true }).then(

@@ -55,4 +55,5 @@ export function* touchCluster(name: string, lastSeenAt: number, greatest: string
 export function* deleteCluster(name: string): Program<void> {
   if ((yield* count('DELETE FROM clusters WHERE name = ?', [name])) === 0) throw new StoreNotFoundError('cluster', name);
   yield* count('DELETE FROM join_tokens WHERE cluster = ?', [name]);
+  yield* count('DELETE FROM install_tokens WHERE cluster = ?', [name]);
 }

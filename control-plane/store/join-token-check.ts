@@ -7,8 +7,11 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { JoinTokenRecord, JoinTokenRejection } from './store';
 
-/** Why `token` (undefined: no such id) cannot be consumed with `secretHash` at `now`, or undefined if it can. */
-export function joinTokenRejection(token: JoinTokenRecord | undefined, secretHash: string, now: number): JoinTokenRejection | undefined {
+/**
+ * Why `token` (undefined: no such id) cannot be consumed with `secretHash` at `now`, or undefined
+ * if it can. Install tokens (install-token.ts) are refused by the same rules.
+ */
+export function joinTokenRejection(token: Pick<JoinTokenRecord, 'secretHash' | 'usedAt' | 'expiresAt'> | undefined, secretHash: string, now: number): JoinTokenRejection | undefined {
   if (!token) return 'unknown';
   if (!sameHash(token.secretHash, secretHash)) return 'wrong-secret';
   if (token.usedAt !== undefined) return 'used';

@@ -17,6 +17,7 @@ import type {
   PolicySetRecord,
   UserRecord,
 } from './store';
+import type { InstallTokenRecord } from './install-token';
 
 export type Row = Record<string, unknown>;
 
@@ -163,6 +164,11 @@ export function joinTokenFromRow(row: Row): JoinTokenRecord {
     expiresAt: num(row.expires_at),
     ...(usedAt !== undefined && { usedAt }),
   };
+}
+
+/** Install tokens have a join token's columns. */
+export function installTokenFromRow(row: Row): InstallTokenRecord {
+  return joinTokenFromRow(row);
 }
 
 export function clusterFromRow(row: Row): ClusterRecord {

@@ -22,6 +22,7 @@ import { AUDIT_RECORD_SIZE } from './migrations/005-audit-record-size';
 import { AUDIT_REPORTED_BY } from './migrations/006-audit-reported-by';
 import { LIVE_CERTIFICATES_INDEX } from './migrations/007-live-certificates-index';
 import { EDGE_DRAINS } from './migrations/008-edge-drains';
+import { INSTALL_TOKENS } from './migrations/009-install-tokens';
 import { StoreUnavailableError } from './store';
 
 export type { Dialect, Migration };
@@ -48,6 +49,7 @@ export const MIGRATIONS: readonly Migration[] = [
   AUDIT_REPORTED_BY,
   LIVE_CERTIFICATES_INDEX,
   EDGE_DRAINS,
+  INSTALL_TOKENS,
 ];
 
 /** The version a database has once every migration this build knows has run. */

@@ -13,12 +13,14 @@
 import * as breakGlass from './break-glass-programs';
 import { ChangeListeners } from './change-listeners';
 import * as clusters from './cluster-programs';
-import { certificateFromRow, clusterFromRow, groupFromRow, joinTokenFromRow, sessionFromRow } from './record-rows';
+import * as install from './install-token-programs';
+import type { ClusterRegistration, InstallTokenRecord, RedeemedInstallToken, RedeemJoinToken } from './install-token';
+import { certificateFromRow, clusterFromRow, groupFromRow, installTokenFromRow, joinTokenFromRow, sessionFromRow } from './record-rows';
 import { DIALECT_SQL, type SqlEngine } from './sql-engine';
 import { count, firstRow, type Program } from './sql-program';
 import { advanceGeneration, currentGeneration, mapRows, optionalRow, readBreakGlass, readPolicySet, readState, readUser, readUsers, SHARED_CHAIN_DRAIN_SCOPE, userDrainScope } from './store-reads';
 import { StoreConflictError, StoreNotFoundError, type BreakGlassRecord, type BreakGlassState, type CertificateRecord, type ClusterRecord, type ConsoleSessionRecord, type GroupRecord, type JoinTokenRecord, type PolicyFileRecord, type PolicySetRecord, type Store, type StoreChange, type StoreState, type UserRecord } from './store';
-import { normalizeGroups, requireBoolean, requireBreakGlass, requireBreakGlassState, requireCluster, requireClusterName, requireCount, requireJoinToken, requireName, requirePolicyFiles, requireSecretHash, requireSerial, requireText, requireTime, StoreInputError } from './store-input';
+import { normalizeGroups, requireBoolean, requireBreakGlass, requireBreakGlassState, requireCluster, requireClusterName, requireCount, requireInstallToken, requireJoinToken, requireName, requirePolicyFiles, requireRedeemJoinToken, requireRegistration, requireSecretHash, requireSerial, requireText, requireTime, StoreInputError } from './store-input';
 import type { Logger } from '../log/logger';
 
 /** Memberships inserted per statement: one statement for any usual user, and never near a driver's parameter limit. */
@@ -326,6 +328,28 @@ export class SqlStore implements Store {
   async deleteCluster(name: string): Promise<void> {
     requireClusterName('cluster name', name);
     return this.mutate(() => clusters.deleteCluster(name));
+  }
+
+  async registerCluster(cluster: ClusterRegistration, token: Omit<InstallTokenRecord, 'usedAt'>): Promise<{ cluster: ClusterRecord; token: InstallTokenRecord }> {
+    const [registration, valid] = requireRegistration(cluster, token);
+    return this.mutate(() => install.registerCluster(registration, valid));
+  }
+
+  async createInstallToken(token: Omit<InstallTokenRecord, 'usedAt'>): Promise<InstallTokenRecord> {
+    const valid = requireInstallToken(token);
+    return this.mutate(() => install.insertInstallToken(valid));
+  }
+
+  async redeemInstallToken(id: string, secretHash: string, now: number, joinToken: RedeemJoinToken): Promise<RedeemedInstallToken> {
+    requireName('install token id', id);
+    requireSecretHash('install token secret hash', secretHash);
+    const join = requireRedeemJoinToken(joinToken, requireTime('now', now));
+    return this.mutate(() => install.redeemInstallToken(id, secretHash, now, join, this.sql.forUpdate));
+  }
+
+  async listInstallTokens(filter: { cluster?: string } = {}): Promise<InstallTokenRecord[]> {
+    const cluster = filter.cluster === undefined ? [] : [requireClusterName('cluster filter', filter.cluster)];
+    return this.engine.run('none', mapRows(`SELECT * FROM install_tokens${cluster.length ? ' WHERE cluster = ?' : ''} ORDER BY created_at DESC, id`, cluster, installTokenFromRow));
   }
 
   async close(): Promise<void> {

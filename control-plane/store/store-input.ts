@@ -7,6 +7,7 @@
  * file name given twice) follow in code.
  */
 import { dottedPath, schemaCheck, type SchemaIssue } from '../validation/schema-check';
+import type { ClusterRegistration, InstallTokenRecord, RedeemJoinToken } from './install-token';
 import { StoreError, type BreakGlassRecord, type BreakGlassState, type ClusterRecord, type JoinTokenRecord, type PolicyFileRecord } from './store';
 
 /** A value the caller passed is not acceptable; the message names the field and why. */
@@ -218,13 +219,36 @@ export function requireBreakGlass(record: Omit<BreakGlassRecord, 'revision'>): O
 
 /** A join token as created: never used yet, valid for some time after its creation. */
 const checkJoinToken = schemaCheck(JOIN_TOKEN);
-export function requireJoinToken(token: Omit<JoinTokenRecord, 'usedAt'>): Omit<JoinTokenRecord, 'usedAt'> {
-  const t = refuse<Omit<JoinTokenRecord, 'usedAt'>>(checkJoinToken, token, recordField('join token', 'join token', 'id', token));
-  const what = `join token "${t.id}"`;
+export function requireJoinToken(token: Omit<JoinTokenRecord, 'usedAt'>, kind = 'join token'): Omit<JoinTokenRecord, 'usedAt'> {
+  const t = refuse<Omit<JoinTokenRecord, 'usedAt'>>(checkJoinToken, token, recordField(kind, kind, 'id', token));
+  const what = `${kind} "${t.id}"`;
   if ((token as JoinTokenRecord).usedAt !== undefined) throw new StoreInputError(`${what} cannot be created already used`);
   if (t.expiresAt <= t.createdAt) throw new StoreInputError(`${what} expiresAt must be later than its createdAt`);
   // The hash is not a secret, but a message has no use for it either.
   return { id: t.id, cluster: t.cluster, secretHash: t.secretHash, createdAt: t.createdAt, createdBy: t.createdBy, expiresAt: t.expiresAt };
+}
+
+/** An install token (install-token.ts) as created: the same fields and rules as a join token's. */
+export function requireInstallToken(token: Omit<InstallTokenRecord, 'usedAt'>): Omit<InstallTokenRecord, 'usedAt'> {
+  return requireJoinToken(token, 'install token');
+}
+
+/** A new cluster's name, labels and time, and its first install token, which must name it. */
+export function requireRegistration(cluster: ClusterRegistration, token: Omit<InstallTokenRecord, 'usedAt'>): [ClusterRegistration, Omit<InstallTokenRecord, 'usedAt'>] {
+  const name = requireClusterName('cluster name', cluster?.name);
+  const registration = { name, labels: requireLabels(`cluster "${name}" labels`, cluster.labels), now: requireTime('now', cluster.now) };
+  const valid = requireInstallToken(token);
+  if (valid.cluster !== name) throw new StoreInputError(`install token "${valid.id}" is for cluster "${valid.cluster}", not "${name}"`);
+  return [registration, valid];
+}
+
+/** The join token a redeemed link makes: its id, hash and expiry (the rest comes from the link). */
+export function requireRedeemJoinToken(join: RedeemJoinToken, now: number): RedeemJoinToken {
+  const id = requireName('join token id', join?.id);
+  const secretHash = requireSecretHash(`join token "${id}" secret hash`, join.secretHash);
+  const expiresAt = requireTime(`join token "${id}" expiresAt`, join.expiresAt);
+  if (expiresAt <= now) throw new StoreInputError(`join token "${id}" expiresAt must be later than now`);
+  return { id, secretHash, expiresAt };
 }
 
 /** A label map's problem: `<what> "key"` for a value, `<what> key` for a bad key. */

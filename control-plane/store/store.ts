@@ -13,6 +13,7 @@
  * Times are epoch milliseconds, passed in by the caller: the store has no clock of its own,
  * so tests decide what "now" is.
  */
+import type { ClusterRegistration, InstallTokenRecord, RedeemedInstallToken, RedeemJoinToken } from './install-token';
 
 export interface UserRecord {
   /** As the user's certificate names it (URI SAN kubegate://user/<name>). */
@@ -273,8 +274,25 @@ export interface Store {
    * (heartbeats are frequent); StoreNotFoundError if the cluster is unknown.
    */
   touchCluster(name: string, lastSeenAt: number): Promise<void>;
-  /** Removes the cluster and its join tokens; StoreNotFoundError if it does not exist. */
+  /** Removes the cluster, its join tokens and its install tokens; StoreNotFoundError if it does not exist. */
   deleteCluster(name: string): Promise<void>;
+
+  // Install links (`kubegate cluster add`): install-token.ts.
+  /**
+   * Registers a cluster no agent has connected for yet, with its first install token, in one
+   * transaction (StoreConflictError if the cluster or the token id exists).
+   */
+  registerCluster(cluster: ClusterRegistration, token: Omit<InstallTokenRecord, 'usedAt'>): Promise<{ cluster: ClusterRecord; token: InstallTokenRecord }>;
+  /** Another install token for a registered cluster (StoreNotFoundError if it is not). */
+  createInstallToken(token: Omit<InstallTokenRecord, 'usedAt'>): Promise<InstallTokenRecord>;
+  /**
+   * Atomically marks the install token used and stores `joinToken` for its cluster, if the token
+   * exists, the hash matches, it was never used and has not expired at `now`; otherwise
+   * InstallTokenRejectedError with the reason. Two requests racing with one link: exactly one wins.
+   */
+  redeemInstallToken(id: string, secretHash: string, now: number, joinToken: RedeemJoinToken): Promise<RedeemedInstallToken>;
+  /** Tokens, newest first; with `cluster`, only that cluster's. */
+  listInstallTokens(filter?: { cluster?: string }): Promise<InstallTokenRecord[]>;
 
   close(): Promise<void>;
 }

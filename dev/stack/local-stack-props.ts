@@ -10,6 +10,7 @@ import type { KwokPodIoProps } from '../local-cluster/kwok';
 import type { LocalClusterControlPlane } from '../local-cluster/local-cluster-props';
 import type { Toolchain } from '../toolchain/tools';
 import type { TunnelSiteIsolation } from './tunnel-site';
+import type { LocalAgentInstallOptions } from './local-agent-install';
 
 /** A local cluster to start, with the labels policies select it by. */
 export interface LocalClusterSpec {
@@ -73,6 +74,11 @@ export interface LocalStackProps {
   readonly edgeUserShards?: number;
   /** The edge Envoy's ADS variant (BootstrapProps.xdsProtocol). @default 'delta' */
   readonly edgeXdsProtocol?: XdsProtocol;
+  /**
+   * `kubegate cluster add` on this stack (local-agent-install.ts); false turns it off.
+   * @default on: agents reach the agent port on loopback, images from `kubegate dev images`
+   */
+  readonly agentInstall?: LocalAgentInstallOptions | false;
   readonly logger: Logger;
   /** @default loadToolchain() */
   readonly toolchain?: Toolchain;

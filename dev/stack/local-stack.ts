@@ -21,6 +21,7 @@ import { AuditExporters } from '../../control-plane/audit-export/audit-exporters
 import type { PolicyFileRecord, Store } from '../../control-plane/store/store';
 import type { KubeconfigRequest, LocalClusterSpec, LocalStackProps } from './local-stack-props';
 import { startTunnelSite, type TunnelSite } from './tunnel-site';
+import { localAgentInstall } from './local-agent-install';
 
 export const EDGE_NODE_ID = 'edge-0';
 export { ADMIN_USER };
@@ -140,6 +141,11 @@ export class LocalStack {
     return this.controller.apiUrl;
   }
 
+  /** Where `kubegate cluster add` links point (the install listener); undefined with agentInstall off. */
+  get installUrl(): string | undefined {
+    return this.controller.installUrl;
+  }
+
   get adminKubeconfigPath(): string {
     return path.join(this.props.stateDir, 'admin.kubeconfig');
   }
@@ -188,6 +194,7 @@ export class LocalStack {
       ...(props.maxCertTtlMs ? { maxCertTtlMs: props.maxCertTtlMs } : {}),
       ...(props.auditExporters ? { auditExporters: props.auditExporters } : {}),
       ...(props.auditRetention ? { auditRetention: props.auditRetention } : {}),
+      ...(props.agentInstall !== false ? { agentInstall: localAgentInstall(props.stateDir, ports.agent, props.agentInstall) } : {}),
       logger,
     });
     const stack = new LocalStack(props, toolchain, pki, controller, ports, siteHostAddresses);

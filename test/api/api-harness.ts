@@ -20,6 +20,7 @@ import { ADMINS_GROUP } from '../../control-plane/api/admins';
 import { silentLogger } from '../../control-plane/log/logger';
 import { runCli, type CliResult } from '../cli/run-cli';
 import type { ClusterInfo } from '../../control-plane/policy-engine/engine-contract';
+import type { AgentInstallSettings } from '../../control-plane/api/agent-install-settings';
 
 export { runCli };
 
@@ -145,6 +146,8 @@ export class ApiHarness {
       storeForServer?: (store: SqliteStore) => Store;
       /** The audit log the API server reads (/audit). @default none: those routes answer 503 */
       audit?: AuditLog;
+      /** Install links' settings (`cluster add`); its servingCaPem is the harness's CA when given as 'harness-ca'. @default none: 501 */
+      agentInstall?: Omit<AgentInstallSettings, 'servingCaPem'> & { servingCaPem: string | undefined | 'harness-ca' };
     } = {},
   ): Promise<ApiHarness> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-api-'));
@@ -186,6 +189,9 @@ export class ApiHarness {
       newId: () => `id-${++(harness as ApiHarness).ids}`,
       logger: silentLogger,
       ...(options.audit && { audit: options.audit }),
+      ...(options.agentInstall && {
+        agentInstall: { ...options.agentInstall, servingCaPem: options.agentInstall.servingCaPem === 'harness-ca' ? servingCa.certPem : options.agentInstall.servingCaPem },
+      }),
     });
     harness = new ApiHarness(dir, store, access, userCa, servingCa, server);
     return harness;

@@ -32,7 +32,8 @@ beforeAll(async () => {
   auditDir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-endings-'));
   audit = await SqliteAuditLog.open(path.join(auditDir, 'audit.db'));
   await audit.append(manyEvents(5));
-  h = await ApiHarness.start({ audit });
+  const agentInstall = { hubAgentEndpoint: 'hub.test.invalid:18003', hubCaPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', images: { agent: 'a@sha256:1', envoy: 'e@sha256:2' }, allowedClusterRoles: ['view'], publicUrl: 'https://hub.test.invalid:18006', servingCaPem: 'harness-ca' as const };
+  h = await ApiHarness.start({ audit, agentInstall });
   await h.addUser('dana', ['dev']);
   await h.addUser('olive', ['oncall']);
   await h.addUser('lead1', ['sre-leads']);
@@ -135,6 +136,9 @@ test('every command and subcommand, with and without --help, ends its output wit
 
   await run('dana', ['cluster', 'list']);
   await run('root', ['cluster', 'join-token', 'edge-site', '--ttl', '10m']);
+  await run('root', ['cluster', 'add', 'edge-new', '--label', 'env=dev', '--ttl', '10m']);
+  await run('root', ['cluster', 'install-link', 'edge-new', '-o', 'json']);
+  await run('root', ['cluster', 'add', 'edge-new'], 1);
   await run('dana', ['whoami']);
   await run('dana', ['whoami', '-o', 'json']);
 

@@ -144,6 +144,60 @@ test.each([
   expect(e.message).toContain(file);
 });
 
+const INSTALL = { hubAgentEndpoint: 'hub.example:18003', images: { agent: 'reg.example/kubegate-agent@sha256:aa', envoy: 'reg.example/kubegate-envoy@sha256:bb' }, allowedClusterRoles: ['view', 'edit', 'view'] };
+const withInstall = (over: Record<string, unknown> = {}, ports: Record<string, unknown> = {}) => ({ ...good(), ports: { ...good().ports, install: 18006, ...ports }, agentInstall: { ...INSTALL, ...over } });
+
+describe('agentInstall (kubegate cluster add)', () => {
+  test('is read with its listener port; roles once each; the defaults stay open', () => {
+    const config = readControllerConfig(write(withInstall({ publicUrl: 'https://hub.example:18006/', publiclyTrusted: true, tokenTtl: '10m' })));
+    expect(config.agentInstall).toEqual({
+      hubAgentEndpoint: 'hub.example:18003',
+      images: INSTALL.images,
+      allowedClusterRoles: ['view', 'edit'],
+      port: 18006,
+      publicUrl: 'https://hub.example:18006',
+      publiclyTrusted: true,
+      defaultTtlMs: 600_000,
+    });
+    expect((config.ports as unknown as Record<string, unknown>).install).toBeUndefined();
+    const minimal = readControllerConfig(write({ ...good(), agentInstall: { ...INSTALL, allowedClusterRoles: [] } }));
+    expect(minimal.agentInstall).toEqual({ hubAgentEndpoint: 'hub.example:18003', images: INSTALL.images, allowedClusterRoles: [] });
+    expect(readControllerConfig(write(good())).agentInstall).toBeUndefined();
+  });
+
+  test.each([
+    ['no hub agent endpoint', () => { const d: any = withInstall(); delete d.agentInstall.hubAgentEndpoint; return d; }, 'agentInstall.hubAgentEndpoint', /non-empty string/],
+    ['an endpoint without a port', () => withInstall({ hubAgentEndpoint: 'hub.example' }), 'agentInstall.hubAgentEndpoint', /must be HOST:PORT/],
+    ['an endpoint port out of range', () => withInstall({ hubAgentEndpoint: 'hub.example:70000' }), 'agentInstall.hubAgentEndpoint', /port 70000 is not a port number/],
+    ['no images', () => { const d: any = withInstall(); delete d.agentInstall.images; return d; }, 'agentInstall.images', /must be a mapping/],
+    ['an image missing', () => withInstall({ images: { agent: 'a' } }), 'agentInstall.images.envoy', /non-empty string/],
+    ['an image with a space', () => withInstall({ images: { agent: 'a b', envoy: 'e' } }), 'agentInstall.images.agent', /image reference without spaces/],
+    ['an unknown image', () => withInstall({ images: { agent: 'a', envoy: 'e', proxy: 'p' } }), 'agentInstall.images.proxy', /unknown field/],
+    ['roles not a list', () => withInstall({ allowedClusterRoles: 'view' }), 'agentInstall.allowedClusterRoles', /list of ClusterRole names/],
+    ['a role with a wildcard', () => withInstall({ allowedClusterRoles: ['view', '*'] }), 'agentInstall.allowedClusterRoles[1]', /"\*" is not a ClusterRole name/],
+    ['public URL not https', () => withInstall({ publicUrl: 'http://hub.example:18006' }), 'agentInstall.publicUrl', /must be https/],
+    ['public URL with a path', () => withInstall({ publicUrl: 'https://hub.example/kubegate' }), 'agentInstall.publicUrl', /HOST\[:PORT\] only/],
+    ['publicly trusted without a public URL', () => withInstall({ publiclyTrusted: true }), 'agentInstall.publiclyTrusted', /needs publicUrl/],
+    ['publicly trusted as text', () => withInstall({ publiclyTrusted: 'yes' }), 'agentInstall.publiclyTrusted', /true or false/],
+    ['a token lifetime over a day', () => withInstall({ tokenTtl: '25h' }), 'agentInstall.tokenTtl', /at most 24h/],
+    ['a token lifetime not a duration', () => withInstall({ tokenTtl: 'soon' }), 'agentInstall.tokenTtl', /./],
+    ['an unknown field', () => withInstall({ registry: 'x' }), 'agentInstall.registry', /unknown field/],
+    ['the install port clashing with another', () => withInstall({}, { install: 18005 }), 'ports', /used twice/],
+    ['an install port without agentInstall', () => ({ ...good(), ports: { ...good().ports, install: 18006 } }), 'ports.install', /agentInstall, which is not configured/],
+  ] as const)('%s is refused, naming the field', (_what, make, field, message) => {
+    const file = write(make());
+    let error: unknown;
+    try {
+      readControllerConfig(file);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ControllerConfigError);
+    expect((error as ControllerConfigError).field).toBe(field);
+    expect((error as ControllerConfigError).message).toMatch(message);
+  });
+});
+
 test('a bad audit settings file is refused with its own message', () => {
   fs.writeFileSync(path.join(dir, 'bad-audit.yaml'), 'retention: {maxAge: 1m}\n');
   expect(() => readControllerConfig(write({ ...good(), audit: 'bad-audit.yaml' }))).toThrow(/audit: audit settings .*under an hour/);

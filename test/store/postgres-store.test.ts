@@ -12,6 +12,7 @@ import { StoreConflictError, StoreUnavailableError, type PolicySetRecord, type S
 import { startPostgresServer, type PostgresServer } from '../support/postgres-server';
 import { recordChanges } from './change-recorder';
 import { breakGlassRequest, describeStoreContract, MINUTE, rejection, T0 } from './store-contract';
+import { describeInstallTokenContract } from './install-token-contract';
 
 // Reconnects come quickly, so a test that waits for one does not wait long.
 const options: PostgresStoreOptions = { listenerBackoff: { initialMs: 20, maxMs: 200 } };
@@ -27,6 +28,10 @@ afterAll(async () => {
 const databaseOf = (url: string) => new URL(url).pathname.slice(1);
 
 describeStoreContract('PostgresStore', async () => openStore(await server.createDatabase(), options));
+describeInstallTokenContract('PostgresStore replicas', async () => {
+  const url = await server.createDatabase();
+  return [await PostgresStore.open(url, options), await PostgresStore.open(url, options)] as const;
+});
 
 describe('PostgresStore replicas sharing one database', () => {
   let url: string;

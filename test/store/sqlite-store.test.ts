@@ -12,6 +12,7 @@ import { MIGRATIONS, SCHEMA_VERSION } from '../../control-plane/store/schema';
 import { SqliteStore } from '../../control-plane/store/sqlite-store';
 import { StoreUnavailableError } from '../../control-plane/store/store';
 import { breakGlassRequest, describeStoreContract, HOUR, rejection, T0 } from './store-contract';
+import { describeInstallTokenContract } from './install-token-contract';
 
 let dir: string;
 let files = 0;
@@ -24,6 +25,10 @@ afterAll(() => {
 const newFile = () => path.join(dir, `store-${++files}.db`);
 
 describeStoreContract('SqliteStore', () => openStore(`sqlite:${newFile()}`));
+describeInstallTokenContract('SqliteStore', async () => {
+  const file = newFile();
+  return [await SqliteStore.open(file), await SqliteStore.open(file)] as const;
+});
 
 describe('SqliteStore on its file', () => {
   test('everything survives closing and reopening the file, and the generation continues from where it was', async () => {

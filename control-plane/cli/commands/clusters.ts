@@ -1,13 +1,17 @@
 /**
  * `kubegate cluster list`: the registered clusters, whether each
- * cluster's agent is connected, and your access to each. `kubegate cluster join-token NAME`:
- * a one-time token an agent joins with.
+ * cluster's agent is connected, and your access to each. `kubegate cluster add NAME`: registers
+ * a cluster and prints the one line its admin runs to install the agent (`cluster install-link
+ * NAME` prints another for a registered cluster). `kubegate cluster join-token NAME`: a
+ * one-time token an agent joins with, for installs done by hand.
  */
-import type { ClusterView, JoinTokenView } from '../../api/api-views';
+import type { ClusterView, InstallLinkView, JoinTokenView } from '../../api/api-views';
 import { apiSubcommand, seg } from './api-command';
 import { OUTPUT_OPTION, TABLE_OUTPUT_HELP, TEXT_OUTPUT_HELP, list, outputFormat, printJson, printTable } from './output';
 import { commandGroup } from './subcommands';
-import { parseDurationMs } from '../../config/duration';
+import { DurationError, parseDurationMs } from '../../config/duration';
+import { UsageError } from '../cli-error';
+import { PATTERNS } from '../../../policies/src/names';
 
 function status(c: ClusterView): string {
   if (c.connection === 'direct') return 'direct';
@@ -61,7 +65,94 @@ const joinTokenCommand = apiSubcommand({
   },
 });
 
+const TTL_HELP = '  --ttl DURATION        how long the link can be used, e.g. 15m (default the hub\'s, 15m unless\n                        configured; 1s to 24h)';
+
+/** The one line first, so `| head -1` or a copy of the first line is all anyone needs. */
+function printInstallLink(r: InstallLinkView, format: string): void {
+  if (format === 'json') return printJson(r);
+  const labels = Object.entries(r.labels).map(([k, v]) => `${k}=${v}`);
+  process.stdout.write(
+    [
+      r.command,
+      `# Run the line above in bash or zsh, with kubectl pointed at cluster "${r.cluster}" (its admin's kubeconfig).`,
+      `# It installs kubegate's agent (${r.images.agent}) for "${r.cluster}"${labels.length ? ` with labels ${labels.join(', ')}` : ''}; the link works once, until ${r.expiresAt} (token ${r.tokenId}).`,
+      ...(r.caPem ? ['# kubectl verifies the hub against the CA in the line. Where kubectl ignores SSL_CERT_FILE (macOS), run instead:', `#   ${r.curlCommand}`] : []),
+      '',
+    ].join('\n'),
+  );
+}
+
+/** --label k=v, each a Kubernetes label (policies select clusters by them). */
+function labelsOf(given: readonly string[] | undefined): Record<string, string> {
+  const labels: Record<string, string> = {};
+  const key = new RegExp(PATTERNS.labelKey, 'u');
+  const value = new RegExp(PATTERNS.labelValue, 'u');
+  for (const label of given ?? []) {
+    const eq = label.indexOf('=');
+    if (eq === -1) throw new UsageError(`--label "${label}" must be KEY=VALUE, e.g. env=prod`);
+    const [k, v] = [label.slice(0, eq), label.slice(eq + 1)];
+    if (!key.test(k)) throw new UsageError(`--label "${label}": "${k}" is not a label key (an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric)`);
+    if (!value.test(v)) throw new UsageError(`--label "${label}": "${v}" is not a label value (empty, or at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric)`);
+    if (k in labels && labels[k] !== v) throw new UsageError(`--label ${k} is given twice, with different values`);
+    labels[k] = v;
+  }
+  return labels;
+}
+
+const CLUSTER_NAME = new RegExp(PATTERNS.clusterName, 'u');
+
+function checkTtl(ttl: string | undefined): void {
+  if (ttl === undefined) return;
+  let ms: number;
+  try {
+    ms = parseDurationMs(ttl);
+  } catch (err) {
+    if (err instanceof DurationError) throw new UsageError(`--ttl ${err.message}`);
+    throw err;
+  }
+  if (ms < 1000 || ms > 24 * 3_600_000) throw new UsageError(`--ttl ${ttl} is out of range: an install link lasts at least 1s and at most 24h`);
+}
+
+const addCommand = apiSubcommand({
+  summary: 'register a cluster and print the one command that installs its agent',
+  usage: 'cluster add NAME [--label KEY=VALUE]... [--ttl DURATION] [-o text|json]',
+  description:
+    'Registers cluster NAME with the hub (it shows in `kubegate cluster list` as never-connected until its agent says hello) and prints one line to run against that cluster: `kubectl apply -f https://<hub>/install/<token>`, with the hub\'s CA handed to kubectl so it verifies the hub. The link serves the agent\'s manifest for NAME once, with a fresh join token inside, and the images and ClusterRoles the hub is configured with (agentInstall); after use or expiry it is refused. The token is shown once (kubegate keeps only its hash). Administrators only.\n\nTo install the agent again, or to move it to the images the hub now names, run `kubegate cluster install-link NAME` and the line it prints.',
+  options: { label: { type: 'string', multiple: true }, ttl: { type: 'string' }, ...OUTPUT_OPTION },
+  optionsHelp: `  --label KEY=VALUE     a label policies select the cluster by, e.g. env=prod; repeat for several\n${TTL_HELP}\n${TEXT_OUTPUT_HELP}`,
+  positionals: ['NAME'],
+  async run(values, [name], client) {
+    const format = outputFormat(values.output, ['text', 'json']);
+    if (!CLUSTER_NAME.test(name!)) throw new UsageError(`cluster name "${name}" must be a DNS label (lowercase letters, digits and '-', at most 63)`);
+    const labels = labelsOf(values.label);
+    checkTtl(values.ttl);
+    const r = await client().post<InstallLinkView>('/clusters', { name, labels, ...(values.ttl !== undefined ? { ttl: values.ttl } : {}) });
+    printInstallLink(r, format);
+    return 0;
+  },
+});
+
+const installLinkCommand = apiSubcommand({
+  summary: "print a new one-command install of a registered cluster's agent (reinstall, upgrade)",
+  usage: 'cluster install-link NAME [--ttl DURATION] [-o text|json]',
+  description:
+    'Prints the line `kubegate cluster add` prints, for a cluster already registered: a new one-time link to its agent\'s manifest with the images the hub names today. Running it on the cluster reinstalls the agent, or upgrades it to those images (the agent keeps its identity; the new join token is not needed then and expires unused). Administrators only.',
+  options: { ttl: { type: 'string' }, ...OUTPUT_OPTION },
+  optionsHelp: `${TTL_HELP}\n${TEXT_OUTPUT_HELP}`,
+  positionals: ['NAME'],
+  async run(values, [name], client) {
+    const format = outputFormat(values.output, ['text', 'json']);
+    if (!CLUSTER_NAME.test(name!)) throw new UsageError(`cluster name "${name}" must be a DNS label (lowercase letters, digits and '-', at most 63)`);
+    checkTtl(values.ttl);
+    const r = await client().post<InstallLinkView>(`/clusters/${seg(name!)}/install-tokens`, values.ttl !== undefined ? { ttl: values.ttl } : {});
+    printInstallLink(r, format);
+    return 0;
+  },
+});
+
 export const clusterCommand = commandGroup('cluster', 'clusters and their agents', {
   list: listCommand,
+  add: addCommand,
+  'install-link': installLinkCommand,
   'join-token': joinTokenCommand,
 });
