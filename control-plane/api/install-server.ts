@@ -76,6 +76,15 @@ async function serveLink(props: InstallServerProps, request: FastifyRequest<{ Pa
   }
 }
 
+/**
+ * A request Fastify could not take (a path that does not decode, say) may carry a link, and its
+ * error's message repeats the path: only the kind of error is logged.
+ */
+function badRequest(props: InstallServerProps, err: { code?: string }, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  props.logger.warn('install link refused', { reason: 'bad request', code: err.code, from: request.socket.remoteAddress });
+  return reply.code(400).type('text/plain; charset=utf-8').send('kubegate: bad request; copy the whole command `kubegate cluster add` printed\n');
+}
+
 export function buildInstallApp(props: InstallServerProps): FastifyInstance<https.Server> {
   const app = Fastify({
     // No client certificate is asked for: the link's token is the credential.
@@ -86,10 +95,12 @@ export function buildInstallApp(props: InstallServerProps): FastifyInstance<http
     forceCloseConnections: true,
     exposeHeadRoutes: false,
     routerOptions: { maxParamLength: 256 },
+    frameworkErrors: (err, request, reply) => void badRequest(props, err, request, reply),
   }) as unknown as FastifyInstance<https.Server>;
   app.get<{ Params: { token: string } }>(`${INSTALL_PATH}/:token`, (request, reply) => serveLink(props, request, reply));
   app.setNotFoundHandler((_request, reply) => refuse(reply, 404, 'this port serves install links only: GET /install/<token>'));
-  app.setErrorHandler((err, _request, reply) => {
+  app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, request, reply) => {
+    if (err.statusCode !== undefined && err.statusCode < 500) return badRequest(props, err, request, reply);
     props.logger.error('install link failed', { error: err });
     return reply.code(500).type('text/plain; charset=utf-8').send('kubegate: the hub could not serve this install link; the controller log has the details\n');
   });

@@ -167,6 +167,12 @@ describe('the install listener', () => {
     expect((await fetchLink(`${install.url}/install/0123456789ab.${'B'.repeat(43)}`, h.servingCa.certPem)).status).toBe(404);
     expect((await fetchLink(`${install.url}/install/not-a-token`, h.servingCa.certPem)).status).toBe(404);
     expect(await fetchLink(`${install.url}/api/v1/whoami`, h.servingCa.certPem)).toMatchObject({ status: 404, body: expect.stringMatching(/install links only/) });
+    // A path that does not decode is refused, and the log does not repeat it.
+    logLines.length = 0;
+    const undecodable = await fetchLink(`${other.url}%zz`, h.servingCa.certPem);
+    expect(undecodable).toMatchObject({ status: 400, body: expect.stringMatching(/^kubegate: bad request/) });
+    expect(logLines.join('\n')).not.toContain(other.url.split('.').pop());
+    expect(logLines.length).toBe(1);
     // The wrong secret did not spend the real link.
     expect((await fetchLink(other.url, h.servingCa.certPem)).status).toBe(200);
   });
