@@ -7,8 +7,8 @@
  */
 import { ChartShapeUnsupportedError } from './chart-errors';
 import type { CollectionPlan, Fragment } from './prop-plans';
-import { scalarNode } from './string-templates';
-import { isPlainObject, type Entry, type Item, type Node, type RangeSpec } from './template-tree';
+import { isJsonDocument, scalarNode } from './string-templates';
+import { isPlainObject, linesOf, type Entry, type Item, type Node, type RangeSpec } from './template-tree';
 
 /** A list or map prop in the tree, with the expression its range iterates. */
 export interface RangeSource {
@@ -17,10 +17,17 @@ export interface RangeSource {
   readonly over: string;
 }
 
-export function buildNode(json: unknown, fragments: readonly Fragment[], ranges: readonly RangeSource[]): Node {
-  if (Array.isArray(json)) return { t: 'seq', items: seqItems(json, fragments, ranges), src: json };
+/** `jsonText`: json is a line of a JSON document's text. */
+export function buildNode(json: unknown, fragments: readonly Fragment[], ranges: readonly RangeSource[], jsonText?: boolean): Node {
+  if (Array.isArray(json)) return { t: 'seq', items: seqItems(json, fragments, ranges, jsonText), src: json };
   if (isPlainObject(json)) return { t: 'map', entries: mapEntries(json, fragments, ranges), src: json };
-  return { ...scalarNode(json as string | number | boolean | null, fragments), src: json };
+  // A text is split into lines, unless a prop's own text spans lines in it (a PEM certificate).
+  if (typeof json === 'string' && jsonText === undefined && json.includes('\n') && !fragments.some((f) => f.text?.includes('\n') && json.includes(f.text))) {
+    const lines = linesOf(json);
+    const isJson = isJsonDocument(json);
+    return { t: 'text', json: isJson, lines: { t: 'seq', items: seqItems(lines, fragments, ranges, isJson), src: lines }, src: json };
+  }
+  return { ...scalarNode(json as string | number | boolean | null, fragments, jsonText), src: json };
 }
 
 const mentions = (value: unknown, texts: readonly string[]) => {
@@ -32,7 +39,7 @@ const firstTexts = (r: RangeSource) => r.plan.swap.map(([a]) => a);
 const secondTexts = (r: RangeSource) => r.plan.swap.map(([, b]) => b);
 const spec = (r: RangeSource): RangeSpec => ({ prop: r.prop, vars: r.plan.vars, over: r.over });
 
-function seqItems(json: unknown[], fragments: readonly Fragment[], ranges: readonly RangeSource[]): Item[] {
+function seqItems(json: unknown[], fragments: readonly Fragment[], ranges: readonly RangeSource[], jsonText?: boolean): Item[] {
   const units: { start: number; length: number; range: RangeSource }[] = [];
   for (const r of ranges) {
     const first = json.flatMap((x, i) => (mentions(x, firstTexts(r)) ? [i] : []));
@@ -63,12 +70,12 @@ function seqItems(json: unknown[], fragments: readonly Fragment[], ranges: reado
     if (unit) {
       const body = json.slice(i, i + unit.length);
       const inner = [...fragments, ...unit.range.plan.first];
-      items.push({ kind: 'range', guard: [], range: spec(unit.range), nodes: body.map((x) => buildNode(x, inner, ranges)), src: json.slice(i, i + 2 * unit.length) });
+      items.push({ kind: 'range', guard: [], range: spec(unit.range), nodes: body.map((x) => buildNode(x, inner, ranges, jsonText)), src: json.slice(i, i + 2 * unit.length) });
       i += 2 * unit.length;
       continue;
     }
     if (units.some((u) => i > u.start && i < u.start + 2 * u.length)) throw new ChartShapeUnsupportedError('two list props repeat overlapping output');
-    items.push({ kind: 'one', guard: [], node: buildNode(json[i], fragments, ranges) });
+    items.push({ kind: 'one', guard: [], node: buildNode(json[i], fragments, ranges, jsonText) });
     i++;
   }
   return items;

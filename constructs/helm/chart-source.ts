@@ -3,7 +3,7 @@
  * props, the JSON Schema its props are checked with, and where its props interface is
  * declared (for the docs). One small object per construct (agent-chart-source.ts, ...).
  */
-import type { JsonSchema } from './prop-plans';
+import type { Fragment, JsonSchema, PlanOptions } from './prop-plans';
 
 export interface ChartSource {
   /** The chart's name: kubegate-agent */
@@ -22,6 +22,19 @@ export interface ChartSource {
    * construct's own refusal.
    */
   readonly refusals?: readonly { readonly when: string; readonly message: string }[];
+  /** Props absent from the base synthesis, and sentinels for patterns no family fits (prop-plans.ts). */
+  readonly plan?: PlanOptions;
+  /**
+   * Props that must change with another's variant for the construct to accept it (give a
+   * Secret instead of a URL: the URL must go): prop -> { other prop: value, or ABSENT }.
+   */
+  readonly companions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
+  /**
+   * Values the construct computes from props (a worker count from a CPU limit), for one
+   * synthesis's props: the computed text or number and the template expression that computes
+   * it the same way. Written by hand; the equivalence tests check them.
+   */
+  derived?(props: Record<string, unknown>): Fragment[];
   /** The construct's objects for these props, as `kubegate manifests` prints them. */
   synth(props: Record<string, unknown>): unknown[];
 }

@@ -3,11 +3,13 @@
  * gets a chart by one entry here and a ChartSource beside it.
  */
 import { agentChartSource } from './agent-chart-source';
+import { hubChartSource } from './hub-chart-source';
 import type { ChartSource } from './chart-source';
 import { UnknownChartError } from './chart-errors';
 
 export const CHART_SOURCES: Readonly<Record<string, ChartSource>> = {
   agent: agentChartSource,
+  hub: hubChartSource,
 };
 
 export function chartSource(name: string): ChartSource {

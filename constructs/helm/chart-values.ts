@@ -12,25 +12,36 @@ import type { JsonSchema } from './prop-plans';
 
 const OWN_WORDING = new Set(['problems', 'errorCode']);
 
-/** What values.yaml holds for a prop; undefined when it is left out (required, or optional without a default). */
-function written(schema: JsonSchema, doc: PropDoc | undefined): unknown {
-  const literal = literalDefault(doc?.defaultText);
+/**
+ * Props never written into values.yaml, whatever their default: those that exclude others
+ * (a PostgreSQL Secret's key means nothing without the Secret), which a user gives or not.
+ */
+export type Unwritten = ReadonlySet<string>;
+/** Defaults given by the chart source, by dotted prop path. */
+export type Defaults = Readonly<Record<string, unknown>>;
+
+/** What values.yaml holds for a prop; undefined when it is left out (required, optional without a default, or unwritten). */
+function written(schema: JsonSchema, doc: PropDoc | undefined, path = '', unwritten: Unwritten = new Set(), defaults: Defaults = {}): unknown {
+  if (unwritten.has(path)) return undefined;
+  const literal = defaults[path] ?? literalDefault(doc?.defaultText);
   if (literal !== undefined) return literal;
   if (schema.type === 'array') return [];
   if (schema.type === 'object' && !schema.properties) return {};
   if (schema.type === 'object' && schema.properties) {
     const inner: Record<string, unknown> = {};
     for (const [k, sub] of Object.entries(schema.properties as Record<string, JsonSchema>)) {
-      const v = written(sub, doc?.children[k]);
+      const v = written(sub, doc?.children[k], path ? `${path}.${k}` : k, unwritten, defaults);
       if (v !== undefined) inner[k] = v;
     }
-    return Object.keys(inner).length > 0 ? inner : undefined;
+    // Written even when empty, so templates can read its fields.
+    return inner;
   }
   return undefined;
 }
 
-export function valuesSchema(schema: JsonSchema, docs: Readonly<Record<string, PropDoc>>): JsonSchema {
-  const walk = (s: JsonSchema, docsHere: Readonly<Record<string, PropDoc>>): JsonSchema => {
+export function valuesSchema(schema: JsonSchema, docs: Readonly<Record<string, PropDoc>>, unwritten: Unwritten = new Set(), defaults: Defaults = {}): JsonSchema {
+  const walk = (s: JsonSchema, docsHere: Readonly<Record<string, PropDoc>>, path = ''): JsonSchema => {
+    const at = (name: string) => (path ? `${path}.${name}` : name);
     const out: JsonSchema = {};
     for (const [k, v] of Object.entries(s)) {
       if (OWN_WORDING.has(k)) continue;
@@ -38,9 +49,9 @@ export function valuesSchema(schema: JsonSchema, docs: Readonly<Record<string, P
         out.properties = Object.fromEntries(
           Object.entries(v as Record<string, JsonSchema>).map(([name, sub]) => {
             const doc = docsHere[name];
-            const cleaned = walk(sub, doc?.children ?? {});
+            const cleaned = walk(sub, doc?.children ?? {}, at(name));
             const description = describe(doc);
-            const literal = literalDefault(doc?.defaultText);
+            const literal = unwritten.has(at(name)) ? undefined : (defaults[at(name)] ?? literalDefault(doc?.defaultText));
             return [name, { ...(description ? { description } : {}), ...(literal !== undefined ? { default: literal } : {}), ...cleaned }];
           }),
         );
@@ -49,7 +60,7 @@ export function valuesSchema(schema: JsonSchema, docs: Readonly<Record<string, P
       } else out[k] = v;
     }
     if (s.properties) {
-      const always = Object.entries(s.properties as Record<string, JsonSchema>).filter(([name, sub]) => written(sub, docsHere[name]) !== undefined).map(([name]) => name);
+      const always = Object.entries(s.properties as Record<string, JsonSchema>).filter(([name, sub]) => written(sub, docsHere[name], at(name), unwritten, defaults) !== undefined).map(([name]) => name);
       const required = [...new Set([...((s.required as string[] | undefined) ?? []), ...always])];
       if (required.length > 0) out.required = required;
     }
@@ -64,21 +75,21 @@ function describe(doc: PropDoc | undefined): string {
 }
 
 /** values.yaml: every prop, in the schema's order, under its docs. */
-export function valuesYaml(schema: JsonSchema, docs: Readonly<Record<string, PropDoc>>, title: string): string {
+export function valuesYaml(schema: JsonSchema, docs: Readonly<Record<string, PropDoc>>, title: string, unwritten: Unwritten = new Set(), defaults: Defaults = {}): string {
   const lines = [`# Values of the ${title} chart, one per prop of the construct it is generated from.`, '# Props marked required have no default: give them with -f or --set.', ''];
-  const walk = (s: JsonSchema, docsHere: Readonly<Record<string, PropDoc>>, indent: string, commented: boolean) => {
+  const walk = (s: JsonSchema, docsHere: Readonly<Record<string, PropDoc>>, indent: string, commented: boolean, path: string) => {
     const required = new Set<string>((s.required as string[] | undefined) ?? []);
     for (const [name, sub] of Object.entries((s.properties ?? {}) as Record<string, JsonSchema>)) {
       const doc = docsHere[name];
       for (const line of wrap(doc?.text ?? '', 94 - indent.length)) lines.push(`${indent}# ${line}`);
       if (doc?.defaultText) for (const line of wrap(`Default: ${doc.defaultText}.`, 94 - indent.length)) lines.push(`${indent}# ${line}`);
       if (required.has(name)) lines.push(`${indent}# Required.`);
-      const value = written(sub, doc);
+      const value = written(sub, doc, path ? `${path}.${name}` : name, unwritten, defaults);
       const hide = commented || value === undefined;
       const prefix = `${indent}${hide ? '# ' : ''}`;
       if (sub.type === 'object' && sub.properties) {
-        lines.push(`${prefix}${name}:`);
-        walk(sub, doc?.children ?? {}, `${indent}  `, hide);
+        lines.push(`${prefix}${name}:${!hide && Object.keys(value as object).length === 0 ? ' {}' : ''}`);
+        walk(sub, doc?.children ?? {}, `${indent}  `, hide, path ? `${path}.${name}` : name);
       } else if (value === undefined) {
         lines.push(`${prefix}${name}:`);
       } else {
@@ -87,7 +98,7 @@ export function valuesYaml(schema: JsonSchema, docs: Readonly<Record<string, Pro
       if (indent === '') lines.push('');
     }
   };
-  walk(schema, docs, '', false);
+  walk(schema, docs, '', false, '');
   return `${lines.join('\n').trimEnd()}\n`;
 }
 

@@ -112,7 +112,13 @@ export function literalDefault(defaultText: string | undefined): unknown {
   if (/^'[^']*'$/.test(t)) return t.slice(1, -1);
   if (/^-?\d+(\.\d+)?$/.test(t)) return Number(t);
   if (t === 'true' || t === 'false') return t === 'true';
-  if (t === '[]') return [];
-  if (t === '{}') return {};
+  if (/^[[{]/.test(t)) {
+    // A JavaScript literal of strings and numbers: { 'kubernetes.io/metadata.name': 'monitoring' }
+    try {
+      return JSON.parse(t.replace(/'([^'\\]*)'/g, '"$1"').replace(/([{,]\s*)([A-Za-z_$][\w$]*)\s*:/g, '$1"$2":').replace(/,\s*([}\]])/g, '$1'));
+    } catch {
+      return undefined;
+    }
+  }
   return undefined;
 }

@@ -9,13 +9,13 @@ import type { Scalar } from './template-tree';
 
 const goString = (s: string) => JSON.stringify(s);
 
-export function scalarNode(value: string | number | boolean | null, fragments: readonly Fragment[]): Scalar {
+export function scalarNode(value: string | number | boolean | null, fragments: readonly Fragment[], jsonText?: boolean): Scalar {
   if (typeof value === 'number') {
     const f = fragments.find((x) => x.number === value);
     return f ? { t: 'expr', e: `${f.expr} | int`, type: 'number' } : { t: 'lit', v: value };
   }
   if (typeof value !== 'string') return { t: 'lit', v: value };
-  const direct = stringExpr(value, fragments);
+  const direct = stringExpr(value, fragments, jsonText);
   if (direct !== undefined) return { t: 'expr', e: direct, type: 'string' };
   const decoded = base64Text(value);
   if (decoded !== undefined) {
@@ -27,8 +27,9 @@ export function scalarNode(value: string | number | boolean | null, fragments: r
 }
 
 /** The expression printing `s` with each fragment's text replaced by its expression; undefined if none occurs. */
-export function stringExpr(s: string, fragments: readonly Fragment[]): string | undefined {
-  const json = isJsonDocument(s);
+/** `jsonText`: the string is part of a JSON document (a line of one); by default, whether it is one. */
+export function stringExpr(s: string, fragments: readonly Fragment[], jsonText?: boolean): string | undefined {
+  const json = jsonText ?? isJsonDocument(s);
   const texts = fragments.filter((f) => f.text !== undefined).sort((a, b) => b.text!.length - a.text!.length);
   const numbers = fragments.filter((f) => f.number !== undefined);
   const parts: string[] = [];
@@ -65,7 +66,7 @@ export function stringExpr(s: string, fragments: readonly Fragment[]): string | 
   return `(print ${parts.join(' ')})`;
 }
 
-function isJsonDocument(s: string): boolean {
+export function isJsonDocument(s: string): boolean {
   if (!/^\s*[[{]/.test(s)) return false;
   try {
     JSON.parse(s);

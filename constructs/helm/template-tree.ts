@@ -22,7 +22,30 @@ export interface RangeSpec {
   readonly over: string;
 }
 
-export type Node = (Scalar | MapNode | SeqNode | ChoiceNode) & { readonly src: unknown };
+export type Node = (Scalar | MapNode | SeqNode | ChoiceNode | DigestNode | TextNode) & { readonly src: unknown };
+
+/**
+ * A multi-line string (a config file, a pretty-printed JSON bootstrap) as its lines, each
+ * with its line break, so that variants change lines, not the whole text. Rendered by a named
+ * template; `json` when the text is a JSON document (props' text in it is JSON-escaped).
+ */
+export interface TextNode {
+  readonly t: 'text';
+  readonly lines: SeqNode & { readonly src: unknown };
+  readonly json: boolean;
+}
+
+/** A text's lines, each keeping its line break. */
+export const linesOf = (text: string): string[] => text.split(/(?<=\n)/);
+
+/** A hash of another part of the output (a config digest that rolls pods): rendered by hashing that part's template. */
+export interface DigestNode {
+  readonly t: 'digest';
+  /** Hex characters kept. */
+  readonly length: number;
+  /** The hashed part: the object's index and the path in it, in the base synthesis. */
+  readonly target: { readonly object: number; readonly path: readonly (string | number)[] };
+}
 
 export interface MapNode {
   readonly t: 'map';

@@ -3,11 +3,20 @@
  * `{{ expr | toJson }}`, with guards and ranges as `{{- if }}` / `{{- range }}` lines (the
  * leading `-` eats the line break before them, so they leave no blank lines behind).
  */
-import type { Entry, GuardAtom, Item, Node, Scalar } from './template-tree';
+import type { DigestNode, Entry, GuardAtom, Item, Node, Scalar, TextNode } from './template-tree';
 
 type Line = string;
 
-export function documentText(node: Node, guard: readonly GuardAtom[]): string {
+/** How nodes that stand for other template text are written: a digest's hash, a text's named template. */
+export interface Resolvers {
+  digest(d: DigestNode): string;
+  text(t: TextNode): string;
+}
+
+let resolvers: Resolvers;
+
+export function documentText(node: Node, guard: readonly GuardAtom[], using: Resolvers): string {
+  resolvers = using;
   const lines: Line[] = [];
   open(lines, 0, guard);
   value(lines, node, 0);
@@ -43,11 +52,13 @@ function scalarText(s: Scalar): string {
   return s.type === 'number' ? `{{ ${s.e} }}` : `{{ ${s.e} | toJson }}`;
 }
 
-const isScalar = (n: Node): n is Node & Scalar => n.t === 'lit' || n.t === 'expr';
+const isScalar = (n: Node): n is Node & (Scalar | DigestNode | TextNode) => n.t === 'lit' || n.t === 'expr' || n.t === 'digest' || n.t === 'text';
 const inlineChoice = (n: Node): boolean => n.t === 'choice' && [...n.branches.map((b) => b.node), n.otherwise].every((b) => isScalar(b) || inlineChoice(b));
 
 /** A scalar or a choice of scalars, on one line. */
 function inline(n: Node): string {
+  if (n.t === 'digest') return `{{ ${resolvers.digest(n)} | toJson }}`;
+  if (n.t === 'text') return `{{ ${resolvers.text(n)} | toJson }}`;
   if (isScalar(n)) return scalarText(n);
   if (n.t !== 'choice') throw new Error('not inline');
   const branches = n.branches.map((b, i) => `{{ ${i === 0 ? 'if' : 'else if'} ${b.cond} }}${inline(b.node)}`).join('');

@@ -10,7 +10,7 @@ import { ChartShapeUnsupportedError } from './chart-errors';
 import { buildNode, type RangeSource } from './build-tree';
 import type { Fragment } from './prop-plans';
 import { scalarNode } from './string-templates';
-import { inBase, isPlainObject, jsonEqual, sameTemplate, type Entry, type Item, type MapNode, type Node, type SeqNode } from './template-tree';
+import { isPlainObject, jsonEqual, linesOf, sameTemplate, type ChoiceNode, type Entry, type GuardAtom, type Item, type MapNode, type Node, type SeqNode } from './template-tree';
 
 export interface VariantContext {
   readonly prop: string;
@@ -21,15 +21,32 @@ export interface VariantContext {
   readonly ranges: readonly RangeSource[];
   /** Where in the output, for messages. */
   readonly at: string;
+  /**
+   * The conditions true in this synthesis besides `cond`: those of the variants its companions
+   * put other props in. The tree is compared with what it renders under them, and a choice
+   * of such a prop takes this variant's branch ahead of its own (it is the narrower case).
+   */
+  readonly implied?: readonly { readonly prop: string; readonly cond: string }[];
+  /** Inside a JSON document's text: new lines are built with JSON escaping. */
+  readonly jsonText?: boolean;
 }
 
 type KeyOf = (x: unknown) => string | undefined;
 
 export function mergeVariant(node: Node, json: unknown, ctx: VariantContext, keyOf: KeyOf = nameKey): Node {
-  if (jsonEqual(node.src, json)) return node;
+  // A digest follows what it hashes.
+  if (node.t === 'digest') return node;
+  if (jsonEqual(rendered(node, ctx), json)) return node;
   if (node.t === 'choice') {
-    if (node.prop !== ctx.prop) throw new ChartShapeUnsupportedError(`${node.prop} and ${ctx.prop} both change ${ctx.at}`);
-    node.branches.push({ cond: ctx.cond, node: buildNode(json, ctx.fragments, ctx.ranges) });
+    const branch = { cond: ctx.cond, node: buildNode(json, ctx.fragments, ctx.ranges, ctx.jsonText) };
+    if (sameTemplate(branch.node, selected(node, ctx))) return node;
+    if (node.prop === ctx.prop) node.branches.push(branch);
+    else if (ctx.implied?.some((i) => i.prop === node.prop)) node.branches.unshift(branch);
+    else throw new ChartShapeUnsupportedError(`${node.prop} and ${ctx.prop} both change ${ctx.at}`);
+    return node;
+  }
+  if (node.t === 'text' && typeof json === 'string' && json.includes('\n')) {
+    mergeSeq(node.lines, linesOf(json), { ...ctx, jsonText: node.json }, () => undefined);
     return node;
   }
   if (node.t === 'map' && isPlainObject(json)) {
@@ -40,9 +57,31 @@ export function mergeVariant(node: Node, json: unknown, ctx: VariantContext, key
     mergeSeq(node, json, ctx, keyOf);
     return node;
   }
-  const alternative = buildNode(json, ctx.fragments, ctx.ranges);
+  const alternative = buildNode(json, ctx.fragments, ctx.ranges, ctx.jsonText);
   if (sameTemplate(alternative, node)) return node;
   return { t: 'choice', prop: ctx.prop, branches: [{ cond: ctx.cond, node: alternative }], otherwise: node, src: node.src };
+}
+
+const trueIn = (ctx: VariantContext, cond: string) => cond === ctx.cond || (ctx.implied ?? []).some((i) => i.cond === cond);
+/** Whether a guard holds in this synthesis. */
+const holds = (guard: readonly GuardAtom[], ctx: VariantContext) => guard.every((a) => trueIn(ctx, a.cond) !== a.negated);
+const selected = (node: ChoiceNode, ctx: VariantContext): Node => node.branches.find((b) => trueIn(ctx, b.cond))?.node ?? node.otherwise;
+
+/** The JSON the tree renders in this synthesis (as far as the syntheses folded in so far tell). */
+function rendered(node: Node, ctx: VariantContext): unknown {
+  if (!ctx.implied?.length) return node.src;
+  if (node.t === 'choice') return rendered(selected(node, ctx), ctx);
+  if (node.t === 'map') {
+    const out: Record<string, unknown> = {};
+    for (const e of node.entries.filter((x) => holds(x.guard, ctx))) {
+      if (e.kind === 'one') out[e.keySrc] = rendered(e.value, ctx);
+      else for (const k of e.srcKeys) out[k] = (node.src as Record<string, unknown>)[k];
+    }
+    return out;
+  }
+  if (node.t === 'seq') return node.items.filter((i) => holds(i.guard, ctx)).flatMap((i) => (i.kind === 'one' ? [rendered(i.node, ctx)] : [...i.src]));
+  if (node.t === 'text') return (rendered(node.lines, ctx) as string[]).join('');
+  return node.src;
 }
 
 const negated = (ctx: VariantContext) => ({ prop: ctx.prop, cond: ctx.cond, negated: true });
@@ -50,10 +89,10 @@ const positive = (ctx: VariantContext) => ({ prop: ctx.prop, cond: ctx.cond, neg
 
 function mergeMap(node: MapNode & { src: unknown }, json: Record<string, unknown>, ctx: VariantContext): void {
   const known = new Set<string>();
-  for (const entry of node.entries.filter((e) => inBase(e.guard))) {
+  for (const entry of node.entries.filter((e) => holds(e.guard, ctx))) {
     if (entry.kind === 'one') {
       known.add(entry.keySrc);
-      if (entry.keySrc in json) entry.value = mergeVariant(entry.value, json[entry.keySrc], { ...ctx, at: `${ctx.at}.${entry.keySrc}` });
+      if (entry.keySrc in json) entry.value = mergeVariant(entry.value, json[entry.keySrc], { ...ctx, jsonText: undefined, at: `${ctx.at}.${entry.keySrc}` });
       else entry.guard.push(negated(ctx));
       continue;
     }
@@ -79,11 +118,11 @@ interface Flat {
 }
 
 function mergeSeq(node: SeqNode, json: unknown[], ctx: VariantContext, keyOf: KeyOf): void {
-  const base: Flat[] = node.items.filter((i) => inBase(i.guard)).flatMap((item): Flat[] => (item.kind === 'one' ? [{ item, json: item.node.src }] : item.src.map((j) => ({ item, json: j }))));
+  const base: Flat[] = node.items.filter((i) => holds(i.guard, ctx)).flatMap((item): Flat[] => (item.kind === 'one' ? [{ item, json: rendered(item.node, ctx) }] : item.src.map((j) => ({ item, json: j }))));
   const baseKeys = base.map((b) => keyOf(b.json));
   const unique = (k: string | undefined) => k !== undefined && baseKeys.filter((x) => x === k).length === 1;
   // Items that differ only by the varied prop's sentinels (an IPv4 host for a name) are the same template.
-  const sameTemplateOf = (a: unknown, b: unknown) => sameTemplate(buildNode(a, ctx.baseFragments, ctx.ranges), buildNode(b, ctx.fragments, ctx.ranges));
+  const sameTemplateOf = (a: unknown, b: unknown) => sameTemplate(buildNode(a, ctx.baseFragments, ctx.ranges, ctx.jsonText), buildNode(b, ctx.fragments, ctx.ranges, ctx.jsonText));
   const same = (a: unknown, b: unknown) => (unique(keyOf(a)) ? keyOf(a) === keyOf(b) : jsonEqual(a, b) || sameTemplateOf(a, b));
   // Longest common subsequence, then walked from the start.
   const n = base.length;
@@ -109,7 +148,7 @@ function mergeSeq(node: SeqNode, json: unknown[], ctx: VariantContext, keyOf: Ke
       j++;
     } else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
       const at = inserts.get(i) ?? [];
-      at.push({ kind: 'one', guard: [positive(ctx)], node: buildNode(json[j], ctx.fragments, ctx.ranges) });
+      at.push({ kind: 'one', guard: [positive(ctx)], node: buildNode(json[j], ctx.fragments, ctx.ranges, ctx.jsonText) });
       inserts.set(i, at);
       j++;
     } else {

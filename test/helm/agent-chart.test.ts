@@ -16,7 +16,7 @@ import { writeChart } from '../../constructs/helm/write-chart';
 import { KubegateAgentPropsError } from '../../constructs/kubegate-agent';
 import { AgentRbacConfigError } from '../../constructs/agent-rbac';
 import { runCli } from '../cli/run-cli';
-import { helmCommand, objectsByIdentity, type Helm } from './helm-command';
+import { helmCommand, manifestsFlags, objectsByIdentity, type Helm } from './helm-command';
 
 jest.setTimeout(120_000);
 
@@ -50,21 +50,6 @@ function valuesFile(values: Record<string, unknown>): string {
   return file;
 }
 
-/** The same values as `kubegate manifests agent` flags. */
-function setFlags(values: Record<string, unknown>): string[] {
-  const flags: string[] = [];
-  for (const [key, value] of Object.entries(values)) {
-    if (key === 'hubCaPem') {
-      const file = path.join(dir, 'ca.crt');
-      fs.writeFileSync(file, value as string);
-      flags.push('--set-file', `hubCaPem=${file}`);
-    } else if (Array.isArray(value)) flags.push('--set', `${key}={${value.join(',')}}`);
-    else if (typeof value === 'object' && value !== null) for (const [k, v] of Object.entries(value)) flags.push('--set', `${key}.${k}=${String(v)}`);
-    else flags.push('--set', `${key}=${String(value)}`);
-  }
-  return flags;
-}
-
 test('helm lint passes on the generated chart (with the required values given)', async () => {
   const lint = await helm.run(['lint', chartDir, '-f', valuesFile(REQUIRED), '--strict']);
   expect(lint.stderr).toBe('');
@@ -75,7 +60,8 @@ test('helm lint passes on the generated chart (with the required values given)',
 test('without the required values, helm names each one missing', async () => {
   const out = await helm.run(['template', 'r', chartDir]);
   expect(out.code).not.toBe(0);
-  expect(out.stderr).toMatch(/missing propert.*'cluster', 'hubAgentEndpoint', 'hubCaPem', 'images'/);
+  expect(out.stderr).toMatch(/at '': missing properties 'cluster', 'hubAgentEndpoint', 'hubCaPem'/);
+  expect(out.stderr).toMatch(/at '\/images': missing properties 'agent', 'envoy'/);
 });
 
 test.each<[string, Record<string, unknown>]>([
@@ -91,7 +77,7 @@ test.each<[string, Record<string, unknown>]>([
   const rendered = await helm.run(['template', 'kubegate-agent', chartDir, '-f', valuesFile(values)]);
   expect(rendered.stderr).toBe('');
   expect(rendered.code).toBe(0);
-  const printed = await runCli(['manifests', 'agent', ...setFlags(values)]);
+  const printed = await runCli(['manifests', 'agent', ...manifestsFlags(values, dir, ['hubCaPem'])]);
   expect(printed.stderr).toBe('');
   expect(printed.code).toBe(0);
   const fromHelm = objectsByIdentity(rendered.stdout);

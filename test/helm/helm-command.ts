@@ -43,3 +43,19 @@ export function objectsByIdentity(stream: string): Record<string, unknown> {
   }
   return out;
 }
+
+/** The same values as `kubegate manifests` flags: --set a.b=v, lists as {x,y}, `fileProps` with --set-file. */
+export function manifestsFlags(values: Record<string, unknown>, dir: string, fileProps: readonly string[] = []): string[] {
+  const flags: string[] = [];
+  for (const [key, value] of Object.entries(values)) {
+    if (fileProps.includes(key)) {
+      const file = path.join(dir, `${key}.txt`);
+      fs.writeFileSync(file, value as string);
+      flags.push('--set-file', `${key}=${file}`);
+    } else if (Array.isArray(value)) flags.push('--set', `${key}={${value.join(',')}}`);
+    else if (typeof value === 'object' && value !== null) {
+      for (const [k, v] of Object.entries(value)) if (v !== null) flags.push('--set', Array.isArray(v) ? `${key}.${k}={${v.join(',')}}` : `${key}.${k}=${String(v)}`);
+    } else flags.push('--set', `${key}=${String(value)}`);
+  }
+  return flags;
+}

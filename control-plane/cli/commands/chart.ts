@@ -23,7 +23,7 @@ templates/. Install it with: helm install NAME DIR -f my-values.yaml
 `;
 
 export const chartCommand = {
-  summary: 'write a Helm chart generated from a construct (agent)',
+  summary: `write a Helm chart generated from a construct (${Object.keys(CHART_SOURCES).join(', ')})`,
   subcommands: Object.keys(CHART_SOURCES),
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseOptions(args, { out: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, true);

@@ -1,0 +1,70 @@
+/**
+ * The hub's chart: KubegateHub, synthesised exactly as `kubegate manifests hub` does, with the
+ * schema it exports. The store's props exclude each other, so the base synthesis uses a
+ * PostgreSQL URL (which also lets the controller's replica count be a traceable number) and
+ * the other store props are variants with the companions the construct needs. The rules
+ * across props that hub-settings.ts checks are refusals here, plus one the chart adds: with
+ * NodePort it needs edgeTunnelAddress (the construct would derive it from nodePorts.tunnel,
+ * an interplay of two props the generator does not derive).
+ */
+import { App, Chart } from 'cdk8s';
+import { KubegateHub, type KubegateHubProps } from '../kubegate-hub';
+import { workerThreads } from '../hub-edge';
+import { HUB_PROPS_SCHEMA } from '../hub-props-schema';
+import { DEFAULT_HUB_PORTS } from '../hub-settings';
+import { ABSENT, PRESENT } from './prop-plans';
+import type { ChartSource } from './chart-source';
+
+const absent = (v: string) => `(kindIs "invalid" ${v})`;
+const given = (v: string) => `(not (kindIs "invalid" ${v}))`;
+const PORTS = Object.keys(DEFAULT_HUB_PORTS).map((p) => `(int $.Values.ports.${p})`).concat('(int $.Values.edge.adminPort)').join(' ');
+const SQLITE = { 'store.postgresUrl': ABSENT, 'controller.replicas': 1 };
+
+export const hubChartSource: ChartSource = {
+  name: 'kubegate-hub',
+  description: "kubegate's hub: the controller, the edge Envoy and the NetworkPolicies between them",
+  sourceFile: 'constructs/hub-props.ts',
+  propsInterface: 'KubegateHubProps',
+  schema: HUB_PROPS_SCHEMA,
+  plan: {
+    baseAbsent: ['store.postgresSecret', 'store.postgresSecretKey', 'store.sqliteVolumeSize', 'store.sqliteStorageClass'],
+    defaults: Object.fromEntries(Object.entries(DEFAULT_HUB_PORTS).map(([name, port]) => [`ports.${name}`, port])),
+    sentinels: { 'store.postgresUrl': (token) => `postgres://${token}`, maxCertTtl: (_token, n) => `${n}s` },
+  },
+  companions: {
+    'store.postgresUrl': { 'controller.replicas': 1 },
+    'store.postgresSecret': { 'store.postgresUrl': ABSENT },
+    'store.postgresSecretKey': { 'store.postgresUrl': ABSENT, 'store.postgresSecret': PRESENT },
+    'store.sqliteVolumeSize': SQLITE,
+    'store.sqliteStorageClass': SQLITE,
+  },
+  refusals: [
+    { when: `ne (len (list ${PORTS})) (len (uniq (list ${PORTS})))`, message: 'ports and edge.adminPort: each listener needs a port of its own' },
+    { when: `and ${given('$.Values.store.postgresUrl')} ${given('$.Values.store.postgresSecret')}`, message: 'store: give postgresUrl or postgresSecret, not both' },
+    { when: `and ${given('$.Values.store.postgresSecretKey')} ${absent('$.Values.store.postgresSecret')}`, message: 'store.postgresSecretKey: only means something with store.postgresSecret' },
+    {
+      when: `and (or ${given('$.Values.store.postgresUrl')} ${given('$.Values.store.postgresSecret')}) (or ${given('$.Values.store.sqliteVolumeSize')} ${given('$.Values.store.sqliteStorageClass')})`,
+      message: 'store.sqliteVolumeSize and store.sqliteStorageClass: only mean something without PostgreSQL',
+    },
+    {
+      when: `and (gt (int $.Values.controller.replicas) 1) ${absent('$.Values.store.postgresUrl')} ${absent('$.Values.store.postgresSecret')}`,
+      message: 'controller.replicas: more than one replica needs an external PostgreSQL (store.postgresUrl or store.postgresSecret): SQLite on a volume serves one replica only',
+    },
+    {
+      when: `and (eq (toString $.Values.serviceType) "NodePort") ${absent('$.Values.edgeTunnelAddress')}`,
+      message: 'edgeTunnelAddress: the chart needs it with serviceType NodePort (member clusters must know where the tunnel listener is)',
+    },
+  ],
+  derived(props) {
+    // The edge's Envoy runs one worker per CPU of its limit (hub-edge.ts workerThreads).
+    const cpu = (props.edge as { cpuLimit?: string } | undefined)?.cpuLimit;
+    if (cpu === undefined) return [];
+    const c = '(toString $.Values.edge.cpuLimit)';
+    return [{ number: workerThreads(cpu), expr: `(max 1 (int (ceil (ternary (divf (trimSuffix "m" ${c}) 1000) (float64 ${c}) (hasSuffix "m" ${c})))))` }];
+  },
+  synth(props) {
+    const chart = new Chart(new App(), 'kubegate-hub');
+    new KubegateHub(chart, 'hub', props as unknown as KubegateHubProps);
+    return chart.toJson();
+  },
+};

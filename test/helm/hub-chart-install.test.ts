@@ -1,0 +1,89 @@
+/**
+ * The hub's chart in a real cluster (a local kube-apiserver with kube-controller-manager,
+ * kube-scheduler and one kwok node): `helm install` creates every object, the controller and
+ * edge pods run (kwok plays them); `helm upgrade` with a new controller image rolls the
+ * controller's Deployment and leaves the edge's alone. PostgreSQL by URL, so no volume needs a
+ * provisioner this cluster does not have.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { startLocalCluster, type LocalCluster } from '../../dev/local-cluster/local-cluster';
+import { loadToolchain } from '../../dev/toolchain/tools';
+import { silentLogger } from '../../control-plane/log/logger';
+import { chartFiles } from '../../constructs/helm/chart-files';
+import { hubChartSource } from '../../constructs/helm/hub-chart-source';
+import { writeChart } from '../../constructs/helm/write-chart';
+import { helmCommand, objectsByIdentity, type Helm } from './helm-command';
+
+jest.setTimeout(240_000);
+
+const image = (name: string, digit: string) => `registry.local/kubegate/${name}@sha256:${digit.repeat(64)}`;
+const VALUES = {
+  images: { controller: image('controller', 'a'), envoy: image('envoy', 'b') },
+  edgeUrl: 'https://kubegate.example.com',
+  store: { postgresUrl: 'postgres://kubegate:secret@db.example:5432/kubegate' },
+};
+const NEW_CONTROLLER = image('controller', 'c');
+
+let dir: string;
+let chartDir: string;
+let cluster: LocalCluster;
+let helm: Helm;
+
+beforeAll(async () => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-hub-chart-install-'));
+  chartDir = path.join(dir, 'chart');
+  writeChart(chartDir, chartFiles(hubChartSource), false);
+  fs.writeFileSync(path.join(dir, 'values.yaml'), stringify(VALUES));
+  cluster = await startLocalCluster({ name: 'helm-hub', stateDir: path.join(dir, 'cluster'), toolchain: loadToolchain(), logger: silentLogger, controlPlane: 'full', nodes: 1 });
+  helm = helmCommand(cluster.adminKubeconfigPath);
+});
+
+afterAll(async () => {
+  await cluster?.stop();
+  helm?.cleanup();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const kubectl = async (args: readonly string[]) => {
+  const r = await cluster.kubectl(args);
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
+  return r.stdout;
+};
+type Deployment = { metadata: { generation: number }; spec: { template: { spec: { containers: { image: string }[] } } } };
+const deployment = async (name: string) => JSON.parse(await kubectl(['get', 'deployment', name, '-n', 'kubegate-system', '-o', 'json'])) as Deployment;
+const rolledOut = (name: string) => kubectl(['rollout', 'status', `deployment/${name}`, '-n', 'kubegate-system', '--timeout=120s']);
+
+test('helm install creates every object of the chart, and the controller and edge pods run', async () => {
+  const install = await helm.run(['install', 'kubegate-hub', chartDir, '-f', path.join(dir, 'values.yaml'), '--namespace', 'default']);
+  expect(install.stderr).toBe('');
+  expect(install.code).toBe(0);
+  const manifest = await helm.run(['get', 'manifest', 'kubegate-hub', '--namespace', 'default']);
+  const objects = Object.values(objectsByIdentity(manifest.stdout)) as { kind: string; metadata: { name: string; namespace?: string } }[];
+  expect(objects.length).toBeGreaterThan(10);
+  for (const o of objects) {
+    const found = await cluster.kubectl(['get', o.kind, o.metadata.name, ...(o.metadata.namespace ? ['-n', o.metadata.namespace] : []), '-o', 'name']);
+    expect({ object: `${o.kind}/${o.metadata.name}`, code: found.code }).toEqual({ object: `${o.kind}/${o.metadata.name}`, code: 0 });
+  }
+  await rolledOut('kubegate-controller');
+  await rolledOut('kubegate-edge');
+});
+
+test('helm upgrade with a new controller image rolls the controller, not the edge', async () => {
+  const [controllerBefore, edgeBefore] = [await deployment('kubegate-controller'), await deployment('kubegate-edge')];
+  const upgrade = await helm.run(['upgrade', 'kubegate-hub', chartDir, '-f', path.join(dir, 'values.yaml'), '--set', `images.controller=${NEW_CONTROLLER}`, '--namespace', 'default']);
+  expect(upgrade.stderr).toBe('');
+  expect(upgrade.code).toBe(0);
+  const controller = await deployment('kubegate-controller');
+  expect(controller.spec.template.spec.containers[0]!.image).toBe(NEW_CONTROLLER);
+  expect(controller.metadata.generation).toBeGreaterThan(controllerBefore.metadata.generation);
+  expect((await deployment('kubegate-edge')).metadata.generation).toBe(edgeBefore.metadata.generation);
+  await rolledOut('kubegate-controller');
+  const sets = JSON.parse(await kubectl(['get', 'replicasets', '-n', 'kubegate-system', '-l', 'app.kubernetes.io/component=controller', '-o', 'json'])) as { items: { spec: { replicas: number; template: { spec: { containers: { image: string }[] } } } }[] };
+  expect(sets.items.map((s) => [s.spec.template.spec.containers[0]!.image, s.spec.replicas]).sort()).toEqual([
+    [VALUES.images.controller, 0],
+    [NEW_CONTROLLER, 1],
+  ]);
+});

@@ -1,0 +1,119 @@
+/**
+ * The hub's Helm chart, generated from KubegateHub: helm lint passes; `helm template` renders
+ * exactly what `kubegate manifests hub --set ...` prints for the same values, across the values
+ * that change the hub's shape (the three stores, NodePort or LoadBalancer, an edge URL with or
+ * without a port, IPv4 or IPv6, optional ports, resources, shards, CIDRs, annotations); bad
+ * values are refused by the schema naming the value, and the rules across props by the chart's
+ * refusals, each one as the construct refuses it.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { stringify } from 'yaml';
+import { chartFiles } from '../../constructs/helm/chart-files';
+import { hubChartSource } from '../../constructs/helm/hub-chart-source';
+import { writeChart } from '../../constructs/helm/write-chart';
+import { KubegateHubPropsError } from '../../constructs/kubegate-hub';
+import { runCli } from '../cli/run-cli';
+import { helmCommand, manifestsFlags, objectsByIdentity, type Helm } from './helm-command';
+
+jest.setTimeout(120_000);
+
+const DIGEST = 'sha256:' + 'a'.repeat(64);
+const REQUIRED = {
+  images: { controller: `registry.local/kubegate/controller@${DIGEST}`, envoy: `registry.local/kubegate/envoy@${DIGEST}` },
+  edgeUrl: 'https://kubegate.example.com',
+};
+
+let dir: string;
+let chartDir: string;
+let helm: Helm;
+
+beforeAll(() => {
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-hub-chart-'));
+  chartDir = path.join(dir, 'chart');
+  writeChart(chartDir, chartFiles(hubChartSource), false);
+  helm = helmCommand();
+});
+afterAll(() => {
+  helm?.cleanup();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+function valuesFile(values: Record<string, unknown>): string {
+  const file = path.join(dir, `values-${Math.random().toString(36).slice(2)}.yaml`);
+  fs.writeFileSync(file, stringify(values));
+  return file;
+}
+
+test('helm lint passes on the generated chart (with the required values given)', async () => {
+  const lint = await helm.run(['lint', chartDir, '-f', valuesFile(REQUIRED), '--strict']);
+  expect(lint.stderr).toBe('');
+  expect(lint.stdout).toContain('0 chart(s) failed');
+});
+
+test.each<[string, Record<string, unknown>]>([
+  ['only the required values (SQLite, LoadBalancer)', {}],
+  ['a PostgreSQL URL and three controllers', { store: { postgresUrl: 'postgres://kg:secret@db.example:5432/kubegate' }, controller: { replicas: 3 } }],
+  ['a PostgreSQL Secret with its key', { store: { postgresSecret: 'kubegate-db', postgresSecretKey: 'dsn' }, controller: { replicas: 2 } }],
+  ['a PostgreSQL Secret with the default key', { store: { postgresSecret: 'kubegate-db' } }],
+  ['SQLite sized, on a StorageClass', { store: { sqliteVolumeSize: '5Gi', sqliteStorageClass: 'fast-ssd' } }],
+  ['NodePort with fixed nodePorts and a tunnel address', { serviceType: 'NodePort', nodePorts: { https: 30443, tunnel: 30444, agent: 30445, api: 30446 }, edgeTunnelAddress: 'tunnel.example.com:30444' }],
+  ['an edge URL with a port and a slash, by IPv4', { edgeUrl: 'https://203.0.113.7:8443/' }],
+  ['an edge URL by IPv6, the tunnel address derived', { edgeUrl: 'https://[2001:db8::7]:9443' }],
+  ['an edge URL in capitals', { edgeUrl: 'https://KubeGate.Example.COM' }],
+  ['other ports, namespace, domain and admin port', { namespace: 'kg', ports: { xds: 19000, authz: 19001, status: 19002, agent: 19003, tunnel: 19004, api: 19005, edge: 9443 }, edge: { adminPort: 9902 }, clusterDomain: 'corp.local' }],
+  ['resources, shards and replicas of the edge', { edge: { replicas: 2, cpuRequest: '250m', cpuLimit: '1500m', memoryRequest: '256Mi', memoryLimit: '2Gi', userShards: 4 }, controller: { cpuRequest: '50m', cpuLimit: '2500m', memoryRequest: '64Mi', memoryLimit: '1Gi' } }],
+  ['CIDRs, annotations, metrics namespaces and a certificate lifetime', { apiAllowedCidrs: ['10.0.0.0/8', '192.168.1.0/24', '10.0.0.0/8'], serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb', team: 'platform' }, metricsNamespaceSelector: { 'kubernetes.io/metadata.name': 'observability' }, maxCertTtl: '12h' }],
+  ['no metrics namespace selector at all', { metricsNamespaceSelector: {} }],
+  ['CPUs as a decimal and memory in Gi', { edge: { cpuLimit: '1.5', memoryLimit: '3Gi' }, controller: { memoryRequest: '1Gi', cpuRequest: '0.25' } }],
+  ['a tunnel address by IPv6, an edge URL with its default port', { edgeTunnelAddress: '[2001:db8::9]:443', edgeUrl: 'https://kubegate.example.com:443' }],
+])('helm template renders what kubegate manifests prints: %s', async (_what, change) => {
+  const values = { ...REQUIRED, ...change };
+  const rendered = await helm.run(['template', 'kubegate-hub', chartDir, '-f', valuesFile(values)]);
+  expect(rendered.stderr).toBe('');
+  expect(rendered.code).toBe(0);
+  const printed = await runCli(['manifests', 'hub', ...manifestsFlags(values, dir)]);
+  expect(printed.stderr).toBe('');
+  expect(printed.code).toBe(0);
+  const fromHelm = objectsByIdentity(rendered.stdout);
+  const fromManifests = objectsByIdentity(printed.stdout);
+  expect(Object.keys(fromHelm).length).toBeGreaterThan(10);
+  expect(Object.keys(fromHelm).sort()).toEqual(Object.keys(fromManifests).sort());
+  expect(fromHelm).toEqual(fromManifests);
+});
+
+test.each<[string, Record<string, unknown>, RegExp]>([
+  ['an edge URL over http', { edgeUrl: 'http://kubegate.example.com' }, /at '\/edgeUrl': 'http:\/\/kubegate.example.com' does not match pattern/],
+  ['a missing image', { images: { controller: REQUIRED.images.controller } }, /at '\/images': missing property 'envoy'/],
+  ['a privileged port', { ports: { edge: 443 } }, /at '\/ports\/edge': minimum/],
+  ['shards that are not a power of two', { edge: { userShards: 3 } }, /at '\/edge\/userShards'/],
+  ['an unknown value', { replicas: 2 }, /additional properties 'replicas' not allowed/],
+  ['two controllers on SQLite', { controller: { replicas: 2 } }, /controller.replicas: more than one replica needs an external PostgreSQL/],
+  ['a URL and a Secret for the store', { store: { postgresUrl: 'postgres://a@b/c', postgresSecret: 's' } }, /store: give postgresUrl or postgresSecret, not both/],
+  ['a Secret key without a Secret', { store: { postgresSecretKey: 'dsn' } }, /store.postgresSecretKey: only means something with store.postgresSecret/],
+  ['a SQLite size with PostgreSQL', { store: { postgresUrl: 'postgres://a@b/c', sqliteVolumeSize: '2Gi' } }, /only mean something without PostgreSQL/],
+  ['one port for two listeners', { ports: { xds: 18001 } }, /each listener needs a port of its own/],
+  ['the admin port on a listener', { edge: { adminPort: 8443 } }, /each listener needs a port of its own/],
+])('the chart refuses %s, naming it', async (_what, change, message) => {
+  const out = await helm.run(['template', 'r', chartDir, '-f', valuesFile({ ...REQUIRED, ...change })]);
+  expect(out.code).not.toBe(0);
+  expect(out.stderr).toMatch(message);
+  // ... as the construct does.
+  expect(() => hubChartSource.synth({ ...REQUIRED, ...change })).toThrow(KubegateHubPropsError);
+});
+
+test('NodePort without a tunnel address is refused by the chart, though the construct derives it from nodePorts.tunnel', async () => {
+  const values = { ...REQUIRED, serviceType: 'NodePort', nodePorts: { tunnel: 30444 } };
+  const out = await helm.run(['template', 'r', chartDir, '-f', valuesFile(values)]);
+  expect(out.stderr).toMatch(/edgeTunnelAddress: the chart needs it with serviceType NodePort/);
+  expect(hubChartSource.synth(values).length).toBeGreaterThan(10);
+});
+
+test('a map with a default merges with the values given, as Helm merges maps: null removes a default key', async () => {
+  const values = { ...REQUIRED, metricsNamespaceSelector: { 'kubernetes.io/metadata.name': null, team: 'platform' } };
+  const rendered = await helm.run(['template', 'kubegate-hub', chartDir, '-f', valuesFile(values)]);
+  expect(rendered.code).toBe(0);
+  const printed = await runCli(['manifests', 'hub', ...manifestsFlags({ ...REQUIRED, metricsNamespaceSelector: { team: 'platform' } }, dir)]);
+  expect(objectsByIdentity(rendered.stdout)).toEqual(objectsByIdentity(printed.stdout));
+});
