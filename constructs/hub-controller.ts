@@ -11,7 +11,7 @@ import { Construct } from 'constructs';
 import { Duration, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { stringify } from 'yaml';
-import { HUB_SECRETS } from '../control-plane/server/hub-secrets';
+import { HUB_SECRETS } from '../control-plane/hub-secrets/hub-secrets';
 import { CONTROLLER_CONFIG_DIR, CONTROLLER_CONFIG_FILE, CONTROLLER_CONFIG_KEY, CONTROLLER_STATE_DIR, hubControllerConfig } from './hub-controller-config';
 import { containerResources, CONTROLLER_CONFIG_SECRET, CONTROLLER_NAME, CONTROLLER_PUBLIC_NAME, harden, hubMetadata, LOCKED_CONTAINER, LOCKED_POD, podDisruptionBudget, podLabels, selectPods, SMALL_RESOURCES, spreadOverNodes } from './hub-pods';
 import type { ResolvedHub } from './hub-settings';
@@ -142,7 +142,7 @@ export class HubController extends Construct {
   }
 
   /**
-   * get/update/patch of exactly the hub's Secrets (control-plane/server/hub-secrets.ts), and
+   * get/update/patch of exactly the hub's Secrets (control-plane/hub-secrets/hub-secrets.ts), and
    * create of Secrets in the namespace: RBAC cannot limit create by name, and the controller
    * creates them on first start. It can read no other Secret.
    */

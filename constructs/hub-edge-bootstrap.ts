@@ -8,7 +8,7 @@
  * directory, and Envoy reloads it when the files change. The CA (365 days) stays a plain file.
  */
 import { edgeBootstrap } from '../control-plane/envoy/bootstrap';
-import { EDGE_XDS_CLIENT_KEYS, EDGE_XDS_CLIENT_SECRET } from '../control-plane/server/hub-secrets';
+import { EDGE_XDS_CLIENT_KEYS, EDGE_XDS_CLIENT_SECRET } from '../control-plane/hub-secrets/hub-secrets';
 import { EDGE_NODE_ID } from './hub-controller-config';
 import { CONTROLLER_NAME } from './hub-pods';
 import type { ResolvedHub } from './hub-settings';

@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
 import { Duration } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
-import { EDGE_XDS_CLIENT_SECRET } from '../control-plane/server/hub-secrets';
+import { EDGE_XDS_CLIENT_SECRET } from '../control-plane/hub-secrets/hub-secrets';
 import { EDGE_BOOTSTRAP_DIR, EDGE_BOOTSTRAP_KEY, EDGE_XDS_CLIENT_DIR, hubEdgeBootstrapFiles } from './hub-edge-bootstrap';
 import { containerResources, EDGE_BOOTSTRAP_CONFIG_MAP, EDGE_NAME, harden, hubMetadata, LOCKED_CONTAINER, LOCKED_POD, podDisruptionBudget, podLabels, spreadOverNodes } from './hub-pods';
 import type { ResolvedHub } from './hub-settings';

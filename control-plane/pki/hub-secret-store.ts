@@ -1,6 +1,6 @@
 /**
  * Keeps the controller's PKI directory and the credentials it hands out in Kubernetes Secrets
- * (server/hub-secrets.ts), for a controller running in pods: an emptyDir forgets everything on
+ * (hub-secrets/hub-secrets.ts), for a controller running in pods: an emptyDir forgets everything on
  * restart, and every replica must sign with the same CAs. The first replica to start creates
  * the Secrets, so nothing secret is ever in the manifests' text; a replica that loses that race
  * (AlreadyExists) takes the winner's. Every write is a compare-and-swap on resourceVersion.
@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { KubeClient } from '../../agent/kubernetes/kube-client';
 import { isAlreadyExists, isNotFound } from '../../agent/kubernetes/kube-errors';
 import type { KeyPairPem } from './certificates';
-import { ADMIN_KUBECONFIG_KEY, ADMIN_KUBECONFIG_SECRET, EDGE_XDS_CLIENT_KEYS, EDGE_XDS_CLIENT_SECRET, HUB_PKI_SECRET } from '../server/hub-secrets';
+import { ADMIN_KUBECONFIG_KEY, ADMIN_KUBECONFIG_SECRET, EDGE_XDS_CLIENT_KEYS, EDGE_XDS_CLIENT_SECRET, HUB_PKI_SECRET } from '../hub-secrets/hub-secrets';
 
 /** A pod's own credentials toward kube-apiserver, mounted by the kubelet. */
 const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';

@@ -58,7 +58,7 @@ export interface ControllerConfig {
   readonly listenAddress?: string;
   readonly ports: ControllerPorts;
   /**
-   * The namespace whose Secrets (server/hub-secrets.ts) hold the PKI, the edge's credential and
+   * The namespace whose Secrets (hub-secrets/hub-secrets.ts) hold the PKI, the edge's credential and
    * the admin kubeconfig, shared by every replica. Set when the controller runs in a pod.
    * @default none: all of it stays in stateDir
    */

@@ -9,7 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { HubSecretError, HubSecretStore, inClusterKubeClient } from '../../control-plane/pki/hub-secret-store';
 import { loadOrCreatePki } from '../../control-plane/pki/kubegate-pki';
-import { ADMIN_KUBECONFIG_SECRET, EDGE_XDS_CLIENT_SECRET, HUB_PKI_SECRET } from '../../control-plane/server/hub-secrets';
+import { ADMIN_KUBECONFIG_SECRET, EDGE_XDS_CLIENT_SECRET, HUB_PKI_SECRET } from '../../control-plane/hub-secrets/hub-secrets';
 import { applyManifests, namespace, rejection, startAgentTestCluster, type AgentTestCluster } from '../agent/support/agent-test-cluster';
 
 jest.setTimeout(120_000);
