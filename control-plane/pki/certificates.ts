@@ -156,6 +156,7 @@ export interface CertificateSummary {
   readonly organizations: readonly string[];
   readonly uris: readonly string[];
   readonly dnsNames: readonly string[];
+  readonly ipAddresses: readonly string[];
   readonly notBefore: Date;
   readonly notAfter: Date;
   readonly fingerprintSha256: string;
@@ -176,11 +177,13 @@ export function summarizeCertificate(certPem: string): CertificateSummary {
   const sans = (x509.subjectAltName ?? '').split(', ');
   const uris = sans.filter((s) => s.startsWith('URI:')).map((s) => s.slice(4));
   const dnsNames = sans.filter((s) => s.startsWith('DNS:')).map((s) => s.slice(4));
+  const ipAddresses = sans.filter((s) => s.startsWith('IP Address:')).map((s) => s.slice('IP Address:'.length));
   return {
     commonName: values('CN')[0] ?? '',
     organizations: values('O'),
     uris,
     dnsNames,
+    ipAddresses,
     notBefore: new Date(x509.validFrom),
     notAfter: new Date(x509.validTo),
     fingerprintSha256: x509.fingerprint256,

@@ -60,6 +60,11 @@ export interface KubegatePkiProps {
   readonly edgeNames?: readonly string[];
   /** identity/user-identity.ts; the edge certificate carries *.<suffix>. @default 'users.kubegate.invalid' */
   readonly userServerNameSuffix?: string;
+  /**
+   * Names (DNS or IP) the admin API is reached at besides loopback, e.g. its Service's public
+   * address: its certificate carries them, and is re-issued when one is missing. @default []
+   */
+  readonly apiNames?: readonly string[];
 }
 
 function readPair(dir: string, name: string): KeyPairPem | null {
@@ -74,12 +79,12 @@ function writePair(dir: string, name: string, pair: KeyPairPem): void {
   fs.writeFileSync(path.join(dir, `${name}.key`), pair.keyPem, { mode: 0o600 });
 }
 
-function stillValid(pair: KeyPairPem | null, now: Date, requiredDnsNames: readonly string[] = []): pair is KeyPairPem {
+function stillValid(pair: KeyPairPem | null, now: Date, requiredNames: readonly string[] = []): pair is KeyPairPem {
   if (!pair) return false;
   const summary = summarizeCertificate(pair.certPem);
   if (summary.notAfter.getTime() - now.getTime() <= RENEW_BEFORE_MS) return false;
   // A certificate from before a name was required (e.g. the users' wildcard) is re-issued.
-  return requiredDnsNames.every((n) => summary.dnsNames.includes(n));
+  return requiredNames.every((n) => summary.dnsNames.includes(n) || summary.ipAddresses.includes(n));
 }
 
 function isIpAddress(name: string): boolean {
@@ -105,9 +110,9 @@ export function loadOrCreatePki(props: KubegatePkiProps): KubegatePki {
   const servingCa = ca('serving-ca', 'kubegate serving CA');
   const agentCa = ca('agent-ca', 'kubegate agent CA');
 
-  const leaf = (name: string, make: () => KeyPairPem, requiredDnsNames: readonly string[] = []): KeyPairPem => {
+  const leaf = (name: string, make: () => KeyPairPem, requiredNames: readonly string[] = []): KeyPairPem => {
     const existing = readPair(dir, name);
-    if (stillValid(existing, now, requiredDnsNames)) return existing;
+    if (stillValid(existing, now, requiredNames)) return existing;
     const created = make();
     writePair(dir, name, created);
     return created;
@@ -135,14 +140,18 @@ export function loadOrCreatePki(props: KubegatePkiProps): KubegatePki {
       notAfter: new Date(at.getTime() + COMPONENT_LIFETIME_MS),
     });
   const edgeServing = leaf('edge-serving', () => newEdgeServing(now), [usersWildcard]);
-  const apiServing = leaf('api-serving', () =>
-    issueCertificate(servingCa, {
-      commonName: 'kubegate-api',
-      dnsNames: ['localhost'],
-      ipAddresses: ['127.0.0.1'],
-      usage: 'server',
-      ...validity(COMPONENT_LIFETIME_MS),
-    }),
+  const apiNames = ['localhost', '127.0.0.1', ...(props.apiNames ?? [])];
+  const apiServing = leaf(
+    'api-serving',
+    () =>
+      issueCertificate(servingCa, {
+        commonName: 'kubegate-api',
+        dnsNames: [...new Set(apiNames.filter((n) => !isIpAddress(n)))],
+        ipAddresses: [...new Set(apiNames.filter(isIpAddress))],
+        usage: 'server',
+        ...validity(COMPONENT_LIFETIME_MS),
+      }),
+    apiNames,
   );
   const edgeTunnel = leaf('edge-tunnel', () =>
     issueCertificate(internalCa, {

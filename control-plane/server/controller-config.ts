@@ -8,6 +8,7 @@
  *   listenAddress: 127.0.0.1              # the controller's ports (0.0.0.0 in a pod)
  *   ports: {xds: 18000, authz: 18001, status: 18002, agent: 18003, tunnel: 18004, api: 18005, install: 18006}
  *   kubernetesSecrets: {namespace: kubegate-system}  # in a pod: PKI and credentials in Secrets
+ *   apiServerNames: [hub.example]         # where the admin API is reached besides loopback
  *   edge:
  *     nodeId: edge-0
  *     listenPort: 8443
@@ -63,6 +64,8 @@ export interface ControllerConfig {
    * @default none: all of it stays in stateDir
    */
   readonly kubernetesSecrets?: { readonly namespace: string };
+  /** DNS names or addresses the admin API's certificate carries besides loopback. @default none */
+  readonly apiServerNames?: readonly string[];
   readonly edge: {
     readonly nodeId: string;
     readonly listenAddress?: string;
@@ -132,6 +135,7 @@ export const CONTROLLER_CONFIG_SCHEMA = mapping(
     stateDir: text,
     store: textMatching('^(sqlite:|postgres(ql)?://)', 'must be sqlite:<file> or postgres://..., got {got}'),
     listenAddress: text,
+    apiServerNames: { type: 'array', items: textMatching('^[^\\s/:]+$|^[0-9a-fA-F:.]+$', 'must be a DNS name or an IP address, got {got}'), problems: { type: 'must be a list of names' } },
     kubernetesSecrets: mapping({ namespace: textMatching(CLUSTER_NAME, `"{text}" is not a namespace name (a DNS label)`) }, ['namespace']),
     ports: mapping({ xds: port(1), authz: port(1), status: port(1), agent: port(1), tunnel: port(1), api: port(0), install: port(0) }, ['xds', 'authz', 'status', 'agent', 'tunnel']),
     edge: mapping(
@@ -185,6 +189,7 @@ interface ConfigDoc {
   store?: string;
   listenAddress?: string;
   kubernetesSecrets?: { namespace: string };
+  apiServerNames?: string[];
   ports: { xds: number; authz: number; status: number; agent: number; tunnel: number; api?: number; install?: number };
   edge: { nodeId: string; listenAddress?: string; listenPort: number; url: string; adminUrl?: string; auditLogFile?: string; accessLogFlushInterval?: string; userShards?: number };
   agents?: { listenAddress?: string; edgeTunnelAddress?: { host: string; port: number } };
@@ -298,6 +303,7 @@ class ConfigReader {
       ...(storeUrl ? { storeUrl } : {}),
       ...(doc.listenAddress !== undefined ? { listenAddress: doc.listenAddress } : {}),
       ...(doc.kubernetesSecrets ? { kubernetesSecrets: { namespace: doc.kubernetesSecrets.namespace } } : {}),
+      ...(doc.apiServerNames?.length ? { apiServerNames: doc.apiServerNames } : {}),
       ports,
       edge,
       ...(doc.agents ? { agents: doc.agents } : {}),

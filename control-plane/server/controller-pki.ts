@@ -22,19 +22,20 @@ export interface ControllerPki {
   stop(): void;
 }
 
-export async function controllerPki(props: { stateDir: string; kubernetesSecrets?: { namespace: string }; logger: Logger }): Promise<ControllerPki> {
-  if (!props.kubernetesSecrets) return { pki: loadOrCreatePki({ stateDir: props.stateDir, now: new Date() }), stop: () => undefined };
+export async function controllerPki(props: { stateDir: string; kubernetesSecrets?: { namespace: string }; apiNames?: readonly string[]; logger: Logger }): Promise<ControllerPki> {
+  const load = () => loadOrCreatePki({ stateDir: props.stateDir, now: new Date(), ...(props.apiNames ? { apiNames: props.apiNames } : {}) });
+  if (!props.kubernetesSecrets) return { pki: load(), stop: () => undefined };
   const secrets = new HubSecretStore(inClusterKubeClient(), props.kubernetesSecrets.namespace);
   const dir = path.join(props.stateDir, 'pki');
   const log = props.logger.child('pki');
   const restored = await secrets.restorePki(dir);
-  let pki = loadOrCreatePki({ stateDir: props.stateDir, now: new Date() });
+  let pki = load();
   pki.issueComponent(EDGE_XDS_CLIENT_COMPONENT, new Date());
   const saved = await secrets.savePki(pki.dir);
   if (saved === 'lost-race') {
     // Another replica created the Secret between our read and our create: theirs is the PKI.
     await secrets.restorePki(dir);
-    pki = loadOrCreatePki({ stateDir: props.stateDir, now: new Date() });
+    pki = load();
     pki.issueComponent(EDGE_XDS_CLIENT_COMPONENT, new Date());
   }
   log.info(restored ? 'PKI restored from its Secret' : saved === 'lost-race' ? 'PKI taken from the replica that created it' : 'PKI created and stored in its Secret', { namespace: secrets.namespace, stored: saved });

@@ -61,7 +61,12 @@ async function main(): Promise<void> {
   let shared: ControllerPki;
   try {
     fs.mkdirSync(config.stateDir, { recursive: true });
-    shared = await controllerPki({ stateDir: config.stateDir, ...(config.kubernetesSecrets ? { kubernetesSecrets: config.kubernetesSecrets } : {}), logger: log });
+    shared = await controllerPki({
+      stateDir: config.stateDir,
+      ...(config.kubernetesSecrets ? { kubernetesSecrets: config.kubernetesSecrets } : {}),
+      ...(config.apiServerNames ? { apiNames: config.apiServerNames } : {}),
+      logger: log,
+    });
     const tunnel = config.agents?.edgeTunnelAddress;
     const adminUrl = config.edge.adminUrl;
     controller = await Controller.start({

@@ -74,7 +74,8 @@ test('in a pod: the listen address and the Secrets namespace are read; no edge f
   const doc: any = good();
   delete doc.edge.auditLogFile;
   delete doc.edge.adminUrl;
-  const config = readControllerConfig(write({ ...doc, listenAddress: '0.0.0.0', kubernetesSecrets: { namespace: 'kubegate-system' } }));
+  const config = readControllerConfig(write({ ...doc, listenAddress: '0.0.0.0', kubernetesSecrets: { namespace: 'kubegate-system' }, apiServerNames: ['hub.example', '10.1.2.3'] }));
+  expect(config.apiServerNames).toEqual(['hub.example', '10.1.2.3']);
   expect(config.listenAddress).toBe('0.0.0.0');
   expect(config.kubernetesSecrets).toEqual({ namespace: 'kubegate-system' });
   expect(config.edge.auditLogFile).toBeUndefined();
@@ -124,6 +125,8 @@ test.each([
   ['unknown cluster field', (d: any) => { d.clusters[0].kubeconfig = 'x'; }, 'clusters[0].kubeconfig', /unknown field \(expected one of name, labels, apiserver, proxyIdentity\)/],
   ['Secrets namespace not a DNS label', (d: any) => ({ ...d, kubernetesSecrets: { namespace: 'Kube_System' } }), 'kubernetesSecrets.namespace', /not a namespace name/],
   ['Secrets without a namespace', (d: any) => ({ ...d, kubernetesSecrets: {} }), 'kubernetesSecrets.namespace', /non-empty string/],
+  ['API server name with a port', (d: any) => ({ ...d, apiServerNames: ['hub.example:443'] }), 'apiServerNames[0]', /DNS name or an IP address/],
+  ['API server names not a list', (d: any) => ({ ...d, apiServerNames: 'hub.example' }), 'apiServerNames', /list of names/],
   ['listen address blank', (d: any) => ({ ...d, listenAddress: '' }), 'listenAddress', /non-empty string/],
   ['certificate lifetime as a number', (d: any) => { d.maxCertTtl = 12; }, 'maxCertTtl', /non-empty string, got 12/],
 ] as const)('%s is refused, naming the field', (_what, mutate, field, message) => {
