@@ -4,7 +4,8 @@
  * Its identity is the user the bootstrap RBAC grants system:node-proxier to (system:kube-proxy).
  * It leaves the machine-wide conntrack settings alone (maxPerCore 0, timeouts 0), and
  * masquerades all Service traffic, so a pod reaching a Service that leads back to itself or to
- * a pod on its own bridge gets its replies the way it sent the request.
+ * a pod on its own bridge gets its replies the way it sent the request (in a firewalled site it
+ * does not: see KubeProxyProps.inSite; br_netfilter takes care of the hairpin there).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -33,12 +34,18 @@ export interface KubeProxyProps {
   readonly clusterName: string;
   readonly caPem: string;
   readonly clientCertificate: KeyPairPem;
+  /**
+   * A node in a firewalled site: NodePorts only on loopback (a NodePort on the site's address
+   * would be a way in), and no masquerading of pods' Service traffic (marked traffic is
+   * accepted by kube-proxy's FORWARD rules ahead of the site's). @default false
+   */
+  readonly inSite?: boolean;
   readonly logger: Logger;
   readonly readyTimeoutMs: number;
   readonly stopTimeoutMs: number;
 }
 
-export function kubeProxyConfig(props: Pick<KubeProxyProps, 'nodeName' | 'podCidr'>, kubeconfig: string): string {
+export function kubeProxyConfig(props: Pick<KubeProxyProps, 'nodeName' | 'podCidr' | 'inSite'>, kubeconfig: string): string {
   return stringify({
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
     kind: 'KubeProxyConfiguration',
@@ -49,7 +56,8 @@ export function kubeProxyConfig(props: Pick<KubeProxyProps, 'nodeName' | 'podCid
     bindAddress: '0.0.0.0',
     healthzBindAddress: '127.0.0.1:10256',
     metricsBindAddress: '127.0.0.1:10249',
-    iptables: { masqueradeAll: true, syncPeriod: '30s', minSyncPeriod: '1s' },
+    iptables: { masqueradeAll: !props.inSite, syncPeriod: '30s', minSyncPeriod: '1s' },
+    ...(props.inSite ? { nodePortAddresses: ['127.0.0.0/8'] } : {}),
     // Zero leaves nf_conntrack_max, the hash size and the timeouts as the machine has them.
     conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s', udpTimeout: '0s', udpStreamTimeout: '0s' },
   });

@@ -5,7 +5,9 @@
  * 127.0.0.1:<port>/kubegate/agent@sha256:...) and certificates keep matching. Sockets cannot
  * cross namespaces, but a Unix socket is a file: one relay process on the host connects each
  * Unix socket to its loopback port, one inside the node listens on the TCP port and connects to
- * the Unix socket. Nothing on the host listens on anything but those files.
+ * the Unix socket. Nothing on the host listens on anything but those files. The node-side
+ * relay also serves plain forwards inside the node (an address of the node to its own loopback),
+ * for a node that shares its namespace with a cluster's apiserver (a firewalled site).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -53,6 +55,12 @@ export interface RelayedPort {
   readonly allAddresses?: boolean;
 }
 
+/** Inside the node only: `address:port` leads to 127.0.0.1:port of the node's own namespace. */
+export interface LocalForward {
+  readonly address: string;
+  readonly port: number;
+}
+
 export interface LoopbackRelay {
   readonly processes: readonly ManagedProcess[];
   stop(): Promise<void>;
@@ -63,6 +71,8 @@ export interface LoopbackRelayProps {
   /** Holds the Unix sockets and the relays' logs. */
   readonly dir: string;
   readonly ports: readonly RelayedPort[];
+  /** @default [] */
+  readonly localForwards?: readonly LocalForward[];
   readonly logger: Logger;
   readonly readyTimeoutMs: number;
 }
@@ -71,7 +81,10 @@ export async function startLoopbackRelay(props: LoopbackRelayProps): Promise<Loo
   fs.mkdirSync(props.dir, { recursive: true });
   const socket = (port: number) => path.join(props.dir, `${port}.sock`);
   const hostSide: RelaySpec[] = props.ports.map((p) => ({ listen: { path: socket(p.port) }, connect: { host: '127.0.0.1', port: p.port } }));
-  const nodeSide: RelaySpec[] = props.ports.map((p) => ({ listen: { host: p.allAddresses ? '0.0.0.0' : '127.0.0.1', port: p.port }, connect: { path: socket(p.port) } }));
+  const nodeSide: RelaySpec[] = [
+    ...props.ports.map((p) => ({ listen: { host: p.allAddresses ? '0.0.0.0' : '127.0.0.1', port: p.port }, connect: { path: socket(p.port) } })),
+    ...(props.localForwards ?? []).map((f) => ({ listen: { host: f.address, port: f.port }, connect: { host: '127.0.0.1', port: f.port } })),
+  ];
   const start = (name: string, specs: RelaySpec[], inNode: boolean) => {
     const logFile = path.join(props.dir, `${name}.log`);
     const base = { component: name, binary: process.execPath, args: ['-e', RELAY_PROGRAM, JSON.stringify(specs)], logFile, logger: props.logger, env: nodeEnvironment(), stopTimeoutMs: 5_000 };
@@ -81,18 +94,18 @@ export async function startLoopbackRelay(props: LoopbackRelayProps): Promise<Loo
       check: async () => (fs.readFileSync(logFile, 'utf8').includes('relay ready') ? null : 'no "relay ready" line yet'),
     });
   };
-  const host = await start('relay-host', hostSide, false);
+  const host = hostSide.length > 0 ? await start('relay-host', hostSide, false) : undefined;
   let node: ManagedProcess;
   try {
     node = await start('relay-node', nodeSide, true);
   } catch (err) {
-    await host.stop();
+    await host?.stop();
     throw err;
   }
   return {
-    processes: [host, node],
+    processes: host ? [host, node] : [node],
     stop: async () => {
-      await Promise.all([node.stop(), host.stop()]);
+      await Promise.all([node.stop(), host?.stop()]);
     },
   };
 }

@@ -53,3 +53,17 @@ export async function unmountAllUnder(dir: string, logger: Logger): Promise<stri
   }
   return mountsUnder(dir);
 }
+
+/** Pids of live processes whose command line names something under the directory `text` (shims name containerd's socket, relays their socket files). */
+export function processesNaming(text: string): number[] {
+  const pids: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${text}/`)) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}

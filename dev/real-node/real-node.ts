@@ -22,7 +22,7 @@ import type { LocalCluster } from '../local-cluster/local-cluster';
 import { assertExecutable } from '../process/executable';
 import type { ManagedProcess } from '../process/managed-process';
 import { loadToolchain, type Toolchain } from '../toolchain/tools';
-import { runToolSync } from '../netns/commands';
+import { resolveNetworkTools, runToolSync } from '../netns/commands';
 import { writeCniConfig } from './cni-config';
 import { ctrBinary, startContainerd, type ContainerdPaths } from './containerd';
 import { NodeLeftoversError, RealNodeConfigError, RealNodeNotRootError } from './errors';
@@ -30,11 +30,15 @@ import { acquireHostChanges, hostChangesHolders, recordedHostState, releaseHostC
 import { KUBE_PROXY_USER, startKubeProxy } from './kube-proxy';
 import { KUBELET_PORT, startKubelet } from './kubelet';
 import { startLoopbackRelay, type LoopbackRelay } from './loopback-relay';
-import { forgetNode, nodeReadiness, publishApiserverEndpoint } from './node-api';
+import { forgetNode, nodeReadiness, publishApiserverEndpoint, type ClusterAccess } from './node-api';
 import { createCgroupRoot, processesInCgroupRoot, removeCgroupRoot } from './node-cgroups';
 import { createNodeNetwork, processesInNode, removeNodeNetwork, type NodeNetwork } from './node-network';
 import { inNodeNetwork, nodeEnvironment } from './node-process';
-import { mountsUnder, removeAllContainers, unmountAllUnder } from './node-teardown';
+import { mountsUnder, processesNaming, removeAllContainers, unmountAllUnder } from './node-teardown';
+import { openSiteForPods, readSiteNetworkState, restoreSiteNetworkState, type SiteNetworkState } from './site-node-firewall';
+import { NODE_BRIDGE } from './cni-config';
+import { HOST_PLACEMENT } from '../process/process-placement';
+import type { FirewalledSite } from '../netns/firewalled-site';
 import { currentOwner, removeNodeRecord, writeNodeRecord } from './node-records';
 import { pushPauseImage } from './pause-image';
 import { cleanupStaleNodes } from './stale-node-cleanup';
@@ -61,7 +65,17 @@ export interface RealNodeProps {
   readonly logger?: Logger;
   /** @default see RealNodeTimeouts */
   readonly timeouts?: RealNodeTimeouts;
+  /**
+   * Run the node inside this firewalled site, where the cluster (started with the site's
+   * placement) runs too: the node shares the site's namespace and firewall, dials out only
+   * where the site may, and nothing connects in; its pods may open connections only to the
+   * site's allowed destinations (site-node-firewall.ts). @default the node's own namespace
+   */
+  readonly site?: FirewalledSite;
 }
+
+/** The pods' range of a node in a firewalled site: routed nowhere outside the site, so every site may use it. */
+export const SITE_POD_CIDR = '10.217.0.0/24';
 
 const NAME_PATTERN = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
 const DEFAULT_TIMEOUTS: Required<RealNodeTimeouts> = { componentReadyMs: 60_000, nodeReadyMs: 120_000, stopMs: 15_000 };
@@ -83,7 +97,11 @@ function trackNode(node: RealNode, logger: Logger): void {
 }
 
 interface Parts {
+  /** The node's own namespace, or the site's (ownNetwork false). */
   network?: NodeNetwork;
+  ownNetwork?: boolean;
+  /** The site's tables and sysctls before the node, put back by stop(). */
+  siteState?: SiteNetworkState;
   cgroupRoot?: string;
   relay?: LoopbackRelay;
   containerd?: { process: ManagedProcess; paths: ContainerdPaths };
@@ -133,6 +151,11 @@ export class RealNode {
     return node;
   }
 
+  /** The cluster's API as seen from where the cluster runs (the host or the site). */
+  private get access(): ClusterAccess {
+    return { cluster: this.cluster, placement: this.props.site?.placement ?? HOST_PLACEMENT };
+  }
+
   /** The node's InternalIP (its end of the link to the host). */
   get address(): string {
     return this.parts.network!.nodeAddress;
@@ -177,7 +200,9 @@ export class RealNode {
     this.hostChangesHeld = true;
     this.saveRecord();
 
-    const network = (parts.network = await createNodeNetwork(logger));
+    const site = this.props.site;
+    const network = (parts.network = site ? siteNetwork(site) : await createNodeNetwork(logger));
+    parts.ownNetwork = !site;
     this.saveRecord();
     parts.cgroupRoot = `/kubegate-${this.name}-${this.owner}`;
     this.saveRecord();
@@ -187,12 +212,18 @@ export class RealNode {
     parts.relay = await startLoopbackRelay({
       netnsPath: network.netnsPath,
       dir: path.join(dir, 'relay'),
-      // The apiserver's end inside the node also listens on the node's address: the endpoint of the `kubernetes` Service.
-      ports: [{ port: apiserverPort, allAddresses: true }, { port: registryPort }],
+      // The apiserver's end inside the node also listens on the node's address: the endpoint of
+      // the `kubernetes` Service. In a site the apiserver is on the node's own loopback already.
+      ports: site ? [{ port: registryPort }] : [{ port: apiserverPort, allAddresses: true }, { port: registryPort }],
+      localForwards: site ? [{ address: network.nodeAddress, port: apiserverPort }] : [],
       logger,
       readyTimeoutMs: timeouts.componentReadyMs,
     });
 
+    if (site) {
+      parts.siteState = await readSiteNetworkState(network.netnsPath);
+      await openSiteForPods(network.netnsPath, NODE_BRIDGE);
+    }
     const sandboxImage = await pushPauseImage({ crane: toolchain.crane, pause: toolchain.pause, registry: this.props.registry, workDir: path.join(dir, 'work') });
     const cniConfigDir = path.join(dir, 'cni', 'net.d');
     writeCniConfig({ configDir: cniConfigDir, ipamDir: path.join(dir, 'cni', 'ipam'), podCidr: network.podCidr, networkName: `kubegate-${this.name}` });
@@ -211,7 +242,7 @@ export class RealNode {
       stopTimeoutMs: timeouts.stopMs,
     });
 
-    await publishApiserverEndpoint(cluster, this.name, network.nodeAddress, apiserverPort);
+    await publishApiserverEndpoint(this.access, this.name, network.nodeAddress, apiserverPort);
     parts.kubelet = (
       await startKubelet({
         binary: toolchain.kubelet,
@@ -229,7 +260,7 @@ export class RealNode {
         cgroupRoot: parts.cgroupRoot,
         logger: logger.child('kubelet'),
         stopTimeoutMs: timeouts.stopMs,
-        readiness: { url: `${cluster.apiserverUrl}/api/v1/nodes/${this.name}`, timeoutMs: timeouts.nodeReadyMs, check: () => nodeReadiness(cluster, this.name) },
+        readiness: { url: `${cluster.apiserverUrl}/api/v1/nodes/${this.name}`, timeoutMs: timeouts.nodeReadyMs, check: () => nodeReadiness(this.access, this.name) },
       })
     ).process;
     this.readyAfterMs = Date.now() - started;
@@ -244,6 +275,7 @@ export class RealNode {
       clusterName: cluster.name,
       caPem: cluster.caPem,
       clientCertificate: cluster.issueClientCertificate(KUBE_PROXY_USER, []),
+      inSite: !!site,
       logger: logger.child('kube-proxy'),
       readyTimeoutMs: timeouts.componentReadyMs,
       stopTimeoutMs: timeouts.stopMs,
@@ -272,8 +304,9 @@ export class RealNode {
     leftovers.push(...(await unmountAllUnder(this.stateDir, logger)).map((m) => `mount ${m}`));
     if (parts.cgroupRoot) leftovers.push(...removeCgroupRoot(parts.cgroupRoot));
     await parts.relay?.stop();
-    if (parts.network) await removeNodeNetwork(parts.network, logger);
-    await forgetNode(this.cluster, this.name).catch((err: unknown) => logger.warn('could not remove the Node and its endpoint from the cluster', { node: this.name, error: err }));
+    if (parts.network && parts.ownNetwork) await removeNodeNetwork(parts.network, logger);
+    if (parts.network && parts.siteState) await restoreSiteNetworkState(parts.network.netnsPath, parts.siteState, NODE_BRIDGE);
+    await forgetNode(this.access, this.name).catch((err: unknown) => logger.warn('could not remove the Node and its endpoint from the cluster', { node: this.name, error: err }));
     if (this.hostChangesHeld) {
       this.hostChangesHeld = false;
       leftovers.push(...releaseHostChanges(logger));
@@ -294,7 +327,7 @@ export class RealNode {
       node: this.name,
       owner: this.owner,
       stateDir: this.stateDir,
-      ...(network ? { netns: network.netns, hostInterface: network.hostInterface } : {}),
+      ...(network && this.parts.ownNetwork ? { netns: network.netns, hostInterface: network.hostInterface } : {}),
       ...(cgroupRoot ? { cgroupRoot } : {}),
       sysctlsBefore: before.sysctls,
       dirsBefore: before.dirs,
@@ -302,8 +335,9 @@ export class RealNode {
   }
 
   private async killLeftoverProcesses(): Promise<void> {
-    const { network, cgroupRoot } = this.parts;
-    const find = async () => [...new Set([...(network ? await processesInNode(network) : []), ...(cgroupRoot ? processesInCgroupRoot(cgroupRoot) : [])])];
+    const { network, cgroupRoot, ownNetwork } = this.parts;
+    // In a site, the namespace also holds the cluster: only what names the node's directory (shims, relays) or is in its cgroups.
+    const find = async () => [...new Set([...(network && ownNetwork ? await processesInNode(network) : []), ...(cgroupRoot ? processesInCgroupRoot(cgroupRoot) : []), ...processesNaming(this.stateDir)])];
     const deadline = Date.now() + 10_000;
     for (let pids = await find(); pids.length > 0; pids = await find()) {
       if (Date.now() > deadline) {
@@ -323,8 +357,8 @@ export class RealNode {
 
   /** Best-effort synchronous teardown for the process 'exit' hook. */
   teardownSync(): void {
-    const { network, cgroupRoot } = this.parts;
-    const pids = [...(network ? runToolSync(network.tools.ip, ['netns', 'pids', network.netns]).stdout.split(/\s+/).filter(Boolean).map(Number) : []), ...(cgroupRoot ? processesInCgroupRoot(cgroupRoot) : [])];
+    const { network, cgroupRoot, ownNetwork } = this.parts;
+    const pids = [...processesNaming(this.stateDir), ...(network && ownNetwork ? runToolSync(network.tools.ip, ['netns', 'pids', network.netns]).stdout.split(/\s+/).filter(Boolean).map(Number) : []), ...(cgroupRoot ? processesInCgroupRoot(cgroupRoot) : [])];
     for (const pid of pids) {
       try {
         if (pid !== process.pid) process.kill(pid, 'SIGKILL');
@@ -334,11 +368,26 @@ export class RealNode {
     }
     for (const point of mountsUnder(this.stateDir)) spawnSync('umount', ['-l', point], { env: nodeEnvironment() });
     if (cgroupRoot) removeCgroupRoot(cgroupRoot);
-    if (network) {
+    if (network && ownNetwork) {
       runToolSync(network.tools.ip, ['link', 'del', 'dev', network.hostInterface]);
       runToolSync(network.tools.ip, ['netns', 'del', network.netns]);
     }
     removeNodeRecord({ owner: this.owner, node: this.name });
     liveNodes.delete(this);
   }
+}
+
+/** The site's namespace as the node's network: its address is the node's; the site owns and removes it. */
+function siteNetwork(site: FirewalledSite): NodeNetwork {
+  return {
+    index: 0,
+    netns: site.netns,
+    netnsPath: `/run/netns/${site.netns}`,
+    hostAddress: site.hostAddress,
+    nodeAddress: site.siteAddress,
+    hostInterface: site.subnet.hostInterface,
+    nodeInterface: site.subnet.siteInterface,
+    podCidr: SITE_POD_CIDR,
+    tools: resolveNetworkTools(),
+  };
 }

@@ -6,7 +6,6 @@
  * node of a process records the host's state, so a crashed run's changes are never taken for
  * the machine's own.
  */
-import * as fs from 'node:fs';
 import { silentLogger, type Logger } from '../../control-plane/log/logger';
 import { resolveNetworkTools, runTool } from '../netns/commands';
 import { linkExists, namespaceExists } from '../netns/host-network';
@@ -14,7 +13,7 @@ import { restoreHostState } from './host-changes';
 import { processesInCgroupRoot, removeCgroupRoot } from './node-cgroups';
 import { processesInNode } from './node-network';
 import { isStale, readNodeRecords, removeNodeRecord, type NodeRecord } from './node-records';
-import { unmountAllUnder } from './node-teardown';
+import { processesNaming, unmountAllUnder } from './node-teardown';
 
 /** Removes every node of a dead process; returns `<owner>/<node>` of each one removed. */
 export async function cleanupStaleNodes(options: { logger?: Logger } = {}): Promise<string[]> {
@@ -54,16 +53,3 @@ async function killAll(record: NodeRecord, tools: ReturnType<typeof resolveNetwo
   }
 }
 
-/** Pids of live processes whose command line contains `text`. */
-function processesNaming(text: string): number[] {
-  const pids: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
-    try {
-      if (fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').includes(`${text}/`)) pids.push(Number(entry));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return pids;
-}
