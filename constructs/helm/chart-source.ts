@@ -21,7 +21,12 @@ export interface ChartSource {
    * generator cannot read them out of the construct's code; the tests pair each with the
    * construct's own refusal.
    */
-  readonly refusals?: readonly { readonly when: string; readonly message: string }[];
+  readonly refusals?: readonly {
+    readonly when: string;
+    readonly message: string;
+    /** The two variants (`prop label`) whose combination it refuses though the construct takes it: the pair check skips them. */
+    readonly covers?: readonly [string, string];
+  }[];
   /** Props absent from the base synthesis, and sentinels for patterns no family fits (prop-plans.ts). */
   readonly plan?: PlanOptions;
   /**

@@ -53,6 +53,7 @@ export const hubChartSource: ChartSource = {
     {
       when: `and (eq (toString $.Values.serviceType) "NodePort") ${absent('$.Values.edgeTunnelAddress')}`,
       message: 'edgeTunnelAddress: the chart needs it with serviceType NodePort (member clusters must know where the tunnel listener is)',
+      covers: ['edgeTunnelAddress absent', 'serviceType = "NodePort"'],
     },
   ],
   derived(props) {

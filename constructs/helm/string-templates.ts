@@ -46,7 +46,9 @@ export function stringExpr(s: string, fragments: readonly Fragment[], jsonText?:
       i += text.text!.length;
       continue;
     }
-    const number = /\d/.test(s[i]!) && (i === 0 || !/[\d.]/.test(s[i - 1]!)) ? numbers.find((f) => new RegExp(`^${f.number}(?![\\d.])`).test(s.slice(i))) : undefined;
+    // A number starts a token (not inside a word such as a hex digest, nor a longer number or
+    // version); a unit may follow it (1024Mi).
+    const number = /\d/.test(s[i]!) && (i === 0 || !/[\w.]/.test(s[i - 1]!)) ? numbers.find((f) => new RegExp(`^${f.number}(?![\\d.])`).test(s.slice(i))) : undefined;
     if (number) {
       if (literal) parts.push(goString(literal));
       literal = '';

@@ -3,6 +3,7 @@
  * `{{ expr | toJson }}`, with guards and ranges as `{{- if }}` / `{{- range }}` lines (the
  * leading `-` eats the line break before them, so they leave no blank lines behind).
  */
+import { ChartShapeUnsupportedError } from './chart-errors';
 import type { DigestNode, Entry, GuardAtom, Item, Node, Scalar, TextNode } from './template-tree';
 
 type Line = string;
@@ -13,13 +14,11 @@ export interface Resolvers {
   text(t: TextNode): string;
 }
 
-let resolvers: Resolvers;
-
-export function documentText(node: Node, guard: readonly GuardAtom[], using: Resolvers): string {
-  resolvers = using;
+export function documentText(node: Node, guard: readonly GuardAtom[], resolvers: Resolvers): string {
   const lines: Line[] = [];
+  const writer = new Writer(lines, resolvers);
   open(lines, 0, guard);
-  value(lines, node, 0);
+  writer.value(node, 0);
   close(lines, 0, guard);
   return `${lines.join('\n')}\n`;
 }
@@ -55,39 +54,88 @@ function scalarText(s: Scalar): string {
 const isScalar = (n: Node): n is Node & (Scalar | DigestNode | TextNode) => n.t === 'lit' || n.t === 'expr' || n.t === 'digest' || n.t === 'text';
 const inlineChoice = (n: Node): boolean => n.t === 'choice' && [...n.branches.map((b) => b.node), n.otherwise].every((b) => isScalar(b) || inlineChoice(b));
 
-/** A scalar or a choice of scalars, on one line. */
-function inline(n: Node): string {
-  if (n.t === 'digest') return `{{ ${resolvers.digest(n)} | toJson }}`;
-  if (n.t === 'text') return `{{ ${resolvers.text(n)} | toJson }}`;
-  if (isScalar(n)) return scalarText(n);
-  if (n.t !== 'choice') throw new Error('not inline');
-  const branches = n.branches.map((b, i) => `{{ ${i === 0 ? 'if' : 'else if'} ${b.cond} }}${inline(b.node)}`).join('');
-  return `${branches}{{ else }}${inline(n.otherwise)}{{ end }}`;
-}
+/** Writes one document's lines; digests and texts are written as the resolvers say. */
+class Writer {
+  constructor(
+    private readonly lines: Line[],
+    private readonly resolvers: Resolvers,
+  ) {}
 
-/** `prefix` is `key:` or `-`: what the value follows. */
-function valueAfter(lines: Line[], prefix: string, node: Node, indent: number): void {
-  if (isScalar(node) || inlineChoice(node)) {
-    lines.push(`${pad(indent)}${prefix} ${inline(node)}`);
-    return;
+  /** A scalar or a choice of scalars, on one line. */
+  inline(n: Node): string {
+    if (n.t === 'digest') return `{{ ${this.resolvers.digest(n)} | toJson }}`;
+    if (n.t === 'text') return `{{ ${this.resolvers.text(n)} | toJson }}`;
+    if (isScalar(n)) return scalarText(n);
+    if (n.t !== 'choice') throw new ChartShapeUnsupportedError('a map or list cannot be written inline');
+    const branches = n.branches.map((b, i) => `{{ ${i === 0 ? 'if' : 'else if'} ${b.cond} }}${this.inline(b.node)}`).join('');
+    return `${branches}{{ else }}${this.inline(n.otherwise)}{{ end }}`;
   }
-  if (node.t === 'choice') {
-    node.branches.forEach((b, i) => {
-      lines.push(`${pad(indent)}{{- ${i === 0 ? 'if' : 'else if'} ${b.cond} }}`);
-      valueAfter(lines, prefix, b.node, indent);
+
+  /** `prefix` is `key:` or `-`: what the value follows. */
+  valueAfter(prefix: string, node: Node, indent: number): void {
+    const lines = this.lines;
+    if (isScalar(node) || inlineChoice(node)) {
+      lines.push(`${pad(indent)}${prefix} ${this.inline(node)}`);
+      return;
+    }
+    if (node.t === 'choice') {
+      node.branches.forEach((b, i) => {
+        lines.push(`${pad(indent)}{{- ${i === 0 ? 'if' : 'else if'} ${b.cond} }}`);
+        this.valueAfter(prefix, b.node, indent);
+      });
+      lines.push(`${pad(indent)}{{- else }}`);
+      this.valueAfter(prefix, node.otherwise, indent);
+      lines.push(`${pad(indent)}{{- end }}`);
+      return;
+    }
+    if (node.t === 'map' && node.entries.length === 0) return void lines.push(`${pad(indent)}${prefix} {}`);
+    if (node.t === 'seq' && node.items.length === 0) return void lines.push(`${pad(indent)}${prefix} []`);
+    lines.push(`${pad(indent)}${prefix}`);
+    // Everything in it conditional: when nothing is rendered it must still be [] or {}, not null.
+    const present = presence(node.t === 'map' ? node.entries : node.items);
+    if (present !== undefined) lines.push(`${pad(indent)}{{- if not (or ${present.join(' ')}) }} ${node.t === 'map' ? '{}' : '[]'}{{- end }}`);
+    this.value(node, indent + 2);
+  }
+
+  value(node: Node, indent: number): void {
+    if (node.t === 'map') this.entries(node.entries, indent);
+    else if (node.t === 'seq') this.items(node.items, indent);
+    else throw new ChartShapeUnsupportedError('a document must be a map or a list');
+  }
+
+  entries(list: readonly Entry[], indent: number): void {
+    const lines = this.lines;
+    grouped(list, (group, guard) => {
+      open(lines, indent, guard);
+      for (const e of group) {
+        if (e.kind === 'one') {
+          this.valueAfter(`${keyText(e.key)}:`, e.value, indent);
+          continue;
+        }
+        lines.push(`${pad(indent)}{{- range ${e.range.vars.join(', ')} := ${e.range.over} }}`);
+        for (const inner of e.entries) this.valueAfter(`${keyText(inner.key)}:`, inner.value, indent);
+        lines.push(`${pad(indent)}{{- end }}`);
+      }
+      close(lines, indent, guard);
     });
-    lines.push(`${pad(indent)}{{- else }}`);
-    valueAfter(lines, prefix, node.otherwise, indent);
-    lines.push(`${pad(indent)}{{- end }}`);
-    return;
   }
-  if (node.t === 'map' && node.entries.length === 0) return void lines.push(`${pad(indent)}${prefix} {}`);
-  if (node.t === 'seq' && node.items.length === 0) return void lines.push(`${pad(indent)}${prefix} []`);
-  lines.push(`${pad(indent)}${prefix}`);
-  // Everything in it conditional: when nothing is rendered it must still be [] or {}, not null.
-  const present = presence(node.t === 'map' ? node.entries : node.items);
-  if (present !== undefined) lines.push(`${pad(indent)}{{- if not (or ${present.join(' ')}) }} ${node.t === 'map' ? '{}' : '[]'}{{- end }}`);
-  value(lines, node, indent + 2);
+
+  items(list: readonly Item[], indent: number): void {
+    const lines = this.lines;
+    grouped(list, (group, guard) => {
+      open(lines, indent, guard);
+      for (const item of group) {
+        if (item.kind === 'one') {
+          this.valueAfter('-', item.node, indent);
+          continue;
+        }
+        lines.push(`${pad(indent)}{{- range ${item.range.vars.join(', ')} := ${item.range.over} }}`);
+        for (const n of item.nodes) this.valueAfter('-', n, indent);
+        lines.push(`${pad(indent)}{{- end }}`);
+      }
+      close(lines, indent, guard);
+    });
+  }
 }
 
 /** Conditions under which each entry or item renders; undefined when one always does. */
@@ -100,44 +148,6 @@ function presence(list: readonly (Entry | Item)[]): string[] | undefined {
     conds.push(guard && nonEmpty ? `(and ${guard} ${nonEmpty})` : (guard ?? nonEmpty)!);
   }
   return conds;
-}
-
-function value(lines: Line[], node: Node, indent: number): void {
-  if (node.t === 'map') entries(lines, node.entries, indent);
-  else if (node.t === 'seq') items(lines, node.items, indent);
-  else throw new Error('a document is a map');
-}
-
-function entries(lines: Line[], list: readonly Entry[], indent: number): void {
-  grouped(list, (group, guard) => {
-    open(lines, indent, guard);
-    for (const e of group) {
-      if (e.kind === 'one') {
-        valueAfter(lines, `${keyText(e.key)}:`, e.value, indent);
-        continue;
-      }
-      lines.push(`${pad(indent)}{{- range ${e.range.vars.join(', ')} := ${e.range.over} }}`);
-      for (const inner of e.entries) valueAfter(lines, `${keyText(inner.key)}:`, inner.value, indent);
-      lines.push(`${pad(indent)}{{- end }}`);
-    }
-    close(lines, indent, guard);
-  });
-}
-
-function items(lines: Line[], list: readonly Item[], indent: number): void {
-  grouped(list, (group, guard) => {
-    open(lines, indent, guard);
-    for (const item of group) {
-      if (item.kind === 'one') {
-        valueAfter(lines, '-', item.node, indent);
-        continue;
-      }
-      lines.push(`${pad(indent)}{{- range ${item.range.vars.join(', ')} := ${item.range.over} }}`);
-      for (const n of item.nodes) valueAfter(lines, '-', n, indent);
-      lines.push(`${pad(indent)}{{- end }}`);
-    }
-    close(lines, indent, guard);
-  });
 }
 
 /** Runs of neighbours under the same guard share one `if`. */

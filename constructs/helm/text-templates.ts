@@ -4,6 +4,7 @@
  * and ranges of lines are `if` and `range` around them. A value's place in the objects says
  * `{{ include "<name>" $ | toJson }}`, and a digest of it hashes the same include.
  */
+import { ChartShapeUnsupportedError } from './chart-errors';
 import type { Item, Node, TextNode } from './template-tree';
 import { conditionOf } from './template-yaml';
 
@@ -65,6 +66,6 @@ function line(node: Node): string[] {
         action('end'),
       ];
     default:
-      throw new Error(`a line cannot be a ${node.t}`);
+      throw new ChartShapeUnsupportedError(`a line of a text cannot be a ${node.t}`);
   }
 }
