@@ -2,8 +2,8 @@
  * The agent's chart in a real cluster (a local kube-apiserver with kube-controller-manager,
  * kube-scheduler and one kwok node): `helm install` creates every object the construct makes,
  * the Deployment's pod runs; `helm upgrade` with a new agent image rolls the Deployment (a
- * new ReplicaSet with the new image, the pod replaced); an upgrade with bad values is refused
- * by the schema and changes nothing.
+ * new ReplicaSet with the new image, the pod replaced) and keeps what the agent wrote into its
+ * identity Secret; an upgrade with bad values is refused by the schema and changes nothing.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -73,8 +73,10 @@ test('helm install creates every object of the chart, and the agent pod runs', a
   expect(agentImage(await deployment())).toBe(VALUES.images.agent);
 });
 
-test('helm upgrade with a new agent image rolls the Deployment', async () => {
+test('helm upgrade with a new agent image rolls the Deployment, and keeps the certificate the agent keeps in its identity Secret', async () => {
   const before = await deployment();
+  // The agent has meanwhile written its certificate into its identity Secret (created empty by the chart).
+  await kubectl(['patch', 'secret', 'kubegate-agent-identity', '-n', 'kubegate-system', '--type', 'merge', '-p', JSON.stringify({ data: { 'tls.crt': Buffer.from('CERT').toString('base64') } })]);
   const upgrade = await helm.run(['upgrade', 'kubegate-agent', chartDir, '-f', path.join(dir, 'values.yaml'), '--set', `images.agent=${NEW_AGENT}`, '--namespace', 'default']);
   expect(upgrade.stderr).toBe('');
   expect(upgrade.code).toBe(0);
@@ -90,6 +92,8 @@ test('helm upgrade with a new agent image rolls the Deployment', async () => {
     [VALUES.images.agent, 0],
     [NEW_AGENT, 1],
   ]);
+  const kept = await kubectl(['get', 'secret', 'kubegate-agent-identity', '-n', 'kubegate-system', '-o', 'jsonpath={.data.tls\\.crt}']);
+  expect(Buffer.from(kept, 'base64').toString()).toBe('CERT');
 });
 
 test('an upgrade with values the schema refuses changes nothing', async () => {
