@@ -39,6 +39,7 @@ export function chartFiles(source: ChartSource, options: ChartFilesOptions = {})
     'values.yaml': valuesYaml(source.schema, docs, source.name, unwritten, source.plan?.defaults),
     'values.schema.json': `${JSON.stringify(valuesSchema(source.schema, docs, unwritten, source.plan?.defaults), null, 2)}\n`,
     ...(source.refusals?.length ? { 'templates/refusals.yaml': refusalsTemplate(source) } : {}),
+    ...(source.helpers ? { 'templates/_helpers.tpl': source.helpers } : {}),
     ...Object.fromEntries(Object.entries(templates).map(([name, text]) => [`templates/${name}`, `# Generated from ${source.sourceFile}.\n${text}`])),
   };
 }

@@ -27,6 +27,8 @@ export interface ChartSource {
     /** The two variants (`prop label`) whose combination it refuses though the construct takes it: the pair check skips them. */
     readonly covers?: readonly [string, string];
   }[];
+  /** Named templates the refusals use (templates/_helpers.tpl), written by hand like them. */
+  readonly helpers?: string;
   /** Props absent from the base synthesis, and sentinels for patterns no family fits (prop-plans.ts). */
   readonly plan?: PlanOptions;
   /**

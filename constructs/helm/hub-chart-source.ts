@@ -12,6 +12,7 @@ import { KubegateHub, type KubegateHubProps } from '../kubegate-hub';
 import { workerThreads } from '../hub-edge';
 import { HUB_PROPS_SCHEMA } from '../hub-props-schema';
 import { DEFAULT_HUB_PORTS } from '../hub-settings';
+import { MAX_USER_CERT_TTL_MS } from '../../control-plane/credentials/user-certificate';
 import { ABSENT, PRESENT } from './prop-plans';
 import type { ChartSource } from './chart-source';
 
@@ -19,6 +20,18 @@ const absent = (v: string) => `(kindIs "invalid" ${v})`;
 const given = (v: string) => `(not (kindIs "invalid" ${v}))`;
 const PORTS = Object.keys(DEFAULT_HUB_PORTS).map((p) => `(int $.Values.ports.${p})`).concat('(int $.Values.edge.adminPort)').join(' ');
 const SQLITE = { 'store.postgresUrl': ABSENT, 'controller.replicas': 1 };
+
+// A duration as control-plane/config/duration.ts reads it (1h30m, 500ms), in milliseconds.
+const HELPERS = `{{- define "kubegate-hub.durationMs" -}}
+{{- $ms := 0 -}}
+{{- range regexFindAll "[0-9]+(ms|s|m|h|d)" . -1 -}}
+{{- $unit := regexReplaceAll "^[0-9]+" . "" -}}
+{{- $ms = add $ms (mul (regexFind "^[0-9]+" . | int64) (get (dict "ms" 1 "s" 1000 "m" 60000 "h" 3600000 "d" 86400000) $unit)) -}}
+{{- end -}}
+{{- $ms -}}
+{{- end -}}
+`;
+const CERT_TTL_MS = '(include "kubegate-hub.durationMs" (toString $.Values.maxCertTtl) | int64)';
 
 export const hubChartSource: ChartSource = {
   name: 'kubegate-hub',
@@ -38,7 +51,12 @@ export const hubChartSource: ChartSource = {
     'store.sqliteVolumeSize': SQLITE,
     'store.sqliteStorageClass': SQLITE,
   },
+  helpers: HELPERS,
   refusals: [
+    {
+      when: `and ${given('$.Values.maxCertTtl')} (or (le ${CERT_TTL_MS} 0) (gt ${CERT_TTL_MS} ${MAX_USER_CERT_TTL_MS}))`,
+      message: 'maxCertTtl: must be more than nothing and at most 24h (user certificates are short-lived by design)',
+    },
     { when: `ne (len (list ${PORTS})) (len (uniq (list ${PORTS})))`, message: 'ports and edge.adminPort: each listener needs a port of its own' },
     { when: `and ${given('$.Values.store.postgresUrl')} ${given('$.Values.store.postgresSecret')}`, message: 'store: give postgresUrl or postgresSecret, not both' },
     { when: `and ${given('$.Values.store.postgresSecretKey')} ${absent('$.Values.store.postgresSecret')}`, message: 'store.postgresSecretKey: only means something with store.postgresSecret' },
