@@ -30,8 +30,12 @@ export interface ImageSpec {
 export const APP_DIR = '/app';
 const NODE = '/usr/local/bin/node';
 
-/** The npm packages the control plane loads at run time (not the construct libraries, not dev tools). */
-export const CONTROLLER_PACKAGES = ['@grpc/grpc-js', '@grpc/grpc-js-xds', '@grpc/proto-loader', 'ajv', 'better-sqlite3', 'fastify', 'jose', 'node-forge', 'pg', 'prom-client', 'protobufjs', 'yaml'];
+/**
+ * The npm packages the control plane loads at run time (no dev tools). The construct libraries
+ * are among them: the hub renders each cluster's agent manifest from KubegateAgent when its
+ * one-time install link is fetched.
+ */
+export const CONTROLLER_PACKAGES = ['@grpc/grpc-js', '@grpc/grpc-js-xds', '@grpc/proto-loader', 'ajv', 'better-sqlite3', 'cdk8s', 'cdk8s-plus-27', 'constructs', 'fastify', 'jose', 'node-forge', 'pg', 'prom-client', 'protobufjs', 'yaml'];
 /** The agent's: its gRPC session, its flag checks, and the policy model's grant type it shares. */
 export const AGENT_PACKAGES = ['@grpc/grpc-js', '@grpc/proto-loader', 'ajv', 'yaml'];
 
@@ -57,7 +61,7 @@ export const IMAGE_SPECS: readonly ImageSpec[] = [
     name: 'controller',
     description: 'kubegate control plane: xDS, ext_authz, the admin API, the agent port',
     entrypoint: [NODE, `${APP_DIR}/dist/control-plane/server/main.js`],
-    layers: [runtimeLayer, packagesLayer(CONTROLLER_PACKAGES), appLayer(['control-plane', 'policies', 'agent'])],
+    layers: [runtimeLayer, packagesLayer(CONTROLLER_PACKAGES), appLayer(['control-plane', 'policies', 'agent', 'constructs'])],
   },
   {
     name: 'agent',

@@ -159,6 +159,9 @@ test('every command and subcommand, with and without --help, ends its output wit
   const agentProps = ['--set', 'cluster=edge-a', '--set', 'hubAgentEndpoint=hub:18003', '--set', 'images.agent=a@sha256:1', '--set', 'images.envoy=e@sha256:2', '--set', 'allowedClusterRoles={view}', '--set-file', `hubCaPem=${hubCa}`];
   expect(await run(null, ['manifests', 'agent', ...agentProps])).toContain('kind: Deployment\n');
   await run(null, ['manifests', 'agent'], 2);
+  expect(await run(null, ['manifests', 'hub', '--set', `images.controller=c@sha256:${'1'.repeat(64)}`, '--set', `images.envoy=e@sha256:${'2'.repeat(64)}`, '--set', 'edgeUrl=https://hub.example'])).toContain('kind: Deployment\n');
+  await run(null, ['chart', 'agent', '--out', path.join(h.dir, 'agent-chart')]);
+  await run(null, ['chart', 'hub', '--out', path.join(h.dir, 'hub-chart')]);
   await run('root', ['user', 'delete', 'erin']);
 
   // Every subcommand, and every command that runs without one, was run for real, not only

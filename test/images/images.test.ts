@@ -62,8 +62,10 @@ test.each(['controller', 'agent', 'envoy'])('%s: no shell, no package manager, a
   else {
     expect(contents.programs.node).toBe(process.version);
     expect(contents.npmPackages.map((p) => p.name)).toEqual(expect.arrayContaining(name === 'controller' ? ['fastify', 'better-sqlite3', '@grpc/grpc-js'] : ['@grpc/grpc-js']));
-    // The construct libraries are not needed at run time.
-    expect(contents.npmPackages.map((p) => p.name)).not.toContain('cdk8s-plus-27');
+    // The controller renders agent manifests for install links from the constructs; the agent
+    // needs no construct library.
+    if (name === 'controller') expect(contents.npmPackages.map((p) => p.name)).toEqual(expect.arrayContaining(['cdk8s', 'cdk8s-plus-27', 'constructs']));
+    else expect(contents.npmPackages.map((p) => p.name)).not.toContain('cdk8s-plus-27');
   }
   expect(contents.hostFiles.some((f) => f.path.includes('libc.so.6') && f.debianPackage?.startsWith('libc6'))).toBe(true);
 });
