@@ -5,11 +5,14 @@
  * few host directories whose paths are compiled in (/var/lib/kubelet/device-plugins,
  * /var/log/containers, /var/lib/cni/results, /run/containerd/s). The state before is recorded
  * when the first node of this process starts and put back when the last one has stopped (nodes
- * share these, so an earlier stop must not pull them from under a running kubelet).
+ * share these, so an earlier stop must not pull them from under a running kubelet). Nodes of
+ * other processes on the machine count too, through their records (node-records.ts): the state
+ * from before the first of them is the one put back, by whichever node stops last.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Logger } from '../../control-plane/log/logger';
+import { currentOwner, isStale, readNodeRecords, type NodeRecord } from './node-records';
 
 /** The sysctls the kubelet's container manager sets to its defaults on start (they are global, not per namespace). */
 export const KUBELET_SYSCTLS = ['vm.overcommit_memory', 'vm.panic_on_oom', 'kernel.panic', 'kernel.panic_on_oops', 'kernel.keys.root_maxkeys', 'kernel.keys.root_maxbytes'] as const;
@@ -62,9 +65,15 @@ export function recordedHostState(): { sysctls: Record<string, string>; dirs: Re
   };
 }
 
+type PlainHostState = { readonly sysctls: Readonly<Record<string, string>>; readonly dirs: Readonly<Record<string, readonly string[] | null>> };
+
+function fromPlain(state: PlainHostState): HostState {
+  return { sysctls: new Map(Object.entries(state.sysctls)), dirs: new Map(Object.entries(state.dirs).map(([d, e]) => [d, e ? new Set(e) : null])) };
+}
+
 /** Puts back a state read from a crashed run's record; returns what it could not restore. */
-export function restoreHostState(state: { readonly sysctls: Readonly<Record<string, string>>; readonly dirs: Readonly<Record<string, readonly string[] | null>> }, logger: Logger): string[] {
-  return restore({ sysctls: new Map(Object.entries(state.sysctls)), dirs: new Map(Object.entries(state.dirs).map(([d, e]) => [d, e ? new Set(e) : null])) }, logger);
+export function restoreHostState(state: PlainHostState, logger: Logger): string[] {
+  return restore(fromPlain(state), logger);
 }
 
 /** Puts the recorded state back; returns what it could not restore. */
@@ -104,26 +113,78 @@ export function hostChangesHolders(): number {
   return holders;
 }
 
-/** Called before a node starts anything: the first one records the host as it is. */
+/** Live nodes of other processes on this machine (their records: node-records.ts). */
+function otherProcessesNodes(): NodeRecord[] {
+  const me = currentOwner();
+  return readNodeRecords().filter((r) => r.owner !== me && !isStale(r));
+}
+
+/**
+ * Called before a node starts anything: the first one of this process records the host as it
+ * is, or, when another process's nodes already run (their kubelets have changed it), adopts the
+ * state those recorded from before theirs.
+ */
 export function acquireHostChanges(): void {
-  if (holders === 0) recorded = capture();
+  if (holders === 0) {
+    const other = otherProcessesNodes()[0];
+    recorded = other ? fromPlain({ sysctls: other.sysctlsBefore, dirs: other.dirsBefore }) : capture();
+  }
   holders++;
 }
 
-/** Called once a node has stopped everything: the last one puts the host back. Returns problems left. */
+/**
+ * Called once a node has stopped everything: the last one of the machine (no node of this or
+ * another process left running) puts the host back. Returns problems left.
+ */
 export function releaseHostChanges(logger: Logger): string[] {
   if (holders === 0) return [];
   holders--;
   if (holders > 0 || !recorded) return [];
-  const problems = restore(recorded, logger);
+  const state = recorded;
   recorded = undefined;
-  return problems;
+  if (otherProcessesNodes().length > 0) {
+    logger.info('host settings left as the other running nodes need them', {});
+    return [];
+  }
+  return restore(state, logger);
 }
 
-/** For the process 'exit' hook: restore whatever was recorded, now, whoever still holds it. */
+/** For the process 'exit' hook: restore whatever was recorded, now, unless other processes' nodes still run. */
 export function restoreHostChangesNow(logger: Logger): void {
   if (!recorded) return;
-  restore(recorded, logger);
+  if (otherProcessesNodes().length === 0) restore(recorded, logger);
   recorded = undefined;
   holders = 0;
+}
+
+/**
+ * Entries of the watched host directories that belong to one node, whoever restores the rest:
+ * names carrying one of `names` (its cgroup root, its CNI network), and symbolic links into
+ * `stateDir` (the kubelet's /var/log/containers links to its pods' logs). Removed when the node
+ * stops, even while other nodes keep the directories themselves.
+ */
+export function removeNodeHostEntries(names: readonly string[], stateDir: string, logger: Logger): void {
+  const dirs = [...WATCHED_HOST_DIRS, '/var/lib/cni/results', '/var/lib/kubelet/device-plugins'];
+  for (const dir of dirs) {
+    let list: string[];
+    try {
+      list = fs.readdirSync(dir);
+    } catch {
+      continue;
+    }
+    for (const entry of list) {
+      const full = path.join(dir, entry);
+      let mine = names.some((n) => entry.includes(n));
+      if (!mine) {
+        try {
+          mine = fs.lstatSync(full).isSymbolicLink() && fs.readlinkSync(full).startsWith(`${stateDir}/`);
+        } catch {
+          continue;
+        }
+      }
+      if (!mine) continue;
+      fs.rmSync(full, { recursive: true, force: true });
+      logger.debug('host entry of the node removed', { path: full });
+    }
+  }
 }

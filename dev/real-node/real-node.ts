@@ -26,7 +26,7 @@ import { resolveNetworkTools, runToolSync } from '../netns/commands';
 import { writeCniConfig } from './cni-config';
 import { ctrBinary, startContainerd, type ContainerdPaths } from './containerd';
 import { NodeLeftoversError, RealNodeConfigError, RealNodeNotRootError } from './errors';
-import { acquireHostChanges, hostChangesHolders, recordedHostState, releaseHostChanges, restoreHostChangesNow } from './host-changes';
+import { acquireHostChanges, hostChangesHolders, recordedHostState, releaseHostChanges, removeNodeHostEntries, restoreHostChangesNow } from './host-changes';
 import { KUBE_PROXY_USER, startKubeProxy } from './kube-proxy';
 import { KUBELET_PORT, startKubelet } from './kubelet';
 import { startLoopbackRelay, type LoopbackRelay } from './loopback-relay';
@@ -118,6 +118,10 @@ export class RealNode {
   private readonly parts: Parts = {};
   private hostChangesHeld = false;
   private readonly owner = currentOwner();
+  /** The CNI network's name; libcni's cache files on the host carry it. */
+  private get cniNetwork(): string {
+    return `kubegate-${this.name}-${this.owner}`;
+  }
   private stopping: Promise<void> | undefined;
 
   private constructor(
@@ -226,7 +230,7 @@ export class RealNode {
     }
     const sandboxImage = await pushPauseImage({ crane: toolchain.crane, pause: toolchain.pause, registry: this.props.registry, workDir: path.join(dir, 'work') });
     const cniConfigDir = path.join(dir, 'cni', 'net.d');
-    writeCniConfig({ configDir: cniConfigDir, ipamDir: path.join(dir, 'cni', 'ipam'), podCidr: network.podCidr, networkName: `kubegate-${this.name}` });
+    writeCniConfig({ configDir: cniConfigDir, ipamDir: path.join(dir, 'cni', 'ipam'), podCidr: network.podCidr, networkName: this.cniNetwork });
     parts.containerd = await startContainerd({
       binary: toolchain.containerd,
       runc: toolchain.runc,
@@ -303,6 +307,7 @@ export class RealNode {
     const leftovers: string[] = [];
     leftovers.push(...(await unmountAllUnder(this.stateDir, logger)).map((m) => `mount ${m}`));
     if (parts.cgroupRoot) leftovers.push(...removeCgroupRoot(parts.cgroupRoot));
+    removeNodeHostEntries([...(parts.cgroupRoot ? [parts.cgroupRoot.slice(1)] : []), this.cniNetwork], this.stateDir, logger);
     await parts.relay?.stop();
     if (parts.network && parts.ownNetwork) await removeNodeNetwork(parts.network, logger);
     if (parts.network && parts.siteState) await restoreSiteNetworkState(parts.network.netnsPath, parts.siteState, NODE_BRIDGE);

@@ -14,7 +14,7 @@ import { runningProcessesMentioning, waitUntil } from '../support/process-table'
 import { spawn, type ChildProcess } from 'node:child_process';
 import { tsChildScript } from '../netns/ts-child';
 import { projectRoot } from '../../dev/toolchain/tools';
-import { hostSnapshot } from './host-snapshot';
+import { expectHostAsBefore, hostSnapshot } from './host-snapshot';
 
 jest.setTimeout(300_000);
 
@@ -89,9 +89,10 @@ test("a SIGKILLed run's node (with a running pod) is removed and the host put ba
   expect(readNodeRecords().map((r) => r.node)).toContain('doomed');
   expect(fs.existsSync(`/proc/${left.kubelet}`)).toBe(true);
 
-  expect(await cleanupStaleNodes()).toEqual([expect.stringMatching(new RegExp(`^${proc.pid}-[0-9a-z]+/doomed$`))]);
+  // (A crashed run of someone else's on this machine would be removed too.)
+  expect(await cleanupStaleNodes()).toContainEqual(expect.stringMatching(new RegExp(`^${proc.pid}-[0-9a-z]+/doomed$`)));
   for (const pid of runningProcessesMentioning(dir)) process.kill(pid, 'SIGKILL');
   expect(await waitUntil(() => runningProcessesMentioning(dir).length === 0, 10_000)).toBe(true);
-  expect(hostSnapshot(tools)).toEqual(before);
-  expect(await cleanupStaleNodes()).toEqual([]);
+  expectHostAsBefore(before, hostSnapshot(tools));
+  expect(await cleanupStaleNodes()).not.toContainEqual(expect.stringMatching(/\/doomed$/));
 });

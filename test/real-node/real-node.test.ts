@@ -24,7 +24,7 @@ import { loadToolchain } from '../../dev/toolchain/tools';
 import { projectRoot } from '../../control-plane/proto/project-root';
 import { silentLogger } from '../../control-plane/log/logger';
 import { eventually, streamCommand, type Streaming } from '../support/streaming-command';
-import { hostSnapshot, type HostSnapshot } from './host-snapshot';
+import { expectHostAsBefore, hostSnapshot, type HostSnapshot } from './host-snapshot';
 import { HTTP_GET, webManifests, WEB_PORT } from './web-deployment';
 
 jest.setTimeout(600_000);
@@ -181,7 +181,7 @@ test('after the node and the cluster have stopped, the host is as it was before'
   await node.stop();
   await cluster.stop();
   const after = hostSnapshot(tools);
-  expect(after).toEqual(before);
+  expectHostAsBefore(before, after);
   for (const pid of [pids.kubelet, pids.containerd, pids.kubeProxy, ...pids.relays]) expect(fs.existsSync(`/proc/${pid}`)).toBe(false);
   const nodeDirMounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.includes(dir));
   expect(nodeDirMounts).toEqual([]);

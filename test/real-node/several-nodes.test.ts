@@ -17,7 +17,7 @@ import { RealNode } from '../../dev/real-node/real-node';
 import { loadToolchain } from '../../dev/toolchain/tools';
 import { projectRoot } from '../../control-plane/proto/project-root';
 import { silentLogger } from '../../control-plane/log/logger';
-import { hostSnapshot, type HostSnapshot } from './host-snapshot';
+import { expectHostAsBefore, hostSnapshot, type HostSnapshot } from './host-snapshot';
 import { HTTP_GET, webManifests, WEB_PORT } from './web-deployment';
 
 jest.setTimeout(600_000);
@@ -104,5 +104,5 @@ test('cluster two serves alongside, and keeps serving cluster one after its own 
 test('once every node and both clusters have stopped, the host is as it was', async () => {
   await Promise.all([nodes.a.stop(), nodes.b.stop()]);
   await Promise.all([one.stop(), two.stop()]);
-  expect(hostSnapshot(tools)).toEqual(before);
+  expectHostAsBefore(before, hostSnapshot(tools));
 });
