@@ -29,6 +29,7 @@ export function hubControllerConfig(hub: ResolvedHub): Record<string, unknown> {
     ...(hub.store.kind === 'sqlite' ? { store: `sqlite:${CONTROLLER_STATE_DIR}/kubegate.db` } : {}),
     ...(hub.store.kind === 'postgres-url' ? { store: hub.store.url } : {}),
     kubernetesSecrets: { namespace: hub.namespace },
+    ...(hub.apiServerNames.length > 0 ? { apiServerNames: [...hub.apiServerNames] } : {}),
     ports: { xds: ports.xds, authz: ports.authz, status: ports.status, agent: ports.agent, tunnel: ports.tunnel, api: ports.api },
     edge: {
       nodeId: EDGE_NODE_ID,

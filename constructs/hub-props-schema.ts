@@ -69,6 +69,7 @@ export const HUB_PROPS_SCHEMA = {
     serviceAnnotations: labelMap,
     ports: mapping({ xds: listenPort, authz: listenPort, status: listenPort, agent: listenPort, tunnel: listenPort, api: listenPort, edge: listenPort }, 'xds, authz, status, agent, tunnel, api and edge ports'),
     apiAllowedCidrs: { type: 'array', items: text(CIDR, 'must be a CIDR such as 10.0.0.0/8, got {got}'), problems: { type: 'must be a list of CIDRs' } },
+    apiServerNames: { type: 'array', items: text('^[^\\s/:]+$|^[0-9a-fA-F:.]+$', 'must be a DNS name or an IP address, got {got}'), problems: { type: 'must be a list of names' } },
     metricsNamespaceSelector: labelMap,
     clusterDomain: text(DNS_NAME, 'must be a DNS domain, got {got}'),
     maxCertTtl: text('^(\\d+(ms|s|m|h|d))+$', 'must be a duration such as 12h, got {got}'),

@@ -80,6 +80,13 @@ export interface KubegateHubProps {
   /** Source CIDRs allowed to the admin API port. @default anywhere */
   readonly apiAllowedCidrs?: readonly string[];
   /**
+   * DNS names or addresses operators reach the admin API at (the public controller Service's
+   * address; with NodePort, the nodes' addresses, like edgeUrl's host): its certificate
+   * carries them, so the CLI verifies it there. @default none: loopback only, for
+   * `kubectl port-forward`
+   */
+  readonly apiServerNames?: readonly string[];
+  /**
    * Labels of the namespaces allowed to scrape the metrics port (a ServiceMonitor's
    * Prometheus); empty means every namespace. @default { 'kubernetes.io/metadata.name': 'monitoring' }
    */

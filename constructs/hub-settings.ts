@@ -46,6 +46,7 @@ export interface ResolvedHub {
   readonly serviceAnnotations: Readonly<Record<string, string>>;
   readonly ports: HubPorts;
   readonly apiAllowedCidrs: readonly string[];
+  readonly apiServerNames: readonly string[];
   readonly metricsNamespaceSelector: Readonly<Record<string, string>>;
   readonly clusterDomain: string;
   readonly maxCertTtl?: string;
@@ -108,6 +109,7 @@ export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
     serviceAnnotations: props.serviceAnnotations ?? {},
     ports,
     apiAllowedCidrs: props.apiAllowedCidrs ?? [],
+    apiServerNames: props.apiServerNames ?? [],
     metricsNamespaceSelector: props.metricsNamespaceSelector ?? { 'kubernetes.io/metadata.name': 'monitoring' },
     clusterDomain: props.clusterDomain ?? 'cluster.local',
     ...(props.maxCertTtl !== undefined ? { maxCertTtl: props.maxCertTtl } : {}),

@@ -73,12 +73,13 @@ test('the controller config: every port, the Secrets namespace, the edge and the
 test("the controller's own reader accepts the config the construct writes", () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-hub-config-'));
   try {
-    for (const props of [PROPS, HA, { ...PROPS, store: { postgresUrl: 'postgres://kubegate:pw@db:5432/kubegate' } }]) {
+    for (const props of [PROPS, HA, { ...PROPS, store: { postgresUrl: 'postgres://kubegate:pw@db:5432/kubegate' } }, { ...PROPS, apiServerNames: ['hub.example', '10.1.2.3'] }]) {
       const file = path.join(dir, 'config.yaml');
       fs.writeFileSync(file, find(synth(props), 'Secret', 'kubegate-controller-config').stringData['config.yaml']);
       const read = readControllerConfig(file);
       expect(read.kubernetesSecrets).toEqual({ namespace: props.namespace ?? 'kubegate-system' });
       expect(read.listenAddress).toBe('0.0.0.0');
+      expect(read.apiServerNames).toEqual((props as { apiServerNames?: string[] }).apiServerNames);
     }
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -304,6 +305,7 @@ test.each<[string, Record<string, unknown>, RegExp]>([
   ['a CPU limit that is not a quantity', { controller: { cpuLimit: 'two' } }, /controller\.cpuLimit: must be a Kubernetes quantity such as 100m or 2, got "two"/],
   ['zero replicas', { edge: { replicas: 0 } }, /edge\.replicas: must be a whole number of replicas \(1-100\), got 0/],
   ['user shards that are not a power of two', { edge: { userShards: 3 } }, /edge\.userShards: must be a power of two from 1 to 256, got 3/],
+  ['an API server name with a port', { apiServerNames: ['hub.example:443'] }, /apiServerNames\[0\]: must be a DNS name or an IP address, got "hub.example:443"/],
   ['a CIDR that is not one', { apiAllowedCidrs: ['10.0.0.0'] }, /apiAllowedCidrs\[0\]: must be a CIDR such as 10\.0\.0\.0\/8, got "10.0.0.0"/],
   ['a namespace that is not a DNS label', { namespace: 'Kubegate_System' }, /namespace: must be a namespace name \(DNS label\), got "Kubegate_System"/],
   ['a certificate lifetime over a day', { maxCertTtl: '48h' }, /maxCertTtl: must be at most 24h/],

@@ -64,6 +64,7 @@ test.each<[string, Record<string, unknown>]>([
   ['other ports, namespace, domain and admin port', { namespace: 'kg', ports: { xds: 19000, authz: 19001, status: 19002, agent: 19003, tunnel: 19004, api: 19005, edge: 9443 }, edge: { adminPort: 9902 }, clusterDomain: 'corp.local' }],
   ['resources, shards and replicas of the edge', { edge: { replicas: 2, cpuRequest: '250m', cpuLimit: '1500m', memoryRequest: '256Mi', memoryLimit: '2Gi', userShards: 4 }, controller: { cpuRequest: '50m', cpuLimit: '2500m', memoryRequest: '64Mi', memoryLimit: '1Gi' } }],
   ['a certificate lifetime of exactly a day, in parts', { maxCertTtl: '23h59m60s' }],
+  ['names the admin API is reached at', { apiServerNames: ['hub.example', '10.1.2.3'] }],
   ['CIDRs, annotations, metrics namespaces and a certificate lifetime', { apiAllowedCidrs: ['10.0.0.0/8', '192.168.1.0/24', '10.0.0.0/8'], serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb', team: 'platform' }, metricsNamespaceSelector: { 'kubernetes.io/metadata.name': 'observability' }, maxCertTtl: '12h' }],
   ['no metrics namespace selector at all', { metricsNamespaceSelector: {} }],
   ['CPUs as a decimal and memory in Gi', { edge: { cpuLimit: '1.5', memoryLimit: '3Gi' }, controller: { memoryRequest: '1Gi', cpuRequest: '0.25' } }],

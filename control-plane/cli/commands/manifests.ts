@@ -47,6 +47,8 @@ Props (KubegateHubProps; lists as {a,b}):
   ports.xds, .authz, .status, .agent, .tunnel, .api, .edge           the pods' ports
                              (default 18000-18005, edge 8443)
   apiAllowedCidrs            CIDRs allowed to the admin API, e.g. {10.0.0.0/8} (default anywhere)
+  apiServerNames             names or addresses the admin API is reached at, which its
+                             certificate carries, e.g. {hub.example} (default loopback only)
   metricsNamespaceSelector.KEY   labels of the namespaces allowed to scrape metrics
                              (default kubernetes.io/metadata.name=monitoring)
   clusterDomain              default cluster.local
