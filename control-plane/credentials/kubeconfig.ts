@@ -25,7 +25,15 @@ export interface KubeconfigProps {
 const b64 = (s: string) => Buffer.from(s).toString('base64');
 
 /** A self-contained kubeconfig: every cluster goes through the edge at /clusters/<name>. */
+/**
+ * The context of a kubeconfig issued before any cluster is registered (the hub's first admin
+ * credential): the edge itself, so the file still names its user's certificate and the CA, which
+ * is what the kubegate CLI calls the admin API with.
+ */
+export const NO_CLUSTER_CONTEXT = 'kubegate';
+
 export function buildKubeconfig(props: KubeconfigProps): string {
+  if (props.clusters.length === 0) return buildKubeconfigWithoutClusters(props);
   const base = props.edgeUrl.replace(/\/+$/, '');
   const userEntry = `kubegate-${props.user}`;
   const serverName = userServerName(props.user, props.userServerNameSuffix);
@@ -46,4 +54,17 @@ export function buildKubeconfig(props: KubeconfigProps): string {
     'current-context': props.currentCluster ?? props.clusters[0] ?? '',
   };
   return stringify(doc);
+}
+
+function buildKubeconfigWithoutClusters(props: KubeconfigProps): string {
+  const userEntry = `kubegate-${props.user}`;
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Config',
+    preferences: {},
+    clusters: [{ name: NO_CLUSTER_CONTEXT, cluster: { server: props.edgeUrl.replace(/\/+$/, ''), 'certificate-authority-data': b64(props.edgeCaPem), 'tls-server-name': userServerName(props.user, props.userServerNameSuffix) } }],
+    users: [{ name: userEntry, user: { 'client-certificate-data': b64(props.clientCertPem), 'client-key-data': b64(props.clientKeyPem) } }],
+    contexts: [{ name: NO_CLUSTER_CONTEXT, context: { cluster: NO_CLUSTER_CONTEXT, user: userEntry } }],
+    'current-context': NO_CLUSTER_CONTEXT,
+  });
 }

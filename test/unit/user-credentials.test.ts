@@ -2,7 +2,7 @@ import { parse } from 'yaml';
 import { X509Certificate } from 'node:crypto';
 import { createCertificateAuthority } from '../../control-plane/pki/certificates';
 import { CredentialRequestError, issueUserCertificate, MAX_USER_CERT_TTL_MS } from '../../control-plane/credentials/user-certificate';
-import { buildKubeconfig } from '../../control-plane/credentials/kubeconfig';
+import { buildKubeconfig, NO_CLUSTER_CONTEXT } from '../../control-plane/credentials/kubeconfig';
 import { userServerName } from '../../control-plane/identity/user-identity';
 import { CertificateIdentityReader } from '../../control-plane/authz/certificate-identity';
 
@@ -75,5 +75,14 @@ describe('kubeconfig', () => {
     expect(names[0]).toMatch(/^u-[0-9a-f]{32}\.users\.example\.test$/);
     // Another user gets another name: the edge tells users apart by it.
     expect(build('bob').clusters[0].cluster['tls-server-name']).not.toBe(names[0]);
+  });
+
+  test('before any cluster exists (a new hub\'s admin credential): one context for the edge itself, with the same user and CA', () => {
+    const doc = parse(buildKubeconfig({ edgeUrl: 'https://hub.example:8443/', edgeCaPem: 'EDGE-CA', user: 'admin', clientCertPem: 'CERT', clientKeyPem: 'KEY', clusters: [], userServerNameSuffix: 'users.example.test' }));
+    expect(doc.contexts).toEqual([{ name: NO_CLUSTER_CONTEXT, context: { cluster: NO_CLUSTER_CONTEXT, user: 'kubegate-admin' } }]);
+    expect(doc['current-context']).toBe(NO_CLUSTER_CONTEXT);
+    expect(doc.clusters[0].cluster.server).toBe('https://hub.example:8443');
+    expect(doc.clusters[0].cluster['tls-server-name']).toBe(userServerName('admin', 'users.example.test'));
+    expect(Buffer.from(doc.users[0].user['client-certificate-data'], 'base64').toString()).toBe('CERT');
   });
 });
