@@ -244,6 +244,20 @@ install_helm() {
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
+# CoreDNS serves the test clusters' DNS on real nodes (Services by name, as the hub's edge finds
+# its controller). `go install` of the release's command uses its own go.mod exactly as released.
+install_coredns() {
+  local dest="$cache/coredns-v$COREDNS_VERSION"
+  if [[ -x $dest/bin/coredns ]]; then log info "coredns cached" "version=$COREDNS_VERSION"; return; fi
+  require_go
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/bin"
+  log info "building coredns from Go modules (a few minutes)" "version=$COREDNS_VERSION"
+  run_with_progress coredns-build "$tmp/build.log" \
+    env -C "$tmp" GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp/bin" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@v$COREDNS_VERSION"
+  [[ -x $tmp/bin/coredns ]] || die "go install succeeded but wrote no coredns binary" "log=$tmp/build.log"
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
 # Small Go programs of kubegate's own (toolchain/<name>/) built against a Kubernetes staging
 # module at the pinned Kubernetes version: each directory is keyed by that version and by a
 # digest of its sources, so a change to either builds a new one. Older ones stay, since another
@@ -407,6 +421,7 @@ main() {
   install_kwok
   install_crane
   install_helm
+  install_coredns
   install_pinned_tools
   install_pause
   install_postgresql
@@ -415,7 +430,7 @@ main() {
   local manifest="$cache/tools.json"
   cat >"$manifest.tmp" <<JSON
 {
-  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "kwok": "$KWOK_VERSION", "crane": "$CRANE_VERSION", "helm": "$HELM_VERSION"},
+  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "kwok": "$KWOK_VERSION", "crane": "$CRANE_VERSION", "helm": "$HELM_VERSION", "coredns": "$COREDNS_VERSION"},
   "envoy": "$cache/envoy-$ENVOY_VERSION/envoy",
   "etcd": "$cache/etcd-v$ETCD_VERSION/bin/etcd",
   "kubeApiserver": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-apiserver",
@@ -430,6 +445,7 @@ main() {
   "kwokStages": "$cache/kwok-v$KWOK_VERSION/stages",
   "crane": "$cache/crane-v$CRANE_VERSION/bin/crane",
   "helm": "$cache/helm-v$HELM_VERSION/bin/helm",
+  "coredns": "$cache/coredns-v$COREDNS_VERSION/bin/coredns",
   "kubectl": "$kubectl_path",
   "auditDecode": "$audit_decode_bin",
   "requestInfo": "$request_info_bin",

@@ -12,6 +12,7 @@
  * there is no swap accounting (failSwapOn false), and the pod log directory's field is
  * podLogsDir (a misspelt field is silently ignored).
  */
+import { CLUSTER_DNS_IP, CLUSTER_DOMAIN } from '../cluster-dns/cluster-dns';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { stringify } from 'yaml';
@@ -77,8 +78,10 @@ export function kubeletConfig(props: Pick<KubeletProps, 'containerdSocket' | 'cg
     tlsPrivateKeyFile: files.keyFile,
     authentication: { anonymous: { enabled: false }, webhook: { enabled: true }, x509: { clientCAFile: files.caFile } },
     authorization: { mode: 'Webhook' },
-    clusterDomain: 'cluster.local',
-    clusterDNS: [],
+    // Pods ask the cluster's DNS Service (dev/cluster-dns), which a test installs when it
+    // needs names; until then lookups fail rather than leak to the host's resolver.
+    clusterDomain: CLUSTER_DOMAIN,
+    clusterDNS: [CLUSTER_DNS_IP],
     resolvConf: '/etc/resolv.conf',
     podLogsDir: files.podLogsDir,
     volumePluginDir: files.volumePluginDir,

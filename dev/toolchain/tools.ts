@@ -33,6 +33,8 @@ export interface Toolchain {
   readonly crane: string;
   /** Helm (v4): installs and upgrades the chart generated from kubegate's constructs. */
   readonly helm: string;
+  /** CoreDNS: the DNS of test clusters with real nodes (dev/cluster-dns). */
+  readonly coredns: string;
   /**
    * toolchain/audit-decode built against k8s.io/apiserver at the pinned Kubernetes version:
    * decodes an audit.k8s.io/v1 EventList strictly with the real audit types and re-encodes it.
@@ -55,7 +57,7 @@ export interface Toolchain {
    * real test node (the harness makes containerd's sandbox image of it).
    */
   readonly pause: string;
-  readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string; readonly kwok: string; /** Absent in a tools.json from before crane was added. */ readonly crane?: string; /** Absent before helm was added. */ readonly helm?: string };
+  readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string; readonly kwok: string; /** Absent in a tools.json from before crane was added. */ readonly crane?: string; /** Absent before helm was added. */ readonly helm?: string; readonly coredns?: string };
 }
 
 export class ToolchainMissingError extends Error {
@@ -93,10 +95,10 @@ export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   const tools = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Toolchain;
   const pinned = pinnedVersions();
   const v = tools.versions;
-  if (v.envoy !== pinned.ENVOY_VERSION || v.kubernetes !== pinned.KUBERNETES_VERSION || v.etcd !== pinned.ETCD_VERSION || v.kwok !== pinned.KWOK_VERSION || (v.crane !== undefined && v.crane !== pinned.CRANE_VERSION) || (v.helm !== undefined && v.helm !== pinned.HELM_VERSION)) {
+  if (v.envoy !== pinned.ENVOY_VERSION || v.kubernetes !== pinned.KUBERNETES_VERSION || v.etcd !== pinned.ETCD_VERSION || v.kwok !== pinned.KWOK_VERSION || (v.crane !== undefined && v.crane !== pinned.CRANE_VERSION) || (v.helm !== undefined && v.helm !== pinned.HELM_VERSION) || (v.coredns !== undefined && v.coredns !== pinned.COREDNS_VERSION)) {
     throw new ToolchainMissingError(`toolchain at ${manifest} was built for other versions than toolchain/versions.env: ${hint}`);
   }
-  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kubelet', 'kubeProxy', 'containerd', 'runc', 'cniPluginDir', 'kwok', 'kwokStages', 'kubectl', 'crane', 'helm', 'auditDecode', 'requestInfo', 'hostOverride', 'pause'] as const) {
+  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kubelet', 'kubeProxy', 'containerd', 'runc', 'cniPluginDir', 'kwok', 'kwokStages', 'kubectl', 'crane', 'helm', 'coredns', 'auditDecode', 'requestInfo', 'hostOverride', 'pause'] as const) {
     // A tools.json from before a binary was added lacks its key: that too means "run the installer".
     const what = key === 'kwokStages' || key === 'cniPluginDir' ? 'directory' : 'binary';
     if (typeof tools[key] !== 'string' || !fs.existsSync(tools[key])) throw new ToolchainMissingError(`${key} ${what} ${tools[key]} is missing: ${hint}`);
