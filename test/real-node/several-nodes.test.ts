@@ -17,6 +17,7 @@ import { RealNode } from '../../dev/real-node/real-node';
 import { loadToolchain } from '../../dev/toolchain/tools';
 import { projectRoot } from '../../control-plane/proto/project-root';
 import { silentLogger } from '../../control-plane/log/logger';
+import { eventually } from '../support/streaming-command';
 import { expectHostAsBefore, hostSnapshot, type HostSnapshot } from './host-snapshot';
 import { HTTP_GET, webManifests, WEB_PORT } from './web-deployment';
 
@@ -76,10 +77,15 @@ test("two replicas on cluster one's two nodes reach each other by pod address an
   expect(across.pod).toBe(q.metadata.name);
   const back = JSON.parse((await nodeGet(one, q.metadata.name, `http://${p.status.podIP}:${WEB_PORT}/`)).replace(/^200 /, '')) as { pod: string };
   expect(back.pod).toBe(p.metadata.name);
-  // Through the Service, from one pod, until both replicas have answered.
+  // Through the Service, from one pod, until both replicas have answered (kube-proxy takes the
+  // second endpoint a moment after the Deployment is Available).
   const clusterIp = (await kubectl(one, ['get', 'service', 'web', '-n', NS, '-o', 'jsonpath={.spec.clusterIP}'])).trim();
   const seen = new Set<string>();
-  for (let i = 0; i < 40 && seen.size < 2; i++) seen.add((JSON.parse((await nodeGet(one, p.metadata.name, `http://${clusterIp}/`)).replace(/^200 /, '')) as { pod: string }).pod);
+  await eventually('both replicas answering through the Service', async () => {
+    const out = await nodeGet(one, p.metadata.name, `http://${clusterIp}/`);
+    if (out.startsWith('200 ')) seen.add((JSON.parse(out.slice(4)) as { pod: string }).pod);
+    return seen.size === 2 ? true : undefined;
+  });
   expect([...seen].sort()).toEqual(pods.map((x) => x.metadata.name).sort());
 });
 
