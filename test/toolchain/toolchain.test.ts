@@ -85,7 +85,7 @@ describe('loadToolchain', () => {
   test('the installed toolchain matches the pinned versions and runs', async () => {
     const tools = loadToolchain();
     const v = pinnedVersions();
-    expect(tools.versions).toEqual({ envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION, kwok: v.KWOK_VERSION, crane: v.CRANE_VERSION, helm: v.HELM_VERSION });
+    expect(tools.versions).toEqual({ envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION, kwok: v.KWOK_VERSION, crane: v.CRANE_VERSION, helm: v.HELM_VERSION, coredns: v.COREDNS_VERSION });
     expect((await runCommand(tools.crane, ['version'])).stdout.trim()).toBe(`v${v.CRANE_VERSION}`);
     expect((await runCommand(tools.envoy, ['--version'])).stdout).toContain(`/${v.ENVOY_VERSION}/`);
     expect((await runCommand(tools.kubeApiserver, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
