@@ -215,48 +215,32 @@ install_kwok() {
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
-# crane builds and pushes kubegate's images without a Docker daemon, and serves the local
-# registry (versions.env says why this tool). `go install` of the module's command uses its own
-# go.mod exactly as released.
-install_crane() {
-  local dest="$cache/crane-v$CRANE_VERSION"
-  if [[ -x $dest/bin/crane ]]; then log info "crane cached" "version=$CRANE_VERSION"; return; fi
+# A released Go command built with `go install MODULE@vVERSION`, which uses the release's own
+# go.mod exactly as released, into $cache/NAME-vVERSION/bin/NAME (skipped when already there).
+#   install_go_release NAME VERSION MODULE_PATH "what the build takes"
+install_go_release() {
+  local name=$1 version=$2 module=$3 takes=$4
+  local dest="$cache/$name-v$version"
+  if [[ -x $dest/bin/$name ]]; then log info "$name cached" "version=$version"; return; fi
   require_go
   local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/bin"
-  log info "building crane from Go modules (under a minute once Go's cache is warm)" "version=$CRANE_VERSION"
-  run_with_progress crane-build "$tmp/build.log" \
-    env -C "$tmp" GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp/bin" go install -trimpath -ldflags "-s -w" "github.com/google/go-containerregistry/cmd/crane@v$CRANE_VERSION"
-  [[ -x $tmp/bin/crane ]] || die "go install succeeded but wrote no crane binary" "log=$tmp/build.log"
+  log info "building $name from Go modules ($takes)" "version=$version"
+  run_with_progress "$name-build" "$tmp/build.log" \
+    env -C "$tmp" GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp/bin" go install -trimpath -ldflags "-s -w" "$module@v$version"
+  [[ -x $tmp/bin/$name ]] || die "go install succeeded but wrote no $name binary" "log=$tmp/build.log"
   rm -rf "$dest"; mv "$tmp" "$dest"
 }
 
-# Helm installs the chart generated from kubegate's constructs in the tests. `go install` of the
-# release's command uses its own go.mod exactly as released.
-install_helm() {
-  local dest="$cache/helm-v$HELM_VERSION"
-  if [[ -x $dest/bin/helm ]]; then log info "helm cached" "version=$HELM_VERSION"; return; fi
-  require_go
-  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/bin"
-  log info "building helm from Go modules (a few minutes)" "version=$HELM_VERSION"
-  run_with_progress helm-build "$tmp/build.log" \
-    env -C "$tmp" GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp/bin" go install -trimpath -ldflags "-s -w" "helm.sh/helm/v4/cmd/helm@v$HELM_VERSION"
-  [[ -x $tmp/bin/helm ]] || die "go install succeeded but wrote no helm binary" "log=$tmp/build.log"
-  rm -rf "$dest"; mv "$tmp" "$dest"
-}
+# crane builds and pushes kubegate's images without a Docker daemon, and serves the local
+# registry (versions.env says why this tool).
+install_crane() { install_go_release crane "$CRANE_VERSION" github.com/google/go-containerregistry/cmd/crane "under a minute once Go's cache is warm"; }
+
+# Helm installs the chart generated from kubegate's constructs in the tests.
+install_helm() { install_go_release helm "$HELM_VERSION" helm.sh/helm/v4/cmd/helm "a few minutes"; }
 
 # CoreDNS serves the test clusters' DNS on real nodes (Services by name, as the hub's edge finds
-# its controller). `go install` of the release's command uses its own go.mod exactly as released.
-install_coredns() {
-  local dest="$cache/coredns-v$COREDNS_VERSION"
-  if [[ -x $dest/bin/coredns ]]; then log info "coredns cached" "version=$COREDNS_VERSION"; return; fi
-  require_go
-  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/bin"
-  log info "building coredns from Go modules (a few minutes)" "version=$COREDNS_VERSION"
-  run_with_progress coredns-build "$tmp/build.log" \
-    env -C "$tmp" GOTOOLCHAIN=local CGO_ENABLED=0 GOBIN="$tmp/bin" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@v$COREDNS_VERSION"
-  [[ -x $tmp/bin/coredns ]] || die "go install succeeded but wrote no coredns binary" "log=$tmp/build.log"
-  rm -rf "$dest"; mv "$tmp" "$dest"
-}
+# its controller).
+install_coredns() { install_go_release coredns "$COREDNS_VERSION" github.com/coredns/coredns "a few minutes"; }
 
 # Small Go programs of kubegate's own (toolchain/<name>/) built against a Kubernetes staging
 # module at the pinned Kubernetes version: each directory is keyed by that version and by a
