@@ -4,7 +4,7 @@
  * only until it expires. Kept apart from store.ts (which names the operations) so that file
  * stays about the contract as a whole.
  */
-import type { ClusterRecord, JoinTokenRecord, JoinTokenRejection } from './store';
+import { JOIN_TOKEN_REJECTION_TEXT, type ClusterRecord, type JoinTokenRecord, type JoinTokenRejection } from './store';
 
 /**
  * A one-time secret carried in an install link's URL. Only a hash of the secret is stored, so a
@@ -56,14 +56,7 @@ export class InstallTokenRejectedError extends Error {
     readonly reason: InstallTokenRejection,
     readonly tokenId: string,
   ) {
-    super(`install token "${tokenId}" ${REJECTION_TEXT[reason]}`);
+    super(`install token "${tokenId}" ${JOIN_TOKEN_REJECTION_TEXT[reason]}`);
     this.name = 'InstallTokenRejectedError';
   }
 }
-
-const REJECTION_TEXT: Record<InstallTokenRejection, string> = {
-  unknown: 'does not exist',
-  'wrong-secret': 'does not match its secret',
-  expired: 'has expired',
-  used: 'was already used',
-};

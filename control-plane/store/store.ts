@@ -312,7 +312,8 @@ export class JoinTokenRejectedError extends Error {
   }
 }
 
-const JOIN_TOKEN_REJECTION_TEXT: Record<JoinTokenRejection, string> = {
+/** What each refusal says of a one-time token (join tokens, install links). */
+export const JOIN_TOKEN_REJECTION_TEXT: Record<JoinTokenRejection, string> = {
   unknown: 'does not exist',
   'wrong-secret': 'does not match its secret',
   expired: 'has expired',
