@@ -5,17 +5,10 @@
  * new ReplicaSet with the new image, the pod replaced) and keeps what the agent wrote into its
  * identity Secret; an upgrade with bad values is refused by the schema and changes nothing.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { stringify } from 'yaml';
-import { startLocalCluster, type LocalCluster } from '../../dev/local-cluster/local-cluster';
-import { loadToolchain } from '../../dev/toolchain/tools';
-import { silentLogger } from '../../control-plane/log/logger';
-import { chartFiles } from '../../constructs/helm/chart-files';
+import type { LocalCluster } from '../../dev/local-cluster/local-cluster';
 import { agentChartSource } from '../../constructs/helm/agent-chart-source';
-import { writeChart } from '../../constructs/helm/write-chart';
 import { helmCommand, objectsByIdentity, type Helm } from './helm-command';
+import { startChartInstall, type ChartInstallFixture } from './chart-install-fixture';
 
 jest.setTimeout(240_000);
 
@@ -29,37 +22,27 @@ const VALUES = {
 };
 const NEW_AGENT = 'registry.local/kubegate/agent@sha256:3333';
 
-let dir: string;
+let f: ChartInstallFixture;
 let chartDir: string;
 let cluster: LocalCluster;
 let helm: Helm;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-agent-chart-install-'));
-  chartDir = path.join(dir, 'chart');
-  writeChart(chartDir, chartFiles(agentChartSource), false);
-  fs.writeFileSync(path.join(dir, 'values.yaml'), stringify(VALUES));
-  cluster = await startLocalCluster({ name: 'helm', stateDir: path.join(dir, 'cluster'), toolchain: loadToolchain(), logger: silentLogger, controlPlane: 'full', nodes: 1 });
-  helm = helmCommand(cluster.adminKubeconfigPath);
+  f = await startChartInstall(agentChartSource, VALUES, 'helm');
+  ({ chartDir, cluster, helm } = f);
 });
 
 afterAll(async () => {
-  await cluster?.stop();
-  helm?.cleanup();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await f?.stop();
 });
 
-const kubectl = async (args: readonly string[]) => {
-  const r = await cluster.kubectl(args);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-};
+const kubectl = (args: readonly string[]) => f.kubectl(args);
 const deployment = async () => JSON.parse(await kubectl(['get', 'deployment', 'kubegate-agent', '-n', 'kubegate-system', '-o', 'json'])) as { metadata: { generation: number }; spec: { template: { spec: { containers: { name: string; image: string }[] } } } };
 const agentImage = (d: Awaited<ReturnType<typeof deployment>>) => d.spec.template.spec.containers.find((c) => c.name === 'agent')!.image;
 const rolledOut = () => kubectl(['rollout', 'status', 'deployment/kubegate-agent', '-n', 'kubegate-system', '--timeout=120s']);
 
 test('helm install creates every object of the chart, and the agent pod runs', async () => {
-  const install = await helm.run(['install', 'kubegate-agent', chartDir, '-f', path.join(dir, 'values.yaml'), '--namespace', 'default']);
+  const install = await helm.run(['install', 'kubegate-agent', chartDir, '-f', f.valuesFile, '--namespace', 'default']);
   expect(install.stderr).toBe('');
   expect(install.code).toBe(0);
   const rendered = await helm.run(['get', 'manifest', 'kubegate-agent', '--namespace', 'default']);
@@ -77,7 +60,7 @@ test('helm upgrade with a new agent image rolls the Deployment, and keeps the ce
   const before = await deployment();
   // The agent has meanwhile written its certificate into its identity Secret (created empty by the chart).
   await kubectl(['patch', 'secret', 'kubegate-agent-identity', '-n', 'kubegate-system', '--type', 'merge', '-p', JSON.stringify({ data: { 'tls.crt': Buffer.from('CERT').toString('base64') } })]);
-  const upgrade = await helm.run(['upgrade', 'kubegate-agent', chartDir, '-f', path.join(dir, 'values.yaml'), '--set', `images.agent=${NEW_AGENT}`, '--namespace', 'default']);
+  const upgrade = await helm.run(['upgrade', 'kubegate-agent', chartDir, '-f', f.valuesFile, '--set', `images.agent=${NEW_AGENT}`, '--namespace', 'default']);
   expect(upgrade.stderr).toBe('');
   expect(upgrade.code).toBe(0);
   const after = await deployment();
@@ -98,7 +81,7 @@ test('helm upgrade with a new agent image rolls the Deployment, and keeps the ce
 
 test('an upgrade with values the schema refuses changes nothing', async () => {
   const before = await deployment();
-  const upgrade = await helm.run(['upgrade', 'kubegate-agent', chartDir, '-f', path.join(dir, 'values.yaml'), '--set', 'images.agent=has space', '--namespace', 'default']);
+  const upgrade = await helm.run(['upgrade', 'kubegate-agent', chartDir, '-f', f.valuesFile, '--set', 'images.agent=has space', '--namespace', 'default']);
   expect(upgrade.code).not.toBe(0);
   expect(upgrade.stderr).toMatch(/at '\/images\/agent': 'has space' does not match pattern/);
   expect((await deployment()).metadata.generation).toBe(before.metadata.generation);

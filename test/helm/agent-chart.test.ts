@@ -7,16 +7,13 @@
  * generator refuses what it cannot template rather than write a wrong chart.
  */
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { stringify } from 'yaml';
-import { chartFiles } from '../../constructs/helm/chart-files';
 import { agentChartSource, AGENT_PROPS_SCHEMA } from '../../constructs/helm/agent-chart-source';
-import { writeChart } from '../../constructs/helm/write-chart';
 import { KubegateAgentPropsError } from '../../constructs/kubegate-agent';
 import { AgentRbacConfigError } from '../../constructs/agent-rbac';
 import { runCli } from '../cli/run-cli';
-import { helmCommand, manifestsFlags, objectsByIdentity, type Helm } from './helm-command';
+import { manifestsFlags, objectsByIdentity, type Helm } from './helm-command';
+import { writtenChart, type WrittenChart } from './written-chart-fixture';
 
 jest.setTimeout(120_000);
 
@@ -29,26 +26,18 @@ const REQUIRED = {
   allowedClusterRoles: ['view', 'edit'],
 };
 
+let chart: WrittenChart;
 let dir: string;
 let chartDir: string;
 let helm: Helm;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-agent-chart-'));
-  chartDir = path.join(dir, 'chart');
-  writeChart(chartDir, chartFiles(agentChartSource), false);
-  helm = helmCommand();
+  chart = writtenChart(agentChartSource);
+  ({ dir, chartDir, helm } = chart);
 });
-afterAll(() => {
-  helm?.cleanup();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => chart?.stop());
 
-function valuesFile(values: Record<string, unknown>): string {
-  const file = path.join(dir, `values-${Math.random().toString(36).slice(2)}.yaml`);
-  fs.writeFileSync(file, stringify(values));
-  return file;
-}
+const valuesFile = (values: Record<string, unknown>): string => chart.valuesFile(values);
 
 test('helm lint passes on the generated chart (with the required values given)', async () => {
   const lint = await helm.run(['lint', chartDir, '-f', valuesFile(REQUIRED), '--strict']);

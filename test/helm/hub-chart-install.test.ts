@@ -5,17 +5,10 @@
  * controller's Deployment and leaves the edge's alone. PostgreSQL by URL, so no volume needs a
  * provisioner this cluster does not have.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { stringify } from 'yaml';
-import { startLocalCluster, type LocalCluster } from '../../dev/local-cluster/local-cluster';
-import { loadToolchain } from '../../dev/toolchain/tools';
-import { silentLogger } from '../../control-plane/log/logger';
-import { chartFiles } from '../../constructs/helm/chart-files';
+import type { LocalCluster } from '../../dev/local-cluster/local-cluster';
 import { hubChartSource } from '../../constructs/helm/hub-chart-source';
-import { writeChart } from '../../constructs/helm/write-chart';
 import { helmCommand, objectsByIdentity, type Helm } from './helm-command';
+import { startChartInstall, type ChartInstallFixture } from './chart-install-fixture';
 
 jest.setTimeout(240_000);
 
@@ -27,37 +20,27 @@ const VALUES = {
 };
 const NEW_CONTROLLER = image('controller', 'c');
 
-let dir: string;
+let f: ChartInstallFixture;
 let chartDir: string;
 let cluster: LocalCluster;
 let helm: Helm;
 
 beforeAll(async () => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-hub-chart-install-'));
-  chartDir = path.join(dir, 'chart');
-  writeChart(chartDir, chartFiles(hubChartSource), false);
-  fs.writeFileSync(path.join(dir, 'values.yaml'), stringify(VALUES));
-  cluster = await startLocalCluster({ name: 'helm-hub', stateDir: path.join(dir, 'cluster'), toolchain: loadToolchain(), logger: silentLogger, controlPlane: 'full', nodes: 1 });
-  helm = helmCommand(cluster.adminKubeconfigPath);
+  f = await startChartInstall(hubChartSource, VALUES, 'helm-hub');
+  ({ chartDir, cluster, helm } = f);
 });
 
 afterAll(async () => {
-  await cluster?.stop();
-  helm?.cleanup();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  await f?.stop();
 });
 
-const kubectl = async (args: readonly string[]) => {
-  const r = await cluster.kubectl(args);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} exited ${r.code}: ${r.stderr}`);
-  return r.stdout;
-};
+const kubectl = (args: readonly string[]) => f.kubectl(args);
 type Deployment = { metadata: { generation: number }; spec: { template: { spec: { containers: { image: string }[] } } } };
 const deployment = async (name: string) => JSON.parse(await kubectl(['get', 'deployment', name, '-n', 'kubegate-system', '-o', 'json'])) as Deployment;
 const rolledOut = (name: string) => kubectl(['rollout', 'status', `deployment/${name}`, '-n', 'kubegate-system', '--timeout=120s']);
 
 test('helm install creates every object of the chart, and the controller and edge pods run', async () => {
-  const install = await helm.run(['install', 'kubegate-hub', chartDir, '-f', path.join(dir, 'values.yaml'), '--namespace', 'default']);
+  const install = await helm.run(['install', 'kubegate-hub', chartDir, '-f', f.valuesFile, '--namespace', 'default']);
   expect(install.stderr).toBe('');
   expect(install.code).toBe(0);
   const manifest = await helm.run(['get', 'manifest', 'kubegate-hub', '--namespace', 'default']);
@@ -73,7 +56,7 @@ test('helm install creates every object of the chart, and the controller and edg
 
 test('helm upgrade with a new controller image rolls the controller, not the edge', async () => {
   const [controllerBefore, edgeBefore] = [await deployment('kubegate-controller'), await deployment('kubegate-edge')];
-  const upgrade = await helm.run(['upgrade', 'kubegate-hub', chartDir, '-f', path.join(dir, 'values.yaml'), '--set', `images.controller=${NEW_CONTROLLER}`, '--namespace', 'default']);
+  const upgrade = await helm.run(['upgrade', 'kubegate-hub', chartDir, '-f', f.valuesFile, '--set', `images.controller=${NEW_CONTROLLER}`, '--namespace', 'default']);
   expect(upgrade.stderr).toBe('');
   expect(upgrade.code).toBe(0);
   const controller = await deployment('kubegate-controller');

@@ -6,15 +6,10 @@
  * values are refused by the schema naming the value, and the rules across props by the chart's
  * refusals, each one as the construct refuses it.
  */
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { stringify } from 'yaml';
-import { chartFiles } from '../../constructs/helm/chart-files';
 import { hubChartSource } from '../../constructs/helm/hub-chart-source';
-import { writeChart } from '../../constructs/helm/write-chart';
 import { runCli } from '../cli/run-cli';
-import { helmCommand, manifestsFlags, objectsByIdentity, type Helm } from './helm-command';
+import { manifestsFlags, objectsByIdentity, type Helm } from './helm-command';
+import { writtenChart, type WrittenChart } from './written-chart-fixture';
 
 jest.setTimeout(120_000);
 
@@ -24,26 +19,18 @@ const REQUIRED = {
   edgeUrl: 'https://kubegate.example.com',
 };
 
+let chart: WrittenChart;
 let dir: string;
 let chartDir: string;
 let helm: Helm;
 
 beforeAll(() => {
-  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-hub-chart-'));
-  chartDir = path.join(dir, 'chart');
-  writeChart(chartDir, chartFiles(hubChartSource), false);
-  helm = helmCommand();
+  chart = writtenChart(hubChartSource);
+  ({ dir, chartDir, helm } = chart);
 });
-afterAll(() => {
-  helm?.cleanup();
-  if (dir) fs.rmSync(dir, { recursive: true, force: true });
-});
+afterAll(() => chart?.stop());
 
-function valuesFile(values: Record<string, unknown>): string {
-  const file = path.join(dir, `values-${Math.random().toString(36).slice(2)}.yaml`);
-  fs.writeFileSync(file, stringify(values));
-  return file;
-}
+const valuesFile = (values: Record<string, unknown>): string => chart.valuesFile(values);
 
 test('helm lint passes on the generated chart (with the required values given)', async () => {
   const lint = await helm.run(['lint', chartDir, '-f', valuesFile(REQUIRED), '--strict']);
