@@ -94,6 +94,15 @@ export function sentinelNumber(seed: number, n: number, schema: JsonSchema, name
   const min = (schema.minimum as number | undefined) ?? bounds.minimum ?? -Infinity;
   const max = (schema.maximum as number | undefined) ?? bounds.maximum ?? Infinity;
   if (value >= min && value <= max) return value;
-  if (max - min >= 20) return min + 2 + ((seed * 11 + n * 7 + 19) % (max - min - 2));
+  if (max - min >= 20) {
+    // Inside a small range, round numbers (powers of two, multiples of ten) are what constructs
+    // and other props' enums write as literals (userShards: 64): such a sentinel would be
+    // taken for the prop where it is only a coincidence, so the next unround number is used.
+    const span = max - min - 2;
+    for (let step = 0; step < span; step++) {
+      const candidate = min + 2 + ((seed * 11 + n * 7 + 19 + step) % span);
+      if (candidate % 10 !== 0 && (candidate & (candidate - 1)) !== 0) return candidate;
+    }
+  }
   throw new ChartPropUnsupportedError(name, `no sentinel number fits ${min}..${max}`);
 }
