@@ -33,7 +33,8 @@ export interface ChartSource {
   readonly plan?: PlanOptions;
   /**
    * Props that must change with another's variant for the construct to accept it (give a
-   * Secret instead of a URL: the URL must go): prop -> { other prop: value, or ABSENT }.
+   * Secret instead of a URL: the URL must go): prop -> { other prop: value, or ABSENT }. A key
+   * `prop label` holds for that variant only (the agent image absent: the section that needs it goes).
    */
   readonly companions?: Readonly<Record<string, Readonly<Record<string, unknown>>>>;
   /**

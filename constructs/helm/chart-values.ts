@@ -4,11 +4,13 @@
  * docs of its props interface. A prop with a literal `@default` is written into values.yaml
  * and made required in the schema (so `--set x=null` is refused rather than rendering an
  * empty value); lists and maps without one start empty; required props are left commented
- * out, so the schema names each one a user forgot.
+ * out, so the schema names each one a user forgot. A section (an optional object with required
+ * fields, prop-plans.ts) is left commented out whole, defaults and all: giving it turns its
+ * feature on, and its schema then names each field it needs.
  */
 import { stringify } from 'yaml';
 import { literalDefault, type PropDoc } from './prop-docs';
-import type { JsonSchema } from './prop-plans';
+import { isSection, type JsonSchema } from './prop-plans';
 
 const OWN_WORDING = new Set(['problems', 'errorCode']);
 
@@ -30,6 +32,7 @@ function written(schema: JsonSchema, doc: PropDoc | undefined, path = '', unwrit
   if (schema.type === 'object' && schema.properties) {
     const inner: Record<string, unknown> = {};
     for (const [k, sub] of Object.entries(schema.properties as Record<string, JsonSchema>)) {
+      if (isSection(schema, k)) continue;
       const v = written(sub, doc?.children[k], path ? `${path}.${k}` : k, unwritten, defaults);
       if (v !== undefined) inner[k] = v;
     }
@@ -40,7 +43,7 @@ function written(schema: JsonSchema, doc: PropDoc | undefined, path = '', unwrit
 }
 
 export function valuesSchema(schema: JsonSchema, docs: Readonly<Record<string, PropDoc>>, unwritten: Unwritten = new Set(), defaults: Defaults = {}): JsonSchema {
-  const walk = (s: JsonSchema, docsHere: Readonly<Record<string, PropDoc>>, path = ''): JsonSchema => {
+  const walk = (s: JsonSchema, docsHere: Readonly<Record<string, PropDoc>>, path = '', inSection = false): JsonSchema => {
     const at = (name: string) => (path ? `${path}.${name}` : name);
     const out: JsonSchema = {};
     for (const [k, v] of Object.entries(s)) {
@@ -49,9 +52,9 @@ export function valuesSchema(schema: JsonSchema, docs: Readonly<Record<string, P
         out.properties = Object.fromEntries(
           Object.entries(v as Record<string, JsonSchema>).map(([name, sub]) => {
             const doc = docsHere[name];
-            const cleaned = walk(sub, doc?.children ?? {}, at(name));
+            const cleaned = walk(sub, doc?.children ?? {}, at(name), inSection || isSection(s, name));
             const description = describe(doc);
-            const literal = unwritten.has(at(name)) ? undefined : (defaults[at(name)] ?? literalDefault(doc?.defaultText));
+            const literal = unwritten.has(at(name)) || inSection ? undefined : (defaults[at(name)] ?? literalDefault(doc?.defaultText));
             return [name, { ...(description ? { description } : {}), ...(literal !== undefined ? { default: literal } : {}), ...cleaned }];
           }),
         );
@@ -60,7 +63,7 @@ export function valuesSchema(schema: JsonSchema, docs: Readonly<Record<string, P
       } else out[k] = v;
     }
     if (s.properties) {
-      const always = Object.entries(s.properties as Record<string, JsonSchema>).filter(([name, sub]) => written(sub, docsHere[name], at(name), unwritten, defaults) !== undefined).map(([name]) => name);
+      const always = inSection ? [] : Object.entries(s.properties as Record<string, JsonSchema>).filter(([name, sub]) => !isSection(s, name) && written(sub, docsHere[name], at(name), unwritten, defaults) !== undefined).map(([name]) => name);
       const required = [...new Set([...((s.required as string[] | undefined) ?? []), ...always])];
       if (required.length > 0) out.required = required;
     }
@@ -84,7 +87,7 @@ export function valuesYaml(schema: JsonSchema, docs: Readonly<Record<string, Pro
       for (const line of wrap(doc?.text ?? '', 94 - indent.length)) lines.push(`${indent}# ${line}`);
       if (doc?.defaultText) for (const line of wrap(`Default: ${doc.defaultText}.`, 94 - indent.length)) lines.push(`${indent}# ${line}`);
       if (required.has(name)) lines.push(`${indent}# Required.`);
-      const value = written(sub, doc, path ? `${path}.${name}` : name, unwritten, defaults);
+      const value = isSection(s, name) ? undefined : written(sub, doc, path ? `${path}.${name}` : name, unwritten, defaults);
       const hide = commented || value === undefined;
       const prefix = `${indent}${hide ? '# ' : ''}`;
       if (sub.type === 'object' && sub.properties) {

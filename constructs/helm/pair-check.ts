@@ -4,7 +4,8 @@
  * check finds such effects: for every two variants of different props, the construct is
  * synthesised with both, and the tree, read as it renders when exactly those variants' (and
  * their companions') conditions hold, must be the same template as that synthesis. A
- * combination the construct refuses is skipped (the chart's refusals are the source's say).
+ * combination the construct refuses is skipped (the chart's refusals are the source's say), and
+ * so is one that cannot occur: a field's variant with its section removed.
  */
 import { buildNode } from './build-tree';
 import type { ChartSource } from './chart-source';
@@ -30,11 +31,19 @@ export function pairMismatches(source: ChartSource, docs: Readonly<Record<string
       if (pair[0]!.plan === pair[1]!.plan) continue;
       const variants = pair.map((a) => `${a.plan.name} ${a.variant.label}`) as [string, string];
       if (refused.some((r) => r.includes(variants[0]) && r.includes(variants[1]))) continue;
+      if (contradicts(derivation, pair)) continue;
       const at = mismatch(derivation, pair);
       if (at !== undefined) out.push({ variants, at });
     }
   }
   return out;
+}
+
+/** A field's variant holds only with its section given: a pair that also removes the section cannot occur. */
+function contradicts(d: Derivation, pair: readonly Applied[]): boolean {
+  const conds = new Set([...pair.map((a) => a.variant.cond), ...d.impliedBy(pair).map((i) => i.cond)]);
+  const absent = d.plans.filter((p) => p.section && conds.has(p.variants[0]!.cond));
+  return absent.some((section) => pair.some((a) => a.plan.name.startsWith(`${section.name}.`)));
 }
 
 function mismatch(d: Derivation, pair: readonly Applied[]): string | undefined {

@@ -8,7 +8,11 @@
  *
  * One plan per leaf of the props schema (objects with fixed properties are walked into):
  * strings (plain, HOST:PORT, PEM certificate), integers, booleans, enums, lists of strings and
- * maps of strings. Anything else is refused by name.
+ * maps of strings. Anything else is refused by name. An optional object with required fields
+ * (a section such as the hub's `agentInstall`, which turns a feature on) is given or not as a
+ * whole: it gets a plan of its own whose variant is its absence, and its leaves are planned as
+ * if it were given (a required field has no absent variant, a default inside it is not
+ * written into values.yaml, since Helm fills no defaults into a map the user leaves out).
  */
 import { ChartPropUnsupportedError } from './chart-errors';
 import { literalDefault, type PropDoc } from './prop-docs';
@@ -34,6 +38,8 @@ export interface Variant {
 }
 
 export const ABSENT = Symbol('absent');
+/** A section's base value: given, with each of its leaves set by its own plan. */
+export const SECTION = Symbol('section');
 /** For a companion: the prop's `present` variant (of a prop absent from the base). */
 export const PRESENT = Symbol('present');
 
@@ -66,6 +72,10 @@ export interface PropPlan {
   readonly base: Variant;
   readonly variants: readonly Variant[];
   readonly collection?: CollectionPlan;
+  /** An optional object with required fields, present in the base; its variant is its absence. */
+  readonly section?: true;
+  /** Inside a section: its value expression. A field Helm users may leave out even with a default. */
+  readonly inSection?: string;
 }
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -78,20 +88,47 @@ export function valueExpr(path: readonly string[]): string {
 /** Every leaf prop of `schema`, in schema order, with its sentinels for `seed` (0 or 1: two runs must agree). */
 export function planProps(schema: JsonSchema, docs: Readonly<Record<string, PropDoc>>, seed: number, options: PlanOptions = {}): PropPlan[] {
   const plans: PropPlan[] = [];
-  const walk = (s: JsonSchema, path: string[], docsHere: Readonly<Record<string, PropDoc>>, requiredHere: boolean) => {
+  // inSection: the value expression of the section the walk is in ('' outside one).
+  const walk = (s: JsonSchema, path: string[], docsHere: Readonly<Record<string, PropDoc>>, requiredHere: boolean, inSection: string) => {
     const required = new Set<string>((s.required as string[] | undefined) ?? []);
     for (const [key, sub] of Object.entries((s.properties ?? {}) as Record<string, JsonSchema>)) {
       const doc = docsHere[key];
       const isRequired = requiredHere && required.has(key);
       if (sub.type === 'object' && sub.properties) {
-        walk(sub, [...path, key], doc?.children ?? {}, isRequired);
+        if (isSection(s, key)) {
+          if (inSection) throw new ChartPropUnsupportedError([...path, key].join('.'), 'a section inside a section cannot be templated');
+          plans.push(sectionPlan([...path, key], sub, doc));
+          walk(sub, [...path, key], doc?.children ?? {}, true, valueExpr([...path, key]));
+        } else walk(sub, [...path, key], doc?.children ?? {}, isRequired, inSection);
         continue;
       }
-      plans.push(planLeaf([...path, key], sub, doc, isRequired, plans.length, seed, options));
+      plans.push(planLeaf([...path, key], sub, doc, isRequired, plans.length, seed, options, inSection));
     }
   };
-  walk(schema, [], docs, true);
+  walk(schema, [], docs, true, '');
   return plans;
+}
+
+/** An optional object of `parent` with required fields of its own: given whole or not at all. */
+export function isSection(parent: JsonSchema, key: string): boolean {
+  const sub = (parent.properties as Record<string, JsonSchema> | undefined)?.[key];
+  return !!sub && sub.type === 'object' && !!sub.properties && !((parent.required as string[] | undefined) ?? []).includes(key) && ((sub.required as string[] | undefined) ?? []).length > 0;
+}
+
+function sectionPlan(path: string[], schema: JsonSchema, doc: PropDoc | undefined): PropPlan {
+  const v = valueExpr(path);
+  return {
+    name: path.join('.'),
+    path,
+    schema,
+    ...(doc ? { doc } : {}),
+    required: false,
+    defaultValue: undefined,
+    valueExpr: v,
+    base: { label: 'given', value: SECTION, cond: '', fragments: [] },
+    variants: [{ label: 'absent', value: ABSENT, cond: `(kindIs "invalid" ${v})`, fragments: [] }],
+    section: true,
+  };
 }
 
 /** What a chart source may say about its props' sentinels. */
@@ -104,17 +141,20 @@ export interface PlanOptions {
   readonly sentinels?: Readonly<Record<string, (token: string, number: number) => string>>;
 }
 
-function planLeaf(path: string[], schema: JsonSchema, doc: PropDoc | undefined, required: boolean, n: number, seed: number, options: PlanOptions): PropPlan {
+function planLeaf(path: string[], schema: JsonSchema, doc: PropDoc | undefined, required: boolean, n: number, seed: number, options: PlanOptions, inSection: string): PropPlan {
   const overrides = options.sentinels;
   const baseAbsent = options.baseAbsent?.includes(path.join('.')) ?? false;
   const name = path.join('.');
   const v = valueExpr(path);
   const defaultValue = options.defaults?.[path.join('.')] ?? literalDefault(doc?.defaultText);
-  // Present for every Helm user: required, or defaulted in values.yaml.
-  const alwaysPresent = required || defaultValue !== undefined;
+  // Present for every Helm user: required, or defaulted in values.yaml (which holds no section).
+  const alwaysPresent = required || (defaultValue !== undefined && !inSection);
   const absent: Variant[] = alwaysPresent ? [] : [{ label: 'absent', value: ABSENT, cond: `(kindIs "invalid" ${v})`, fragments: [] }];
   const token = `kgs${seed}x${n}z`;
-  const plan = (base: Variant, variants: Variant[], collection?: CollectionPlan): PropPlan => ({ name, path, schema, ...(doc ? { doc } : {}), required, defaultValue, valueExpr: v, base, variants, ...(collection ? { collection } : {}) });
+  // Inside a section, a variant holds only when the section is given: what it adds to the
+  // output goes with the section (and its condition never reads a field of a missing map).
+  const withinSection = (x: Variant): Variant => (inSection ? { ...x, cond: `(and (not (kindIs "invalid" ${inSection})) ${x.cond})` } : x);
+  const plan = (base: Variant, variants: Variant[], collection?: CollectionPlan): PropPlan => ({ name, path, schema, ...(doc ? { doc } : {}), required, defaultValue, valueExpr: v, base, variants: variants.map(withinSection), ...(collection ? { collection } : {}), ...(inSection ? { inSection } : {}) });
   const fits = (value: unknown) => schema.pattern === undefined || (typeof value === 'string' && new RegExp(schema.pattern as string).test(value));
 
   if (Array.isArray(schema.enum)) {

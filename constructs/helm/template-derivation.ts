@@ -10,7 +10,7 @@ import { ChartShapeUnsupportedError } from './chart-errors';
 import { buildNode, type RangeSource } from './build-tree';
 import type { ChartSource } from './chart-source';
 import { findDigests, replaceAt } from './derived-digests';
-import { ABSENT, PRESENT, planProps, type Fragment, type PropPlan, type Variant } from './prop-plans';
+import { ABSENT, PRESENT, SECTION, planProps, type Fragment, type PropPlan, type Variant } from './prop-plans';
 import type { PropDoc } from './prop-docs';
 import { jsonEqual, type Node } from './template-tree';
 import { mergeVariant, objectKey } from './variant-merge';
@@ -36,13 +36,18 @@ export interface Derivation {
 export function deriveTemplateTree(source: ChartSource, docs: Readonly<Record<string, PropDoc>>, seed: number): Derivation {
   const plans = planProps(source.schema, docs, seed, source.plan);
   const presentOf = (plan: PropPlan) => plan.variants.find((v) => v.label === 'present')!;
-  const companionsOf = (applied: readonly Applied[]) => Object.assign({}, ...applied.map((a) => source.companions?.[a.plan.name] ?? {})) as Record<string, unknown>;
+  // A prop's companions hold in all its variants; `prop label` ones in that variant only.
+  const companionsOf = (applied: readonly Applied[]) =>
+    Object.assign({}, ...applied.flatMap((a) => [source.companions?.[a.plan.name] ?? {}, source.companions?.[`${a.plan.name} ${a.variant.label}`] ?? {}])) as Record<string, unknown>;
   const rawSynth = (applied: readonly Applied[]) => {
     const companions = companionsOf(applied);
     const props: Record<string, unknown> = {};
+    const absentSections: string[] = [];
     for (const plan of plans) {
+      if (absentSections.some((s) => plan.name.startsWith(`${s}.`))) continue;
       const own = applied.find((a) => a.plan === plan);
       const value = own ? own.variant.value : plan.name in companions ? (companions[plan.name] === PRESENT ? presentOf(plan).value : companions[plan.name]) : plan.base.value;
+      if (plan.section && value === ABSENT) absentSections.push(plan.name);
       setPath(props, plan.path, value);
     }
     return { objects: source.synth(props), derived: source.derived?.(props) ?? [] };
@@ -80,7 +85,9 @@ export function deriveTemplateTree(source: ChartSource, docs: Readonly<Record<st
   const root = buildNode(base, baseFragments, ranges);
   // Hashes of other parts (config digests) are recognised before the variants are folded in.
   for (const d of findDigests(base)) replaceAt(root, [d.at.object, ...d.at.path], { ...d.digest, src: pathValue(base, [d.at.object, ...d.at.path]) });
-  for (const plan of plans) {
+  // Sections first: a leaf's variant that implies a section's absence (companions) then finds
+  // it already in the tree, and a section's guard comes before its fields' (evaluated first).
+  for (const plan of [...plans.filter((p) => p.section), ...plans.filter((p) => !p.section)]) {
     for (const variant of plan.variants.map((v) => emptyAsAbsent(plan, v, synth))) {
       const applied = [{ plan, variant }];
       const synthesis = synth(applied);
@@ -118,7 +125,9 @@ function rangeOver(plan: PropPlan, base: unknown[], synth: Synth): string {
     return plan.valueExpr;
   }
   const dedups = jsonEqual(probe(c.duplicated, 'with a duplicate'), base);
-  return `${plan.valueExpr}${dedups ? ' | uniq' : ''}${sorts ? ' | sortAlpha' : ''}`;
+  // values.yaml holds no section, so a list in one may be missing: uniq and sortAlpha fail on nil.
+  const list = plan.inSection ? `(default (list) ${plan.valueExpr})` : plan.valueExpr;
+  return `${list}${dedups ? ' | uniq' : ''}${sorts ? ' | sortAlpha' : ''}`;
 }
 
 function pathValue(value: unknown, path: readonly (string | number)[]): unknown {
@@ -126,7 +135,7 @@ function pathValue(value: unknown, path: readonly (string | number)[]): unknown 
 }
 
 function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
-  if (value === ABSENT) return;
+  if (value === ABSENT || value === SECTION) return;
   let at = target;
   for (const key of path.slice(0, -1)) at = (at[key] ??= {}) as Record<string, unknown>;
   at[path[path.length - 1]!] = value;

@@ -155,3 +155,10 @@ test('prop docs: nested members and members of an extended interface, @default s
   expect(docs.sizing!.children.cpu!.defaultText).toBe("'100m'");
   expect(() => propDocs(TOY_SOURCE, 'NoSuchProps')).toThrow(/no interface NoSuchProps/);
 });
+
+test('a section inside a section is refused by name', () => {
+  const inner = { type: 'object', properties: { key: { type: 'string' } }, required: ['key'], additionalProperties: false };
+  const outer = { type: 'object', properties: { url: { type: 'string' }, tls: inner }, required: ['url'], additionalProperties: false };
+  const schema = { ...TOY_SCHEMA, properties: { ...TOY_SCHEMA.properties, remote: outer } };
+  expect(() => chartFiles(toySource(toy, schema), { sourceText: TOY_SOURCE, version: '1' })).toThrow(/^cannot template prop remote\.tls: a section inside a section cannot be templated/);
+});
