@@ -3,7 +3,9 @@
  * describes each field), built from the hub's props. It lives in a Secret because it may hold a
  * PostgreSQL URL with its password. Everything else the controller keeps (CAs, the edge's
  * client certificate, the admin kubeconfig) it creates itself in Secrets on first start
- * (kubernetesSecrets), so nothing secret is in the manifests otherwise. Pure: props in, object out.
+ * (kubernetesSecrets), so nothing secret is in the manifests otherwise. With agentInstall the
+ * install listener is on (ports.install), serving links whose manifests name images.agent.
+ * Pure: props in, object out.
  */
 import type { ResolvedHub } from './hub-settings';
 
@@ -30,7 +32,7 @@ export function hubControllerConfig(hub: ResolvedHub): Record<string, unknown> {
     ...(hub.store.kind === 'postgres-url' ? { store: hub.store.url } : {}),
     kubernetesSecrets: { namespace: hub.namespace },
     ...(hub.apiServerNames.length > 0 ? { apiServerNames: [...hub.apiServerNames] } : {}),
-    ports: { xds: ports.xds, authz: ports.authz, status: ports.status, agent: ports.agent, tunnel: ports.tunnel, api: ports.api },
+    ports: { xds: ports.xds, authz: ports.authz, status: ports.status, agent: ports.agent, tunnel: ports.tunnel, api: ports.api, ...(hub.agentInstall ? { install: ports.install } : {}) },
     edge: {
       nodeId: EDGE_NODE_ID,
       listenAddress: '0.0.0.0',
@@ -40,5 +42,17 @@ export function hubControllerConfig(hub: ResolvedHub): Record<string, unknown> {
     },
     agents: { listenAddress: '0.0.0.0', edgeTunnelAddress: { ...hub.edgeTunnelAddress } },
     ...(hub.maxCertTtl !== undefined ? { maxCertTtl: hub.maxCertTtl } : {}),
+    ...(hub.agentInstall ? { agentInstall: agentInstallSection(hub.agentInstall) } : {}),
+  };
+}
+
+function agentInstallSection(a: NonNullable<ResolvedHub['agentInstall']>): Record<string, unknown> {
+  return {
+    hubAgentEndpoint: a.hubAgentEndpoint,
+    images: { agent: a.images.agent, envoy: a.images.envoy },
+    allowedClusterRoles: [...a.allowedClusterRoles],
+    publicUrl: a.publicUrl,
+    ...(a.publiclyTrusted ? { publiclyTrusted: true } : {}),
+    ...(a.tokenTtl !== undefined ? { tokenTtl: a.tokenTtl } : {}),
   };
 }

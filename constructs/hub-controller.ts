@@ -4,7 +4,8 @@
  * configuration as a Secret, its store (a PersistentVolumeClaim for SQLite), the Deployment,
  * a PodDisruptionBudget when it has replicas to spare, and two Services: one inside the cluster
  * (the edge's xDS and ext_authz, and the metrics port a ServiceMonitor selects by name) and one
- * that member clusters' agents and operators reach from outside (agent and admin API ports).
+ * that member clusters' agents and operators reach from outside (agent and admin API ports, and
+ * the install port with agentInstall).
  */
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
@@ -102,6 +103,7 @@ export class HubController extends Construct {
             { name: 'authz', number: ports.authz },
             { name: 'agent', number: ports.agent },
             { name: 'api', number: ports.api },
+            ...(hub.agentInstall ? [{ name: 'install', number: ports.install }] : []),
             { name: 'metrics', number: ports.status },
           ],
           securityContext: LOCKED_CONTAINER,
@@ -138,6 +140,7 @@ export class HubController extends Construct {
     publicService(this, 'public-service', hub, meta(CONTROLLER_PUBLIC_NAME), 'controller', [
       { name: 'agent', port: ports.agent, targetPort: ports.agent, nodePort: hub.nodePorts.agent },
       { name: 'api', port: ports.api, targetPort: ports.api, nodePort: hub.nodePorts.api },
+      ...(hub.agentInstall ? [{ name: 'install', port: ports.install, targetPort: ports.install, nodePort: hub.nodePorts.install }] : []),
     ]);
   }
 

@@ -3,7 +3,8 @@
  * every connection it does not allow is refused):
  *   - the edge: its user port and its tunnel port, from anywhere (users, member clusters);
  *   - the controller: xDS and ext_authz from the edge's pods only; the agent port from anywhere
- *     (member clusters' agents and in-cluster Envoys); the admin API from anywhere or from the
+ *     (member clusters' agents and in-cluster Envoys) and, with agentInstall, the install port
+ *     (member clusters' admins fetching a link, which is its own credential); the admin API from anywhere or from the
  *     operator's CIDRs; the metrics port from the namespaces the operator names (Prometheus).
  * Written as plain networking.k8s.io/v1 objects: each rule reads as the policy it is.
  */
@@ -33,7 +34,7 @@ export class HubNetworkPolicies extends Construct {
         policyTypes: ['Ingress'],
         ingress: [
           { from: [{ podSelector: { matchLabels: podLabels('edge') } }], ports: tcp(ports.xds, ports.authz) },
-          { ports: tcp(ports.agent) },
+          { ports: tcp(ports.agent, ...(hub.agentInstall ? [ports.install] : [])) },
           hub.apiAllowedCidrs.length > 0 ? { from: hub.apiAllowedCidrs.map((cidr) => ({ ipBlock: { cidr } })), ports: tcp(ports.api) } : { ports: tcp(ports.api) },
           { from: [{ namespaceSelector: { matchLabels: { ...hub.metricsNamespaceSelector } } }], ports: tcp(ports.status) },
         ],

@@ -15,6 +15,8 @@ const COMPONENT = '[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*';
 const IMAGE_REF = `^(${HOST}(:\\d+)?/)?${COMPONENT}(/${COMPONENT})*(:\\w[\\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`;
 const CPU = '^([1-9]\\d*m|\\d+(\\.\\d{1,3})?)$';
 const MEMORY = '^[1-9]\\d*(Mi|Gi)$';
+/** policies' ClusterRole name, without its lookahead: Helm checks values.schema.json with Go's regexp. */
+const CLUSTER_ROLE = '^[A-Za-z0-9]([-A-Za-z0-9._:]{0,251}[A-Za-z0-9])?$';
 const CIDR = '^(\\d{1,3}(\\.\\d{1,3}){3}/\\d{1,2}|[0-9a-fA-F:]+/\\d{1,3})$';
 
 const image = { type: 'string', pattern: IMAGE_REF, problems: { required: 'is required', type: 'must be an image reference', pattern: 'must be an image reference ([registry/]name[:tag][@sha256:<64 hex>]), got {got}' } };
@@ -42,6 +44,7 @@ const mapping = (properties: Record<string, object>, what: string, required: str
   problems: { required: 'is required', type: `must be a mapping of ${what}`, additionalProperties: 'unknown field (expected one of {allowed})' },
 });
 const text = (pattern: string, problem: string) => ({ type: 'string', pattern, problems: { type: problem, pattern: problem } });
+const requiredText = (pattern: string, problem: string) => ({ type: 'string', pattern, problems: { required: 'is required', type: problem, pattern: problem } });
 const USER_SHARDS = Array.from({ length: MAX_USER_SHARDS }, (_, i) => i + 1).filter(isUserShardCount);
 
 /** The props' JSON Schema, with the project's wording (`problems`) beside each rule; the Helm chart's values.schema.json can be made from it. */
@@ -49,7 +52,7 @@ export const HUB_PROPS_SCHEMA = {
   type: 'object',
   properties: {
     namespace: text(DNS_LABEL, 'must be a namespace name (DNS label), got {got}'),
-    images: mapping({ controller: image, envoy: image }, 'controller and envoy', ['controller', 'envoy']),
+    images: mapping({ controller: image, envoy: image, agent: image }, 'controller, envoy and agent', ['controller', 'envoy']),
     edgeUrl: { type: 'string', pattern: `^https://${HOST}(:${PORT_TEXT})?/?$`, problems: { required: 'is required', type: 'must be the https URL users reach the edge at', pattern: 'must be https://HOST[:PORT] with no path (users reach the edge there), got {got}' } },
     edgeTunnelAddress: text(`^${HOST}:${PORT_TEXT}$`, 'must be HOST:PORT (port 1-65535), got {got}'),
     controller: mapping({ replicas: count('replicas'), ...resources }, 'replicas and resources'),
@@ -65,9 +68,20 @@ export const HUB_PROPS_SCHEMA = {
       'postgresUrl, postgresSecret, postgresSecretKey, sqliteVolumeSize and sqliteStorageClass',
     ),
     serviceType: { enum: ['LoadBalancer', 'NodePort'], problems: { enum: 'must be LoadBalancer or NodePort, got {got}' } },
-    nodePorts: mapping({ https: anyPort, tunnel: anyPort, agent: anyPort, api: anyPort }, 'https, tunnel, agent and api ports'),
+    agentInstall: mapping(
+      {
+        hubAgentEndpoint: requiredText(`^${HOST}:${PORT_TEXT}$`, 'must be HOST:PORT (port 1-65535) as member clusters reach the agent port, got {got}'),
+        publicUrl: { type: 'string', pattern: `^https://${HOST}(:${PORT_TEXT})?/?$`, problems: { required: 'is required', type: 'must be the https URL install links start with', pattern: 'must be https://HOST[:PORT] with no path (links are served under /install), got {got}' } },
+        allowedClusterRoles: { type: 'array', items: text(CLUSTER_ROLE, 'must be a ClusterRole name, got {got}'), problems: { type: 'must be a list of ClusterRole names' } },
+        publiclyTrusted: { type: 'boolean', problems: { type: 'must be true or false, got {got}' } },
+        tokenTtl: text('^(\\d+(ms|s|m|h|d))+$', 'must be a duration such as 15m, got {got}'),
+      },
+      'hubAgentEndpoint, publicUrl, allowedClusterRoles, publiclyTrusted and tokenTtl',
+      ['hubAgentEndpoint', 'publicUrl'],
+    ),
+    nodePorts: mapping({ https: anyPort, tunnel: anyPort, agent: anyPort, api: anyPort, install: anyPort }, 'https, tunnel, agent, api and install ports'),
     serviceAnnotations: labelMap,
-    ports: mapping({ xds: listenPort, authz: listenPort, status: listenPort, agent: listenPort, tunnel: listenPort, api: listenPort, edge: listenPort }, 'xds, authz, status, agent, tunnel, api and edge ports'),
+    ports: mapping({ xds: listenPort, authz: listenPort, status: listenPort, agent: listenPort, tunnel: listenPort, api: listenPort, install: listenPort, edge: listenPort }, 'xds, authz, status, agent, tunnel, api, install and edge ports'),
     apiAllowedCidrs: { type: 'array', items: text(CIDR, 'must be a CIDR such as 10.0.0.0/8, got {got}'), problems: { type: 'must be a list of CIDRs' } },
     apiServerNames: { type: 'array', items: text('^[^\\s/:]+$|^[0-9a-fA-F:.]+$', 'must be a DNS name or an IP address, got {got}'), problems: { type: 'must be a list of names' } },
     metricsNamespaceSelector: labelMap,

@@ -21,7 +21,13 @@ export interface KubegateHubProps {
   /** Where every object of the hub lives (created by the construct). @default 'kubegate-system' */
   readonly namespace?: string;
   /** Container images, by digest in production (`kubegate dev images` builds them). */
-  readonly images: { readonly controller: string; readonly envoy: string };
+  readonly images: {
+    readonly controller: string;
+    /** The edge's Envoy, and member clusters' in-cluster Envoy in install links. */
+    readonly envoy: string;
+    /** The agent image install links deploy (needed by agentInstall). @default none */
+    readonly agent?: string;
+  };
   /**
    * The edge's public URL, https://HOST[:PORT], as users' kubectl reaches it: written into every
    * kubeconfig. Its port is the edge Service's user port. @default port 443
@@ -67,16 +73,36 @@ export interface KubegateHubProps {
   };
   /** How the edge and the controller's public ports (agent, api) leave the cluster. @default 'LoadBalancer' */
   readonly serviceType?: 'LoadBalancer' | 'NodePort';
+  /**
+   * One-command imports: `kubegate cluster add NAME` prints a `kubectl apply -f` line that
+   * installs and joins the agent in a member cluster. The controller serves the one-time links
+   * on ports.install through its public Service. Needs images.agent. @default off
+   */
+  readonly agentInstall?: {
+    /** Where installed agents reach the hub's agent port (the public controller Service), HOST:PORT. */
+    readonly hubAgentEndpoint: string;
+    /**
+     * The links' base, https://HOST[:PORT], as member clusters' admins reach the install port
+     * (with NodePort: a node's address and nodePorts.install). Its host is in the listener's certificate.
+     */
+    readonly publicUrl: string;
+    /** ClusterRoles kubegate may bind users to in imported clusters. @default none */
+    readonly allowedClusterRoles?: readonly string[];
+    /** A publicly trusted TLS front serves publicUrl: print a plain `kubectl apply -f URL`. @default false */
+    readonly publiclyTrusted?: boolean;
+    /** A link's lifetime when `cluster add` names none (1s to 24h). @default '15m' */
+    readonly tokenTtl?: string;
+  };
   /** Fixed nodePorts for the public Services' ports. @default allocated by Kubernetes */
-  readonly nodePorts?: { readonly https?: number; readonly tunnel?: number; readonly agent?: number; readonly api?: number };
+  readonly nodePorts?: { readonly https?: number; readonly tunnel?: number; readonly agent?: number; readonly api?: number; readonly install?: number };
   /** Annotations of both public Services (a cloud's load balancer settings). @default none */
   readonly serviceAnnotations?: Readonly<Record<string, string>>;
   /**
    * Ports the pods listen on (the pods run as non-root without capabilities: 1024 and up).
    * `edge` is the edge's user listener, `tunnel` its reverse-tunnel listener; the others are
-   * the controller's. @default xds 18000, authz 18001, status 18002, agent 18003, tunnel 18004, api 18005, edge 8443
+   * the controller's (install serves agentInstall's links). @default xds 18000, authz 18001, status 18002, agent 18003, tunnel 18004, api 18005, install 18006, edge 8443
    */
-  readonly ports?: { readonly xds?: number; readonly authz?: number; readonly status?: number; readonly agent?: number; readonly tunnel?: number; readonly api?: number; readonly edge?: number };
+  readonly ports?: { readonly xds?: number; readonly authz?: number; readonly status?: number; readonly agent?: number; readonly tunnel?: number; readonly api?: number; readonly install?: number; readonly edge?: number };
   /** Source CIDRs allowed to the admin API port. @default anywhere */
   readonly apiAllowedCidrs?: readonly string[];
   /**

@@ -6,6 +6,7 @@
  */
 import { parseDurationMs } from '../control-plane/config/duration';
 import { MAX_USER_CERT_TTL_MS } from '../control-plane/credentials/user-certificate';
+import { MAX_INSTALL_TTL_MS, MIN_INSTALL_TTL_MS } from '../control-plane/agent-gateway/install-token';
 import { dottedPath } from '../control-plane/validation/schema-check';
 import { checkHubPropsShape } from './hub-props-schema';
 import { KubegateHubPropsError, type HubResources, type KubegateHubProps } from './hub-props';
@@ -27,7 +28,18 @@ export interface HubPorts {
   readonly agent: number;
   readonly tunnel: number;
   readonly api: number;
+  readonly install: number;
   readonly edge: number;
+}
+
+/** agentInstall with its defaults: the controller config's `agentInstall` section. */
+export interface ResolvedAgentInstall {
+  readonly hubAgentEndpoint: string;
+  readonly publicUrl: string;
+  readonly images: { readonly agent: string; readonly envoy: string };
+  readonly allowedClusterRoles: readonly string[];
+  readonly publiclyTrusted: boolean;
+  readonly tokenTtl?: string;
 }
 
 /** The props with every default filled in. */
@@ -50,10 +62,12 @@ export interface ResolvedHub {
   readonly metricsNamespaceSelector: Readonly<Record<string, string>>;
   readonly clusterDomain: string;
   readonly maxCertTtl?: string;
+  /** One-command imports; undefined when off. */
+  readonly agentInstall?: ResolvedAgentInstall;
 }
 
 export const DEFAULT_HUB_NAMESPACE = 'kubegate-system';
-export const DEFAULT_HUB_PORTS: HubPorts = { xds: 18000, authz: 18001, status: 18002, agent: 18003, tunnel: 18004, api: 18005, edge: 8443 };
+export const DEFAULT_HUB_PORTS: HubPorts = { xds: 18000, authz: 18001, status: 18002, agent: 18003, tunnel: 18004, api: 18005, install: 18006, edge: 8443 };
 const CONTROLLER_RESOURCES: ResolvedResources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '1', memory: '512Mi' } };
 const EDGE_RESOURCES: ResolvedResources = { requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '2', memory: '1Gi' } };
 
@@ -87,6 +101,7 @@ export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
   } else if (serviceType === 'LoadBalancer') edgeTunnelAddress = { host, port: ports.tunnel };
   else if (nodePorts.tunnel !== undefined) edgeTunnelAddress = { host, port: nodePorts.tunnel };
   else problems.push('edgeTunnelAddress: is required with serviceType NodePort unless nodePorts.tunnel is fixed (member clusters must know where the tunnel listener is)');
+  const agentInstall = props.agentInstall && resolveAgentInstall(props, problems);
   if (props.maxCertTtl !== undefined && parseDurationMs(props.maxCertTtl) > MAX_USER_CERT_TTL_MS) problems.push(`maxCertTtl: must be at most 24h (user certificates are short-lived by design), got ${JSON.stringify(props.maxCertTtl)}`);
   if (problems.length > 0) throw new KubegateHubPropsError(problems);
 
@@ -113,6 +128,26 @@ export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
     metricsNamespaceSelector: props.metricsNamespaceSelector ?? { 'kubernetes.io/metadata.name': 'monitoring' },
     clusterDomain: props.clusterDomain ?? 'cluster.local',
     ...(props.maxCertTtl !== undefined ? { maxCertTtl: props.maxCertTtl } : {}),
+    ...(agentInstall ? { agentInstall } : {}),
+  };
+}
+
+/** The controller checks the same at start (controller-config.ts); here it fails before anything is applied. */
+function resolveAgentInstall(props: KubegateHubProps, problems: string[]): ResolvedAgentInstall | undefined {
+  const a = props.agentInstall!;
+  if (props.images.agent === undefined) problems.push('images.agent: is required with agentInstall (the agent image install links deploy)');
+  if (a.tokenTtl !== undefined) {
+    const ms = parseDurationMs(a.tokenTtl);
+    if (ms < MIN_INSTALL_TTL_MS || ms > MAX_INSTALL_TTL_MS) problems.push(`agentInstall.tokenTtl: must be at least 1s and at most 24h (install links are short-lived by design), got ${JSON.stringify(a.tokenTtl)}`);
+  }
+  if (props.images.agent === undefined) return undefined;
+  return {
+    hubAgentEndpoint: a.hubAgentEndpoint,
+    publicUrl: a.publicUrl.replace(/\/$/, ''),
+    images: { agent: props.images.agent, envoy: props.images.envoy },
+    allowedClusterRoles: [...new Set(a.allowedClusterRoles ?? [])].sort(),
+    publiclyTrusted: a.publiclyTrusted ?? false,
+    ...(a.tokenTtl !== undefined ? { tokenTtl: a.tokenTtl } : {}),
   };
 }
 

@@ -5,7 +5,8 @@
  * the other store props are variants with the companions the construct needs. The rules
  * across props that hub-settings.ts checks are refusals here, plus one the chart adds: with
  * NodePort it needs edgeTunnelAddress (the construct would derive it from nodePorts.tunnel,
- * an interplay of two props the generator does not derive).
+ * an interplay of two props the generator does not derive). agentInstall is a section, given
+ * whole or not (prop-plans.ts); without images.agent it is off, and the chart refuses it.
  */
 import { App, Chart } from 'cdk8s';
 import { KubegateHub, type KubegateHubProps } from '../kubegate-hub';
@@ -13,6 +14,7 @@ import { workerThreads } from '../hub-edge';
 import { HUB_PROPS_SCHEMA } from '../hub-props-schema';
 import { DEFAULT_HUB_PORTS } from '../hub-settings';
 import { MAX_USER_CERT_TTL_MS } from '../../control-plane/credentials/user-certificate';
+import { MAX_INSTALL_TTL_MS, MIN_INSTALL_TTL_MS } from '../../control-plane/agent-gateway/install-token';
 import { ABSENT, PRESENT } from './prop-plans';
 import type { ChartSource } from './chart-source';
 
@@ -32,6 +34,7 @@ const HELPERS = `{{- define "kubegate-hub.durationMs" -}}
 {{- end -}}
 `;
 const CERT_TTL_MS = '(include "kubegate-hub.durationMs" (toString $.Values.maxCertTtl) | int64)';
+const TOKEN_TTL_MS = '(include "kubegate-hub.durationMs" (toString $.Values.agentInstall.tokenTtl) | int64)';
 
 export const hubChartSource: ChartSource = {
   name: 'kubegate-hub',
@@ -42,9 +45,11 @@ export const hubChartSource: ChartSource = {
   plan: {
     baseAbsent: ['store.postgresSecret', 'store.postgresSecretKey', 'store.sqliteVolumeSize', 'store.sqliteStorageClass'],
     defaults: Object.fromEntries(Object.entries(DEFAULT_HUB_PORTS).map(([name, port]) => [`ports.${name}`, port])),
-    sentinels: { 'store.postgresUrl': (token) => `postgres://${token}`, maxCertTtl: (_token, n) => `${n}s` },
+    sentinels: { 'store.postgresUrl': (token) => `postgres://${token}`, maxCertTtl: (_token, n) => `${n}s`, 'agentInstall.tokenTtl': (_token, n) => `${n}s` },
   },
   companions: {
+    // One-command imports need the agent image: without it, no agentInstall.
+    'images.agent absent': { agentInstall: ABSENT },
     'store.postgresUrl': { 'controller.replicas': 1 },
     'store.postgresSecret': { 'store.postgresUrl': ABSENT },
     'store.postgresSecretKey': { 'store.postgresUrl': ABSENT, 'store.postgresSecret': PRESENT },
@@ -57,6 +62,11 @@ export const hubChartSource: ChartSource = {
       when: `and ${given('$.Values.maxCertTtl')} (or (le ${CERT_TTL_MS} 0) (gt ${CERT_TTL_MS} ${MAX_USER_CERT_TTL_MS}))`,
       message: 'maxCertTtl: must be more than nothing and at most 24h (user certificates are short-lived by design)',
     },
+    {
+      when: `and ${given('$.Values.agentInstall')} ${given('$.Values.agentInstall.tokenTtl')} (or (lt ${TOKEN_TTL_MS} ${MIN_INSTALL_TTL_MS}) (gt ${TOKEN_TTL_MS} ${MAX_INSTALL_TTL_MS}))`,
+      message: 'agentInstall.tokenTtl: must be at least 1s and at most 24h (install links are short-lived by design)',
+    },
+    { when: `and ${given('$.Values.agentInstall')} ${absent('$.Values.images.agent')}`, message: 'images.agent: is required with agentInstall (the agent image install links deploy)' },
     { when: `ne (len (list ${PORTS})) (len (uniq (list ${PORTS})))`, message: 'ports and edge.adminPort: each listener needs a port of its own' },
     { when: `and ${given('$.Values.store.postgresUrl')} ${given('$.Values.store.postgresSecret')}`, message: 'store: give postgresUrl or postgresSecret, not both' },
     { when: `and ${given('$.Values.store.postgresSecretKey')} ${absent('$.Values.store.postgresSecret')}`, message: 'store.postgresSecretKey: only means something with store.postgresSecret' },

@@ -6,6 +6,11 @@
  */
 import { hashJoinSecret, newJoinToken, type JoinTokenParts } from './join-token';
 
+/** An install link's default and longest lifetime, and the shortest one may ask for. */
+export const DEFAULT_INSTALL_TTL_MS = 15 * 60_000;
+export const MIN_INSTALL_TTL_MS = 1_000;
+export const MAX_INSTALL_TTL_MS = 24 * 3_600_000;
+
 const TOKEN = /^([a-f0-9]{12})\.([A-Za-z0-9_-]{43})$/;
 
 /** The text in an install link's path is not a token kubegate makes. */

@@ -7,10 +7,8 @@
  * upgrade of the agent is a change of this configuration, not a task for the cluster's admin.
  */
 
-/** An install link's default and longest lifetime, and the shortest one may ask for. */
-export const DEFAULT_INSTALL_TTL_MS = 15 * 60_000;
-export const MIN_INSTALL_TTL_MS = 1_000;
-export const MAX_INSTALL_TTL_MS = 24 * 3_600_000;
+/** An install link's lifetimes live with its token, where the hub's construct checks them too. */
+export { DEFAULT_INSTALL_TTL_MS, MAX_INSTALL_TTL_MS, MIN_INSTALL_TTL_MS } from '../agent-gateway/install-token';
 /** The join token inside a served manifest: long enough for a slow image pull, then useless. */
 export const INSTALL_JOIN_TOKEN_TTL_MS = 3_600_000;
 

@@ -191,13 +191,19 @@ describe('manifests hub', () => {
     expect(JSON.stringify(policy.spec)).toContain('"kubernetes.io/metadata.name":"observability"');
   });
 
-  test('--images takes the controller and Envoy images from the results of kubegate dev images', async () => {
+  test('--images takes the controller, Envoy and agent images from the results of kubegate dev images', async () => {
+    const AGENT = `registry.local/kubegate/agent@sha256:${'3'.repeat(64)}`;
     const file = path.join(dir, 'hub-images.json');
-    fs.writeFileSync(file, JSON.stringify({ images: [{ name: 'controller', reference: CONTROLLER }, { name: 'agent', reference: 'a' }, { name: 'envoy', reference: ENVOY }] }));
+    fs.writeFileSync(file, JSON.stringify({ images: [{ name: 'controller', reference: CONTROLLER }, { name: 'agent', reference: AGENT }, { name: 'envoy', reference: ENVOY }] }));
     const r = await runCli(['manifests', 'hub', '--images', file, '--set', 'edgeUrl=https://kubegate.example.com']);
     expect(r.stderr).toBe('');
     const images = printedOf(r.stdout).filter((o) => o.kind === 'Deployment').map((o) => o.spec.template.spec.containers[0].image);
     expect(images).toEqual([CONTROLLER, ENVOY]);
+    const install = await runCli(['manifests', 'hub', '--images', file, '--set', 'edgeUrl=https://kubegate.example.com', '--set', 'agentInstall.hubAgentEndpoint=hub.example:18003', '--set', 'agentInstall.publicUrl=https://hub.example:18006', '--set', 'agentInstall.publiclyTrusted=true']);
+    expect(install.stderr).toBe('');
+    const config = parse(printedOf(install.stdout).find((o) => o.kind === 'Secret')!.stringData!['config.yaml']) as { agentInstall: { images: object; publiclyTrusted: boolean } };
+    expect(config.agentInstall.images).toEqual({ agent: AGENT, envoy: ENVOY });
+    expect(config.agentInstall.publiclyTrusted).toBe(true);
     const missing = path.join(dir, 'agent-images.json');
     fs.writeFileSync(missing, JSON.stringify({ images: [{ name: 'agent', reference: 'a' }, { name: 'envoy', reference: ENVOY }] }));
     const refused = await runCli(['manifests', 'hub', '--images', missing, '--set', 'edgeUrl=https://kubegate.example.com']);

@@ -86,6 +86,57 @@ test("the controller's own reader accepts the config the construct writes", () =
   }
 });
 
+const AGENT_IMAGE = `registry.local/kubegate/agent@sha256:${'3'.repeat(64)}`;
+const INSTALL: KubegateHubProps = {
+  ...PROPS,
+  images: { ...PROPS.images, agent: AGENT_IMAGE },
+  agentInstall: { hubAgentEndpoint: 'agents.kubegate.example.com:18003', publicUrl: 'https://install.kubegate.example.com:18006/', allowedClusterRoles: ['view', 'edit', 'view'], tokenTtl: '30m' },
+};
+
+test('agentInstall: the install listener in the config, on the controller and its public Service, open to anyone', () => {
+  const objects = synth(INSTALL);
+  const config = configOf(objects);
+  expect(config.ports.install).toBe(18006);
+  expect(config.agentInstall).toEqual({
+    hubAgentEndpoint: 'agents.kubegate.example.com:18003',
+    images: { agent: AGENT_IMAGE, envoy: ENVOY_IMAGE },
+    allowedClusterRoles: ['edit', 'view'],
+    publicUrl: 'https://install.kubegate.example.com:18006',
+    tokenTtl: '30m',
+  });
+  const container = podOf(objects, 'kubegate-controller').containers[0] as Obj;
+  expect(container.ports).toContainEqual({ name: 'install', containerPort: 18006 });
+  expect(find(objects, 'Service', 'kubegate-controller-public').spec.ports.map((p: Obj) => `${p.name}:${p.port}`)).toEqual(['agent:18003', 'api:18005', 'install:18006']);
+  // Inside the cluster nothing needs the install port.
+  expect(find(objects, 'Service', 'kubegate-controller').spec.ports.map((p: Obj) => p.name)).not.toContain('install');
+  expect(find(objects, 'NetworkPolicy', 'kubegate-controller').spec.ingress[1]).toEqual({ ports: [{ protocol: 'TCP', port: 18003 }, { protocol: 'TCP', port: 18006 }] });
+
+  const np = synth({ ...HA, images: { ...HA.images, agent: AGENT_IMAGE }, agentInstall: { ...INSTALL.agentInstall!, publiclyTrusted: true }, nodePorts: { ...HA.nodePorts, install: 30006 }, ports: { install: 19006 } });
+  expect(find(np, 'Service', 'kubegate-controller-public').spec.ports.find((p: Obj) => p.name === 'install')).toEqual({ name: 'install', port: 19006, targetPort: 19006, nodePort: 30006 });
+  expect(configOf(np).agentInstall.publiclyTrusted).toBe(true);
+  expect(configOf(np).ports.install).toBe(19006);
+});
+
+test('without agentInstall no install port is anywhere, and the agent image alone changes nothing', () => {
+  const plain = synth();
+  expect(configOf(plain).agentInstall).toBeUndefined();
+  expect(configOf(plain).ports.install).toBeUndefined();
+  expect(JSON.stringify(plain)).not.toContain('18006');
+  expect(synth({ ...PROPS, images: { ...PROPS.images, agent: AGENT_IMAGE } })).toEqual(plain);
+});
+
+test("the controller's own reader takes the agentInstall section the construct writes", () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-hub-install-'));
+  try {
+    const file = path.join(dir, 'config.yaml');
+    fs.writeFileSync(file, find(synth(INSTALL), 'Secret', 'kubegate-controller-config').stringData['config.yaml']);
+    const read = readControllerConfig(file);
+    expect(read.agentInstall).toMatchObject({ hubAgentEndpoint: 'agents.kubegate.example.com:18003', port: 18006, publicUrl: 'https://install.kubegate.example.com:18006', defaultTtlMs: 30 * 60_000 });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a PostgreSQL URL given as a prop is in the config Secret only', () => {
   const url = 'postgres://kubegate:s3cret@db.example:5432/kubegate';
   const objects = synth({ ...PROPS, controller: { replicas: 2 }, store: { postgresUrl: url } });
@@ -309,6 +360,13 @@ test.each<[string, Record<string, unknown>, RegExp]>([
   ['a CIDR that is not one', { apiAllowedCidrs: ['10.0.0.0'] }, /apiAllowedCidrs\[0\]: must be a CIDR such as 10\.0\.0\.0\/8, got "10.0.0.0"/],
   ['a namespace that is not a DNS label', { namespace: 'Kubegate_System' }, /namespace: must be a namespace name \(DNS label\), got "Kubegate_System"/],
   ['a certificate lifetime over a day', { maxCertTtl: '48h' }, /maxCertTtl: must be at most 24h/],
+  ['agentInstall without the agent image', { agentInstall: INSTALL.agentInstall }, /images\.agent: is required with agentInstall \(the agent image install links deploy\)/],
+  ['agentInstall without its endpoint', { images: INSTALL.images, agentInstall: { publicUrl: 'https://hub.example' } }, /agentInstall\.hubAgentEndpoint: is required/],
+  ['an install URL over http', { images: INSTALL.images, agentInstall: { ...INSTALL.agentInstall, publicUrl: 'http://hub.example' } }, /agentInstall\.publicUrl: must be https:\/\/HOST\[:PORT\] with no path \(links are served under \/install\), got "http:\/\/hub.example"/],
+  ['an agent endpoint without a port', { images: INSTALL.images, agentInstall: { ...INSTALL.agentInstall, hubAgentEndpoint: 'hub.example' } }, /agentInstall\.hubAgentEndpoint: must be HOST:PORT/],
+  ['an install link lifetime over a day', { images: INSTALL.images, agentInstall: { ...INSTALL.agentInstall, tokenTtl: '25h' } }, /agentInstall\.tokenTtl: must be at least 1s and at most 24h/],
+  ['a ClusterRole name with a space', { images: INSTALL.images, agentInstall: { ...INSTALL.agentInstall, allowedClusterRoles: ['cluster admin'] } }, /agentInstall\.allowedClusterRoles\[0\]: must be a ClusterRole name, got "cluster admin"/],
+  ['the install port on another listener', { ports: { install: 18005 } }, /ports: 18005 is used by api and install/],
   ['an unknown prop', { replicas: 2 }, /replicas: unknown prop \(expected one of namespace, images, edgeUrl, /],
   ['an unknown field of a prop', { controller: { replica: 2 } }, /controller\.replica: unknown field \(expected one of replicas, /],
 ])('refuses %s, naming it', (_what, change, message) => {

@@ -6,6 +6,8 @@
  * values are refused by the schema naming the value, and the rules across props by the chart's
  * refusals, each one as the construct refuses it.
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { hubChartSource } from '../../constructs/helm/hub-chart-source';
 import { runCli } from '../cli/run-cli';
 import { manifestsFlags, objectsByIdentity, type Helm } from './helm-command';
@@ -29,6 +31,9 @@ beforeAll(() => {
   ({ dir, chartDir, helm } = chart);
 });
 afterAll(() => chart?.stop());
+
+const WITH_AGENT = { ...REQUIRED.images, agent: `registry.local/kubegate/agent@${DIGEST}` };
+const INSTALL = { hubAgentEndpoint: 'hub.example:18003', publicUrl: 'https://hub.example:18006' };
 
 const valuesFile = (values: Record<string, unknown>): string => chart.valuesFile(values);
 
@@ -56,6 +61,12 @@ test.each<[string, Record<string, unknown>]>([
   ['no metrics namespace selector at all', { metricsNamespaceSelector: {} }],
   ['CPUs as a decimal and memory in Gi', { edge: { cpuLimit: '1.5', memoryLimit: '3Gi' }, controller: { memoryRequest: '1Gi', cpuRequest: '0.25' } }],
   ['a tunnel address by IPv6, an edge URL with its default port', { edgeTunnelAddress: '[2001:db8::9]:443', edgeUrl: 'https://kubegate.example.com:443' }],
+  ['one-command imports: the agent image, ClusterRoles and a link lifetime', { images: WITH_AGENT, agentInstall: { hubAgentEndpoint: 'agents.kubegate.example.com:18003', publicUrl: 'https://install.kubegate.example.com:18006/', allowedClusterRoles: ['view', 'edit', 'view'], tokenTtl: '30m' } }],
+  [
+    'one-command imports behind NodePorts, by IPv6, publicly trusted, on other ports',
+    { images: WITH_AGENT, serviceType: 'NodePort', nodePorts: { agent: 30445, install: 30447 }, edgeTunnelAddress: '[2001:db8::5]:30444', ports: { install: 19006 }, agentInstall: { hubAgentEndpoint: '[2001:db8::5]:30445', publicUrl: 'https://[2001:db8::5]:30447', publiclyTrusted: true } },
+  ],
+  ['the agent image without agentInstall', { images: WITH_AGENT }],
 ])('helm template renders what kubegate manifests prints: %s', async (_what, change) => {
   const values = { ...REQUIRED, ...change };
   const rendered = await helm.run(['template', 'kubegate-hub', chartDir, '-f', valuesFile(values)]);
@@ -85,12 +96,28 @@ test.each<[string, Record<string, unknown>, RegExp]>([
   ['the admin port on a listener', { edge: { adminPort: 8443 } }, /each listener needs a port of its own/],
   ['a certificate lifetime over a day', { maxCertTtl: '23h61m' }, /maxCertTtl: must be more than nothing and at most 24h/],
   ['a certificate lifetime of nothing', { maxCertTtl: '0s' }, /maxCertTtl: must be more than nothing/],
+  ['agentInstall without the agent image', { agentInstall: INSTALL }, /images.agent: is required with agentInstall/],
+  ['agentInstall without its endpoint', { images: WITH_AGENT, agentInstall: { publicUrl: INSTALL.publicUrl } }, /at '\/agentInstall': missing property 'hubAgentEndpoint'/],
+  ['an install URL with a path', { images: WITH_AGENT, agentInstall: { ...INSTALL, publicUrl: 'https://hub.example/x' } }, /at '\/agentInstall\/publicUrl': 'https:\/\/hub.example\/x' does not match pattern/],
+  ['an install link lifetime over a day', { images: WITH_AGENT, agentInstall: { ...INSTALL, tokenTtl: '24h1s' } }, /agentInstall.tokenTtl: must be at least 1s and at most 24h/],
+  ['an install link lifetime under a second', { images: WITH_AGENT, agentInstall: { ...INSTALL, tokenTtl: '999ms' } }, /agentInstall.tokenTtl: must be at least 1s and at most 24h/],
+  ['the install port on the API port', { ports: { install: 18005 } }, /each listener needs a port of its own/],
 ])('the chart refuses %s, naming it', async (_what, change, message) => {
   const out = await helm.run(['template', 'r', chartDir, '-f', valuesFile({ ...REQUIRED, ...change })]);
   expect(out.code).not.toBe(0);
   expect(out.stderr).toMatch(message);
   // ... as the construct does.
   expect(() => hubChartSource.synth({ ...REQUIRED, ...change })).toThrow();
+});
+
+test('values.yaml leaves agentInstall out, commented, with its fields documented; the schema needs its two fields once it is given', () => {
+  const values = fs.readFileSync(path.join(chartDir, 'values.yaml'), 'utf8');
+  expect(values).toMatch(/\n# agentInstall:\n( {2}# .*\n)* {2}# hubAgentEndpoint:\n/);
+  expect(values).toMatch(/\n {2}# tokenTtl: 15m\n/);
+  expect(values).not.toMatch(/^agentInstall:/m);
+  const schema = JSON.parse(fs.readFileSync(path.join(chartDir, 'values.schema.json'), 'utf8')) as { required: string[]; properties: Record<string, { required?: string[] }> };
+  expect(schema.required).not.toContain('agentInstall');
+  expect(schema.properties.agentInstall!.required).toEqual(['hubAgentEndpoint', 'publicUrl']);
 });
 
 test('NodePort without a tunnel address is refused by the chart, though the construct derives it from nodePorts.tunnel', async () => {

@@ -26,6 +26,7 @@ admin kubeconfig as Secrets on first start (constructs/kubegate-hub.md).
 Props (KubegateHubProps; lists as {a,b}):
   images.controller          the controller image, by digest (required)
   images.envoy               the Envoy image, by digest (required)
+  images.agent               the agent image install links deploy (needed by agentInstall)
   edgeUrl                    https://HOST[:PORT] users reach the edge at (required)
   edgeTunnelAddress          HOST:PORT member clusters reach the tunnel listener at
                              (default edgeUrl's host and the tunnel port)
@@ -42,10 +43,17 @@ Props (KubegateHubProps; lists as {a,b}):
   store.sqliteVolumeSize     without PostgreSQL: the claim's size (default 1Gi)
   store.sqliteStorageClass   without PostgreSQL: the claim's StorageClass
   serviceType                LoadBalancer (default) or NodePort
-  nodePorts.https, nodePorts.tunnel, nodePorts.agent, nodePorts.api   fixed nodePorts
+  agentInstall.hubAgentEndpoint   one-command imports (kubegate cluster add), on when given:
+                             HOST:PORT installed agents reach the agent port at (required)
+  agentInstall.publicUrl     https://HOST[:PORT] the links start with, where member clusters'
+                             admins reach the install port (required)
+  agentInstall.allowedClusterRoles   ClusterRoles kubegate may bind there, e.g. {view,edit}
+  agentInstall.publiclyTrusted   true: a publicly trusted TLS front serves publicUrl
+  agentInstall.tokenTtl      a link's lifetime when cluster add names none (default 15m)
+  nodePorts.https, nodePorts.tunnel, nodePorts.agent, nodePorts.api, nodePorts.install   fixed nodePorts
   serviceAnnotations.KEY     an annotation of the public Services
-  ports.xds, .authz, .status, .agent, .tunnel, .api, .edge           the pods' ports
-                             (default 18000-18005, edge 8443)
+  ports.xds, .authz, .status, .agent, .tunnel, .api, .install, .edge   the pods' ports
+                             (default 18000-18006, edge 8443)
   apiAllowedCidrs            CIDRs allowed to the admin API, e.g. {10.0.0.0/8} (default anywhere)
   apiServerNames             names or addresses the admin API is reached at, which its
                              certificate carries, e.g. {hub.example} (default loopback only)
@@ -54,8 +62,8 @@ Props (KubegateHubProps; lists as {a,b}):
   clusterDomain              default cluster.local
   maxCertTtl                 longest user certificate, at most 24h
 
---images FILE takes images.controller and images.envoy from the results 'kubegate dev images'
-writes (references by digest); --set images.* still wins.
+--images FILE takes images.controller, images.envoy and images.agent from the results
+'kubegate dev images' writes (references by digest); --set images.* still wins.
 `;
 
 const AGENT_HELP = `Usage: kubegate manifests agent [--images FILE] [--set KEY=VALUE ...] [--set-file KEY=PATH ...]
@@ -99,7 +107,7 @@ interface Manifests {
 const MANIFESTS: Record<string, Manifests> = {
   hub: {
     help: HUB_HELP,
-    images: ['controller', 'envoy'],
+    images: ['controller', 'envoy', 'agent'],
     build: (chart, props) => new KubegateHub(chart, 'hub', props as unknown as KubegateHubProps),
     isPropsError: (err) => err instanceof KubegateHubPropsError,
   },
