@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { KubeClient } from '../../agent/kubernetes/kube-client';
-import { isAlreadyExists, isNotFound } from '../../agent/kubernetes/kube-errors';
+import { isAlreadyExists, isConflict, isNotFound } from '../../agent/kubernetes/kube-errors';
 import type { KeyPairPem } from './certificates';
 import { ADMIN_KUBECONFIG_KEY, ADMIN_KUBECONFIG_SECRET, EDGE_XDS_CLIENT_KEYS, EDGE_XDS_CLIENT_SECRET, HUB_PKI_SECRET } from '../hub-secrets/hub-secrets';
 
@@ -76,16 +76,20 @@ export class HubSecretStore {
 
   /**
    * Stores every file of `dir` in the PKI Secret: creates it, or updates it when a file
-   * changed (a renewal). Returns 'lost-race' when another replica created it first; the caller
-   * then restores theirs and loads the PKI again.
+   * changed (a renewal). Returns 'lost-race' when another replica created or changed it between
+   * our read and our write, and 'other-pki' when it holds other CAs than `dir`: a replica that
+   * made its PKI before it saw the Secret, which another replica created meanwhile. It never
+   * overwrites another PKI; the caller restores theirs and loads the PKI again.
    */
-  async savePki(dir: string): Promise<'created' | 'updated' | 'unchanged' | 'lost-race'> {
+  async savePki(dir: string): Promise<'created' | 'updated' | 'unchanged' | 'lost-race' | 'other-pki'> {
     const data: Record<string, string> = {};
     for (const file of fs.readdirSync(dir).sort()) {
       const full = path.join(dir, file);
       if (fs.statSync(full).isFile()) data[file] = fs.readFileSync(full).toString('base64');
     }
-    return this.put(HUB_PKI_SECRET, data);
+    const existing = await this.read(HUB_PKI_SECRET);
+    if (existing && !sameCas(existing.data ?? {}, data)) return 'other-pki';
+    return this.put(HUB_PKI_SECRET, data, existing);
   }
 
   /** The edge's client certificate toward the controller, as the edge pod mounts it. */
@@ -121,8 +125,8 @@ export class HubSecretStore {
     }
   }
 
-  private async put(name: string, data: Record<string, string>): Promise<'created' | 'updated' | 'unchanged' | 'lost-race'> {
-    const existing = await this.read(name);
+  private async put(name: string, data: Record<string, string>, read?: SecretObject): Promise<'created' | 'updated' | 'unchanged' | 'lost-race'> {
+    const existing = read ?? (await this.read(name));
     try {
       if (!existing) {
         await this.client.create(this.secretPath(), {
@@ -139,8 +143,15 @@ export class HubSecretStore {
       await this.client.replace(this.secretPath(name), { ...existing, data });
       return 'updated';
     } catch (err) {
-      if (isAlreadyExists(err)) return 'lost-race';
+      // Created by another replica since our read, or changed (the replace names the version read).
+      if (isAlreadyExists(err) || isConflict(err)) return 'lost-race';
       throw new HubSecretError(`cannot write Secret ${this.where(name)}: ${(err as Error).message}`, { cause: err });
     }
   }
+}
+
+/** The CAs (certificates and keys) two PKI file sets hold are the same ones. */
+function sameCas(a: Record<string, string>, b: Record<string, string>): boolean {
+  const cas = [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((f) => /-ca\.(crt|key)$/.test(f));
+  return cas.every((f) => a[f] === b[f]);
 }

@@ -32,13 +32,14 @@ export async function controllerPki(props: { stateDir: string; kubernetesSecrets
   let pki = load();
   pki.issueComponent(EDGE_XDS_CLIENT_COMPONENT, new Date());
   const saved = await secrets.savePki(pki.dir);
-  if (saved === 'lost-race') {
-    // Another replica created the Secret between our read and our create: theirs is the PKI.
+  if (saved === 'lost-race' || saved === 'other-pki') {
+    // Another replica created the Secret after our read (before our create, or before we
+    // saved the PKI we made meanwhile): theirs is the PKI, every replica's.
     await secrets.restorePki(dir);
     pki = load();
     pki.issueComponent(EDGE_XDS_CLIENT_COMPONENT, new Date());
   }
-  log.info(restored ? 'PKI restored from its Secret' : saved === 'lost-race' ? 'PKI taken from the replica that created it' : 'PKI created and stored in its Secret', { namespace: secrets.namespace, stored: saved });
+  log.info(restored && saved !== 'other-pki' ? 'PKI restored from its Secret' : saved === 'lost-race' || saved === 'other-pki' ? 'PKI taken from the replica that created it' : 'PKI created and stored in its Secret', { namespace: secrets.namespace, stored: saved });
   const publishEdgeClient = async () => {
     const pair = pki.issueComponent(EDGE_XDS_CLIENT_COMPONENT, new Date());
     await secrets.putEdgeXdsClient(pair, pki.internalCa.certPem);
@@ -50,6 +51,9 @@ export async function controllerPki(props: { stateDir: string; kubernetesSecrets
       await publishEdgeClient();
       const outcome = await secrets.savePki(current.dir);
       if (outcome === 'updated') log.info('renewed certificates stored in the PKI Secret', { namespace: secrets.namespace });
+      // Never expected: this replica serves with CAs the Secret does not hold. It is not
+      // overwritten; a restart takes the stored ones.
+      if (outcome === 'other-pki') log.error('the PKI Secret holds other CAs than this replica serves with; restart it to take them', { namespace: secrets.namespace });
     })().catch((err: Error) => log.warn('could not store the PKI in its Secret; retrying later', { error: err }));
   }, SYNC_INTERVAL_MS);
   timer.unref();

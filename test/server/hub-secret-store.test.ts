@@ -70,6 +70,24 @@ test('a renewal is stored back, and a replica that creates too late is told it l
   expect(outcomes.sort()).toEqual(['created', 'lost-race']);
 });
 
+test('a replica that made its PKI before the Secret existed, and saves it after another created it, does not overwrite it', async () => {
+  const late = new HubSecretStore(t.admin, 'late');
+  await applyManifests(t.admin, [namespace('late')]);
+  const [a, b] = [stateDir('late-a'), stateDir('late-b')];
+  // Both looked, and found no Secret.
+  expect(await late.restorePki(path.join(a, 'pki'))).toBe(false);
+  expect(await late.restorePki(path.join(b, 'pki'))).toBe(false);
+  const [pkiA, pkiB] = [loadOrCreatePki({ stateDir: a, now: new Date() }), loadOrCreatePki({ stateDir: b, now: new Date() })];
+  expect(await late.savePki(pkiA.dir)).toBe('created');
+  const stored = (await t.admin.get<{ data: Record<string, string> }>('/api/v1/namespaces/late/secrets/' + HUB_PKI_SECRET)).data;
+  // B's CAs are not A's: B is told, and the Secret keeps A's.
+  expect(await late.savePki(pkiB.dir)).toBe('other-pki');
+  expect((await t.admin.get<{ data: Record<string, string> }>('/api/v1/namespaces/late/secrets/' + HUB_PKI_SECRET)).data).toEqual(stored);
+  // What B does next (controller-pki.ts): restore, and serve with A's CAs.
+  await late.restorePki(path.join(b, 'pki'));
+  expect(loadOrCreatePki({ stateDir: b, now: new Date() }).servingCa.certPem).toBe(pkiA.servingCa.certPem);
+});
+
 test("the edge's client certificate and the admin kubeconfig are written under their names", async () => {
   const store = new HubSecretStore(t.admin, NS);
   const dir = stateDir('edge');
