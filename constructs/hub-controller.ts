@@ -2,8 +2,9 @@
  * The hub's controller as Kubernetes objects: its identity and the one right it needs (the
  * Secrets it keeps its shared state in, by name, and creating them on first start), its
  * configuration as a Secret, its store (a PersistentVolumeClaim for SQLite), the Deployment,
- * a PodDisruptionBudget when it has replicas to spare, and two Services: one inside the cluster
- * (the edge's xDS and ext_authz, and the metrics port a ServiceMonitor selects by name) and one
+ * a PodDisruptionBudget when it has replicas to spare, and three Services: one inside the
+ * cluster (xDS, ext_authz, and the metrics port a ServiceMonitor selects by name), a headless
+ * one whose name resolves to every replica (the edge's xDS and ext_authz), and one
  * that member clusters' agents and operators reach from outside (agent and admin API ports, and
  * the install port with agentInstall).
  */
@@ -14,7 +15,7 @@ import * as kplus from 'cdk8s-plus-27';
 import { stringify } from 'yaml';
 import { HUB_SECRETS } from '../control-plane/hub-secrets/hub-secrets';
 import { CONTROLLER_CONFIG_DIR, CONTROLLER_CONFIG_FILE, CONTROLLER_CONFIG_KEY, CONTROLLER_STATE_DIR, hubControllerConfig } from './hub-controller-config';
-import { containerResources, CONTROLLER_CONFIG_SECRET, CONTROLLER_NAME, CONTROLLER_PUBLIC_NAME, harden, hubMetadata, LOCKED_CONTAINER, LOCKED_POD, podDisruptionBudget, podLabels, selectPods, SMALL_RESOURCES, spreadOverNodes } from './hub-pods';
+import { containerResources, CONTROLLER_CONFIG_SECRET, CONTROLLER_NAME, CONTROLLER_PUBLIC_NAME, CONTROLLER_REPLICAS_NAME, harden, hubMetadata, LOCKED_CONTAINER, LOCKED_POD, podDisruptionBudget, podLabels, selectPods, SMALL_RESOURCES, spreadOverNodes } from './hub-pods';
 import type { ResolvedHub } from './hub-settings';
 import { publicService } from './hub-services';
 
@@ -137,6 +138,15 @@ export class HubController extends Construct {
       ],
     });
     selectPods(service, 'controller');
+    const replicas = new kplus.Service(this, 'replicas-service', {
+      metadata: meta(CONTROLLER_REPLICAS_NAME),
+      clusterIP: 'None',
+      ports: [
+        { name: 'xds', port: ports.xds, targetPort: ports.xds },
+        { name: 'authz', port: ports.authz, targetPort: ports.authz },
+      ],
+    });
+    selectPods(replicas, 'controller');
     publicService(this, 'public-service', hub, meta(CONTROLLER_PUBLIC_NAME), 'controller', [
       { name: 'agent', port: ports.agent, targetPort: ports.agent, nodePort: hub.nodePorts.agent },
       { name: 'api', port: ports.api, targetPort: ports.api, nodePort: hub.nodePorts.api },

@@ -10,7 +10,7 @@
 import { edgeBootstrap } from '../control-plane/envoy/bootstrap';
 import { EDGE_XDS_CLIENT_KEYS, EDGE_XDS_CLIENT_SECRET } from '../control-plane/hub-secrets/hub-secrets';
 import { EDGE_NODE_ID } from './hub-controller-config';
-import { CONTROLLER_NAME } from './hub-pods';
+import { CONTROLLER_REPLICAS_NAME } from './hub-pods';
 import type { ResolvedHub } from './hub-settings';
 
 /** Where the bootstrap ConfigMap and the client certificate's Secret are mounted. */
@@ -24,12 +24,13 @@ const TLS_SECRET_TYPE = 'type.googleapis.com/envoy.extensions.transport_sockets.
 
 /** The ConfigMap's files: the bootstrap, and the SDS file its clusters take their certificate from. */
 export function hubEdgeBootstrapFiles(hub: ResolvedHub): Record<string, string> {
-  const controller = `${CONTROLLER_NAME}.${hub.namespace}.svc.${hub.clusterDomain}`;
+  // Every ready replica: a check one replica leaves to another is retried there (ext_authz retry policy).
+  const controller = `${CONTROLLER_REPLICAS_NAME}.${hub.namespace}.svc.${hub.clusterDomain}`;
   const file = (key: string) => `${EDGE_XDS_CLIENT_DIR}/${key}`;
   const bootstrap = edgeBootstrap({
     nodeId: EDGE_NODE_ID,
     adminPort: hub.edge.adminPort,
-    // A name, not an address: edgeBootstrap() resolves it (STRICT_DNS) as the Service's IP may change.
+    // A name, not an address: edgeBootstrap() resolves it (STRICT_DNS), each replica a host.
     controlPlane: { host: controller, port: hub.ports.xds },
     authz: { host: controller, port: hub.ports.authz },
     tls: { certFile: file(EDGE_XDS_CLIENT_KEYS.cert), keyFile: file(EDGE_XDS_CLIENT_KEYS.key), caFile: file(EDGE_XDS_CLIENT_KEYS.ca) },

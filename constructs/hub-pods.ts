@@ -13,6 +13,12 @@ export const CONTROLLER_NAME = 'kubegate-controller';
 export const EDGE_NAME = 'kubegate-edge';
 /** The controller's agent and admin API ports, as members clusters and operators reach them. */
 export const CONTROLLER_PUBLIC_NAME = 'kubegate-controller-public';
+/**
+ * The controller's headless Service: its DNS name resolves to every ready replica, so the
+ * edge's xDS and ext_authz clusters know each replica and a check one cannot decide is retried
+ * on another (a ClusterIP would hide them behind one address).
+ */
+export const CONTROLLER_REPLICAS_NAME = 'kubegate-controller-replicas';
 export const CONTROLLER_CONFIG_SECRET = 'kubegate-controller-config';
 export const EDGE_BOOTSTRAP_CONFIG_MAP = 'kubegate-edge-bootstrap';
 

@@ -8,7 +8,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
-import type { Store } from '../store/store';
+import type { ClusterRecord, Store } from '../store/store';
 import type { SnapshotCache } from '../xds/snapshot-cache';
 import { addAdsService, nodeMetadataString, type AdsNode } from '../xds/ads-server';
 import { startGrpcServer, type RunningGrpcServer } from '../xds/grpc-server';
@@ -162,14 +162,16 @@ export class AgentGateway {
 
   /**
    * The configuration of every connected in-cluster Envoy, by node id. It needs what the
-   * cluster's agent said in its hello (the apiserver's address and CA): until the agent
-   * connects, its Envoy is left out, and the Envoy's requests stay open and unanswered.
+   * cluster's agent said in its hello (the apiserver's address and CA): from the agent's
+   * session on this replica, or else from the cluster's record in the store (the agent is
+   * connected to another replica, which recorded its hello). Until either says, the Envoy is
+   * left out, and its requests stay open and unanswered.
    */
-  inClusterConfigurations(): Map<string, XdsResources> {
+  inClusterConfigurations(records: ReadonlyMap<string, ClusterRecord> = new Map()): Map<string, XdsResources> {
     const configurations = new Map<string, XdsResources>();
     for (const [nodeId, envoy] of this.envoys) {
-      const hello = this.hub.session(envoy.cluster)?.hello;
-      if (!hello?.apiserver_ca_pem || !hello.apiserver_host || !hello.apiserver_port) continue;
+      const apiserver = this.apiserverOf(envoy.cluster, records.get(envoy.cluster));
+      if (!apiserver) continue;
       try {
         configurations.set(
           nodeId,
@@ -177,7 +179,7 @@ export class AgentGateway {
             nodeId,
             cluster: envoy.cluster,
             edgeTunnel: this.props.edgeTunnelFor?.(envoy.cluster) ?? this.props.edgeTunnel,
-            apiserver: { host: hello.apiserver_host, port: hello.apiserver_port, caPem: hello.apiserver_ca_pem },
+            apiserver,
             edgeCaPem: this.props.internalCaPem,
             assertionJwks: this.signer.jwks(),
             secretsDirectory: envoy.secretsDirectory,
@@ -189,6 +191,13 @@ export class AgentGateway {
       }
     }
     return configurations;
+  }
+
+  private apiserverOf(cluster: string, record: ClusterRecord | undefined): { host: string; port: number; caPem: string } | undefined {
+    const hello = this.hub.session(cluster)?.hello;
+    if (hello?.apiserver_ca_pem && hello.apiserver_host && hello.apiserver_port) return { host: hello.apiserver_host, port: hello.apiserver_port, caPem: hello.apiserver_ca_pem };
+    if (record?.apiserverCaPem && record.apiserverHost && record.apiserverPort) return { host: record.apiserverHost, port: record.apiserverPort, caPem: record.apiserverCaPem };
+    return undefined;
   }
 
   async stop(): Promise<void> {

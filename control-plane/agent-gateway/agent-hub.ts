@@ -211,6 +211,8 @@ export class AgentHub {
       labels: { ...(h.labels ?? {}) },
       kubernetesVersion: h.kubernetes_version ?? '',
       apiserverCaPem: h.apiserver_ca_pem ?? '',
+      apiserverHost: h.apiserver_host ?? '',
+      apiserverPort: h.apiserver_port ?? 0,
       agentVersion: h.agent_version ?? '',
       agentCertificateSerial: serial,
       registeredAt: existing?.registeredAt ?? now,

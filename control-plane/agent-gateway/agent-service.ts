@@ -74,7 +74,7 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
           }
           const certificatePem = props.issue(cluster, publicKeyPem, new Date(now));
           if (!(await props.store.getCluster(cluster))) {
-            await props.store.upsertCluster({ name: cluster, labels: {}, kubernetesVersion: '', apiserverCaPem: '', agentVersion: '', agentCertificateSerial: '', registeredAt: now, lastSeenAt: 0 });
+            await props.store.upsertCluster({ name: cluster, labels: {}, kubernetesVersion: '', apiserverCaPem: '', apiserverHost: '', apiserverPort: 0, agentVersion: '', agentCertificateSerial: '', registeredAt: now, lastSeenAt: 0 });
           }
           logger.info('agent joined', { cluster, token: parts.id });
           callback(null, { certificate_pem: certificatePem, not_after_ms: String(notAfterOf(certificatePem)) });

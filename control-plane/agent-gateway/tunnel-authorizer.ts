@@ -3,12 +3,15 @@
  * there with the roles the policy grants (the first request waits for it), then mints the
  * signed assertion the in-cluster Envoy impersonates by. A cluster whose agent is gone fails
  * fast with 503 and a message that says so, instead of hanging on a tunnel that is not there.
+ * With several controller replicas an agent is connected to one of them; the others, whose
+ * store says it is connected, leave its requests to that one (DecidedElsewhereError: the edge
+ * retries the check on another replica).
  */
-import type { Authorizer, AuthzRequest, Decision } from '../authz/decision';
+import { DecidedElsewhereError, type Authorizer, type AuthzRequest, type Decision } from '../authz/decision';
 import type { ClusterRoleGrant } from '../../policies/src/cluster-role-grant';
 import type { AgentHub } from './agent-hub';
 import type { AssertionSigner } from './identity-assertion';
-import { AgentError } from './agent-errors';
+import { AgentError, ClusterDisconnectedError } from './agent-errors';
 
 export interface TunnelAuthorizerProps {
   readonly inner: Authorizer;
@@ -18,9 +21,19 @@ export interface TunnelAuthorizerProps {
   /** The ClusterRoles the user holds in the cluster now, per policy. */
   readonly rolesOf: (user: string, groups: readonly string[], cluster: string) => readonly ClusterRoleGrant[];
   readonly clock: () => number;
+  /**
+   * Whether the cluster's agent is connected to another replica: the store heard from it
+   * recently, and this replica holds no connection of it. @default never (one replica)
+   */
+  readonly heardElsewhere?: (cluster: string) => Promise<boolean>;
 }
 
+/** How long a replica trusts what the store said about an agent it does not hold. */
+const ELSEWHERE_CACHE_MS = 1_000;
+
 export class TunnelAuthorizer implements Authorizer {
+  private readonly elsewhere = new Map<string, { at: number; answer: Promise<boolean> }>();
+
   constructor(private readonly props: TunnelAuthorizerProps) {}
 
   async decide(request: AuthzRequest): Promise<Decision> {
@@ -33,6 +46,7 @@ export class TunnelAuthorizer implements Authorizer {
       const token = await this.props.signer.sign({ cluster, user: identity.user, impersonate, requestId: request.requestId }, this.props.clock());
       return { ...decision, upstreamAssertion: { token, impersonate } };
     } catch (err) {
+      if (err instanceof ClusterDisconnectedError && (await this.heardElsewhere(cluster))) throw new DecidedElsewhereError(cluster);
       const message = err instanceof AgentError ? err.message : `kubegate: cluster "${cluster}" cannot be reached now`;
       return {
         allowed: false,
@@ -45,5 +59,16 @@ export class TunnelAuthorizer implements Authorizer {
         ...(decision.policy ? { policy: decision.policy } : {}),
       };
     }
+  }
+
+  private heardElsewhere(cluster: string): Promise<boolean> {
+    const ask = this.props.heardElsewhere;
+    if (!ask) return Promise.resolve(false);
+    const now = this.props.clock();
+    const cached = this.elsewhere.get(cluster);
+    if (cached && now - cached.at < ELSEWHERE_CACHE_MS) return cached.answer;
+    const answer = ask(cluster).catch(() => false);
+    this.elsewhere.set(cluster, { at: now, answer });
+    return answer;
   }
 }

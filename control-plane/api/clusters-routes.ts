@@ -11,16 +11,15 @@ import { badRequest } from './api-errors';
 import { OPTIONAL_STRING, bodyWith, pathParams } from './api-schemas';
 import { DurationError, parseDurationMs } from '../config/duration';
 import { hashJoinSecret, newJoinToken } from '../agent-gateway/join-token';
+import { agentHeardRecently } from '../agent-gateway/agent-silence';
 import { CLUSTER_NAME } from '../../agent/protocol/identities';
 import { StoreUnavailableError, type ClusterRecord } from '../store/store';
 
-/** An agent heartbeats every 10 s; three missed beats and it counts as disconnected. */
-export const AGENT_SILENCE_MS = 30_000;
 const DEFAULT_JOIN_TOKEN_TTL_MS = 3_600_000;
 const MAX_JOIN_TOKEN_TTL_MS = 24 * 3_600_000;
 
 function agentView(record: ClusterRecord, now: number): NonNullable<ClusterView['agent']> {
-  const status = record.lastSeenAt === 0 ? 'never-connected' : now - record.lastSeenAt <= AGENT_SILENCE_MS ? 'connected' : 'disconnected';
+  const status = record.lastSeenAt === 0 ? 'never-connected' : agentHeardRecently(record.lastSeenAt, now) ? 'connected' : 'disconnected';
   return {
     status,
     ...(record.lastSeenAt ? { lastSeenAt: new Date(record.lastSeenAt).toISOString() } : {}),

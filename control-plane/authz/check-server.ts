@@ -14,14 +14,14 @@ import type { AddressInfo } from 'node:net';
 import type * as protobuf from 'protobufjs';
 import { envoyProtos } from '../proto/envoy-protos';
 import type { Logger } from '../log/logger';
-import type { Authorizer, AuthzRequest, Decision } from './decision';
+import { DecidedElsewhereError, type Authorizer, type AuthzRequest, type Decision } from './decision';
 import { toAuthzRequest } from './check-response';
 import { encodeCheckResponseFrame } from './check-response-encoder';
 
 export const CHECK_METHOD_PATH = '/envoy.service.auth.v3.Authorization/Check';
 
 /** gRPC status codes this server answers with. */
-const GrpcStatus = { OK: 0, INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13 } as const;
+const GrpcStatus = { OK: 0, INVALID_ARGUMENT: 3, RESOURCE_EXHAUSTED: 8, UNIMPLEMENTED: 12, INTERNAL: 13, UNAVAILABLE: 14 } as const;
 
 /** A CheckRequest carries headers and a certificate; anything this large is not one. */
 const MAX_MESSAGE_BYTES = 1024 * 1024;
@@ -30,6 +30,8 @@ export interface CheckServerMetrics {
   allowed: number;
   denied: number;
   errors: number;
+  /** Checks left to another replica (the cluster's agent is connected there). */
+  elsewhere: number;
 }
 
 export interface CheckServerProps {
@@ -95,7 +97,7 @@ function isThenable(value: unknown): value is PromiseLike<Decision> {
 export async function startCheckServer(props: CheckServerProps): Promise<RunningCheckServer> {
   const protos = envoyProtos();
   const requestType: protobuf.Type = protos.lookupType('envoy.service.auth.v3.CheckRequest');
-  const metrics: CheckServerMetrics = { allowed: 0, denied: 0, errors: 0 };
+  const metrics: CheckServerMetrics = { allowed: 0, denied: 0, errors: 0, elsewhere: 0 };
   const { logger, authorizer } = props;
 
   const server = http2.createSecureServer({
@@ -137,6 +139,13 @@ export async function startCheckServer(props: CheckServerProps): Promise<Running
 
   // An error answer makes Envoy fail closed (status_on_error), never open.
   const fail = (stream: http2.ServerHttp2Stream, request: AuthzRequest, err: unknown) => {
+    if (err instanceof DecidedElsewhereError) {
+      // Not an error: the edge retries on another replica (ext_authz retry policy).
+      metrics.elsewhere++;
+      logger.debug('decided by another replica', { requestId: request.requestId, cluster: err.cluster });
+      finish(stream, GrpcStatus.UNAVAILABLE, err.message);
+      return;
+    }
     metrics.errors++;
     logger.error('authorization failed', { requestId: request.requestId, error: (err as Error | undefined)?.message ?? String(err) });
     finish(stream, GrpcStatus.INTERNAL, 'kubegate authorization error');

@@ -6,6 +6,21 @@ export interface Identity {
   readonly groups: readonly string[];
 }
 
+/**
+ * This replica cannot decide the request, and another one can: the cluster's agent is connected
+ * to another controller replica (its heartbeats reach the shared store). The check service
+ * answers gRPC UNAVAILABLE, and the edge sends the check to another replica (its ext_authz
+ * retry policy never picks the same one twice). Nothing is audited here; the replica that
+ * decides audits the decision.
+ */
+export class DecidedElsewhereError extends Error {
+  readonly code = 'ERR_DECIDED_ELSEWHERE';
+  constructor(readonly cluster: string) {
+    super(`the agent of cluster "${cluster}" is connected to another controller replica, which decides its requests`);
+    this.name = 'DecidedElsewhereError';
+  }
+}
+
 /** What the edge knows about a request when it asks for a decision. */
 export interface AuthzRequest {
   readonly requestId: string;

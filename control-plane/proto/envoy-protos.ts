@@ -49,6 +49,8 @@ const PROTO_FILES = [
   'envoy/extensions/filters/network/http_connection_manager/v3/http_connection_manager.proto',
   'envoy/extensions/filters/http/router/v3/router.proto',
   'envoy/extensions/filters/http/ext_authz/v3/ext_authz.proto',
+  // ext_authz checks retried on another controller replica, never the same one twice.
+  'envoy/extensions/retry/host/previous_hosts/v3/previous_hosts.proto',
   'envoy/extensions/filters/http/header_mutation/v3/header_mutation.proto',
   // Rewrites the answers to self reviews (kubectl auth can-i, whoami): the filter and its service.
   'envoy/extensions/filters/http/ext_proc/v3/ext_proc.proto',

@@ -10,7 +10,7 @@
  * rebuild.
  */
 import type { Logger } from '../log/logger';
-import type { Store, StoreState } from '../store/store';
+import type { ClusterRecord, Store, StoreState } from '../store/store';
 import type { AccessState } from '../access-state/access-state';
 import type { OpenStreams } from '../access-state/open-streams';
 import type { SnapshotCache } from '../xds/snapshot-cache';
@@ -113,6 +113,11 @@ export class EdgeReconciler {
   /** Registered clusters, then agents' clusters (as of the last store state) not shadowed by one. */
   clusters(): RegisteredCluster[] {
     return clustersOf({ registeredClusters: this.props.registeredClusters(), ...(this.props.tunnels && { tunnels: this.props.tunnels }), store: { clusters: this.state?.clusters ?? [] } });
+  }
+
+  /** The agents' cluster records as of the last store state, by name (in-cluster Envoys' apiservers). */
+  clusterRecords(): ReadonlyMap<string, ClusterRecord> {
+    return new Map((this.state?.clusters ?? []).map((c) => [c.name, c]));
   }
 
   /** The users with a filter chain at `now`, as of the last store state. */

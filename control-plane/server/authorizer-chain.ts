@@ -27,6 +27,7 @@ export interface AuthorizerChainProps {
     readonly gateway: AgentGateway;
     readonly isTunnelCluster: (name: string) => boolean;
     readonly rolesOf: TunnelAuthorizerProps['rolesOf'];
+    readonly heardElsewhere?: TunnelAuthorizerProps['heardElsewhere'];
   };
   /** With an audit trail, every decision is written before it is answered. */
   readonly audit?: AuditTrail;
@@ -43,6 +44,7 @@ export function authorizerChain(props: AuthorizerChainProps): Authorizer {
       signer: props.agents.gateway.signer,
       isTunnelCluster: props.agents.isTunnelCluster,
       rolesOf: props.agents.rolesOf,
+      ...(props.agents.heardElsewhere && { heardElsewhere: props.agents.heardElsewhere }),
       clock: props.clock,
     });
   }

@@ -40,7 +40,7 @@ export class ControlPlaneMetrics {
 
     counter(this.core, {
       name: 'kubegate_authz_decisions_total',
-      help: 'Authorization decisions by outcome.',
+      help: 'Authorization decisions by outcome (elsewhere: left to the replica the cluster\'s agent is connected to).',
       labelNames: ['decision'],
       read: () => {
         const m = source.authz();
@@ -48,6 +48,7 @@ export class ControlPlaneMetrics {
           [{ decision: 'allow' }, m.allowed],
           [{ decision: 'deny' }, m.denied],
           [{ decision: 'error' }, m.errors],
+          [{ decision: 'elsewhere' }, m.elsewhere],
         ];
       },
     });

@@ -35,6 +35,10 @@ import { AuditTrail } from './audit-trail';
 import { authorizerChain } from './authorizer-chain';
 import { ControlPlaneServers } from './control-plane-servers';
 import type { ControlPlaneProps } from './control-plane-props';
+import { agentHeardRecently } from '../agent-gateway/agent-silence';
+
+/** Heartbeats this replica recorded itself are not another replica's (clock reads differ by a little). */
+const HEARD_HERE_MARGIN_MS = 1_000;
 
 /** The reason agents' events give: only in-cluster Envoys' configuration is rebuilt for it. */
 const AGENT_REASON = 'agent';
@@ -102,7 +106,8 @@ export class ControlPlane {
 
   /**
    * The reconcile loop's one step: the edge's configuration unless only agents changed, then
-   * the in-cluster Envoys' when they did. Nothing else publishes.
+   * the in-cluster Envoys'. Those follow agents and the store (another replica may have recorded
+   * an agent's hello); an unchanged configuration is not sent again. Nothing else publishes.
    */
   private async rebuild(reasons: ReadonlySet<string>): Promise<void> {
     const edgeReasons = new Set([...reasons].filter((r) => r !== AGENT_REASON));
@@ -110,7 +115,7 @@ export class ControlPlane {
       if (edgeReasons.size > 0) await this.reconciler.rebuild(edgeReasons);
     } finally {
       // In-cluster Envoys do not wait on the edge: they get theirs even when the edge's failed.
-      if (reasons.has(AGENT_REASON) && this.agentGateway) publishInClusterEnvoys(this.cache, this.agentGateway.inClusterConfigurations(), this.props.logger);
+      if (this.agentGateway) publishInClusterEnvoys(this.cache, this.agentGateway.inClusterConfigurations(this.reconciler.clusterRecords()), this.props.logger);
     }
   }
 
@@ -163,6 +168,12 @@ export class ControlPlane {
           gateway,
           isTunnelCluster: (name: string) => this.reconciler.isTunnelled(name),
           rolesOf: (user: string, groups: readonly string[], cluster: string) => this.rolesOf(user, groups, cluster) ?? [],
+          // Another replica holds the agent when the shared store heard from it recently, and
+          // later than this replica did (a replica that just lost it wrote those heartbeats).
+          heardElsewhere: async (cluster: string) => {
+            const stored = (await props.store.getCluster(cluster))?.lastSeenAt ?? 0;
+            return agentHeardRecently(stored, this.clock()) && stored > (gateway.hub.lastSeenAt(cluster) ?? 0) + HEARD_HERE_MARGIN_MS;
+          },
         },
       }),
       ...(this.auditTrail && { audit: this.auditTrail }),
@@ -381,7 +392,7 @@ export class ControlPlane {
   }
 
   authzMetrics(): CheckServerMetrics {
-    return this.servers?.authzMetrics ?? { allowed: 0, denied: 0, errors: 0 };
+    return this.servers?.authzMetrics ?? { allowed: 0, denied: 0, errors: 0, elsewhere: 0 };
   }
 
   /** Audit writes so far, for /status and /metrics. */

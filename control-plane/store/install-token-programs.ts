@@ -29,6 +29,8 @@ export function* registerCluster(cluster: ClusterRegistration, token: Omit<Insta
     labels: cluster.labels,
     kubernetesVersion: '',
     apiserverCaPem: '',
+    apiserverHost: '',
+    apiserverPort: 0,
     agentVersion: '',
     agentCertificateSerial: '',
     registeredAt: cluster.now,

@@ -177,6 +177,8 @@ export function clusterFromRow(row: Row): ClusterRecord {
     labels: JSON.parse(String(row.labels)) as Record<string, string>,
     kubernetesVersion: String(row.kubernetes_version),
     apiserverCaPem: String(row.apiserver_ca_pem),
+    apiserverHost: String(row.apiserver_host),
+    apiserverPort: num(row.apiserver_port),
     agentVersion: String(row.agent_version),
     agentCertificateSerial: String(row.agent_certificate_serial),
     registeredAt: num(row.registered_at),
@@ -185,7 +187,7 @@ export function clusterFromRow(row: Row): ClusterRecord {
 }
 
 /** The column values of a cluster record, in CLUSTER_COLUMNS order; name first, registered_at last. */
-export const CLUSTER_COLUMNS = ['name', 'labels', 'kubernetes_version', 'apiserver_ca_pem', 'agent_version', 'agent_certificate_serial', 'last_seen_at', 'registered_at'] as const;
+export const CLUSTER_COLUMNS = ['name', 'labels', 'kubernetes_version', 'apiserver_ca_pem', 'apiserver_host', 'apiserver_port', 'agent_version', 'agent_certificate_serial', 'last_seen_at', 'registered_at'] as const;
 
 /** `labels` is expected with its keys sorted (requireLabels), so equal records store equal text. */
 export function clusterValues(record: ClusterRecord): unknown[] {
@@ -194,6 +196,8 @@ export function clusterValues(record: ClusterRecord): unknown[] {
     JSON.stringify(record.labels),
     record.kubernetesVersion,
     record.apiserverCaPem,
+    record.apiserverHost,
+    record.apiserverPort,
     record.agentVersion,
     record.agentCertificateSerial,
     record.lastSeenAt,

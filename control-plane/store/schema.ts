@@ -23,6 +23,7 @@ import { AUDIT_REPORTED_BY } from './migrations/006-audit-reported-by';
 import { LIVE_CERTIFICATES_INDEX } from './migrations/007-live-certificates-index';
 import { EDGE_DRAINS } from './migrations/008-edge-drains';
 import { INSTALL_TOKENS } from './migrations/009-install-tokens';
+import { CLUSTER_APISERVER_ADDRESS } from './migrations/010-cluster-apiserver-address';
 import { StoreUnavailableError } from './store';
 
 export type { Dialect, Migration };
@@ -50,6 +51,7 @@ export const MIGRATIONS: readonly Migration[] = [
   LIVE_CERTIFICATES_INDEX,
   EDGE_DRAINS,
   INSTALL_TOKENS,
+  CLUSTER_APISERVER_ADDRESS,
 ];
 
 /** The version a database has once every migration this build knows has run. */

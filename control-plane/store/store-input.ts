@@ -55,6 +55,8 @@ const TIME = wholeNumber('must be a time in epoch milliseconds (a non-negative i
 /** A revision or count. */
 const COUNT = wholeNumber('must be a non-negative integer, got {text}');
 
+/** A TCP port, or 0 for none yet. */
+const PORT_OR_NONE = { type: 'integer', minimum: 0, maximum: 65535, problems: { type: 'must be a port (0-65535), got {text}', minimum: 'must be a port (0-65535), got {text}', maximum: 'must be a port (0-65535), got {text}', required: 'must be a port (0-65535)' } };
 const BOOLEAN = { type: 'boolean', problems: { type: 'must be true or false' } };
 
 /** Serials are the store's key for revocation, so they are compared as exact strings. */
@@ -126,6 +128,8 @@ const CLUSTER = record(
     labels: LABELS,
     kubernetesVersion: TEXT,
     apiserverCaPem: TEXT,
+    apiserverHost: TEXT,
+    apiserverPort: PORT_OR_NONE,
     agentVersion: TEXT,
     agentCertificateSerial: serial('^[0-9a-f]*$'),
     registeredAt: TIME,
@@ -281,6 +285,8 @@ export function requireCluster(record: ClusterRecord): ClusterRecord {
     labels: sortedLabels(r.labels),
     kubernetesVersion: r.kubernetesVersion,
     apiserverCaPem: r.apiserverCaPem,
+    apiserverHost: r.apiserverHost,
+    apiserverPort: r.apiserverPort,
     agentVersion: r.agentVersion,
     agentCertificateSerial: r.agentCertificateSerial,
     registeredAt: r.registeredAt,

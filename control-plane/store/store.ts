@@ -129,6 +129,9 @@ export interface ClusterRecord {
   readonly kubernetesVersion: string;
   /** The CA that signed the apiserver's serving certificate. '' before the first connection. */
   readonly apiserverCaPem: string;
+  /** Where the cluster's in-cluster Envoy reaches its apiserver, as the agent reported it. '' and 0 before the first connection. */
+  readonly apiserverHost: string;
+  readonly apiserverPort: number;
   /** Version string of the agent, for fleet views. */
   readonly agentVersion: string;
   /** Serial of the certificate the agent last connected with (hex, lowercase). */

@@ -2,6 +2,9 @@ import type { TranslatorInput } from './input';
 import { typeUrl } from './names';
 import { ASSERTION_HEADER } from '../../agent/protocol/identities';
 
+/** Other replicas a check is sent to when one cannot decide it (the edge's ext_authz). */
+const AUTHZ_RETRIES = 2;
+
 /** Headers a client could use to claim another identity upstream; removed before anything else. */
 export const IDENTITY_HEADERS_FROM_CLIENT = ['authorization', 'impersonate-user', 'impersonate-group', 'impersonate-uid', ASSERTION_HEADER];
 
@@ -35,6 +38,16 @@ export function httpFilters(input: TranslatorInput): object[] {
         grpc_service: {
           envoy_grpc: { cluster_name: input.edge.authzCluster },
           timeout: { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1e6 },
+          // With several controller replicas: one that cannot decide (the cluster's agent is
+          // connected to another) answers UNAVAILABLE, and one that is gone refuses or resets
+          // the stream; the check then goes to another replica, never the same one twice.
+          retry_policy: {
+            retry_on: 'unavailable,connect-failure,refused-stream,reset',
+            num_retries: { value: AUTHZ_RETRIES },
+            retry_back_off: { base_interval: { nanos: 5e6 }, max_interval: { nanos: 50e6 } },
+            retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': typeUrl('envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate') } }],
+            host_selection_retry_max_attempts: 4,
+          },
         },
         transport_api_version: 'V3',
         // Fail closed: if the control plane cannot answer, nobody gets in.

@@ -83,6 +83,8 @@ describe('clusters behind a firewall', () => {
     labels: {},
     kubernetesVersion: 'v1.34.4',
     apiserverCaPem: '',
+    apiserverHost: '',
+    apiserverPort: 0,
     agentVersion: '0.1.0',
     agentCertificateSerial: '',
     registeredAt: h.now(),

@@ -7,7 +7,7 @@ import * as grpc from '@grpc/grpc-js';
 import * as http2 from 'node:http2';
 import { createCertificateAuthority, issueCertificate, type KeyPairPem } from '../../control-plane/pki/certificates';
 import { encodeGrpcMessage, frameMessage, startCheckServer, type RunningCheckServer } from '../../control-plane/authz/check-server';
-import type { Authorizer, AuthzRequest, Decision } from '../../control-plane/authz/decision';
+import { DecidedElsewhereError, type Authorizer, type AuthzRequest, type Decision } from '../../control-plane/authz/decision';
 import { envoyProtos, grpcService } from '../../control-plane/proto/envoy-protos';
 import { fromStruct } from '../../control-plane/proto/struct-value';
 import { silentLogger } from '../../control-plane/log/logger';
@@ -96,7 +96,7 @@ test('many concurrent calls on one connection each get their own answer', async 
   const paths = Array.from({ length: 50 }, (_, i) => (i % 2 === 0 ? '/clusters/alpha/api' : `/clusters/other-${i}/api`));
   const answers = await Promise.all(paths.map((p) => check(c, checkRequest(p))));
   answers.forEach((a, i) => expect(a.status.code).toBe(i % 2 === 0 ? 0 : 7));
-  expect(server.metrics).toEqual({ allowed: 25, denied: 25, errors: 0 });
+  expect(server.metrics).toEqual({ allowed: 25, denied: 25, errors: 0, elsewhere: 0 });
   c.close();
 });
 
@@ -105,6 +105,14 @@ test('an authorizer failure is an INTERNAL error, so Envoy fails closed', async 
   const c = client();
   await expect(check(c, checkRequest('/clusters/alpha/api'))).rejects.toMatchObject({ code: grpc.status.INTERNAL, details: 'kubegate authorization error' });
   expect(server.metrics.errors).toBe(1);
+  c.close();
+});
+
+test("a check another replica must decide is UNAVAILABLE (the edge retries it there), neither an error nor audited here", async () => {
+  authorizer = { decide: () => Promise.reject(new DecidedElsewhereError('alpha')) };
+  const c = client();
+  await expect(check(c, checkRequest('/clusters/alpha/api'))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE, details: 'the agent of cluster "alpha" is connected to another controller replica, which decides its requests' });
+  expect(server.metrics).toEqual({ allowed: 0, denied: 0, errors: 0, elsewhere: 1 });
   c.close();
 });
 
@@ -160,7 +168,7 @@ test('malformed CheckRequests are INVALID_ARGUMENT, and the server keeps answeri
     encoded({ attributes: { source: { certificate: '%E0%A4%A' }, request: { http: { id: 'r', method: 'GET', path: '/clusters/alpha/api' } } } }),
   ];
   for (const body of malformed) expect((await call(body))['grpc-status']).toBe(String(grpc.status.INVALID_ARGUMENT));
-  expect(server.metrics).toEqual({ allowed: 0, denied: 0, errors: malformed.length });
+  expect(server.metrics).toEqual({ allowed: 0, denied: 0, errors: malformed.length, elsewhere: 0 });
   // A good request after them is answered normally.
   const good = await call(encoded(checkRequest('/clusters/alpha/api')));
   expect(good['grpc-status']).toBe('0');
@@ -185,7 +193,7 @@ test('an authorizer answering through a promise is answered like a synchronous o
   const [allowed, denied] = await Promise.all([check(c, checkRequest('/clusters/alpha/api')), check(c, checkRequest('/clusters/beta/api'))]);
   expect(allowed.status.code).toBe(0);
   expect(denied.status.code).toBe(7);
-  expect(server.metrics).toEqual({ allowed: 1, denied: 1, errors: 0 });
+  expect(server.metrics).toEqual({ allowed: 1, denied: 1, errors: 0, elsewhere: 0 });
   c.close();
 });
 
@@ -196,7 +204,7 @@ test('a caller without a client certificate, or with one from another CA, is ref
   const user = client(alice); // a user's certificate is from the user CA, not the internal one
   await expect(check(user, checkRequest('/clusters/alpha/api'))).rejects.toMatchObject({ code: grpc.status.UNAVAILABLE });
   user.close();
-  expect(server.metrics).toEqual({ allowed: 0, denied: 0, errors: 0 });
+  expect(server.metrics).toEqual({ allowed: 0, denied: 0, errors: 0, elsewhere: 0 });
 });
 
 test('grpc-message keeps printable ASCII and percent-encodes the rest', () => {

@@ -237,15 +237,15 @@ test('replicas to spare get a PodDisruptionBudget each', () => {
   ]);
 });
 
-test("the edge: a bootstrap naming the controller Service, mTLS from the controller's Secret", () => {
+test("the edge: a bootstrap naming every controller replica (the headless Service), mTLS from the controller's Secret", () => {
   const objects = synth();
   const bootstrap = JSON.parse(find(objects, 'ConfigMap', 'kubegate-edge-bootstrap').data['bootstrap.json']);
   expect(bootstrap.node.id).toBe('kubegate-edge');
   expect(bootstrap.admin.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 9901 });
   const clusters = bootstrap.static_resources.clusters as Obj[];
   expect(clusters.map((c) => [c.name, c.type, c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address])).toEqual([
-    ['kubegate-control-plane', 'STRICT_DNS', { address: 'kubegate-controller.kubegate-system.svc.cluster.local', port_value: 18000 }],
-    ['kubegate-authz', 'STRICT_DNS', { address: 'kubegate-controller.kubegate-system.svc.cluster.local', port_value: 18001 }],
+    ['kubegate-control-plane', 'STRICT_DNS', { address: 'kubegate-controller-replicas.kubegate-system.svc.cluster.local', port_value: 18000 }],
+    ['kubegate-authz', 'STRICT_DNS', { address: 'kubegate-controller-replicas.kubegate-system.svc.cluster.local', port_value: 18001 }],
   ]);
   // The client certificate through file-based SDS watching the Secret's directory: renewals are picked up.
   for (const c of clusters) {
@@ -280,6 +280,10 @@ test('Services: the edge and the public controller ports as chosen, the metrics 
   expect(inside.spec.type).toBe('ClusterIP');
   expect(inside.spec.ports.map((p: Obj) => `${p.name}:${p.port}`)).toEqual(['xds:18000', 'authz:18001', 'agent:18003', 'api:18005', 'metrics:18002']);
   expect(find(lb, 'Service', 'kubegate-controller-public').spec.ports.map((p: Obj) => p.name)).toEqual(['agent', 'api']);
+  // Headless: its name resolves to each ready replica, for the edge's xDS and ext_authz.
+  const replicas = find(lb, 'Service', 'kubegate-controller-replicas');
+  expect(replicas.spec).toMatchObject({ clusterIP: 'None', selector: { 'app.kubernetes.io/name': 'kubegate', 'app.kubernetes.io/component': 'controller' } });
+  expect(replicas.spec.ports.map((p: Obj) => `${p.name}:${p.port}`)).toEqual(['xds:18000', 'authz:18001']);
 
   const np = synth(HA);
   expect(find(np, 'Service', 'kubegate-edge').spec).toMatchObject({ type: 'NodePort', ports: [{ name: 'https', port: 443, nodePort: 30443 }, { name: 'tunnel', nodePort: 30004 }] });

@@ -32,7 +32,7 @@ export function describeInstallTokenContract(name: string, openPair: () => Promi
     test('registerCluster records a never-connected cluster with its labels and its first link, in one change', async () => {
       const seen = recordChanges(store);
       const { cluster, token } = await store.registerCluster({ name: 'edge-1', labels: { region: 'eu', env: 'prod' }, now: T0 }, installToken('inst-1'));
-      expect(cluster).toEqual({ name: 'edge-1', labels: { env: 'prod', region: 'eu' }, kubernetesVersion: '', apiserverCaPem: '', agentVersion: '', agentCertificateSerial: '', registeredAt: T0, lastSeenAt: 0 });
+      expect(cluster).toEqual({ name: 'edge-1', labels: { env: 'prod', region: 'eu' }, kubernetesVersion: '', apiserverCaPem: '', apiserverHost: '', apiserverPort: 0, agentVersion: '', agentCertificateSerial: '', registeredAt: T0, lastSeenAt: 0 });
       expect(Object.keys(cluster.labels)).toEqual(['env', 'region']);
       expect(token).toEqual(installToken('inst-1'));
       expect(seen.changes).toEqual([{ generation: 1 }]);

@@ -43,6 +43,8 @@ export function clusterRecord(name: string, over: Partial<ClusterRecord> = {}): 
     labels: { env: 'prod', region: 'eu-1' },
     kubernetesVersion: 'v1.34.4',
     apiserverCaPem: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n',
+    apiserverHost: '10.96.0.1',
+    apiserverPort: 443,
     agentVersion: '0.1.0',
     agentCertificateSerial: '0a1b2c',
     registeredAt: T0,

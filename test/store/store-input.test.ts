@@ -18,7 +18,7 @@ import type { BreakGlassRecord, ClusterRecord, JoinTokenRecord } from '../../con
 
 const breakGlass = { id: 'bg-1', policy: 'p', user: 'alice', cluster: 'prod', justification: '', durationMs: 60_000, requestedAt: 1, approvals: [], state: 'pending' } as Omit<BreakGlassRecord, 'revision'>;
 const token = { id: 't', cluster: 'prod', secretHash: 'a'.repeat(64), createdAt: 1, expiresAt: 2, createdBy: 'alice' } as Omit<JoinTokenRecord, 'usedAt'>;
-const cluster: ClusterRecord = { name: 'prod', labels: {}, kubernetesVersion: '', apiserverCaPem: '', agentVersion: '', agentCertificateSerial: '', registeredAt: 0, lastSeenAt: 0 };
+const cluster: ClusterRecord = { name: 'prod', labels: {}, kubernetesVersion: '', apiserverCaPem: '', apiserverHost: '', apiserverPort: 0, agentVersion: '', agentCertificateSerial: '', registeredAt: 0, lastSeenAt: 0 };
 
 test.each([
   ['a name too long', () => requireName('user name', 'a'.repeat(513)), 'user name is longer than 512 characters'],

@@ -1,0 +1,50 @@
+/**
+ * The tunnel authorizer with several controller replicas: the one that holds no connection of
+ * a cluster's agent leaves the request to the replica that does (DecidedElsewhereError, which
+ * the check service answers UNAVAILABLE and the edge retries elsewhere) only when the shared
+ * store heard from that agent recently; otherwise the cluster is disconnected and the user gets
+ * the 503 that says so. What the store said is trusted for a second.
+ */
+import { DecidedElsewhereError, type Authorizer, type AuthzRequest, type Decision } from '../../control-plane/authz/decision';
+import { TunnelAuthorizer } from '../../control-plane/agent-gateway/tunnel-authorizer';
+import { ClusterDisconnectedError } from '../../control-plane/agent-gateway/agent-errors';
+import type { AgentHub } from '../../control-plane/agent-gateway/agent-hub';
+import type { AssertionSigner } from '../../control-plane/agent-gateway/identity-assertion';
+
+const request: AuthzRequest = { requestId: 'r1', method: 'GET', path: '/clusters/edge-a/api/v1/pods', headers: {}, sourceAddress: '10.0.0.1', peerCertificatePem: '', serverName: '' };
+const allow: Authorizer = { decide: (): Decision => ({ allowed: true, identity: { user: 'alice', groups: [] }, cluster: 'edge-a', reason: 'test' }) };
+const disconnected = { ensureAccess: () => Promise.reject(new ClusterDisconnectedError('edge-a', undefined)) } as unknown as AgentHub;
+const signer = { sign: async () => 'token' } as unknown as AssertionSigner;
+
+function authorizer(heardElsewhere: ((cluster: string) => Promise<boolean>) | undefined, clock: () => number = () => 0): TunnelAuthorizer {
+  return new TunnelAuthorizer({ inner: allow, hub: disconnected, signer, isTunnelCluster: () => true, rolesOf: () => [], clock, ...(heardElsewhere && { heardElsewhere }) });
+}
+
+test('the agent heard recently by another replica: the request is left to that replica', async () => {
+  const err = await authorizer(async () => true).decide(request).catch((e: unknown) => e);
+  expect(err).toBeInstanceOf(DecidedElsewhereError);
+  expect(err).toMatchObject({ code: 'ERR_DECIDED_ELSEWHERE', cluster: 'edge-a' });
+});
+
+test('nobody heard the agent: a 503 that says the cluster is disconnected, as with one replica', async () => {
+  for (const a of [authorizer(async () => false), authorizer(undefined), authorizer(() => Promise.reject(new Error('store down')))]) {
+    const decision = await a.decide(request);
+    expect(decision).toMatchObject({ allowed: false, httpStatus: 503, message: 'kubegate: cluster "edge-a" is disconnected; its agent never connected' });
+  }
+});
+
+test('what the store said is asked once a second per cluster', async () => {
+  let now = 0;
+  let asked = 0;
+  const a = authorizer(async () => {
+    asked++;
+    return true;
+  }, () => now);
+  await expect(a.decide(request)).rejects.toBeInstanceOf(DecidedElsewhereError);
+  now = 999;
+  await expect(a.decide(request)).rejects.toBeInstanceOf(DecidedElsewhereError);
+  expect(asked).toBe(1);
+  now = 1_000;
+  await expect(a.decide(request)).rejects.toBeInstanceOf(DecidedElsewhereError);
+  expect(asked).toBe(2);
+});
