@@ -50,7 +50,10 @@ export class HubController extends Construct {
         : kplus.Volume.fromEmptyDir(this, 'state', 'state');
     const tmp = kplus.Volume.fromEmptyDir(this, 'tmp', 'tmp');
     const ports = hub.ports;
-    const probe = (path: string, options: kplus.HttpGetProbeOptions) => kplus.Probe.fromHttpGet(path, { port: ports.status, ...options });
+    // A busy node answers a probe late, not never: the default 1 s timeout would mark a loaded
+    // replica NotReady, and the edge, which finds the replicas by the headless Service's DNS,
+    // would stop sending it checks (with one replica: every check refused until Ready again).
+    const probe = (path: string, options: kplus.HttpGetProbeOptions) => kplus.Probe.fromHttpGet(path, { port: ports.status, timeoutSeconds: Duration.seconds(5), ...options });
 
     // With the store's URL in the operator's Secret, a first container adds it to the config
     // in a memory-backed directory, so the URL is in neither the manifests nor a ConfigMap.
