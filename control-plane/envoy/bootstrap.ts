@@ -125,6 +125,10 @@ export function controlPlaneCluster(name: string, address: { host: string; port:
     // and re-resolved, so a headless Service spreads the Envoy over every controller replica.
     ...(isIpAddress(address.host) ? { type: 'STATIC' } : { type: 'STRICT_DNS', dns_lookup_family: 'V4_PREFERRED', dns_refresh_rate: '5s' }),
     connect_timeout: '5s',
+    // Checks a replica leaves to another are retried (the ext_authz retry policy), many at a
+    // time under load; Envoy's default of 3 retries in flight at once turned the rest into
+    // errors (refused requests) on a hub with two replicas.
+    circuit_breakers: { thresholds: [{ priority: 'DEFAULT', max_retries: 1024 }] },
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
         '@type': 'type.googleapis.com/envoy.extensions.upstreams.http.v3.HttpProtocolOptions',

@@ -44,7 +44,10 @@ export function httpFilters(input: TranslatorInput): object[] {
           retry_policy: {
             retry_on: 'unavailable,connect-failure,refused-stream,reset',
             num_retries: { value: AUTHZ_RETRIES },
-            retry_back_off: { base_interval: { nanos: 5e6 }, max_interval: { nanos: 50e6 } },
+            // Envoy turns a core retry policy into a route one whose per-try timeout is the
+            // back-off's max_interval: it is the check's whole timeout, or a check slower than
+            // the back-off (a first request that waits for a ServiceAccount) is cut off.
+            retry_back_off: { base_interval: { nanos: 10e6 }, max_interval: { seconds: Math.floor(timeoutMs / 1000), nanos: (timeoutMs % 1000) * 1e6 } },
             retry_host_predicate: [{ name: 'envoy.retry_host_predicates.previous_hosts', typed_config: { '@type': typeUrl('envoy.extensions.retry.host.previous_hosts.v3.PreviousHostsPredicate') } }],
             host_selection_retry_max_attempts: 4,
           },
