@@ -165,6 +165,11 @@ export class RealNode {
     return this.parts.network!.nodeAddress;
   }
 
+  /** The host's end of the node's link: where the node's pods reach a service on the host. */
+  get hostAddress(): string {
+    return this.parts.network!.hostAddress;
+  }
+
   /** The /24 its pods get addresses from. */
   get podCidr(): string {
     return this.parts.network!.podCidr;

@@ -90,7 +90,16 @@ function run(binary: string, args: string[], identity: { uid: number; gid: numbe
   });
 }
 
-export async function startPostgresServer(): Promise<PostgresServer> {
+export interface PostgresServerOptions {
+  /**
+   * Also listen on this address of the host and let `clients` (a CIDR) in without a password:
+   * for pods on a test cluster's real nodes, whose traffic reaches the host from the node's
+   * link. Test-only, like the rest of this server. @default loopback only
+   */
+  readonly alsoListenOn?: { readonly address: string; readonly clients: string };
+}
+
+export async function startPostgresServer(options: PostgresServerOptions = {}): Promise<PostgresServer> {
   const binDir = findPostgresBinDir();
   const identity = serverIdentity();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kubegate-postgres-'));
@@ -104,13 +113,15 @@ export async function startPostgresServer(): Promise<PostgresServer> {
   const killOnExit = () => child?.kill('SIGKILL');
   try {
     await run(path.join(binDir, 'initdb'), ['-D', dataDir, '-U', 'postgres', '--auth=trust', '--encoding=UTF8', '--locale=C', '--no-sync'], identity, logFile);
+    const also = options.alsoListenOn;
+    if (also) fs.appendFileSync(path.join(dataDir, 'pg_hba.conf'), `host all all ${also.clients} trust\n`);
     const port = await getFreePort();
     const fd = fs.openSync(logFile, 'a');
     child = spawn(
       path.join(binDir, 'postgres'),
       // Fast and disposable: no fsync, no full-page writes; enough connections for several
       // stores (a pool and a listener each) at once.
-      ['-D', dataDir, '-p', String(port), '-k', dir, '-c', `listen_addresses=${LOOPBACK}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'],
+      ['-D', dataDir, '-p', String(port), '-k', dir, '-c', `listen_addresses=${[LOOPBACK, ...(also ? [also.address] : [])].join(',')}`, '-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off', '-c', 'max_connections=100'],
       { stdio: ['ignore', fd, fd], env: { PATH: process.env.PATH ?? '', LC_ALL: 'C', LANG: 'C' }, ...identity },
     );
     fs.closeSync(fd);
