@@ -106,8 +106,8 @@ export class ControlPlane {
 
   /**
    * The reconcile loop's one step: the edge's configuration unless only agents changed, then
-   * the in-cluster Envoys'. Those follow agents and the store (another replica may have recorded
-   * an agent's hello); an unchanged configuration is not sent again. Nothing else publishes.
+   * the in-cluster Envoys' when agents changed or the store's record of an apiserver did
+   * (another replica recorded an agent's hello). Nothing else publishes.
    */
   private async rebuild(reasons: ReadonlySet<string>): Promise<void> {
     const edgeReasons = new Set([...reasons].filter((r) => r !== AGENT_REASON));
@@ -115,9 +115,18 @@ export class ControlPlane {
       if (edgeReasons.size > 0) await this.reconciler.rebuild(edgeReasons);
     } finally {
       // In-cluster Envoys do not wait on the edge: they get theirs even when the edge's failed.
-      if (this.agentGateway) publishInClusterEnvoys(this.cache, this.agentGateway.inClusterConfigurations(this.reconciler.clusterRecords()), this.props.logger);
+      // A revocation or a timer leaves them alone: their translation is not repeated for it.
+      const records = this.reconciler.clusterRecords();
+      const apiservers = JSON.stringify([...records.values()].map((c) => [c.name, c.apiserverHost, c.apiserverPort, c.apiserverCaPem]));
+      if (this.agentGateway && (reasons.has(AGENT_REASON) || apiservers !== this.publishedApiservers)) {
+        this.publishedApiservers = apiservers;
+        publishInClusterEnvoys(this.cache, this.agentGateway.inClusterConfigurations(records), this.props.logger);
+      }
     }
   }
+
+  /** The store's apiserver records the in-cluster Envoys were last configured from. */
+  private publishedApiservers = '';
 
   static async start(props: ControlPlaneProps): Promise<ControlPlane> {
     const cp = new ControlPlane(props);
