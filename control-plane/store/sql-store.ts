@@ -18,13 +18,15 @@ import type { ClusterRegistration, InstallTokenRecord, RedeemedInstallToken, Red
 import { certificateFromRow, clusterFromRow, groupFromRow, installTokenFromRow, joinTokenFromRow, sessionFromRow } from './record-rows';
 import { DIALECT_SQL, type SqlEngine } from './sql-engine';
 import { count, firstRow, type Program } from './sql-program';
-import { advanceGeneration, currentGeneration, mapRows, optionalRow, readBreakGlass, readPolicySet, readState, readUser, readUsers, SHARED_CHAIN_DRAIN_SCOPE, userDrainScope } from './store-reads';
+import { advanceGeneration, currentGeneration, mapRows, optionalRow, readBreakGlass, readPolicySet, readState, readUser, readUsers, SHARED_CHAIN_DRAIN_SCOPE, USER_DELETIONS_DRAIN_SCOPE, userDrainScope } from './store-reads';
 import { StoreConflictError, StoreNotFoundError, type BreakGlassRecord, type BreakGlassState, type CertificateRecord, type ClusterRecord, type ConsoleSessionRecord, type GroupRecord, type JoinTokenRecord, type PolicyFileRecord, type PolicySetRecord, type Store, type StoreChange, type StoreState, type UserRecord } from './store';
 import { normalizeGroups, requireBoolean, requireBreakGlass, requireBreakGlassState, requireCluster, requireClusterName, requireCount, requireInstallToken, requireJoinToken, requireName, requirePolicyFiles, requireRedeemJoinToken, requireRegistration, requireSecretHash, requireSerial, requireText, requireTime, StoreInputError } from './store-input';
 import type { Logger } from '../log/logger';
 
 /** Memberships inserted per statement: one statement for any usual user, and never near a driver's parameter limit. */
 const GROUPS_PER_INSERT = 100;
+/** Advances one drain counter (edge_drains), creating it at 1. */
+const BUMP_DRAIN = 'INSERT INTO edge_drains (scope, revision) VALUES (?, 1) ON CONFLICT (scope) DO UPDATE SET revision = edge_drains.revision + 1';
 
 export class SqlStore implements Store {
   /** 'sqlite' or 'postgres'. */
@@ -99,10 +101,12 @@ export class SqlStore implements Store {
 
   async deleteUser(name: string): Promise<void> {
     requireName('user name', name);
-    // Certificates, sessions and memberships go with the user (ON DELETE CASCADE).
+    // Certificates, sessions and memberships go with the user (ON DELETE CASCADE); so do their
+    // drains, and the deletion count moves instead (the edge's fallback chains drain on it).
     return this.mutate(function* () {
       if ((yield* count('DELETE FROM users WHERE name = ?', [name])) === 0) throw new StoreNotFoundError('user', name);
       yield* count('DELETE FROM edge_drains WHERE scope = ?', [userDrainScope(name)]);
+      yield* count(BUMP_DRAIN, [USER_DELETIONS_DRAIN_SCOPE]);
     });
   }
 
@@ -117,11 +121,10 @@ export class SqlStore implements Store {
     const known = new Set(await this.engine.run('none', mapRows(`SELECT name FROM users WHERE name IN (${users.map(() => '?').join(', ') || "''"})`, users, (row) => String(row.name))));
     if (known.size === 0 && !drains.sharedChain) return;
     return this.mutate(function* () {
-      const bump = 'INSERT INTO edge_drains (scope, revision) VALUES (?, 1) ON CONFLICT (scope) DO UPDATE SET revision = edge_drains.revision + 1';
       for (const user of users) {
-        if (yield* firstRow('SELECT name FROM users WHERE name = ?', [user])) yield* count(bump, [userDrainScope(user)]);
+        if (yield* firstRow('SELECT name FROM users WHERE name = ?', [user])) yield* count(BUMP_DRAIN, [userDrainScope(user)]);
       }
-      if (drains.sharedChain) yield* count(bump, [SHARED_CHAIN_DRAIN_SCOPE]);
+      if (drains.sharedChain) yield* count(BUMP_DRAIN, [SHARED_CHAIN_DRAIN_SCOPE]);
     });
   }
 

@@ -68,16 +68,20 @@ export function* readState(now: number): Program<StoreState> {
 /** The scope of a user's drains in edge_drains; the shared users' chain is 'shared'. */
 export const userDrainScope = (user: string): string => `user:${user}`;
 export const SHARED_CHAIN_DRAIN_SCOPE = 'shared';
+/** Counts user deletions (EdgeDrains.userDeletions). */
+export const USER_DELETIONS_DRAIN_SCOPE = 'user-deletions';
 
 function edgeDrainsFromRows(found: readonly Row[]): EdgeDrains {
   const users: Record<string, number> = {};
   let sharedChain = 0;
+  let userDeletions = 0;
   for (const row of found) {
     const scope = String(row.scope);
     if (scope === SHARED_CHAIN_DRAIN_SCOPE) sharedChain = num(row.revision);
+    else if (scope === USER_DELETIONS_DRAIN_SCOPE) userDeletions = num(row.revision);
     else if (scope.startsWith('user:')) users[scope.slice('user:'.length)] = num(row.revision);
   }
-  return { users, sharedChain };
+  return { users, sharedChain, userDeletions };
 }
 
 /** The rows a statement returns, each mapped to a record. */

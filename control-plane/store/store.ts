@@ -171,6 +171,11 @@ export interface StoreState {
 export interface EdgeDrains {
   readonly users: Readonly<Record<string, number>>;
   readonly sharedChain: number;
+  /**
+   * How many users were ever deleted: a deleted user leaves nothing behind to digest, so the
+   * edge's user fallback chains (which may hold a connection of theirs) drain on this instead.
+   */
+  readonly userDeletions: number;
 }
 
 export interface StoreChange {

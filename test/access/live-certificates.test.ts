@@ -32,7 +32,7 @@ const state = (users: UserRecord[], revokedSerials: string[] = [], generation = 
   breakGlass: [],
   sessions: [],
   clusters: [],
-  edgeDrains: { users: {}, sharedChain: 0 },
+  edgeDrains: { users: {}, sharedChain: 0, userDeletions: 0 },
 });
 const notRevoked = () => false;
 

@@ -31,7 +31,7 @@ function state(users: UserRecord[], text = policy(), generation = 1): StoreState
     breakGlass: [],
     sessions: [],
     clusters: [],
-    edgeDrains: { users: {}, sharedChain: 0 },
+    edgeDrains: { users: {}, sharedChain: 0, userDeletions: 0 },
   };
 }
 

@@ -49,7 +49,7 @@ function state(over: Partial<StoreState> = {}): StoreState {
     breakGlass: [],
     sessions: [],
     clusters: [],
-    edgeDrains: { users: {}, sharedChain: 0 },
+    edgeDrains: { users: {}, sharedChain: 0, userDeletions: 0 },
     ...over,
   };
 }

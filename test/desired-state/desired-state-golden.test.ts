@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
 import { desiredState, type DesiredStateInput } from '../../control-plane/desired-state/desired-state';
 import { ShardMemo } from '../../control-plane/desired-state/fallback-revisions';
+import { edgeUserShards } from '../../control-plane/translator/input';
 import { translate } from '../../control-plane/translator/translate';
 import { validateResources } from '../../control-plane/xds/resource-encoding';
 import { Snapshot } from '../../control-plane/xds/snapshot';
@@ -56,14 +57,13 @@ describe('desired state', () => {
     expect(render(desiredState(base, { shardMemo: memo }))).toEqual(render(desiredState(base)));
   });
 
-  test("a user's revocation, disabling, deletion or drain changes their shard's fallback revision and no other", () => {
+  test("a user's revocation, disabling or drain changes their shard's fallback revision and no other", () => {
     const before = revisionsOf(base);
     const alice = base.store.users.find((u) => u.name === 'alice')!;
     const others = base.store.users.filter((u) => u.name !== 'alice');
     const changes: Array<Partial<DesiredStateInput['store']>> = [
       { users: [...others, { ...alice, credentialRevision: 1 }] },
       { users: [...others, { ...alice, disabled: true }] },
-      { users: others },
       { edgeDrains: { ...base.store.edgeDrains, users: { ...base.store.edgeDrains.users, alice: 2 } } },
     ];
     for (const change of changes) {
@@ -71,6 +71,26 @@ describe('desired state', () => {
       const changed = Object.keys(before).filter((shard) => before[shard] !== after[shard]);
       expect(changed).toHaveLength(1);
     }
+  });
+
+  test('a deletion changes every shard’s fallback revision: the deleted user leaves nothing else behind', () => {
+    const before = revisionsOf(base);
+    const after = revisionsOf(withStore({ users: base.store.users.filter((u) => u.name !== 'bob'), edgeDrains: { ...base.store.edgeDrains, userDeletions: base.store.edgeDrains.userDeletions + 1 } }));
+    expect(Object.keys(before)).toHaveLength(edgeUserShards(base.edge));
+    for (const shard of Object.keys(before)) expect(after[shard]).not.toEqual(before[shard]);
+  });
+
+  test('creating users and issuing their first certificates leaves every fallback revision alone', () => {
+    const quiet = withStore({ edgeDrains: { ...base.store.edgeDrains, userDeletions: 0 } });
+    const before = revisionsOf(quiet);
+    const newcomers = ['nina', 'omar', 'pia', 'quinn', 'rui'].map((name) => ({ name, groups: ['dev'], disabled: false, createdAt: base.now, updatedAt: base.now, credentialRevision: 0 }));
+    const certificates = newcomers.map((u, i) => ({ serial: `f${i}`, user: u.name, notBefore: base.now, notAfter: base.now + 3_600_000, issuedAt: base.now }));
+    const after = desiredState({ ...quiet, store: { ...quiet.store, users: [...quiet.store.users, ...newcomers], liveCertificates: [...quiet.store.liveCertificates, ...certificates] } });
+    expect(after.users!.map((u) => u.name)).toEqual(expect.arrayContaining(newcomers.map((u) => u.name)));
+    expect(after.userFallbackRevisions).toEqual(before);
+    // Only shards holding a user who lost access have a revision of their own.
+    expect(Object.keys(before).length).toBeGreaterThan(0);
+    expect(Object.keys(before).length).toBeLessThan(edgeUserShards(quiet.edge));
   });
 
   test('a group change, a new certificate or another moment leaves the fallback revisions alone', () => {

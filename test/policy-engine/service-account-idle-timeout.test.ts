@@ -113,7 +113,7 @@ describe('AccessState.serviceAccountIdleTimeoutSeconds', () => {
       breakGlass: [],
       sessions: [],
       clusters: [],
-      edgeDrains: { users: {}, sharedChain: 0 },
+      edgeDrains: { users: {}, sharedChain: 0, userDeletions: 0 },
     };
   }
   const prodOneHour = {

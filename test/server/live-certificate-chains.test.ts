@@ -193,3 +193,20 @@ test('a disabled user has no chain, and gets it back when enabled while the cert
   await cp.refresh();
   expect(await nextListener((users) => users.includes('erin'))).toContain('erin');
 });
+
+test("a new user's first chain leaves every fallback chain alone; deleting a user drains every shard's", async () => {
+  await store.createUser({ name: 'fay', groups: ['dev'], now: clock() });
+  await recordCertificate('fay', clock() + HOUR);
+  const before = lastFallbackRevisions;
+  await cp.refresh();
+  expect(await nextListener((users) => users.includes('fay'))).toContain('fay');
+  // fay never lost access: nothing on a fallback chain has to go because she came.
+  expect(lastFallbackRevisions).toEqual(before);
+
+  // A deleted user leaves nothing else behind to tell which shard held her connections.
+  await store.deleteUser('fay');
+  await cp.refresh();
+  expect(await nextListener((users) => !users.includes('fay'))).not.toContain('fay');
+  const changed = [...lastFallbackRevisions].filter(([listener, revision]) => before.get(listener) !== revision);
+  expect(changed).toHaveLength(DEFAULT_USER_SHARDS);
+});

@@ -736,7 +736,7 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
         const recorder = recordChanges(store);
         await store.recordDrains({ users: ['alice'], sharedChain: false });
         await store.recordDrains({ users: ['bob', 'alice', 'alice'], sharedChain: true });
-        expect((await store.loadState(T0)).edgeDrains).toEqual({ users: { alice: 2, bob: 1 }, sharedChain: 1 });
+        expect((await store.loadState(T0)).edgeDrains).toEqual({ users: { alice: 2, bob: 1 }, sharedChain: 1, userDeletions: 0 });
         expect(recorder.changes).toEqual([{ generation: 3 }, { generation: 4 }]);
       });
 
@@ -746,18 +746,25 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
         await store.recordDrains({ users: [], sharedChain: false });
         expect(recorder.changes).toEqual([]);
         await store.recordDrains({ users: ['ghost'], sharedChain: false });
-        expect((await store.loadState(T0)).edgeDrains).toEqual({ users: {}, sharedChain: 0 });
+        expect((await store.loadState(T0)).edgeDrains).toEqual({ users: {}, sharedChain: 0, userDeletions: 0 });
         // Nothing was written: no replica has anything to reload.
         expect(recorder.changes).toEqual([]);
       });
 
-      test("a deleted user's drains go with them: a new user of that name starts again", async () => {
+      test("a deleted user's drains go with them and the deletion is counted: a new user of that name starts again", async () => {
         await store.createUser({ name: 'alice', groups: [], now: T0 });
+        await store.createUser({ name: 'bob', groups: [], now: T0 });
         await store.recordDrains({ users: ['alice'], sharedChain: true });
+        const recorder = recordChanges(store);
         await store.deleteUser('alice');
-        expect((await store.loadState(T0)).edgeDrains).toEqual({ users: {}, sharedChain: 1 });
+        expect((await store.loadState(T0)).edgeDrains).toEqual({ users: {}, sharedChain: 1, userDeletions: 1 });
+        expect(recorder.changes).toHaveLength(1);
         await store.createUser({ name: 'alice', groups: [], now: T0 });
         expect((await store.loadState(T0)).edgeDrains.users).toEqual({});
+        // A user who never lost access is counted too; refusing an unknown user counts nothing.
+        await store.deleteUser('bob');
+        await expect(store.deleteUser('ghost')).rejects.toBeInstanceOf(StoreNotFoundError);
+        expect((await store.loadState(T0)).edgeDrains).toEqual({ users: {}, sharedChain: 1, userDeletions: 2 });
       });
 
       test('a bad name or flag is refused and changes nothing', async () => {
@@ -820,7 +827,7 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
           breakGlass: [live, pending],
           sessions: [boundary, recent],
           clusters: [clusterRecord('alpha', { labels: {} }), clusterRecord('mid-1', { lastSeenAt: 0 }), clusterRecord('zeta', { lastSeenAt: now - MINUTE })],
-          edgeDrains: { users: {}, sharedChain: 0 },
+          edgeDrains: { users: {}, sharedChain: 0, userDeletions: 0 },
         });
         // The same data seen a day later: the grant and the sessions have lapsed.
         const later = await store.loadState(now + DAY);
@@ -842,7 +849,7 @@ export function describeStoreContract(name: string, openEmptyStore: () => Promis
           breakGlass: [],
           sessions: [],
           clusters: [],
-          edgeDrains: { users: {}, sharedChain: 0 },
+          edgeDrains: { users: {}, sharedChain: 0, userDeletions: 0 },
         });
       });
     });
