@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { createLogger } from '../log/logger';
 import { controllerPki, type ControllerPki } from './controller-pki';
 import { ADMIN_USER, Controller } from './controller';
+import { AdminKubeconfigRenewal } from './admin-kubeconfig-renewal';
 import { ControllerConfigError, readControllerConfig, type ControllerConfig } from './controller-config';
 
 const USAGE = `Usage: kubegate-controller --config FILE
@@ -19,7 +20,7 @@ Runs kubegate's controller: the store, the audit trail, the xDS and ext_authz se
 program and consult the edge Envoy, the agent port and the admin API. FILE is described in
 control-plane/server/controller-config.ts. On start it writes <stateDir>/admin.kubeconfig,
 the operator's credential for the admin API (in a pod, with kubernetesSecrets, also the
-Secret kubegate-admin-kubeconfig).`;
+Secret kubegate-admin-kubeconfig), and renews it at half its lifetime.`;
 
 function parseArgs(argv: readonly string[]): { config?: string; help: boolean } {
   let config: string | undefined;
@@ -96,28 +97,21 @@ async function main(): Promise<void> {
   }
   log.info('controller ready', { api: controller.apiUrl, ...(controller.installUrl ? { installLinks: controller.installUrl } : {}), xdsPort: config.ports.xds, authzPort: config.ports.authz, statusPort: config.ports.status });
   // The operator's credential: issued once the edge holds admin's filter chain (or after the
-  // issuer's wait), so it works as soon as it is on disk.
-  void controller.issueKubeconfig({ user: ADMIN_USER, evenWithoutAccess: true }).then(
-    (issued) => {
-      const file = path.join(config.stateDir, 'admin.kubeconfig');
-      fs.writeFileSync(`${file}.tmp`, issued.kubeconfig, { mode: 0o600 });
-      fs.renameSync(`${file}.tmp`, file);
-      log.info('admin kubeconfig written', { file, edge: issued.edge });
-      if (shared.secrets) {
-        const secrets = shared.secrets;
-        void secrets.putAdminKubeconfig(issued.kubeconfig).then(
-          () => log.info('admin kubeconfig stored in its Secret', { namespace: secrets.namespace }),
-          (err: Error) => log.error('could not store the admin kubeconfig in its Secret', { error: err }),
-        );
-      }
-    },
-    (err: Error) => log.error('could not write the admin kubeconfig', { error: err }),
-  );
+  // issuer's wait), so it works as soon as it is on disk; renewed at half its lifetime.
+  const secrets = shared.secrets;
+  const adminKubeconfig = new AdminKubeconfigRenewal({
+    issue: () => controller.issueKubeconfig({ user: ADMIN_USER, evenWithoutAccess: true }),
+    file: path.join(config.stateDir, 'admin.kubeconfig'),
+    ...(secrets ? { store: (kubeconfig: string) => secrets.putAdminKubeconfig(kubeconfig) } : {}),
+    logger: log,
+  });
+  adminKubeconfig.start();
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
+    adminKubeconfig.stop();
     shared.stop();
     controller.stop().then(
       () => process.exit(0),
