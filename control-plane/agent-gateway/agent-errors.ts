@@ -38,3 +38,29 @@ export class AgentRefusedError extends AgentError {
     super('ERR_AGENT_REFUSED', message, detail);
   }
 }
+
+/**
+ * The cluster an agent's certificate names is not registered (deregistered, or never): the
+ * certificate no longer admits the agent, here or at renewal.
+ */
+export class ClusterNotRegisteredError extends AgentError {
+  constructor(cluster: string) {
+    super(
+      'ERR_CLUSTER_NOT_REGISTERED',
+      `kubegate: cluster "${cluster}" is not registered (it was deregistered), so this agent's certificate no longer admits it; to bring the cluster back, register it (kubegate cluster register ${cluster}) and join with a new join token (kubegate cluster join-token ${cluster})`,
+    );
+  }
+}
+
+/**
+ * The cluster was registered again after the agent's certificate was issued: the certificate
+ * belongs to the earlier registration, which was deregistered, and admits nothing any more.
+ */
+export class AgentIdentitySupersededError extends AgentError {
+  constructor(cluster: string, registeredAt: number, certifiedAt: number) {
+    super(
+      'ERR_AGENT_IDENTITY_SUPERSEDED',
+      `kubegate: cluster "${cluster}" was registered again at ${new Date(registeredAt).toISOString()}, after this agent's certificate was issued (${new Date(certifiedAt).toISOString().replace(/\.\d+Z$/, 'Z')}), so the certificate belongs to a deregistered registration and no longer admits it; join with a new join token (kubegate cluster join-token ${cluster})`,
+    );
+  }
+}

@@ -85,6 +85,9 @@ export class AgentGateway {
   private server?: RunningGrpcServer;
   private readonly envoys = new Map<string, InClusterEnvoy>();
   private readonly idleTimeoutSeconds: (cluster: string, labels: Readonly<Record<string, string>>) => number;
+  private unwatch?: () => void;
+  /** A registration check runs; `again` when the store changed meanwhile and it must run once more. */
+  private checking?: { again: boolean };
 
   private constructor(private readonly props: AgentGatewayProps, signer: AssertionSigner) {
     this.hub = new AgentHub({ store: props.store, logger: props.logger.child('agents'), clock: props.clock });
@@ -120,7 +123,41 @@ export class AgentGateway {
       },
     });
     log.info('agent port serving', { port: gateway.server.port });
+    // Deregistration on any replica reaches the agent wherever it is connected: every replica
+    // hears of every store change (PostgreSQL: LISTEN/NOTIFY) and checks its own agents.
+    gateway.unwatch = props.store.watch((change) => {
+      if (!change.sessionActivity && !change.clusterSeen) gateway.followRegistrations();
+    });
     return gateway;
+  }
+
+  /**
+   * Checks every connected agent against the clusters' registrations in the store: agents no
+   * longer admitted are disconnected and told why (AgentHub.followRegistrations), and agents
+   * whose cluster's labels changed get the idle period those select. Changes that arrive while
+   * a check runs are covered by one more check after it.
+   */
+  private followRegistrations(): void {
+    if (this.hub.connectedClusters().length === 0) return;
+    if (this.checking) {
+      this.checking.again = true;
+      return;
+    }
+    const checking: { again: boolean } = { again: true };
+    this.checking = checking;
+    void (async () => {
+      try {
+        while (checking.again) {
+          checking.again = false;
+          if (this.hub.followRegistrations(await this.props.store.listClusters())) this.settingsChanged();
+        }
+      } catch (err) {
+        // The next change, or the agent's next heartbeat (which finds a deleted record), checks again.
+        this.props.logger.warn("could not check connected agents' registrations", { error: (err as Error).message });
+      } finally {
+        this.checking = undefined;
+      }
+    })();
   }
 
   get port(): number {
@@ -139,7 +176,7 @@ export class AgentGateway {
    * @returns the clusters whose agents were told
    */
   settingsChanged(): string[] {
-    return this.hub.idleTimeoutsChanged((session) => this.idleTimeoutSeconds(session.cluster, session.hello.labels ?? {}));
+    return this.hub.idleTimeoutsChanged((session) => this.idleTimeoutSeconds(session.cluster, session.labels));
   }
 
   /** An in-cluster Envoy must hold its cluster's certificate and say where its secrets are. */
@@ -201,6 +238,7 @@ export class AgentGateway {
   }
 
   async stop(): Promise<void> {
+    this.unwatch?.();
     this.hub.close();
     await this.server?.stop();
   }

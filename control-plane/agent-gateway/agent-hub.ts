@@ -12,7 +12,9 @@ import type { ClusterRoleGrant } from '../../policies/src/cluster-role-grant';
 import type { ClusterRecord, Store } from '../store/store';
 import type { UserAccessSpec } from '../../agent/protocol/agent-protocol';
 import { AgentSession } from './agent-session';
-import { ClusterDisconnectedError } from './agent-errors';
+import { ClusterDisconnectedError, ClusterNotRegisteredError, type AgentError } from './agent-errors';
+import { registrationRefusal } from './agent-registration';
+import { StoreNotFoundError } from '../store/store';
 
 export interface AgentHubProps {
   readonly store: Store;
@@ -201,23 +203,73 @@ export class AgentHub {
     }
   }
 
-  /** Records a hello in the store: the cluster record is rebuilt from every connection. */
+  /**
+   * Records a hello in the store: the cluster record is updated from every connection. Only an
+   * agent its cluster's registration admits (agent-registration.ts) gets that far; any other is
+   * refused with the AgentError that says why, and nothing is recorded.
+   */
   async recordHello(session: AgentSession, serial: string): Promise<ClusterRecord> {
     const now = this.props.clock();
-    const existing = await this.props.store.getCluster(session.cluster);
+    const refusal = registrationRefusal(session.cluster, await this.props.store.getCluster(session.cluster), session.certifiedAt);
+    if (refusal) throw refusal;
     const h = session.hello;
-    return this.props.store.upsertCluster({
-      name: session.cluster,
-      labels: { ...(h.labels ?? {}) },
-      kubernetesVersion: h.kubernetes_version ?? '',
-      apiserverCaPem: h.apiserver_ca_pem ?? '',
-      apiserverHost: h.apiserver_host ?? '',
-      apiserverPort: h.apiserver_port ?? 0,
-      agentVersion: h.agent_version ?? '',
-      agentCertificateSerial: serial,
-      registeredAt: existing?.registeredAt ?? now,
-      lastSeenAt: now,
-    });
+    try {
+      const record = await this.props.store.recordAgentHello(
+        {
+          name: session.cluster,
+          labels: { ...(h.labels ?? {}) },
+          kubernetesVersion: h.kubernetes_version ?? '',
+          apiserverCaPem: h.apiserver_ca_pem ?? '',
+          apiserverHost: h.apiserver_host ?? '',
+          apiserverPort: h.apiserver_port ?? 0,
+          agentVersion: h.agent_version ?? '',
+          agentCertificateSerial: serial,
+          registeredAt: now,
+          lastSeenAt: now,
+        },
+        session.certifiedAt,
+      );
+      session.labels = record.labels;
+      return record;
+    } catch (err) {
+      // Deregistered (or registered again) between the check and the update.
+      if (err instanceof StoreNotFoundError) throw registrationRefusal(session.cluster, await this.props.store.getCluster(session.cluster), session.certifiedAt) ?? new ClusterNotRegisteredError(session.cluster);
+      throw err;
+    }
+  }
+
+  /**
+   * Ends the session of an agent its cluster's registration no longer admits, telling the
+   * agent why; it reconnects, and is refused at its hello for the same reason.
+   */
+  refuse(session: AgentSession, refusal: AgentError): void {
+    if (!session.open) return;
+    this.props.logger.warn('agent disconnected: its cluster\'s registration no longer admits it', { cluster: session.cluster, session: session.id, code: refusal.code, error: refusal.message });
+    session.end(refusal);
+    this.detach(session);
+  }
+
+  /**
+   * After a store change: every connected agent whose cluster is no longer registered (or was
+   * registered again since its certificate was issued) is refused, and the others take the
+   * cluster's labels as the store now has them.
+   * @returns whether any connected agent's labels changed (their idle period may have)
+   */
+  followRegistrations(records: readonly ClusterRecord[]): boolean {
+    const byName = new Map(records.map((r) => [r.name, r]));
+    let relabelled = false;
+    for (const session of [...this.sessions.values()]) {
+      if (!session.open) continue;
+      const record = byName.get(session.cluster);
+      const refusal = registrationRefusal(session.cluster, record, session.certifiedAt);
+      if (refusal) {
+        this.refuse(session, refusal);
+      } else if (JSON.stringify(record!.labels) !== JSON.stringify(session.labels)) {
+        session.labels = record!.labels;
+        relabelled = true;
+      }
+    }
+    return relabelled;
   }
 
   close(): void {

@@ -7,13 +7,15 @@ import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
 import type { Logger } from '../log/logger';
 import type { Store } from '../store/store';
-import { JoinTokenRejectedError } from '../store/store';
+import { JoinTokenRejectedError, StoreNotFoundError } from '../store/store';
 import { CertificateError } from '../pki/certificates';
 import { agentServiceDefinition, type AgentMessage, type CertificateResponse, type JoinRequest, type RenewRequest } from '../../agent/protocol/agent-protocol';
 import { CLUSTER_NAME, clusterOfAgentUris } from '../../agent/protocol/identities';
 import { AgentSession, type ConnectCall } from './agent-session';
 import type { AgentHub } from './agent-hub';
 import { hashJoinSecret, parseJoinToken, MalformedJoinTokenError } from './join-token';
+import { AgentError, ClusterNotRegisteredError } from './agent-errors';
+import { certifiedAt, registrationRefusal } from './agent-registration';
 
 export interface AgentServiceProps {
   readonly store: Store;
@@ -33,8 +35,17 @@ export interface AgentServiceProps {
   readonly helloTimeoutMs?: number;
 }
 
+/** An agent's verified certificate: its cluster, serial and when it was issued (agent-registration.ts). */
+export interface AgentPeer {
+  readonly cluster: string;
+  readonly serial: string;
+  readonly certifiedAt: number;
+}
+
+type PeerCertificate = { subjectaltname?: string; serialNumber?: string; valid_from?: string };
+
 /** The cluster named by the verified peer certificate of a call, if it is an agent's. */
-export function peerCluster(call: { getAuthContext(): { sslPeerCertificate?: { subjectaltname?: string; serialNumber?: string } } | null }): { cluster: string; serial: string } | undefined {
+export function peerCluster(call: { getAuthContext(): { sslPeerCertificate?: PeerCertificate } | null }): AgentPeer | undefined {
   const cert = call.getAuthContext()?.sslPeerCertificate;
   if (!cert) return undefined;
   const uris = (cert.subjectaltname ?? '')
@@ -42,7 +53,7 @@ export function peerCluster(call: { getAuthContext(): { sslPeerCertificate?: { s
     .filter((s: string) => s.startsWith('URI:'))
     .map((s: string) => s.slice(4));
   const cluster = clusterOfAgentUris(uris);
-  return cluster ? { cluster, serial: (cert.serialNumber ?? '').toLowerCase() } : undefined;
+  return cluster ? { cluster, serial: (cert.serialNumber ?? '').toLowerCase(), certifiedAt: certifiedAt(Date.parse(cert.valid_from ?? '')) } : undefined;
 }
 
 function notAfterOf(certPem: string): number {
@@ -93,13 +104,27 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
     Renew: (call: grpc.ServerUnaryCall<RenewRequest, CertificateResponse>, callback: grpc.sendUnaryData<CertificateResponse>) => {
       const peer = peerCluster(call);
       if (!peer) return fail(callback, grpc.status.UNAUTHENTICATED, 'renewal needs the agent certificate issued at join');
-      try {
-        const certificatePem = props.issue(peer.cluster, call.request.public_key_pem, new Date(props.clock()));
-        logger.info('agent certificate renewed', { cluster: peer.cluster });
-        callback(null, { certificate_pem: certificatePem, not_after_ms: String(notAfterOf(certificatePem)) });
-      } catch (err) {
-        fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
-      }
+      void (async () => {
+        // A deregistered cluster's agent gets no new certificate: its identity ends with the one it holds.
+        let refusal: AgentError | undefined;
+        try {
+          refusal = registrationRefusal(peer.cluster, await props.store.getCluster(peer.cluster), peer.certifiedAt);
+        } catch (err) {
+          logger.error('renewal failed: the cluster\'s registration could not be read', { cluster: peer.cluster, error: (err as Error).message });
+          return fail(callback, grpc.status.UNAVAILABLE, 'kubegate could not check the cluster\'s registration; try again');
+        }
+        if (refusal) {
+          logger.warn('renewal refused', { cluster: peer.cluster, code: refusal.code, error: refusal.message });
+          return fail(callback, grpc.status.PERMISSION_DENIED, refusal.message);
+        }
+        try {
+          const certificatePem = props.issue(peer.cluster, call.request.public_key_pem, new Date(props.clock()));
+          logger.info('agent certificate renewed', { cluster: peer.cluster });
+          callback(null, { certificate_pem: certificatePem, not_after_ms: String(notAfterOf(certificatePem)) });
+        } catch (err) {
+          fail(callback, grpc.status.INVALID_ARGUMENT, (err as Error).message);
+        }
+      })();
     },
 
     Connect: (call: ConnectCall) => {
@@ -131,17 +156,22 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
             return;
           }
           clearTimeout(helloTimer);
-          session = new AgentSession(id, peer.cluster, message.hello, call);
+          session = new AgentSession(id, peer.cluster, message.hello, call, peer.certifiedAt);
           const s = session;
           hub
             .recordHello(s, peer.serial)
             .then(() => {
               if (!s.open) return;
               hub.attach(s);
-              s.welcome(props.idleTimeoutSeconds(s.cluster, s.hello.labels ?? {}), props.heartbeatIntervalSeconds ?? 10);
+              s.welcome(props.idleTimeoutSeconds(s.cluster, s.labels), props.heartbeatIntervalSeconds ?? 10);
               logger.info('agent connected', { cluster: s.cluster, session: id, kubernetesVersion: s.hello.kubernetes_version, agentVersion: s.hello.agent_version });
             })
             .catch((err: Error) => {
+              if (err instanceof AgentError) {
+                logger.warn('agent refused: its cluster\'s registration does not admit it', { cluster: s.cluster, session: id, code: err.code, error: err.message });
+                s.end(err);
+                return;
+              }
               logger.error('could not record an agent hello', { cluster: s.cluster, error: err.message });
               call.emit('error', { code: grpc.status.UNAVAILABLE, details: 'kubegate could not record the cluster; reconnect later' });
             });
@@ -149,8 +179,13 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
         }
         if (message.message === 'heartbeat') {
           const at = props.clock();
-          hub.heartbeat(session.cluster, at);
-          props.store.touchCluster(session.cluster, at).catch((err: Error) => logger.warn('could not record a heartbeat', { cluster: session?.cluster, error: err.message }));
+          const s = session;
+          hub.heartbeat(s.cluster, at);
+          props.store.touchCluster(s.cluster, at).catch((err: Error) => {
+            // The record is gone: the cluster was deregistered (a missed store notice would otherwise leave the agent connected).
+            if (err instanceof StoreNotFoundError) hub.refuse(s, new ClusterNotRegisteredError(s.cluster));
+            else logger.warn('could not record a heartbeat', { cluster: s.cluster, error: err.message });
+          });
         } else if (message.message === 'result') {
           if (!session.result(message.result)) logger.debug('result for an unknown or timed-out command', { cluster: session.cluster, command: message.result.command_id });
         }

@@ -3,9 +3,9 @@
  * for an answer. Commands are correlated by id; a session that ends fails them at once, so a
  * user's first request never waits on an agent that is gone.
  */
-import type * as grpc from '@grpc/grpc-js';
+import * as grpc from '@grpc/grpc-js';
 import type { AgentMessage, ControlMessage, Hello, CommandResult } from '../../agent/protocol/agent-protocol';
-import { AgentCommandFailedError, AgentTimeoutError, ClusterDisconnectedError } from './agent-errors';
+import { AgentCommandFailedError, AgentTimeoutError, ClusterDisconnectedError, type AgentError } from './agent-errors';
 
 export type ConnectCall = grpc.ServerDuplexStream<AgentMessage, ControlMessage>;
 
@@ -21,13 +21,22 @@ export class AgentSession {
   private ended = false;
   /** The idle period the agent was last told (welcome or settings); undefined before the welcome. */
   private idleTimeout: number | undefined;
+  /**
+   * The cluster's labels as kubegate keeps them: the hello's, unless the hub set the cluster's
+   * own (then those, kept current as they change); ClusterSettings select the idle period by them.
+   */
+  labels: Readonly<Record<string, string>>;
 
   constructor(
     readonly id: number,
     readonly cluster: string,
     readonly hello: Hello,
     private readonly call: ConnectCall,
-  ) {}
+    /** When the agent's certificate was issued (agent-registration.ts): what it is admitted by. */
+    readonly certifiedAt: number,
+  ) {
+    this.labels = { ...(hello.labels ?? {}) };
+  }
 
   get open(): boolean {
     return !this.ended;
@@ -88,7 +97,11 @@ export class AgentSession {
     return true;
   }
 
-  end(): void {
+  /**
+   * Ends the session: with OK, or with `refusal`, whose message the agent gets as the status's
+   * details (PERMISSION_DENIED) and logs.
+   */
+  end(refusal?: AgentError): void {
     if (this.ended) return;
     this.ended = true;
     for (const [, waiting] of this.pending) {
@@ -97,7 +110,9 @@ export class AgentSession {
     }
     this.pending.clear();
     try {
-      this.call.end();
+      // grpc-js ends a server stream that emits an error with that error's code and details.
+      if (refusal) this.call.emit('error', Object.assign(new Error(refusal.message), { code: grpc.status.PERMISSION_DENIED, details: refusal.message }));
+      else this.call.end();
     } catch {
       // Already closed by the peer.
     }

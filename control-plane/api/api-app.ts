@@ -25,6 +25,7 @@ import { kubeconfigRoutes } from './kubeconfigs-routes';
 import { breakGlassRoutes } from './break-glass-routes';
 import { sessionRoutes } from './sessions-routes';
 import { clusterRoutes } from './clusters-routes';
+import { clusterRegistrationRoutes } from './cluster-registration-routes';
 import { installLinkRoutes } from './install-link-routes';
 import { whoamiRoutes } from './whoami-routes';
 import { auditRoutes } from './audit-routes';
@@ -45,6 +46,7 @@ const ALL_ROUTES: readonly ((app: ApiInstance, deps: ApiDeps) => void)[] = [
   breakGlassRoutes,
   sessionRoutes,
   clusterRoutes,
+  clusterRegistrationRoutes,
   installLinkRoutes,
   auditRoutes,
 ];

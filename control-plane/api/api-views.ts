@@ -212,6 +212,8 @@ export interface ClusterView {
   /** 'tunnel': registered by its agent, reached over reverse tunnels; 'direct': the edge dials it. */
   /** unknown: the store, which knows which clusters have agents, cannot be read right now. */
   readonly connection: 'direct' | 'tunnel' | 'unknown';
+  /** For tunnelled clusters: when the cluster was registered (by the hub, or by its agent's join). */
+  readonly registeredAt?: string;
   /** For tunnelled clusters: what the agent last reported. */
   readonly agent?: {
     readonly status: 'connected' | 'disconnected' | 'never-connected';

@@ -8,41 +8,19 @@ import type { ApiDeps } from './api-deps';
 import type { ApiInstance } from './api-request';
 import type { ClusterView, JoinTokenView } from './api-views';
 import { badRequest } from './api-errors';
-import { OPTIONAL_STRING, bodyWith, pathParams } from './api-schemas';
+import { OPTIONAL_STRING, bodyWith } from './api-schemas';
+import { CLUSTER_PARAMS } from './cluster-schemas';
+import { clusterViews } from './cluster-view';
 import { DurationError, parseDurationMs } from '../config/duration';
 import { hashJoinSecret, newJoinToken } from '../agent-gateway/join-token';
-import { agentHeardRecently } from '../agent-gateway/agent-silence';
-import { CLUSTER_NAME } from '../../agent/protocol/identities';
 import { StoreUnavailableError, type ClusterRecord } from '../store/store';
 
 const DEFAULT_JOIN_TOKEN_TTL_MS = 3_600_000;
 const MAX_JOIN_TOKEN_TTL_MS = 24 * 3_600_000;
 
-function agentView(record: ClusterRecord, now: number): NonNullable<ClusterView['agent']> {
-  const status = record.lastSeenAt === 0 ? 'never-connected' : agentHeardRecently(record.lastSeenAt, now) ? 'connected' : 'disconnected';
-  return {
-    status,
-    ...(record.lastSeenAt ? { lastSeenAt: new Date(record.lastSeenAt).toISOString() } : {}),
-    kubernetesVersion: record.kubernetesVersion,
-    agentVersion: record.agentVersion,
-  };
-}
-
-/** A cluster's name as agents' certificates carry it: a DNS label. */
-const CLUSTER = pathParams({
-  name: {
-    type: 'string',
-    pattern: CLUSTER_NAME.source,
-    problems: { pattern: `cluster name "{text}" must be a DNS label (lowercase letters, digits and '-', at most 63)` },
-  },
-});
-
 export function clusterRoutes(app: ApiInstance, deps: ApiDeps): void {
   app.get('/clusters', async (req) => {
     const access = deps.access();
-    const now = deps.clock();
-    const subject = { user: req.caller.user, groups: req.caller.groups };
-    const context = access.evaluationContext(req.caller.user, now);
     // The clusters and the caller's access come from memory; only the agents' status needs
     // the store, so a store outage costs that column, not the whole list.
     let records: Map<string, ClusterRecord> | undefined;
@@ -52,26 +30,17 @@ export function clusterRoutes(app: ApiInstance, deps: ApiDeps): void {
       if (!(err instanceof StoreUnavailableError)) throw err;
       deps.logger.warn('cluster list without agent status: the store is unavailable', { error: err.message });
     }
+    const view = clusterViews(deps, req.caller);
     const clusters: ClusterView[] = access
       .allClusters()
       .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
-      .map((c) => {
-        const a = access.engine.clusterAccess(subject, c, context);
-        const record = records?.get(c.name);
-        return {
-          name: c.name,
-          labels: c.labels,
-          connection: records === undefined ? 'unknown' : record ? 'tunnel' : 'direct',
-          ...(record ? { agent: agentView(record, now) } : {}),
-          access: { mode: a.mode, requiresActiveSession: a.requiresActiveSession, clusterRoles: a.clusterRoles, policies: a.policies },
-        };
-      });
+      .map((c) => view(c, records === undefined ? 'unknown' : records.get(c.name)));
     return { clusters };
   });
 
   app.post<{ Params: { name: string }; Body: { ttl?: string | null } }>(
     '/clusters/:name/join-tokens',
-    { config: { admin: true }, schema: { params: CLUSTER, body: bodyWith({ ttl: OPTIONAL_STRING }) } },
+    { config: { admin: true }, schema: { params: CLUSTER_PARAMS, body: bodyWith({ ttl: OPTIONAL_STRING }) } },
     async (req, reply) => {
       const cluster = req.params.name;
       const ttlText = req.body.ttl ?? undefined;

@@ -9,7 +9,8 @@ import type { ApiDeps } from './api-deps';
 import type { ApiInstance } from './api-request';
 import type { InstallLinkView } from './api-views';
 import { ApiError, badRequest, conflict, notFound } from './api-errors';
-import { OPTIONAL_STRING, bodyWith, pathParams, type JsonSchema } from './api-schemas';
+import { OPTIONAL_STRING, bodyWith } from './api-schemas';
+import { CLUSTER_NAME, CLUSTER_PARAMS, OPTIONAL_LABELS } from './cluster-schemas';
 import { putInForce } from './in-force';
 import { DEFAULT_INSTALL_TTL_MS, MAX_INSTALL_TTL_MS, MIN_INSTALL_TTL_MS, type AgentInstallSettings } from './agent-install-settings';
 import { curlInstallCommand, kubectlInstallCommand } from './install-command';
@@ -17,16 +18,6 @@ import { INSTALL_PATH } from './install-server';
 import { DurationError, parseDurationMs } from '../config/duration';
 import { hashInstallSecret, newInstallToken } from '../agent-gateway/install-token';
 import type { InstallTokenRecord } from '../store/install-token';
-import { PATTERNS } from '../../policies/src/names';
-
-const CLUSTER_NAME_PROBLEM = `cluster name "{text}" must be a DNS label (lowercase letters, digits and '-', at most 63)`;
-const CLUSTER_NAME: JsonSchema = { type: 'string', pattern: PATTERNS.clusterName, problems: { pattern: CLUSTER_NAME_PROBLEM } };
-const LABELS: JsonSchema = {
-  type: 'object',
-  nullable: true,
-  propertyNames: { pattern: PATTERNS.labelKey, problems: { pattern: `label key "{text}" must be an optional DNS prefix and '/', then at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric` } },
-  additionalProperties: { type: 'string', pattern: PATTERNS.labelValue, problems: { pattern: `label value "{text}" must be empty or at most 63 letters, digits, '-', '_' or '.', starting and ending alphanumeric` } },
-};
 
 /** The route needs the controller's `agentInstall` settings; without them it says so. */
 function settingsOf(deps: ApiDeps): AgentInstallSettings {
@@ -74,7 +65,7 @@ function view(settings: AgentInstallSettings, record: Omit<InstallTokenRecord, '
 export function installLinkRoutes(app: ApiInstance, deps: ApiDeps): void {
   app.post<{ Body: { name: string; labels?: Record<string, string> | null; ttl?: string | null } }>(
     '/clusters',
-    { config: { admin: true }, schema: { body: bodyWith({ name: CLUSTER_NAME, labels: LABELS, ttl: OPTIONAL_STRING }, ['name']) } },
+    { config: { admin: true }, schema: { body: bodyWith({ name: CLUSTER_NAME, labels: OPTIONAL_LABELS, ttl: OPTIONAL_STRING }, ['name']) } },
     async (req, reply) => {
       const settings = settingsOf(deps);
       const { name } = req.body;
@@ -90,7 +81,7 @@ export function installLinkRoutes(app: ApiInstance, deps: ApiDeps): void {
 
   app.post<{ Params: { name: string }; Body: { ttl?: string | null } }>(
     '/clusters/:name/install-tokens',
-    { config: { admin: true }, schema: { params: pathParams({ name: CLUSTER_NAME }), body: bodyWith({ ttl: OPTIONAL_STRING }) } },
+    { config: { admin: true }, schema: { params: CLUSTER_PARAMS, body: bodyWith({ ttl: OPTIONAL_STRING }) } },
     async (req, reply) => {
       const settings = settingsOf(deps);
       const { name } = req.params;

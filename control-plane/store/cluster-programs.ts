@@ -8,6 +8,7 @@ import { joinTokenRejection } from './join-token-check';
 import { clusterFromRow, clusterValues, CLUSTER_COLUMNS, joinTokenFromRow, num } from './record-rows';
 import { count, firstRow, type Program } from './sql-program';
 import { currentGeneration } from './store-reads';
+import type { ClusterRegistration } from './install-token';
 import { JoinTokenRejectedError, StoreConflictError, StoreNotFoundError, type ClusterRecord, type JoinTokenRecord, type StoreChange } from './store';
 
 // Replacing a cluster keeps its registered_at (the last column) from the first time.
@@ -40,8 +41,62 @@ export function* consumeJoinToken(id: string, secretHash: string, now: number, f
   return joinTokenFromRow(used);
 }
 
+// A cluster the hub registers: never connected, and labelled by the hub (hub_labels).
+const HUB_CLUSTER_INSERT = `INSERT INTO clusters (${CLUSTER_COLUMNS.join(', ')}, hub_labels) VALUES (${CLUSTER_COLUMNS.map(() => '?').join(', ')}, TRUE) RETURNING *`;
+
+// What an agent's hello reports replaces what the last one did; its labels only while the hub
+// has set none, and only on a registration its certificate is not older than.
+const AGENT_HELLO_UPDATE = `UPDATE clusters SET labels = CASE WHEN hub_labels THEN labels ELSE ? END, kubernetes_version = ?, apiserver_ca_pem = ?,
+  apiserver_host = ?, apiserver_port = ?, agent_version = ?, agent_certificate_serial = ?, last_seen_at = ? WHERE name = ? AND registered_at <= ? RETURNING *`;
+
 export function* upsertCluster(record: ClusterRecord): Program<ClusterRecord> {
   return clusterFromRow((yield* firstRow(CLUSTER_UPSERT, clusterValues(record)))!);
+}
+
+/** Inserts a cluster the hub registers, before any agent connected; the caller made sure the name is free. */
+export function* insertHubCluster(cluster: ClusterRegistration): Program<ClusterRecord> {
+  const record: ClusterRecord = {
+    name: cluster.name,
+    labels: cluster.labels,
+    kubernetesVersion: '',
+    apiserverCaPem: '',
+    apiserverHost: '',
+    apiserverPort: 0,
+    agentVersion: '',
+    agentCertificateSerial: '',
+    registeredAt: cluster.now,
+    lastSeenAt: 0,
+  };
+  return clusterFromRow((yield* firstRow(HUB_CLUSTER_INSERT, clusterValues(record)))!);
+}
+
+/**
+ * Registers the cluster, or sets the labels of the registered one (keeping everything else);
+ * either way the labels are the hub's from now on. Run in a write transaction, so of two
+ * concurrent calls for a new name one inserts and the other updates.
+ */
+export function* putCluster(cluster: ClusterRegistration): Program<{ cluster: ClusterRecord; created: boolean }> {
+  const updated = yield* firstRow('UPDATE clusters SET labels = ?, hub_labels = TRUE WHERE name = ? RETURNING *', [JSON.stringify(cluster.labels), cluster.name]);
+  if (updated) return { cluster: clusterFromRow(updated), created: false };
+  return { cluster: yield* insertHubCluster(cluster), created: true };
+}
+
+/** An agent's hello for a cluster registered at or before `registeredBy`; StoreNotFoundError (rolled back) if there is none. */
+export function* recordAgentHello(record: ClusterRecord, registeredBy: number): Program<ClusterRecord> {
+  const row = yield* firstRow(AGENT_HELLO_UPDATE, [
+    JSON.stringify(record.labels),
+    record.kubernetesVersion,
+    record.apiserverCaPem,
+    record.apiserverHost,
+    record.apiserverPort,
+    record.agentVersion,
+    record.agentCertificateSerial,
+    record.lastSeenAt,
+    record.name,
+    registeredBy,
+  ]);
+  if (!row) throw new StoreNotFoundError('cluster', record.name);
+  return clusterFromRow(row);
 }
 
 /** A heartbeat; `greatest` is the dialect's GREATEST function. */

@@ -8,7 +8,7 @@
 import { joinTokenRejection } from './join-token-check';
 import { clusterFromRow, installTokenFromRow, joinTokenFromRow } from './record-rows';
 import { firstRow, type Program } from './sql-program';
-import { upsertCluster } from './cluster-programs';
+import { insertHubCluster } from './cluster-programs';
 import { InstallTokenRejectedError, type ClusterRegistration, type InstallTokenRecord, type RedeemedInstallToken, type RedeemJoinToken } from './install-token';
 import { StoreConflictError, StoreNotFoundError, type ClusterRecord } from './store';
 
@@ -21,21 +21,10 @@ function* insertToken(token: Omit<InstallTokenRecord, 'usedAt'>): Program<Instal
   return installTokenFromRow(row);
 }
 
-/** A new cluster (never connected: no version, CA or serial yet) and its first link. */
+/** A new cluster (never connected: no version, CA or serial yet), labelled by the hub, and its first link. */
 export function* registerCluster(cluster: ClusterRegistration, token: Omit<InstallTokenRecord, 'usedAt'>): Program<{ cluster: ClusterRecord; token: InstallTokenRecord }> {
   if (yield* firstRow('SELECT name FROM clusters WHERE name = ?', [cluster.name])) throw new StoreConflictError(`cluster "${cluster.name}" is already registered`);
-  const record = yield* upsertCluster({
-    name: cluster.name,
-    labels: cluster.labels,
-    kubernetesVersion: '',
-    apiserverCaPem: '',
-    apiserverHost: '',
-    apiserverPort: 0,
-    agentVersion: '',
-    agentCertificateSerial: '',
-    registeredAt: cluster.now,
-    lastSeenAt: 0,
-  });
+  const record = yield* insertHubCluster(cluster);
   return { cluster: record, token: yield* insertToken(token) };
 }
 

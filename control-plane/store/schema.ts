@@ -24,6 +24,7 @@ import { LIVE_CERTIFICATES_INDEX } from './migrations/007-live-certificates-inde
 import { EDGE_DRAINS } from './migrations/008-edge-drains';
 import { INSTALL_TOKENS } from './migrations/009-install-tokens';
 import { CLUSTER_APISERVER_ADDRESS } from './migrations/010-cluster-apiserver-address';
+import { CLUSTER_HUB_LABELS } from './migrations/011-cluster-hub-labels';
 import { StoreUnavailableError } from './store';
 
 export type { Dialect, Migration };
@@ -52,6 +53,7 @@ export const MIGRATIONS: readonly Migration[] = [
   EDGE_DRAINS,
   INSTALL_TOKENS,
   CLUSTER_APISERVER_ADDRESS,
+  CLUSTER_HUB_LABELS,
 ];
 
 /** The version a database has once every migration this build knows has run. */

@@ -20,7 +20,7 @@ import { DIALECT_SQL, type SqlEngine } from './sql-engine';
 import { count, firstRow, type Program } from './sql-program';
 import { advanceGeneration, currentGeneration, mapRows, optionalRow, readBreakGlass, readPolicySet, readState, readUser, readUsers, SHARED_CHAIN_DRAIN_SCOPE, USER_DELETIONS_DRAIN_SCOPE, userDrainScope } from './store-reads';
 import { StoreConflictError, StoreNotFoundError, type BreakGlassRecord, type BreakGlassState, type CertificateRecord, type ClusterRecord, type ConsoleSessionRecord, type GroupRecord, type JoinTokenRecord, type PolicyFileRecord, type PolicySetRecord, type Store, type StoreChange, type StoreState, type UserRecord } from './store';
-import { normalizeGroups, requireBoolean, requireBreakGlass, requireBreakGlassState, requireCluster, requireClusterName, requireCount, requireInstallToken, requireJoinToken, requireName, requirePolicyFiles, requireRedeemJoinToken, requireRegistration, requireSecretHash, requireSerial, requireText, requireTime, StoreInputError } from './store-input';
+import { normalizeGroups, requireBoolean, requireBreakGlass, requireBreakGlassState, requireCluster, requireClusterName, requireClusterRegistration, requireCount, requireInstallToken, requireJoinToken, requireName, requirePolicyFiles, requireRedeemJoinToken, requireRegistration, requireSecretHash, requireSerial, requireText, requireTime, StoreInputError } from './store-input';
 import type { Logger } from '../log/logger';
 
 /** Memberships inserted per statement: one statement for any usual user, and never near a driver's parameter limit. */
@@ -301,11 +301,8 @@ export class SqlStore implements Store {
   }
 
   async listJoinTokens(filter: { cluster?: string } = {}): Promise<JoinTokenRecord[]> {
-    if (filter.cluster !== undefined) {
-      const cluster = requireClusterName('cluster filter', filter.cluster);
-      return this.engine.run('none', mapRows('SELECT * FROM join_tokens WHERE cluster = ? ORDER BY created_at DESC, id', [cluster], joinTokenFromRow));
-    }
-    return this.engine.run('none', mapRows('SELECT * FROM join_tokens ORDER BY created_at DESC, id', [], joinTokenFromRow));
+    const cluster = filter.cluster === undefined ? [] : [requireClusterName('cluster filter', filter.cluster)];
+    return this.engine.run('none', mapRows(`SELECT * FROM join_tokens${cluster.length ? ' WHERE cluster = ?' : ''} ORDER BY created_at DESC, id`, cluster, joinTokenFromRow));
   }
 
   async upsertCluster(record: ClusterRecord): Promise<ClusterRecord> {
@@ -331,6 +328,17 @@ export class SqlStore implements Store {
   async deleteCluster(name: string): Promise<void> {
     requireClusterName('cluster name', name);
     return this.mutate(() => clusters.deleteCluster(name));
+  }
+
+  async putCluster(cluster: ClusterRegistration): Promise<{ cluster: ClusterRecord; created: boolean }> {
+    const valid = requireClusterRegistration(cluster);
+    return this.mutate(() => clusters.putCluster(valid));
+  }
+
+  async recordAgentHello(record: ClusterRecord, registeredBy: number): Promise<ClusterRecord> {
+    const valid = requireCluster(record);
+    requireTime('registeredBy', registeredBy);
+    return this.mutate(() => clusters.recordAgentHello(valid, registeredBy));
   }
 
   async registerCluster(cluster: ClusterRegistration, token: Omit<InstallTokenRecord, 'usedAt'>): Promise<{ cluster: ClusterRecord; token: InstallTokenRecord }> {

@@ -237,12 +237,17 @@ export function requireInstallToken(token: Omit<InstallTokenRecord, 'usedAt'>): 
   return requireJoinToken(token, 'install token');
 }
 
+/** A cluster as the hub registers (or relabels) it: a DNS-label name, labels, and the time. */
+export function requireClusterRegistration(cluster: ClusterRegistration): ClusterRegistration {
+  const name = requireClusterName('cluster name', cluster?.name);
+  return { name, labels: requireLabels(`cluster "${name}" labels`, cluster.labels), now: requireTime('now', cluster.now) };
+}
+
 /** A new cluster's name, labels and time, and its first install token, which must name it. */
 export function requireRegistration(cluster: ClusterRegistration, token: Omit<InstallTokenRecord, 'usedAt'>): [ClusterRegistration, Omit<InstallTokenRecord, 'usedAt'>] {
-  const name = requireClusterName('cluster name', cluster?.name);
-  const registration = { name, labels: requireLabels(`cluster "${name}" labels`, cluster.labels), now: requireTime('now', cluster.now) };
+  const registration = requireClusterRegistration(cluster);
   const valid = requireInstallToken(token);
-  if (valid.cluster !== name) throw new StoreInputError(`install token "${valid.id}" is for cluster "${valid.cluster}", not "${name}"`);
+  if (valid.cluster !== registration.name) throw new StoreInputError(`install token "${valid.id}" is for cluster "${valid.cluster}", not "${registration.name}"`);
   return [registration, valid];
 }
 

@@ -118,8 +118,11 @@ export interface JoinTokenRecord {
 }
 
 /**
- * A cluster as its agent registered it. Agents re-send all of it on every connection, so the
- * record is rebuilt after anything is lost; `lastSeenAt` is what "disconnected" is judged by.
+ * A registered cluster: registered by the hub (putCluster, registerCluster) or by its agent's
+ * join, and updated by each hello of its agent (recordAgentHello), which re-sends all of it;
+ * `lastSeenAt` is what "disconnected" is judged by. The labels are the agent's until the hub
+ * sets them; from then on they are the hub's. Removing the record deregisters the cluster: its
+ * agent's certificate no longer admits it (agent-gateway/agent-registration.ts).
  */
 export interface ClusterRecord {
   /** DNS-label name; the users' URL path carries it as /clusters/<name>/. */
@@ -284,11 +287,25 @@ export interface Store {
   touchCluster(name: string, lastSeenAt: number): Promise<void>;
   /** Removes the cluster, its join tokens and its install tokens; StoreNotFoundError if it does not exist. */
   deleteCluster(name: string): Promise<void>;
+  /**
+   * Registers a cluster for an agent to join (never connected, no install link), or sets the
+   * labels of a registered one, keeping its registeredAt and what its agent reported; `created`
+   * says which. Either way the labels are the hub's from then on: hellos no longer replace them.
+   */
+  putCluster(cluster: ClusterRegistration): Promise<{ cluster: ClusterRecord; created: boolean }>;
+  /**
+   * What a registered cluster's agent said in its hello: every field of `record` but
+   * registeredAt (kept) and labels (kept if the hub set them). Only a registration made at or
+   * before `registeredBy` (when the agent's certificate was issued) takes it; without one,
+   * StoreNotFoundError and nothing changes, so a hello never brings a deregistered cluster back.
+   */
+  recordAgentHello(record: ClusterRecord, registeredBy: number): Promise<ClusterRecord>;
 
   // Install links (`kubegate cluster add`): install-token.ts.
   /**
    * Registers a cluster no agent has connected for yet, with its first install token, in one
-   * transaction (StoreConflictError if the cluster or the token id exists).
+   * transaction (StoreConflictError if the cluster or the token id exists). Its labels are the
+   * hub's, as putCluster's are.
    */
   registerCluster(cluster: ClusterRegistration, token: Omit<InstallTokenRecord, 'usedAt'>): Promise<{ cluster: ClusterRecord; token: InstallTokenRecord }>;
   /** Another install token for a registered cluster (StoreNotFoundError if it is not). */

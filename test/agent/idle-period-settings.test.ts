@@ -30,8 +30,13 @@ interface ConnectedAgent {
 let env: AgentPortControlPlane;
 const agents: ControlSession[] = [];
 
-/** The agent's own session code, with a certificate from the agent CA as join would give it. */
-function connectAgent(cluster: string, labels: Record<string, string>): ConnectedAgent {
+/**
+ * The agent's own session code, with the cluster's record and a certificate from the agent CA
+ * as join would give them (the record first: only a registration made before the certificate
+ * was issued admits the agent).
+ */
+async function connectAgent(cluster: string, labels: Record<string, string>): Promise<ConnectedAgent> {
+  await env.store.upsertCluster({ name: cluster, labels: {}, kubernetesVersion: '', apiserverCaPem: '', apiserverHost: '', apiserverPort: 0, agentVersion: '', agentCertificateSerial: '', registeredAt: Date.now(), lastSeenAt: 0 });
   const { publicKey, privateKey } = crypto.generateKeyPairSync('rsa', { modulusLength: 2048 });
   const certPem = env.pki.issueAgentCertificate(cluster, publicKey.export({ type: 'spki', format: 'pem' }).toString(), new Date(), HOUR_MS);
   const x509 = new crypto.X509Certificate(certPem);
@@ -72,8 +77,8 @@ afterAll(async () => {
 });
 
 test('connected agents learn a changed idle period from the policies without reconnecting', async () => {
-  const prod = connectAgent('site-prod', { env: 'prod' });
-  const dev = connectAgent('site-dev', { env: 'dev' });
+  const prod = await connectAgent('site-prod', { env: 'prod' });
+  const dev = await connectAgent('site-dev', { env: 'dev' });
 
   // No ClusterSettings yet: the built-in 8 h.
   expect(await prod.welcomes.next()).toBe(8 * HOUR_MS);
@@ -108,7 +113,7 @@ test('connected agents learn a changed idle period from the policies without rec
 
 test('an agent that connects after a change is welcomed with the period in force', async () => {
   await env.applyPolicies(idleTimeoutSettings('staging', '{selector: {matchLabels: {env: staging}}}', '3h'));
-  const staging = connectAgent('site-staging', { env: 'staging' });
+  const staging = await connectAgent('site-staging', { env: 'staging' });
   expect(await staging.welcomes.next()).toBe(3 * HOUR_MS);
   expect(env.cp.agents!.hub.session('site-staging')!.idleTimeoutSeconds).toBe(3 * 3600);
 });

@@ -13,6 +13,7 @@ import { startPostgresServer, type PostgresServer } from '../support/postgres-se
 import { recordChanges } from './change-recorder';
 import { breakGlassRequest, describeStoreContract, MINUTE, rejection, T0 } from './store-contract';
 import { describeInstallTokenContract } from './install-token-contract';
+import { describeClusterRegistrationContract } from './cluster-registration-contract';
 
 // Reconnects come quickly, so a test that waits for one does not wait long.
 const options: PostgresStoreOptions = { listenerBackoff: { initialMs: 20, maxMs: 200 } };
@@ -29,6 +30,10 @@ const databaseOf = (url: string) => new URL(url).pathname.slice(1);
 
 describeStoreContract('PostgresStore', async () => openStore(await server.createDatabase(), options));
 describeInstallTokenContract('PostgresStore replicas', async () => {
+  const url = await server.createDatabase();
+  return [await PostgresStore.open(url, options), await PostgresStore.open(url, options)] as const;
+});
+describeClusterRegistrationContract('PostgresStore replicas', async () => {
   const url = await server.createDatabase();
   return [await PostgresStore.open(url, options), await PostgresStore.open(url, options)] as const;
 });

@@ -13,6 +13,7 @@ import { SqliteStore } from '../../control-plane/store/sqlite-store';
 import { StoreUnavailableError } from '../../control-plane/store/store';
 import { breakGlassRequest, describeStoreContract, HOUR, rejection, T0 } from './store-contract';
 import { describeInstallTokenContract } from './install-token-contract';
+import { describeClusterRegistrationContract } from './cluster-registration-contract';
 
 let dir: string;
 let files = 0;
@@ -26,6 +27,10 @@ const newFile = () => path.join(dir, `store-${++files}.db`);
 
 describeStoreContract('SqliteStore', () => openStore(`sqlite:${newFile()}`));
 describeInstallTokenContract('SqliteStore', async () => {
+  const file = newFile();
+  return [await SqliteStore.open(file), await SqliteStore.open(file)] as const;
+});
+describeClusterRegistrationContract('SqliteStore', async () => {
   const file = newFile();
   return [await SqliteStore.open(file), await SqliteStore.open(file)] as const;
 });

@@ -1,13 +1,15 @@
 /**
  * `kubegate cluster list`: the registered clusters, whether each
- * cluster's agent is connected, and your access to each. `kubegate cluster add NAME`: registers
- * a cluster and prints the one line its admin runs to install the agent (`cluster install-link
- * NAME` prints another for a registered cluster). `kubegate cluster join-token NAME`: a
- * one-time token an agent joins with, for installs done by hand.
+ * cluster's agent is connected, and your access to each; `cluster show NAME`: one of them.
+ * `kubegate cluster add NAME`: registers a cluster and prints the one line its admin runs to
+ * install the agent (`cluster install-link NAME` prints another for a registered cluster).
+ * `kubegate cluster register NAME`: registers a cluster (or sets its labels) for an agent
+ * installed by hand, which joins with `kubegate cluster join-token NAME`, a one-time token.
+ * `kubegate cluster remove NAME`: deregisters a cluster and shuts its agent out.
  */
 import type { ClusterView, InstallLinkView, JoinTokenView } from '../../api/api-views';
 import { apiSubcommand, seg } from './api-command';
-import { OUTPUT_OPTION, TABLE_OUTPUT_HELP, TEXT_OUTPUT_HELP, list, outputFormat, printJson, printTable } from './output';
+import { OUTPUT_OPTION, TABLE_OUTPUT_HELP, TEXT_OUTPUT_HELP, list, outputFormat, printFields, printJson, printTable } from './output';
 import { commandGroup } from './subcommands';
 import { DurationError, parseDurationMs } from '../../config/duration';
 import { UsageError } from '../cli-error';
@@ -101,6 +103,10 @@ function labelsOf(given: readonly string[] | undefined): Record<string, string> 
 
 const CLUSTER_NAME = new RegExp(PATTERNS.clusterName, 'u');
 
+function checkName(name: string): void {
+  if (!CLUSTER_NAME.test(name)) throw new UsageError(`cluster name "${name}" must be a DNS label (lowercase letters, digits and '-', at most 63)`);
+}
+
 function checkTtl(ttl: string | undefined): void {
   if (ttl === undefined) return;
   let ms: number;
@@ -123,7 +129,7 @@ const addCommand = apiSubcommand({
   positionals: ['NAME'],
   async run(values, [name], client) {
     const format = outputFormat(values.output, ['text', 'json']);
-    if (!CLUSTER_NAME.test(name!)) throw new UsageError(`cluster name "${name}" must be a DNS label (lowercase letters, digits and '-', at most 63)`);
+    checkName(name!);
     const labels = labelsOf(values.label);
     checkTtl(values.ttl);
     const r = await client().post<InstallLinkView>('/clusters', { name, labels, ...(values.ttl !== undefined ? { ttl: values.ttl } : {}) });
@@ -142,7 +148,7 @@ const installLinkCommand = apiSubcommand({
   positionals: ['NAME'],
   async run(values, [name], client) {
     const format = outputFormat(values.output, ['text', 'json']);
-    if (!CLUSTER_NAME.test(name!)) throw new UsageError(`cluster name "${name}" must be a DNS label (lowercase letters, digits and '-', at most 63)`);
+    checkName(name!);
     checkTtl(values.ttl);
     const r = await client().post<InstallLinkView>(`/clusters/${seg(name!)}/install-tokens`, values.ttl !== undefined ? { ttl: values.ttl } : {});
     printInstallLink(r, format);
@@ -150,9 +156,89 @@ const installLinkCommand = apiSubcommand({
   },
 });
 
+const labelText = (labels: Readonly<Record<string, string>>) => list(Object.entries(labels).map(([k, v]) => `${k}=${v}`), 'none');
+
+const showCommand = apiSubcommand({
+  summary: 'show one cluster: its labels, its agent and your access',
+  usage: 'cluster show NAME [-o table|json]',
+  description:
+    "Shows cluster NAME as `kubegate cluster list` does, with when it was registered: how the edge reaches it (direct, or over its agent's tunnels), its agent's status, last heartbeat and versions, its labels, and how the policy in force lets you reach it. A cluster that is not registered is an error (exit code 1).",
+  options: OUTPUT_OPTION,
+  optionsHelp: TABLE_OUTPUT_HELP,
+  positionals: ['NAME'],
+  async run(values, [name], client) {
+    const format = outputFormat(values.output, ['table', 'json']);
+    checkName(name!);
+    const r = await client().get<{ cluster: ClusterView }>(`/clusters/${seg(name!)}`);
+    if (format === 'json') {
+      printJson(r);
+      return 0;
+    }
+    const c = r.cluster;
+    printFields([
+      ['name', c.name],
+      ['connection', c.connection],
+      ['labels', labelText(c.labels)],
+      ...(c.registeredAt ? [['registered', c.registeredAt] as const] : []),
+      ...(c.agent
+        ? ([
+            ['agent', c.agent.status],
+            ['last seen', c.agent.lastSeenAt ?? '-'],
+            ['kubernetes version', c.agent.kubernetesVersion || '-'],
+            ['agent version', c.agent.agentVersion || '-'],
+          ] as const)
+        : []),
+      ['access', c.access.mode + (c.access.requiresActiveSession ? ' (with console session)' : '')],
+      ['cluster roles', list(c.access.clusterRoles.map((g) => g.name + (g.namespaces?.length ? ` (in ${g.namespaces.join(',')})` : '')))],
+      ['policies', list(c.access.policies)],
+    ]);
+    return 0;
+  },
+});
+
+const registerCommand = apiSubcommand({
+  summary: 'register a cluster for its agent to join, or set its labels',
+  usage: 'cluster register NAME [--label KEY=VALUE]... [-o text|json]',
+  description:
+    "Registers cluster NAME with the hub, with exactly the labels given (none: no labels), for an agent installed by hand to join: it shows in `kubegate cluster list` as never-connected until its agent says hello. `kubegate cluster join-token NAME` makes the token the agent joins with. If NAME is registered already, its labels are set to the ones given and nothing else changes, so running the same command again changes nothing. From then on the cluster's labels are the hub's: its agent's own labels no longer replace them. Clusters the controller's configuration reaches directly are refused. Administrators only.\n\n`kubegate cluster add NAME` registers a cluster and prints a one-line install of its agent instead.",
+  options: { label: { type: 'string', multiple: true }, ...OUTPUT_OPTION },
+  optionsHelp: `  --label KEY=VALUE     a label policies select the cluster by, e.g. env=prod; repeat for several\n${TEXT_OUTPUT_HELP}`,
+  positionals: ['NAME'],
+  async run(values, [name], client) {
+    const format = outputFormat(values.output, ['text', 'json']);
+    checkName(name!);
+    const labels = labelsOf(values.label);
+    const r = await client().put<{ cluster: ClusterView }>(`/clusters/${seg(name!)}`, { labels });
+    if (format === 'json') printJson(r);
+    else process.stdout.write(`cluster ${r.cluster.name} is registered (labels: ${labelText(r.cluster.labels)}; agent: ${r.cluster.agent?.status ?? 'unknown'})\n`);
+    return 0;
+  },
+});
+
+const removeCommand = apiSubcommand({
+  summary: 'deregister a cluster: off the edge, its agent disconnected for good',
+  usage: 'cluster remove NAME [-o text|json]',
+  description:
+    "Deregisters cluster NAME: its record, join tokens and install links are deleted, the edge stops serving it (the command returns once that is in force), and its agent is disconnected and refused from then on, even if NAME is registered again: an agent for it must join with a new token (`kubegate cluster register NAME`, then `kubegate cluster join-token NAME`). Nothing is removed from the cluster itself. Clusters the controller's configuration reaches directly are refused. Administrators only.",
+  options: OUTPUT_OPTION,
+  optionsHelp: TEXT_OUTPUT_HELP,
+  positionals: ['NAME'],
+  async run(values, [name], client) {
+    const format = outputFormat(values.output, ['text', 'json']);
+    checkName(name!);
+    const r = await client().delete<{ deleted: string }>(`/clusters/${seg(name!)}`);
+    if (format === 'json') printJson(r);
+    else process.stdout.write(`deregistered cluster ${r.deleted}; its agent is disconnected and can no longer connect\n`);
+    return 0;
+  },
+});
+
 export const clusterCommand = commandGroup('cluster', 'clusters and their agents', {
   list: listCommand,
+  show: showCommand,
+  register: registerCommand,
   add: addCommand,
   'install-link': installLinkCommand,
   'join-token': joinTokenCommand,
+  remove: removeCommand,
 });
