@@ -2,7 +2,8 @@
 # Installs the real components kubegate runs against (Envoy, etcd, kube-apiserver,
 # kube-scheduler, kube-controller-manager, the kubelet and kube-proxy, kwok, kubectl, crane,
 # Debian's containerd, runc and CNI plugins, kubegate's pause program for pod sandboxes, the
-# audit-decode schema check and the request-info oracle) into a cache directory keyed by
+# audit-decode schema check and the request-info oracle, and the Pulumi CLI with its Node.js
+# language host and Kubernetes provider) into a cache directory keyed by
 # version, and writes tools.json naming each binary.
 #
 # Idempotent: a component whose versioned directory is complete is not touched again, so a
@@ -242,6 +243,143 @@ install_helm() { install_go_release helm "$HELM_VERSION" helm.sh/helm/v4/cmd/hel
 # its controller).
 install_coredns() { install_go_release coredns "$COREDNS_VERSION" github.com/coredns/coredns "a few minutes"; }
 
+# The Pulumi toolchain for kubegate's Pulumi program: the CLI, its Node.js language host and
+# the Kubernetes provider plugin, each built from a tools module of kubegate's own
+# (toolchain/pulumi*/: go.mod and go.sum pin every module, so the build is reproducible and
+# verified), not downloaded from Pulumi's release host. versions.env says why each version.
+
+# Dies unless DIR/go.mod requires MODULE at exactly VERSION: versions.env names the version the
+# cache directory and labels carry, go.mod the one that is built; they must not drift apart.
+#   require_pinned_module DIR MODULE VERSION
+require_pinned_module() {
+  local dir=$1 module=$2 version=$3
+  grep -Eq "^[[:space:]]*(require[[:space:]]+)?${module//./\\.} ${version//./\\.}( |$)" "$dir/go.mod" \
+    || die "$dir/go.mod does not require $module $version as versions.env says; move both together (go get, go mod tidy)" "module=$module" "want=$version"
+}
+
+# Dies unless the Go on PATH is at least the go directive of DIR/go.mod (GOTOOLCHAIN=local).
+require_go_for_module() {
+  local dir=$1 need have
+  need=$(sed -n 's/^go \([0-9][0-9.]*\).*/\1/p' "$dir/go.mod" | head -n1)
+  have=$(go env GOVERSION | sed 's/^go//')
+  if [[ -n $need ]] && ! printf '%s\n%s\n' "$need" "$have" | sort -V -C; then
+    die "Go $have is too old for $dir/go.mod, which asks for Go $need: install Go $need or newer" "have=go$have" "need=go$need"
+  fi
+}
+
+# The CLI and, in the same bin directory, what a Pulumi release ships beside it: the Node.js
+# language host and the two scripts from the Node.js SDK's nodejs/dist/ (the dynamic-provider
+# plugin pulumi-resource-pulumi-nodejs and pulumi-analyzer-policy, which run
+# @pulumi/pulumi/cmd/... with node, resolved from the program's directory). For these "bundled"
+# plugins the CLI takes one found on $PATH (warning when it is not the one beside itself), else
+# the one next to its own executable (symlinks resolved), so this directory serves either way:
+# first on PATH, or not on PATH at all (the Automation API's PulumiCommand.get({root}) runs
+# ROOT/bin/pulumi and puts ROOT/bin first on the PATH it passes).
+# Keyed by the CLI version and a digest of both tools modules. From an empty Go build cache on
+# 2 idle cores: the CLI about 8 minutes (122 MB), the language host about 35 s (18 MB); fetching
+# their modules (1.8 GB unpacked) under a minute.
+pulumi_bin=
+pulumi_language_nodejs_bin=
+pulumi_dynamic_provider_bin=
+install_pulumi() {
+  local cli_src="$here/pulumi" host_src="$here/pulumi-language-nodejs"
+  require_pinned_module "$cli_src" github.com/pulumi/pulumi/pkg/v3 "v$PULUMI_VERSION"
+  require_pinned_module "$cli_src" github.com/pulumi/pulumi/sdk/v3 "v$PULUMI_VERSION"
+  require_pinned_module "$host_src" github.com/pulumi/pulumi/sdk/v3 "v$PULUMI_LANGUAGE_NODEJS_VERSION"
+  local digest
+  digest=$(cat "$cli_src/go.mod" "$cli_src/go.sum" "$host_src/go.mod" "$host_src/go.sum" | sha256sum | cut -c1-12)
+  local dest="$cache/pulumi-v$PULUMI_VERSION-$digest"
+  pulumi_bin="$dest/bin/pulumi"
+  pulumi_language_nodejs_bin="$dest/bin/pulumi-language-nodejs"
+  pulumi_dynamic_provider_bin="$dest/bin/pulumi-resource-pulumi-nodejs"
+  if [[ -x $pulumi_bin && -x $pulumi_language_nodejs_bin && -x $pulumi_dynamic_provider_bin ]]; then
+    log info "pulumi cached" "version=$PULUMI_VERSION" "language_nodejs=$PULUMI_LANGUAGE_NODEJS_VERSION" "digest=$digest"; return
+  fi
+  require_go
+  require_go_for_module "$cli_src"
+  require_go_for_module "$host_src"
+  log info "building the pulumi CLI and its Node.js language host from Go modules (about 8 minutes on 2 cores from a cold Go cache, once per version)" \
+    "version=$PULUMI_VERSION" "language_nodejs=$PULUMI_LANGUAGE_NODEJS_VERSION" "digest=$digest"
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/cli" "$tmp/language-nodejs" "$tmp/bin"
+  cp "$cli_src/go.mod" "$cli_src/go.sum" "$tmp/cli/"
+  cp "$host_src/go.mod" "$host_src/go.sum" "$tmp/language-nodejs/"
+  # Fetching first (every module go.mod requires, checked against go.sum) keeps a network
+  # failure apart from a build failure, each with its own log.
+  run_with_progress pulumi-download "$tmp/download.log" env -C "$tmp/cli" GOTOOLCHAIN=local go mod download
+  run_with_progress pulumi-language-nodejs-download "$tmp/language-nodejs-download.log" env -C "$tmp/language-nodejs" GOTOOLCHAIN=local go mod download
+  run_with_progress pulumi-build "$tmp/build.log" \
+    env -C "$tmp/cli" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_VERSION" \
+      -o "$tmp/bin/pulumi" github.com/pulumi/pulumi/pkg/v3/cmd/pulumi
+  run_with_progress pulumi-language-nodejs-build "$tmp/language-nodejs-build.log" \
+    env -C "$tmp/language-nodejs" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=v$PULUMI_LANGUAGE_NODEJS_VERSION" \
+      -o "$tmp/bin/pulumi-language-nodejs" github.com/pulumi/pulumi/sdk/v3/nodejs/cmd/pulumi-language-nodejs
+  local sdk_dir
+  sdk_dir=$(cd "$tmp/language-nodejs" && GOTOOLCHAIN=local go list -m -f '{{.Dir}}' github.com/pulumi/pulumi/sdk/v3) \
+    || die "cannot locate the pulumi sdk/v3 module" "version=$PULUMI_LANGUAGE_NODEJS_VERSION"
+  # The module cache keeps them read-only and without the executable bit.
+  install -m 0755 "$sdk_dir/nodejs/dist/pulumi-resource-pulumi-nodejs" "$tmp/bin/" \
+    || die "the pulumi sdk/v3 module lacks the dynamic-provider script" "file=nodejs/dist/pulumi-resource-pulumi-nodejs" "module=$sdk_dir"
+  if [[ -f $sdk_dir/nodejs/dist/pulumi-analyzer-policy ]]; then install -m 0755 "$sdk_dir/nodejs/dist/pulumi-analyzer-policy" "$tmp/bin/"; fi
+  # (a throwaway PULUMI_HOME: the check must not write to the user's ~/.pulumi)
+  [[ $(PULUMI_HOME="$tmp/home" PULUMI_SKIP_UPDATE_CHECK=true "$tmp/bin/pulumi" version 2>/dev/null) == "v$PULUMI_VERSION" ]] \
+    || die "the pulumi build does not report its version as v$PULUMI_VERSION" "log=$tmp/build.log"
+  rm -rf "$tmp/home"
+  [[ -x $tmp/bin/pulumi-language-nodejs ]] || die "go build succeeded but wrote no pulumi-language-nodejs" "log=$tmp/language-nodejs-build.log"
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
+# pulumi-resource-kubernetes, the Kubernetes provider plugin, from toolchain/pulumi-kubernetes/
+# (upstream's thin main). Its main package embeds schema-embed.json and
+# terraform-mapping-embed.json, outputs of upstream's go:generate step that the module zip does
+# not contain; they are made here from the module's schema.json and terraform-mapping.json as
+# that step makes them ("version" set in the schema, both minified). The binary is labelled
+# PULUMI_KUBERNETES_VERSION; a Pulumi home gets it with
+#   pulumi plugin install resource kubernetes $PULUMI_KUBERNETES_VERSION --file BINARY
+# Keyed by that label and a digest of the sources. About 11 minutes on 2 idle cores from a cold
+# Go build cache (it links client-go, Helm and kubectl's packages, at other versions than the
+# Kubernetes build's), 167 MB.
+pulumi_kubernetes_bin=
+install_pulumi_kubernetes() {
+  local src="$here/pulumi-kubernetes"
+  local module=github.com/pulumi/pulumi-kubernetes/provider/v4
+  require_pinned_module "$src" "$module" "$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION"
+  local digest
+  digest=$(cat "$src/main.go" "$src/go.mod" "$src/go.sum" | sha256sum | cut -c1-12)
+  local dest="$cache/pulumi-kubernetes-v$PULUMI_KUBERNETES_VERSION-$digest"
+  pulumi_kubernetes_bin="$dest/bin/pulumi-resource-kubernetes"
+  if [[ -x $pulumi_kubernetes_bin ]]; then log info "pulumi-kubernetes cached" "version=$PULUMI_KUBERNETES_VERSION" "digest=$digest"; return; fi
+  require_go
+  require_go_for_module "$src"
+  command -v node >/dev/null 2>&1 || die "node is missing: it writes the Kubernetes provider's embedded schema" "need=node"
+  log info "building the pulumi Kubernetes provider from Go modules (about 11 minutes on 2 cores from a cold Go cache, once per version)" \
+    "version=$PULUMI_KUBERNETES_VERSION" "module_version=$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION" "digest=$digest"
+  local tmp="$dest.tmp.$$"; rm -rf "$tmp"; mkdir -p "$tmp/src" "$tmp/bin"
+  cp "$src/main.go" "$src/go.mod" "$src/go.sum" "$tmp/src/"
+  run_with_progress pulumi-kubernetes-download "$tmp/download.log" env -C "$tmp/src" GOTOOLCHAIN=local go mod download
+  local module_dir
+  module_dir=$(cd "$tmp/src" && GOTOOLCHAIN=local go list -m -f '{{.Dir}}' "$module") \
+    || die "cannot locate the pulumi-kubernetes provider module" "version=$PULUMI_KUBERNETES_PROVIDER_MODULE_VERSION"
+  node - "$module_dir/cmd/pulumi-resource-kubernetes" "$tmp/src" "$PULUMI_KUBERNETES_VERSION" >"$tmp/generate.log" 2>&1 <<'JS' \
+    || die "could not write the Kubernetes provider's embedded schema" "log=$tmp/generate.log"
+const fs = require('node:fs'), path = require('node:path');
+const [from, to, version] = process.argv.slice(2);
+const read = (name) => JSON.parse(fs.readFileSync(path.join(from, name), 'utf8'));
+const schema = read('schema.json');
+schema.version = version;
+fs.writeFileSync(path.join(to, 'schema-embed.json'), JSON.stringify(schema));
+fs.writeFileSync(path.join(to, 'terraform-mapping-embed.json'), JSON.stringify(read('terraform-mapping.json')));
+JS
+  run_with_progress pulumi-kubernetes-build "$tmp/build.log" \
+    env -C "$tmp/src" GOTOOLCHAIN=local CGO_ENABLED=0 go build -trimpath \
+      -ldflags "-s -w -X $module/pkg/version.Version=$PULUMI_KUBERNETES_VERSION" \
+      -o "$tmp/bin/pulumi-resource-kubernetes" .
+  [[ -x $tmp/bin/pulumi-resource-kubernetes ]] || die "go build succeeded but wrote no pulumi-resource-kubernetes" "log=$tmp/build.log"
+  rm -f "$tmp/src/schema-embed.json" "$tmp/src/terraform-mapping-embed.json"
+  rm -rf "$dest"; mv "$tmp" "$dest"
+}
+
 # Small Go programs of kubegate's own (toolchain/<name>/) built against a Kubernetes staging
 # module at the pinned Kubernetes version: each directory is keyed by that version and by a
 # digest of its sources, so a change to either builds a new one. Older ones stay, since another
@@ -408,13 +546,15 @@ main() {
   install_coredns
   install_pinned_tools
   install_pause
+  install_pulumi
+  install_pulumi_kubernetes
   install_postgresql
   install_network_tools
   install_node_runtime
   local manifest="$cache/tools.json"
   cat >"$manifest.tmp" <<JSON
 {
-  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "kwok": "$KWOK_VERSION", "crane": "$CRANE_VERSION", "helm": "$HELM_VERSION", "coredns": "$COREDNS_VERSION"},
+  "versions": {"envoy": "$ENVOY_VERSION", "kubernetes": "$KUBERNETES_VERSION", "etcd": "$ETCD_VERSION", "kwok": "$KWOK_VERSION", "crane": "$CRANE_VERSION", "helm": "$HELM_VERSION", "coredns": "$COREDNS_VERSION", "pulumi": "$PULUMI_VERSION", "pulumiKubernetes": "$PULUMI_KUBERNETES_VERSION"},
   "envoy": "$cache/envoy-$ENVOY_VERSION/envoy",
   "etcd": "$cache/etcd-v$ETCD_VERSION/bin/etcd",
   "kubeApiserver": "$cache/kubernetes-v$KUBERNETES_VERSION/bin/kube-apiserver",
@@ -434,7 +574,11 @@ main() {
   "auditDecode": "$audit_decode_bin",
   "requestInfo": "$request_info_bin",
   "hostOverride": "$host_override_bin",
-  "pause": "$pause_bin"
+  "pause": "$pause_bin",
+  "pulumi": "$pulumi_bin",
+  "pulumiLanguageNodejs": "$pulumi_language_nodejs_bin",
+  "pulumiDynamicProvider": "$pulumi_dynamic_provider_bin",
+  "pulumiKubernetes": "$pulumi_kubernetes_bin"
 }
 JSON
   mv "$manifest.tmp" "$manifest"

@@ -57,7 +57,26 @@ export interface Toolchain {
    * real test node (the harness makes containerd's sandbox image of it).
    */
   readonly pause: string;
-  readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string; readonly kwok: string; /** Absent in a tools.json from before crane was added. */ readonly crane?: string; /** Absent before helm was added. */ readonly helm?: string; readonly coredns?: string };
+  /**
+   * The Pulumi CLI (toolchain/pulumi/, version = npm @pulumi/pulumi). Its directory also holds
+   * the plugins a Pulumi release ships beside the CLI: `pulumiLanguageNodejs` and
+   * `pulumiDynamicProvider` (and pulumi-analyzer-policy). The CLI finds them next to its own
+   * executable or on PATH, so either run this path as it is or put its directory first on PATH;
+   * for the Automation API, `PulumiCommand.get({ root: path.dirname(path.dirname(pulumi)) })`
+   * does the latter.
+   */
+  readonly pulumi: string;
+  /** The Node.js language host `pulumi up` starts to run a JavaScript/TypeScript program (next to `pulumi`). */
+  readonly pulumiLanguageNodejs: string;
+  /** pulumi-resource-pulumi-nodejs, the script that serves `pulumi.dynamic.Resource`s (next to `pulumi`). */
+  readonly pulumiDynamicProvider: string;
+  /**
+   * pulumi-resource-kubernetes, labelled `versions.pulumiKubernetes` (the plugin version npm
+   * @pulumi/kubernetes asks for). Not found on its own: install it into each PULUMI_HOME with
+   * `pulumi plugin install resource kubernetes <versions.pulumiKubernetes> --file <this>`.
+   */
+  readonly pulumiKubernetes: string;
+  readonly versions: { readonly envoy: string; readonly kubernetes: string; readonly etcd: string; readonly kwok: string; /** Absent in a tools.json from before crane was added. */ readonly crane?: string; /** Absent before helm was added. */ readonly helm?: string; readonly coredns?: string; /** Absent before Pulumi was added. */ readonly pulumi?: string; readonly pulumiKubernetes?: string };
 }
 
 export class ToolchainMissingError extends Error {
@@ -95,10 +114,10 @@ export function loadToolchain(env: NodeJS.ProcessEnv = process.env): Toolchain {
   const tools = JSON.parse(fs.readFileSync(manifest, 'utf8')) as Toolchain;
   const pinned = pinnedVersions();
   const v = tools.versions;
-  if (v.envoy !== pinned.ENVOY_VERSION || v.kubernetes !== pinned.KUBERNETES_VERSION || v.etcd !== pinned.ETCD_VERSION || v.kwok !== pinned.KWOK_VERSION || (v.crane !== undefined && v.crane !== pinned.CRANE_VERSION) || (v.helm !== undefined && v.helm !== pinned.HELM_VERSION) || (v.coredns !== undefined && v.coredns !== pinned.COREDNS_VERSION)) {
+  if (v.envoy !== pinned.ENVOY_VERSION || v.kubernetes !== pinned.KUBERNETES_VERSION || v.etcd !== pinned.ETCD_VERSION || v.kwok !== pinned.KWOK_VERSION || (v.crane !== undefined && v.crane !== pinned.CRANE_VERSION) || (v.helm !== undefined && v.helm !== pinned.HELM_VERSION) || (v.coredns !== undefined && v.coredns !== pinned.COREDNS_VERSION) || (v.pulumi !== undefined && v.pulumi !== pinned.PULUMI_VERSION) || (v.pulumiKubernetes !== undefined && v.pulumiKubernetes !== pinned.PULUMI_KUBERNETES_VERSION)) {
     throw new ToolchainMissingError(`toolchain at ${manifest} was built for other versions than toolchain/versions.env: ${hint}`);
   }
-  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kubelet', 'kubeProxy', 'containerd', 'runc', 'cniPluginDir', 'kwok', 'kwokStages', 'kubectl', 'crane', 'helm', 'coredns', 'auditDecode', 'requestInfo', 'hostOverride', 'pause'] as const) {
+  for (const key of ['envoy', 'etcd', 'kubeApiserver', 'kubeScheduler', 'kubeControllerManager', 'kubelet', 'kubeProxy', 'containerd', 'runc', 'cniPluginDir', 'kwok', 'kwokStages', 'kubectl', 'crane', 'helm', 'coredns', 'auditDecode', 'requestInfo', 'hostOverride', 'pause', 'pulumi', 'pulumiLanguageNodejs', 'pulumiDynamicProvider', 'pulumiKubernetes'] as const) {
     // A tools.json from before a binary was added lacks its key: that too means "run the installer".
     const what = key === 'kwokStages' || key === 'cniPluginDir' ? 'directory' : 'binary';
     if (typeof tools[key] !== 'string' || !fs.existsSync(tools[key])) throw new ToolchainMissingError(`${key} ${what} ${tools[key]} is missing: ${hint}`);
