@@ -83,18 +83,8 @@ export function* putCluster(cluster: ClusterRegistration): Program<{ cluster: Cl
 
 /** An agent's hello for a cluster registered at or before `registeredBy`; StoreNotFoundError (rolled back) if there is none. */
 export function* recordAgentHello(record: ClusterRecord, registeredBy: number): Program<ClusterRecord> {
-  const row = yield* firstRow(AGENT_HELLO_UPDATE, [
-    JSON.stringify(record.labels),
-    record.kubernetesVersion,
-    record.apiserverCaPem,
-    record.apiserverHost,
-    record.apiserverPort,
-    record.agentVersion,
-    record.agentCertificateSerial,
-    record.lastSeenAt,
-    record.name,
-    registeredBy,
-  ]);
+  // The agent's columns in CLUSTER_COLUMNS order (without name and registered_at), then the WHERE's.
+  const row = yield* firstRow(AGENT_HELLO_UPDATE, [...clusterValues(record).slice(1, -1), record.name, registeredBy]);
   if (!row) throw new StoreNotFoundError('cluster', record.name);
   return clusterFromRow(row);
 }
