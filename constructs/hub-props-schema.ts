@@ -10,6 +10,9 @@ const DNS_LABEL = '^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$';
 const DNS_NAME = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
 const HOST = '(\\[[0-9a-fA-F:.]+\\]|[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?(\\.[A-Za-z0-9]([-A-Za-z0-9]*[A-Za-z0-9])?)*)';
 const PORT_TEXT = '([1-9]\\d{0,3}|[1-5]\\d{4}|6[0-4]\\d{3}|65[0-4]\\d{2}|655[0-2]\\d|6553[0-5])';
+/** A host name or bracketed IP address, and a port 1-65535, as regular-expression source: other configs' HOST:PORT and URL checks use them too. */
+export const HOST_PATTERN = HOST;
+export const PORT_PATTERN = PORT_TEXT;
 /** An OCI reference: [registry[:port]/]path[:tag][@sha256:digest], lower-case path components. */
 const COMPONENT = '[a-z0-9]+((\\.|_|__|-+)[a-z0-9]+)*';
 const IMAGE_REF = `^(${HOST}(:\\d+)?/)?${COMPONENT}(/${COMPONENT})*(:\\w[\\w.-]{0,127})?(@sha256:[0-9a-f]{64})?$`;

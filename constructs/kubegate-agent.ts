@@ -90,6 +90,9 @@ const HUB_CA_DIR = '/etc/kubegate/hub-ca';
 const ENVOY_CONFIG_DIR = '/etc/kubegate/envoy';
 const JOIN_TOKEN_DIR = '/etc/kubegate/join-token';
 const NON_ROOT_UID = 65532;
+/** The ConfigMap holding the hub's CA (key ca.crt) and the Secret holding the join token (key token), in the agent's namespace. */
+export const AGENT_HUB_CA_CONFIG_MAP = 'kubegate-hub-ca';
+export const AGENT_JOIN_TOKEN_SECRET = 'kubegate-join-token';
 
 export class KubegateAgent extends Construct {
   readonly rbac: KubegateAgentRbac;
@@ -108,7 +111,7 @@ export class KubegateAgent extends Construct {
     const metadata = (name: string) => ({ name, namespace, labels: { 'app.kubernetes.io/part-of': 'kubegate', 'app.kubernetes.io/component': 'agent', 'kubegate.io/cluster': props.cluster } });
     const [host, port] = splitHostPort(props.hubAgentEndpoint);
 
-    const hubCa = new kplus.ConfigMap(this, 'hub-ca', { metadata: metadata('kubegate-hub-ca'), data: { 'ca.crt': props.hubCaPem } });
+    const hubCa = new kplus.ConfigMap(this, 'hub-ca', { metadata: metadata(AGENT_HUB_CA_CONFIG_MAP), data: { 'ca.crt': props.hubCaPem } });
     const envoyConfig = new kplus.ConfigMap(this, 'envoy-config', {
       metadata: metadata('kubegate-in-cluster-envoy'),
       data: {
@@ -130,7 +133,7 @@ export class KubegateAgent extends Construct {
     // kubectl apply leaves the data the agent wrote: it was never in the applied manifest.
     new kplus.Secret(this, 'identity', { metadata: metadata(AGENT_IDENTITY_SECRET) });
     const joinToken = props.joinToken
-      ? new kplus.Secret(this, 'join-token', { metadata: metadata('kubegate-join-token'), stringData: { token: props.joinToken } })
+      ? new kplus.Secret(this, 'join-token', { metadata: metadata(AGENT_JOIN_TOKEN_SECRET), stringData: { token: props.joinToken } })
       : undefined;
 
     const state = kplus.Volume.fromEmptyDir(this, 'state', 'state');

@@ -31,7 +31,7 @@ fi
 
 # Compile only when a source changed since the last successful build.
 build_stamp=dist/.kubegate-build
-if [[ ! -f $build_stamp ]] || [[ -n $(find control-plane dev agent policies constructs bench test tsconfig.json package-lock.json -newer "$build_stamp" \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -n 1) ]]; then
+if [[ ! -f $build_stamp ]] || [[ -n $(find control-plane dev agent policies constructs stacks bench test tsconfig.json package-lock.json -newer "$build_stamp" \( -name '*.ts' -o -name '*.json' \) 2>/dev/null | head -n 1) ]]; then
   log "compiling TypeScript"
   npx --no-install tsc -p tsconfig.json >&2 || die "TypeScript compilation failed"
   touch "$build_stamp"

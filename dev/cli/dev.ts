@@ -1,5 +1,6 @@
 /**
- * `kubegate dev up|down|status|images`: the local stack, and kubegate's images. This file parses
+ * `kubegate dev up|down|status|images|pulumi-env`: the local stack, kubegate's images, and the
+ * environment of the toolchain's Pulumi CLI. This file parses
  * and checks the options, so that a mistake is named before anything is installed or started;
  * dev-up.ts, dev-down.ts, dev-status.ts and dev-images.ts do the work.
  */
@@ -15,9 +16,10 @@ import { up, type UpOptions } from './dev-up';
 import { down } from './dev-down';
 import { status } from './dev-status';
 import { images } from './dev-images';
+import { pulumiEnv } from './dev-pulumi-env';
 import { OUTPUT_OPTION, outputFormat } from '../../control-plane/cli/commands/output';
 
-const HELP = `Usage: kubegate dev <up|down|status|images> [options]
+const HELP = `Usage: kubegate dev <up|down|status|images|pulumi-env> [options]
 
   up      start a local kubegate: control plane, edge Envoy and local clusters, each behind
           a firewall (its own network namespace) and reached through the reverse tunnels
@@ -26,6 +28,11 @@ const HELP = `Usage: kubegate dev <up|down|status|images> [options]
   status  show whether a local stack runs and where (exit 1 when none does)
   images  build kubegate's images (controller, agent, envoy) from this checkout, without a
           Docker daemon, and push them to --registry; prints each image by digest
+  pulumi-env
+          print the shell exports that run the toolchain's Pulumi CLI offline against a
+          file:// backend in <state-dir>/pulumi (installing its Kubernetes provider there
+          once): eval "$(./kubegate dev pulumi-env)", then pulumi up; see README
+          "Roll out to a fleet"
 
 Options:
   --state-dir DIR   where the stack keeps certificates, logs and kubeconfigs
@@ -55,13 +62,13 @@ Options:
   --results FILE    (images) where to write the references, digests and contents
                     (default <state-dir>/images.json)
 
-'up' and 'images' install the toolchain first if it is missing (Envoy, etcd, Kubernetes,
+'up', 'images' and 'pulumi-env' install the toolchain first if it is missing (Envoy, etcd, Kubernetes,
 crane; several minutes the first time); nothing else does.
 `;
 
 export const devCommand = {
   summary: 'run a local kubegate stack (up, down, status), build the images (images)',
-  subcommands: ['up', 'down', 'status', 'images'],
+  subcommands: ['up', 'down', 'status', 'images', 'pulumi-env'],
   async run(args: string[]): Promise<number> {
     const { values, positionals } = parseOptions(
       args,
@@ -97,6 +104,7 @@ export const devCommand = {
       if (!/^[a-z0-9.-]+(:\d{1,5})?$/i.test(values.registry)) throw new UsageError(`--registry "${values.registry}" is not HOST or HOST:PORT`);
       return images(values.registry, path.resolve(values.results ?? path.join(stateDir, 'images.json')));
     }
+    if (sub === 'pulumi-env') return pulumiEnv(stateDir);
     const format = outputFormat(values.output, ['text', 'json']);
     const edgePort = values['edge-port'] === undefined ? 0 : Number(values['edge-port']);
     if (!Number.isInteger(edgePort) || edgePort < 0 || edgePort > 65535) throw new UsageError(`--edge-port "${values['edge-port']}" is not a TCP port`);
@@ -149,7 +157,7 @@ export const devCommand = {
       case 'status':
         return status(stateDir, format);
       default:
-        throw new UsageError(sub ? `unknown subcommand "${sub}"; use up, down, status or images` : 'say up, down, status or images; see --help');
+        throw new UsageError(sub ? `unknown subcommand "${sub}"; use up, down, status, images or pulumi-env` : 'say up, down, status, images or pulumi-env; see --help');
     }
   },
 };

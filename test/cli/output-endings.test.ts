@@ -139,6 +139,11 @@ test('every command and subcommand, with and without --help, ends its output wit
   await run('root', ['cluster', 'add', 'edge-new', '--label', 'env=dev', '--ttl', '10m']);
   await run('root', ['cluster', 'install-link', 'edge-new', '-o', 'json']);
   await run('root', ['cluster', 'add', 'edge-new'], 1);
+  await run('root', ['cluster', 'register', 'edge-hand', '--label', 'env=dev']);
+  await run('dana', ['cluster', 'show', 'edge-hand']);
+  await run('root', ['cluster', 'show', 'edge-hand', '-o', 'json']);
+  await run('root', ['cluster', 'remove', 'edge-hand']);
+  await run('root', ['cluster', 'remove', 'edge-hand'], 1);
   await run('dana', ['whoami']);
   await run('dana', ['whoami', '-o', 'json']);
 
@@ -153,6 +158,8 @@ test('every command and subcommand, with and without --help, ends its output wit
   await run(null, ['dev', 'down', '--state-dir', emptyState]);
   await run(null, ['dev', 'up', '--clusters', '0', '--state-dir', emptyState], 2);
   await run(null, ['dev', 'images'], 2);
+  // Installs the toolchain's Kubernetes provider into the empty state's PULUMI_HOME, then prints the exports.
+  expect(await run(null, ['dev', 'pulumi-env', '--state-dir', emptyState])).toMatch(/^export PULUMI_HOME=/m);
 
   const hubCa = path.join(h.dir, 'hub-ca.crt');
   fs.writeFileSync(hubCa, '-----BEGIN CERTIFICATE-----\nHUB-CA\n-----END CERTIFICATE-----\n');
