@@ -13,6 +13,7 @@ import type { KubeObject } from '../../agent/kubernetes/kube-objects';
 import { AGENT_JOIN_TOKEN_SECRET, KubegateAgent, type KubegateAgentProps } from '../../constructs/kubegate-agent';
 import { synthObjects } from '../../constructs/synth-objects';
 import { DEFAULT_USERS_NAMESPACE } from '../../agent/service-accounts/service-account-names';
+import { AGENT_IDENTITY_SECRET } from '../../agent/rbac/rbac-names';
 import { ClusterRegistration } from '../hub-api/hub-resources';
 import type { HubApiAccess } from '../hub-api/hub-api';
 import { agentLeftoversProvider, type AgentLeftoversInputs } from '../kube/agent-leftovers-provider';
@@ -63,6 +64,17 @@ export function agentObjects(args: ClusterAgentArgs, hubCaPem: string): { base: 
   return { base: kept.filter((o) => o.kind !== 'Deployment'), workload: kept.filter((o) => o.kind === 'Deployment') };
 }
 
+/**
+ * The agent keeps its certificate in its identity Secret, which the construct creates empty:
+ * what it writes there is its own, never drift for Pulumi to undo (which would replace the
+ * Secret and take the agent's identity with it).
+ */
+const agentOwnsItsIdentity: pulumi.ResourceTransform = ({ type, props, opts }) => {
+  const metadata = (props as { metadata?: { name?: unknown } }).metadata;
+  if (type !== 'kubernetes:core/v1:Secret' || metadata?.name !== AGENT_IDENTITY_SECRET) return undefined;
+  return { props, opts: pulumi.mergeOptions(opts, { ignoreChanges: ['data', 'stringData'] }) };
+};
+
 /** Deletes, when it is deleted, the bindings the agent made for users (agent-leftovers-provider.ts). */
 class AgentLeftovers extends pulumi.dynamic.Resource {
   constructor(name: string, args: { readonly [K in keyof AgentLeftoversInputs]: pulumi.Input<AgentLeftoversInputs[K]> }, opts: pulumi.CustomResourceOptions) {
@@ -97,7 +109,7 @@ export class ClusterAgent extends pulumi.ComponentResource {
       { parent: this, dependsOn: [this.registration] },
     );
     const objects = this.registration.hubCaPem.apply((pem) => agentObjects(args, pem));
-    const base = new k8s.yaml.v2.ConfigGroup(`${name}-base`, { objs: objects.apply((o) => o.base) }, { parent: this, provider: this.provider, dependsOn: [leftovers] });
+    const base = new k8s.yaml.v2.ConfigGroup(`${name}-base`, { objs: objects.apply((o) => o.base) }, { parent: this, provider: this.provider, dependsOn: [leftovers], transforms: [agentOwnsItsIdentity] });
     const joinToken = new k8s.core.v1.Secret(
       `${name}-join-token`,
       {
