@@ -85,7 +85,11 @@ describe('loadToolchain', () => {
   test('the installed toolchain matches the pinned versions and runs', async () => {
     const tools = loadToolchain();
     const v = pinnedVersions();
-    expect(tools.versions).toEqual({ envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION, kwok: v.KWOK_VERSION, crane: v.CRANE_VERSION, helm: v.HELM_VERSION, coredns: v.COREDNS_VERSION });
+    expect(tools.versions).toEqual({ envoy: v.ENVOY_VERSION, kubernetes: v.KUBERNETES_VERSION, etcd: v.ETCD_VERSION, kwok: v.KWOK_VERSION, crane: v.CRANE_VERSION, helm: v.HELM_VERSION, coredns: v.COREDNS_VERSION, pulumi: v.PULUMI_VERSION, pulumiKubernetes: v.PULUMI_KUBERNETES_VERSION });
+    // The Pulumi CLI says the version of the npm SDK it was built to match; its plugins sit beside it.
+    expect((await runCommand(tools.pulumi, ['version'], { env: { ...process.env, PULUMI_SKIP_UPDATE_CHECK: 'true' } })).stdout.trim()).toBe(`v${v.PULUMI_VERSION}`);
+    for (const plugin of [tools.pulumiLanguageNodejs, tools.pulumiDynamicProvider]) expect(path.dirname(plugin)).toBe(path.dirname(tools.pulumi));
+    expect(fs.statSync(tools.pulumiKubernetes).mode & 0o111).not.toBe(0);
     expect((await runCommand(tools.crane, ['version'])).stdout.trim()).toBe(`v${v.CRANE_VERSION}`);
     expect((await runCommand(tools.envoy, ['--version'])).stdout).toContain(`/${v.ENVOY_VERSION}/`);
     expect((await runCommand(tools.kubeApiserver, ['--version'])).stdout.trim()).toBe(`Kubernetes v${v.KUBERNETES_VERSION}`);
