@@ -22,11 +22,13 @@ export interface Hello {
   managed_users?: string[];
 }
 export interface Heartbeat { sent_at_ms: string | number }
+export interface PodStatus { ready: boolean; tunnel_node: string; leaving: boolean }
 export interface CommandResult { command_id: string; ok: boolean; error?: string; impersonate_user?: string; duration_ms?: number }
 export type AgentMessage =
   | { message: 'hello'; hello: Hello }
   | { message: 'heartbeat'; heartbeat: Heartbeat }
-  | { message: 'result'; result: CommandResult };
+  | { message: 'result'; result: CommandResult }
+  | { message: 'status'; status: PodStatus };
 
 export interface ClusterRoleBindingSpec { cluster_role: string; namespaces?: string[] }
 export interface UserAccessSpec { user: string; cluster_roles?: ClusterRoleBindingSpec[] }

@@ -6,6 +6,15 @@
  * and bindings; later requests find it ready in memory and cost nothing. The roles a user holds
  * are compared on every request, so a policy change is applied by the next request at the
  * latest, and `rolesChanged` applies it at once for every user already known.
+ *
+ * A cluster may have several sessions open at once: an agent upgrade is a RollingUpdate with
+ * surge, so for a while two agent pods of the cluster (same certificate, different processes)
+ * are both connected, and the old one then leaves. Neither ends the other. Commands go to the
+ * newest session, the one that said hello last: in a rollout that is the pod that stays, and
+ * after a reconnect of one process it is the live stream, while the older one may be
+ * half-dead. An older session leaves when its stream ends or, if it stays half-open, when it
+ * falls silent (agent-service.ts). Touches go to every session, since each agent process
+ * keeps its own idle clock.
  */
 import type { Logger } from '../log/logger';
 import type { ClusterRoleGrant } from '../../policies/src/cluster-role-grant';
@@ -47,7 +56,8 @@ export function toUserAccess(user: string, roles: readonly ClusterRoleGrant[]): 
 }
 
 export class AgentHub {
-  private readonly sessions = new Map<string, AgentSession>();
+  /** Each cluster's sessions in the order they were attached; the newest last. */
+  private readonly sessions = new Map<string, AgentSession[]>();
   private readonly known = new Map<string, KnownAccess>();
   private readonly inFlight = new Map<string, Promise<string>>();
   private readonly touched = new Map<string, Set<string>>();
@@ -61,30 +71,66 @@ export class AgentHub {
     this.touchTimer.unref();
   }
 
+  /** The cluster's newest open session: the one commands go to. */
   session(cluster: string): AgentSession | undefined {
-    const s = this.sessions.get(cluster);
-    return s?.open ? s : undefined;
+    return this.openSessions(cluster).at(-1);
   }
 
+  /** The cluster's open sessions, oldest first. */
+  private openSessions(cluster: string): AgentSession[] {
+    return (this.sessions.get(cluster) ?? []).filter((s) => s.open);
+  }
+
+  /**
+   * Which tunnels the edge should send the cluster's next request to: the Envoy node of the
+   * newest connected pod that is ready, so a pod that is leaving (or not ready yet) gets no new
+   * request. Undefined when no connected agent says (agents that predate PodStatus, or none
+   * ready): the edge then picks among all of the cluster's tunnels.
+   */
+  tunnelNode(cluster: string): string | undefined {
+    const ready = this.openSessions(cluster).filter((s) => s.podStatus?.ready && !s.podStatus.leaving && s.podStatus.tunnel_node);
+    return ready.at(-1)?.podStatus?.tunnel_node;
+  }
+
+  /** How many of the cluster's agents are connected here (two while a rolling update overlaps them). */
+  sessionCount(cluster: string): number {
+    return this.openSessions(cluster).length;
+  }
+
+  /** Every open session of every cluster. */
+  private allOpenSessions(): AgentSession[] {
+    return [...this.sessions.values()].flat().filter((s) => s.open);
+  }
+
+  /** Each cluster with at least one open session, once, sorted. */
   connectedClusters(): string[] {
-    return [...this.sessions.values()].filter((s) => s.open).map((s) => s.cluster).sort();
+    return [...this.sessions.keys()].filter((cluster) => this.session(cluster)).sort();
   }
 
-  /** A new session replaces any older one of the same cluster (the agent reconnected). */
+  /**
+   * Adds a session beside any others of its cluster, as the newest. It ends none of them: in a
+   * rolling update the older pod is still serving until it leaves by itself.
+   */
   attach(session: AgentSession): void {
-    const previous = this.sessions.get(session.cluster);
-    this.sessions.set(session.cluster, session);
-    if (previous && previous !== session) previous.end();
+    const sessions = this.sessions.get(session.cluster) ?? [];
+    if (!sessions.includes(session)) sessions.push(session);
+    this.sessions.set(session.cluster, sessions);
     this.lastSeen.set(session.cluster, this.props.clock());
     this.onSessionChange(session.cluster);
   }
 
+  /**
+   * Ends this one session and forgets it. The cluster stays connected while another of its
+   * sessions is open; the newest of those takes the commands.
+   */
   detach(session: AgentSession): void {
     session.end();
-    if (this.sessions.get(session.cluster) === session) {
-      this.sessions.delete(session.cluster);
-      this.onSessionChange(session.cluster);
-    }
+    const sessions = this.sessions.get(session.cluster);
+    const index = sessions?.indexOf(session) ?? -1;
+    if (!sessions || index < 0) return;
+    sessions.splice(index, 1);
+    if (sessions.length === 0) this.sessions.delete(session.cluster);
+    this.onSessionChange(session.cluster);
   }
 
   heartbeat(cluster: string, at: number): void {
@@ -97,7 +143,9 @@ export class AgentHub {
 
   /**
    * The Kubernetes user to impersonate for `user` in `cluster`, once their ServiceAccount exists
-   * with exactly `roles` bound. Concurrent first requests of one user share one command.
+   * with exactly `roles` bound. Concurrent first requests of one user share one command. What
+   * an older session prepared is asked of the newest one again (ensure is idempotent on the
+   * agent), and a command whose session ends under it is asked again of the newest left.
    */
   async ensureAccess(cluster: string, user: string, roles: readonly ClusterRoleGrant[]): Promise<string> {
     const session = this.session(cluster);
@@ -127,22 +175,29 @@ export class AgentHub {
         .finally(() => this.inFlight.delete(flightKey));
       this.inFlight.set(flightKey, flight);
     }
-    return flight;
+    return flight.catch((err: unknown) => {
+      // The session left while it worked (the older pod of a rolling update): another is open.
+      if (session.open || !this.session(cluster)) throw err;
+      return this.ensureAccess(cluster, user, roles);
+    });
   }
 
   /**
    * After a policy change: every known user whose roles in a cluster changed gets their
    * bindings updated now, not at their next request. `rolesOf` returns undefined for a user
-   * who lost all access there (their ServiceAccount is removed).
+   * who lost all access there (their ServiceAccount is removed). The commands go to the
+   * cluster's newest session, whichever session prepared the user: the ServiceAccounts live in
+   * the cluster, not in one agent process.
    */
   rolesChanged(rolesOf: (cluster: string, user: string) => readonly ClusterRoleGrant[] | undefined): void {
     for (const [key, known] of this.known) {
       const [cluster, user] = key.split('\u0000') as [string, string];
-      if (!known.session.open) continue;
+      const session = this.session(cluster);
+      if (!session) continue;
       const roles = rolesOf(cluster, user);
       if (roles === undefined) {
         this.known.delete(key);
-        known.session
+        session
           .command((command_id) => ({ message: 'remove', remove: { command_id, user } }), `remove the ServiceAccount of "${user}"`, DEFAULT_ENSURE_TIMEOUT_MS)
           .catch((err: Error) => this.props.logger.warn('could not remove a ServiceAccount after a policy change', { cluster, user, error: err.message }));
         continue;
@@ -170,20 +225,20 @@ export class AgentHub {
   }
 
   /**
-   * After a policy change: each connected agent whose cluster's idle period changed is told the
-   * new one now (a settings message), not when it next reconnects; the others hear nothing.
-   * @returns the clusters whose agents were told
+   * After a policy change: each connected agent (every open session) whose cluster's idle
+   * period changed is told the new one now (a settings message), not when it next reconnects;
+   * the others hear nothing.
+   * @returns the clusters whose agents were told, each once
    */
   idleTimeoutsChanged(idleSecondsOf: (session: AgentSession) => number): string[] {
-    const told: string[] = [];
-    for (const session of this.sessions.values()) {
-      if (!session.open) continue;
+    const told = new Set<string>();
+    for (const session of this.allOpenSessions()) {
       const seconds = idleSecondsOf(session);
       if (!session.updateIdleTimeout(seconds)) continue;
-      told.push(session.cluster);
-      this.props.logger.info('agent told a new ServiceAccount idle period', { cluster: session.cluster, idleTimeoutSeconds: seconds });
+      told.add(session.cluster);
+      this.props.logger.info('agent told a new ServiceAccount idle period', { cluster: session.cluster, session: session.id, idleTimeoutSeconds: seconds });
     }
-    return told;
+    return [...told];
   }
 
   /** Notes a request, so the agent does not remove the user's ServiceAccount as idle. */
@@ -193,12 +248,17 @@ export class AgentHub {
     users.add(user);
   }
 
+  /**
+   * Reports the users touched since the last flush to every open session of their cluster:
+   * each agent process keeps its own idle clock, and an older pod still running beside a newer
+   * one must not remove a ServiceAccount as idle while it is in use.
+   */
   flushTouches(): void {
     const at = this.props.clock();
     for (const [cluster, users] of this.touched) {
-      const session = this.session(cluster);
-      if (!session || users.size === 0) continue;
-      session.send({ message: 'touch', touch: { users: [...users], at_ms: String(at) } });
+      const sessions = this.openSessions(cluster);
+      if (sessions.length === 0 || users.size === 0) continue;
+      for (const session of sessions) session.send({ message: 'touch', touch: { users: [...users], at_ms: String(at) } });
       users.clear();
     }
   }
@@ -239,8 +299,9 @@ export class AgentHub {
   }
 
   /**
-   * Ends the session of an agent its cluster's registration no longer admits, telling the
-   * agent why; it reconnects, and is refused at its hello for the same reason.
+   * Ends this session of an agent its cluster's registration no longer admits, telling the
+   * agent why; it reconnects, and is refused at its hello for the same reason. Other sessions
+   * of the cluster are judged each by their own certificate (followRegistrations).
    */
   refuse(session: AgentSession, refusal: AgentError): void {
     if (!session.open) return;
@@ -250,16 +311,15 @@ export class AgentHub {
   }
 
   /**
-   * After a store change: every connected agent whose cluster is no longer registered (or was
-   * registered again since its certificate was issued) is refused, and the others take the
-   * cluster's labels as the store now has them.
+   * After a store change: every open session whose cluster is no longer registered (or was
+   * registered again since that session's certificate was issued) is refused, and the others
+   * take the cluster's labels as the store now has them.
    * @returns whether any connected agent's labels changed (their idle period may have)
    */
   followRegistrations(records: readonly ClusterRecord[]): boolean {
     const byName = new Map(records.map((r) => [r.name, r]));
     let relabelled = false;
-    for (const session of [...this.sessions.values()]) {
-      if (!session.open) continue;
+    for (const session of this.allOpenSessions()) {
       const record = byName.get(session.cluster);
       const refusal = registrationRefusal(session.cluster, record, session.certifiedAt);
       if (refusal) {
@@ -272,9 +332,10 @@ export class AgentHub {
     return relabelled;
   }
 
+  /** Ends every session of every cluster. */
   close(): void {
     clearInterval(this.touchTimer);
-    for (const s of this.sessions.values()) s.end();
+    for (const s of [...this.sessions.values()].flat()) s.end();
     this.sessions.clear();
   }
 }

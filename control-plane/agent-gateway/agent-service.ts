@@ -16,6 +16,7 @@ import type { AgentHub } from './agent-hub';
 import { hashJoinSecret, parseJoinToken, MalformedJoinTokenError } from './join-token';
 import { AgentError, ClusterNotRegisteredError } from './agent-errors';
 import { certifiedAt, registrationRefusal } from './agent-registration';
+import { AGENT_SILENCE_MS } from './agent-silence';
 
 export interface AgentServiceProps {
   readonly store: Store;
@@ -31,6 +32,11 @@ export interface AgentServiceProps {
   readonly idleTimeoutSeconds: (cluster: string, labels: Readonly<Record<string, string>>) => number;
   /** @default 10 */
   readonly heartbeatIntervalSeconds?: number;
+  /**
+   * How long a connected agent may stay silent (no heartbeat nor any other message) before its
+   * session is ended. @default AGENT_SILENCE_MS, or three heartbeat intervals if that is longer
+   */
+  readonly silenceMs?: number;
   /** How long an agent may take to say hello after connecting. @default 10000 */
   readonly helloTimeoutMs?: number;
 }
@@ -62,6 +68,8 @@ function notAfterOf(certPem: string): number {
 
 export function addAgentService(server: grpc.Server, props: AgentServiceProps): void {
   const { logger, hub } = props;
+  const heartbeatSeconds = props.heartbeatIntervalSeconds ?? 10;
+  const silenceMs = props.silenceMs ?? Math.max(AGENT_SILENCE_MS, 3 * heartbeatSeconds * 1000);
   let sessions = 0;
   const fail = (callback: grpc.sendUnaryData<CertificateResponse>, code: grpc.status, details: string) => callback({ code, details });
 
@@ -138,8 +146,13 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
       const helloTimer = setTimeout(() => {
         if (!session) call.emit('error', { code: grpc.status.DEADLINE_EXCEEDED, details: 'no hello within the time allowed' });
       }, props.helloTimeoutMs ?? 10_000);
+      // A cluster may hold several sessions (hub: a rolling update), so a newer one no longer
+      // ends an older one. A stream left half-open (its agent reconnected over a new connection,
+      // or vanished) is ended here once it falls silent, restarted by every message it sends.
+      let silence: NodeJS.Timeout | undefined;
       const end = (why: string) => {
         clearTimeout(helloTimer);
+        clearTimeout(silence);
         if (!session) return;
         logger.info('agent disconnected', { cluster: session.cluster, session: id, why });
         hub.detach(session);
@@ -163,7 +176,9 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
             .then(() => {
               if (!s.open) return;
               hub.attach(s);
-              s.welcome(props.idleTimeoutSeconds(s.cluster, s.labels), props.heartbeatIntervalSeconds ?? 10);
+              s.welcome(props.idleTimeoutSeconds(s.cluster, s.labels), heartbeatSeconds);
+              silence = setTimeout(() => end(`silent for ${silenceMs} ms`), silenceMs);
+              silence.unref();
               logger.info('agent connected', { cluster: s.cluster, session: id, kubernetesVersion: s.hello.kubernetes_version, agentVersion: s.hello.agent_version });
             })
             .catch((err: Error) => {
@@ -177,6 +192,8 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
             });
           return;
         }
+        if (!session.open) return;
+        silence?.refresh();
         if (message.message === 'heartbeat') {
           const at = props.clock();
           const s = session;
@@ -188,6 +205,10 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
           });
         } else if (message.message === 'result') {
           if (!session.result(message.result)) logger.debug('result for an unknown or timed-out command', { cluster: session.cluster, command: message.result.command_id });
+        } else if (message.message === 'status') {
+          const { ready, tunnel_node, leaving } = message.status;
+          session.podStatus = { ready: Boolean(ready), tunnel_node: tunnel_node ?? '', leaving: Boolean(leaving) };
+          logger.info('agent pod status', { cluster: session.cluster, session: id, ready: Boolean(ready), tunnelNode: tunnel_node, leaving: Boolean(leaving) });
         }
       });
       call.on('end', () => {

@@ -4,7 +4,7 @@
  * user's first request never waits on an agent that is gone.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { AgentMessage, ControlMessage, Hello, CommandResult } from '../../agent/protocol/agent-protocol';
+import type { AgentMessage, ControlMessage, Hello, CommandResult, PodStatus } from '../../agent/protocol/agent-protocol';
 import { AgentCommandFailedError, AgentTimeoutError, ClusterDisconnectedError, type AgentError } from './agent-errors';
 
 export type ConnectCall = grpc.ServerDuplexStream<AgentMessage, ControlMessage>;
@@ -26,6 +26,8 @@ export class AgentSession {
    * own (then those, kept current as they change); ClusterSettings select the idle period by them.
    */
   labels: Readonly<Record<string, string>>;
+  /** What the agent last said of its pod (agents that predate PodStatus say nothing). */
+  podStatus: PodStatus | undefined;
 
   constructor(
     readonly id: number,

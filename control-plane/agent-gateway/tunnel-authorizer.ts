@@ -44,7 +44,8 @@ export class TunnelAuthorizer implements Authorizer {
       const roles = this.props.rolesOf(identity.user, identity.groups, cluster);
       const impersonate = await this.props.hub.ensureAccess(cluster, identity.user, roles);
       const token = await this.props.signer.sign({ cluster, user: identity.user, impersonate, requestId: request.requestId }, this.props.clock());
-      return { ...decision, upstreamAssertion: { token, impersonate } };
+      const tunnelNode = this.props.hub.tunnelNode(cluster);
+      return { ...decision, upstreamAssertion: { token, impersonate }, ...(tunnelNode && { tunnelNode }) };
     } catch (err) {
       if (err instanceof ClusterDisconnectedError && (await this.heardElsewhere(cluster))) throw new DecidedElsewhereError(cluster);
       const message = err instanceof AgentError ? err.message : `kubegate: cluster "${cluster}" cannot be reached now`;

@@ -82,6 +82,9 @@ export function decisionMetadata(decision: Decision): Record<string, string | st
     user: decision.identity?.user ?? '',
     groups: [...(decision.identity?.groups ?? [])],
     cluster: decision.cluster ?? '',
+    // What the edge's tunnel clusters look tunnels up by (host_id_format): a node id picks that
+    // pod's tunnels, the cluster's name any of the cluster's.
+    tunnel: (decision.allowed && decision.tunnelNode) || (decision.cluster ?? ''),
     decision: decision.allowed ? 'allow' : 'deny',
     reason: decision.reason,
     verb: attrs?.verb ?? '',

@@ -63,6 +63,11 @@ export type Decision =
        */
       readonly upstreamAssertion?: { readonly token: string; readonly impersonate: string };
       /**
+       * For a cluster behind a tunnel: the in-cluster Envoy node whose tunnels carry this request
+       * (the newest ready agent pod's), when the agents say; otherwise any of the cluster's.
+       */
+      readonly tunnelNode?: string;
+      /**
        * The request came in on the edge's shared users' chain (no user's TLS server name:
        * `kubectl --server`, a client that overrides the host), which must be drained too when
        * this user's open streams have to close.

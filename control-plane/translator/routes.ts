@@ -12,11 +12,25 @@ import { selfReviewRoutes } from './self-review-route';
  * Before each cluster's routes, one for the self reviews (`kubectl auth can-i`, `whoami`) with
  * the answer-rewriting filter on: same upstream, same decision, truthful answer.
  */
+/**
+ * A request that never reached the cluster is tried again, on another tunnel. While an agent pod
+ * hands over to the next (a rolling update), the edge's per-worker pick of a tunnel can land on
+ * the leaving pod's node after its last idle tunnel went (Envoy counts that as a connect
+ * failure), or on a tunnel that is draining (its stream refused). Only failures that prove
+ * nothing was sent upstream are retried, so a create is never made twice; a reset after the
+ * request went out is the client's to judge, as without kubegate.
+ */
+const TUNNEL_RETRY_POLICY = {
+  retry_on: 'connect-failure,refused-stream,reset-before-request',
+  num_retries: { value: 5 },
+  retry_back_off: { base_interval: { nanos: 25e6 }, max_interval: { nanos: 250e6 } },
+};
+
 export function translateRoutes(input: TranslatorInput): object[] {
   const routes: object[] = [];
   for (const cluster of input.clusters) {
     const target = isTunnelCluster(cluster) ? tunnelClusterName(cluster.name) : upstreamClusterName(cluster.name);
-    const action = { cluster: target, timeout: { seconds: 0 } };
+    const action = { cluster: target, timeout: { seconds: 0 }, ...(isTunnelCluster(cluster) && { retry_policy: TUNNEL_RETRY_POLICY }) };
     routes.push(...selfReviewRoutes(cluster.name, target));
     routes.push({
       name: `cluster/${cluster.name}`,

@@ -2,9 +2,10 @@
  * The edge's side of a cluster behind a firewall: an Envoy cluster whose "connections" are the
  * reverse tunnels the cluster's in-cluster Envoy opened to the edge's tunnel listener.
  *
- * - The tunnel is chosen by the authorization decision: ext_authz writes the decided cluster
- *   into dynamic metadata, and `host_id_format` reads it there. A client header has no say,
- *   and a request without a decision finds no tunnel (503).
+ * - The tunnel is chosen by the authorization decision: ext_authz writes into dynamic metadata
+ *   the decided cluster, or the node of the cluster's newest ready agent pod (during a rolling
+ *   update the leaving pod gets no new request), and `host_id_format` reads it there. A client
+ *   header has no say, and a request without a decision finds no tunnel (503).
  * - Tenant isolation scopes the lookup to this cluster's own tunnels, so an agent cannot capture
  *   another cluster's traffic by picking the node id it registers under.
  * - The tunnel handshake's TLS ends once the tunnel is registered (Envoy hands over the raw
@@ -27,7 +28,7 @@ export function tunnelCluster(cluster: TunnelCluster): object {
       typed_config: {
         '@type': typeUrl('envoy.extensions.clusters.reverse_connection.v3.ReverseConnectionClusterConfig'),
         cleanup_interval: { seconds: 60 },
-        host_id_format: `%DYNAMIC_METADATA(${AUTHZ_METADATA_NAMESPACE_NAME}:cluster)%`,
+        host_id_format: `%DYNAMIC_METADATA(${AUTHZ_METADATA_NAMESPACE_NAME}:tunnel)%`,
         tenant_id_format: cluster.name,
       },
     },

@@ -48,3 +48,10 @@ test('what the store said is asked once a second per cluster', async () => {
   await expect(a.decide(request)).rejects.toBeInstanceOf(DecidedElsewhereError);
   expect(asked).toBe(2);
 });
+
+test("an allow names the newest ready pod's node for the edge's tunnel pick, when the hub knows one", async () => {
+  const hubWith = (node: string | undefined) => ({ ensureAccess: async () => 'system:serviceaccount:kubegate-users:alice', tunnelNode: () => node }) as unknown as AgentHub;
+  const make = (hub: AgentHub) => new TunnelAuthorizer({ inner: allow, hub, signer, isTunnelCluster: () => true, rolesOf: () => [], clock: () => 0 });
+  expect(await make(hubWith('edge-a.pod-2')).decide(request)).toMatchObject({ allowed: true, cluster: 'edge-a', tunnelNode: 'edge-a.pod-2' });
+  expect(await make(hubWith(undefined)).decide(request)).not.toHaveProperty('tunnelNode');
+});

@@ -37,6 +37,10 @@ const decisions: [string, Decision][] = [
     'allow through a tunnel',
     { allowed: true, identity: { user: 'carol', groups: ['a', 'b', 'c'] }, cluster: 'far', reason: 'ok', upstreamAssertion: { token: `eyJ.${long(900)}.sig`, impersonate: 'system:serviceaccount:kubegate-users:carol' } },
   ],
+  [
+    "allow through a tunnel, to one pod's node",
+    { allowed: true, identity: { user: 'dan', groups: [] }, cluster: 'far', reason: 'ok', upstreamAssertion: { token: 'eyJ.a.sig', impersonate: 'system:serviceaccount:kubegate-users:dan' }, tunnelNode: 'far.kubegate-agent-7f9c-x2' },
+  ],
   ['allow with long and non-ASCII text', { allowed: true, identity: { user: 'zoë-🦊', groups: [long(39), long(40), long(127), long(128), long(20_000)] }, cluster: 'ä', reason: `é${long(200)}😀` }],
   ['deny 400', { allowed: false, httpStatus: 400, message: 'kubegate: refused a malformed request path: x', reason: 'bad-request-path:dot-segment', identity: { user: 'alice', groups: ['dev'] } }],
   ['deny 401 without identity', { allowed: false, httpStatus: 401, message: 'kubegate: a client certificate is required', reason: 'no-identity' }],
@@ -67,6 +71,14 @@ test('the answer decodes to the decision, with identity headers and metadata', (
   ]);
   expect(decoded.ok_response.headers_to_remove).toEqual(['impersonate-extra-x']);
   expect(fromStruct(decoded.dynamic_metadata)).toMatchObject({ user: 'alice', groups: ['dev', 'ops'], resource: 'pods/log', decision: 'allow' });
+});
+
+test("the edge looks the tunnel up by the pod's node when the decision names one, else by the cluster", () => {
+  const metadataOf = (decision: Decision) => fromStruct((responseType.toObject(responseType.decode(encodeCheckResponseFrame(decision, request()).subarray(5))) as any).dynamic_metadata);
+  expect(metadataOf(decisions.find(([name]) => name.includes("one pod's node"))![1])).toMatchObject({ cluster: 'far', tunnel: 'far.kubegate-agent-7f9c-x2' });
+  expect(metadataOf(decisions.find(([name]) => name === 'allow through a tunnel')![1])).toMatchObject({ cluster: 'far', tunnel: 'far' });
+  // A refusal never points at a pod.
+  expect(metadataOf(decisions.find(([name]) => name === 'deny 404')![1])).toMatchObject({ cluster: 'nope', tunnel: 'nope' });
 });
 
 test('answers do not share memory: a later answer leaves an earlier one as it was', () => {
