@@ -2,7 +2,8 @@
 /**
  * kubegate-agent: the relay agent as a process (a pod in a real cluster; a process inside a
  * firewalled site in the local stack). Exits 2 on bad flags, 1 when it cannot start, and stops
- * cleanly (flushing ServiceAccount last-use times) on SIGTERM or SIGINT.
+ * cleanly on SIGTERM or SIGINT: its in-cluster Envoy drained first (when it knows it), then
+ * ServiceAccount last-use times flushed.
  */
 import { createAgentLogger } from './log/agent-logger';
 import { startAgent, type RunningAgent } from './runtime/agent';
@@ -35,7 +36,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal });
-    agent.stop().then(
+    // Drain first: the requests on this pod's tunnels finish while the next pod takes new ones.
+    agent
+      .drain()
+      .then(() => agent.stop())
+      .then(
       () => process.exit(0),
       (err: Error) => {
         log.error('stop failed', { error: err });

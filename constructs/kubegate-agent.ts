@@ -10,7 +10,7 @@
  * Props are checked by one JSON Schema (ajv) before anything is built, every problem named.
  */
 import { Construct } from 'constructs';
-import { ApiObject, JsonPatch, Size } from 'cdk8s';
+import { ApiObject, Duration, JsonPatch, Size } from 'cdk8s';
 import * as kplus from 'cdk8s-plus-27';
 import { inClusterEnvoyBootstrap } from '../agent/runtime/in-cluster-envoy-bootstrap';
 import { secretsDirectoryOf } from '../agent/runtime/agent';
@@ -90,6 +90,10 @@ const HUB_CA_DIR = '/etc/kubegate/hub-ca';
 const ENVOY_CONFIG_DIR = '/etc/kubegate/envoy';
 const JOIN_TOKEN_DIR = '/etc/kubegate/join-token';
 const NON_ROOT_UID = 65532;
+/** The agent's /healthz and /readyz, on the pod's address for the kubelet's probes. */
+const AGENT_HEALTH_PORT = 8081;
+/** How long a stopping agent pod waits for the requests on its Envoy's tunnels. */
+const AGENT_DRAIN_SECONDS = 20;
 /** The ConfigMap holding the hub's CA (key ca.crt) and the Secret holding the join token (key token), in the agent's namespace. */
 export const AGENT_HUB_CA_CONFIG_MAP = 'kubegate-hub-ca';
 export const AGENT_JOIN_TOKEN_SECRET = 'kubegate-join-token';
@@ -111,15 +115,17 @@ export class KubegateAgent extends Construct {
     const metadata = (name: string) => ({ name, namespace, labels: { 'app.kubernetes.io/part-of': 'kubegate', 'app.kubernetes.io/component': 'agent', 'kubegate.io/cluster': props.cluster } });
     const [host, port] = splitHostPort(props.hubAgentEndpoint);
 
+    const envoyAdminPort = props.envoyAdminPort ?? 9901;
     const hubCa = new kplus.ConfigMap(this, 'hub-ca', { metadata: metadata(AGENT_HUB_CA_CONFIG_MAP), data: { 'ca.crt': props.hubCaPem } });
     const envoyConfig = new kplus.ConfigMap(this, 'envoy-config', {
       metadata: metadata('kubegate-in-cluster-envoy'),
       data: {
         'bootstrap.json': JSON.stringify(
           inClusterEnvoyBootstrap({
+            // Replaced by --service-node with the pod's own (below); this one names no pod.
             nodeId: `${props.cluster}-envoy`,
             cluster: props.cluster,
-            adminPort: props.envoyAdminPort ?? 9901,
+            adminPort: envoyAdminPort,
             controlPlane: { host, port },
             controlPlaneCaFile: `${HUB_CA_DIR}/ca.crt`,
             secretsDirectory: secretsDirectoryOf(STATE_DIR),
@@ -145,8 +151,13 @@ export class KubegateAgent extends Construct {
     this.deployment = new kplus.Deployment(this, 'deployment', {
       metadata: metadata('kubegate-agent'),
       replicas: 1,
-      // One agent per cluster at a time: two would race for the same identity and sessions.
-      strategy: kplus.DeploymentStrategy.recreate(),
+      // An upgrade starts the new pod first and removes the old one only once the new one is
+      // ready (its session is open and its Envoy holds tunnels), so the cluster always has a
+      // path. For those seconds both pods serve: they share the identity Secret, the hub keeps
+      // both sessions and the edge both pods' tunnels (each Envoy has its pod's node id).
+      strategy: kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.absolute(1), maxUnavailable: kplus.PercentOrAbsolute.absolute(0) }),
+      // The agent's drain (AGENT_DRAIN_SECONDS) and the Envoy's wait for it fit well inside.
+      terminationGracePeriod: Duration.seconds(AGENT_DRAIN_SECONDS + 20),
       serviceAccount: kplus.ServiceAccount.fromServiceAccountName(this, 'agent-identity-ref', AGENT_SERVICE_ACCOUNT, { namespaceName: namespace }),
       // The agent talks to kube-apiserver with its ServiceAccount's token.
       automountServiceAccountToken: true,
@@ -165,7 +176,14 @@ export class KubegateAgent extends Construct {
             '--identity-secret', `${namespace}/${AGENT_IDENTITY_SECRET}`,
             ...(joinToken ? ['--join-token-file', `${JOIN_TOKEN_DIR}/token`] : []),
             ...[...new Set(props.allowedClusterRoles)].sort().flatMap((role) => ['--allowed-cluster-role', role]),
+            '--envoy-admin', `127.0.0.1:${envoyAdminPort}`,
+            '--drain-timeout-seconds', String(AGENT_DRAIN_SECONDS),
+            '--health-address', `0.0.0.0:${AGENT_HEALTH_PORT}`,
           ],
+          ports: [{ name: 'health', number: AGENT_HEALTH_PORT }],
+          // Ready once its session is open and its Envoy holds tunnels: only then does an
+          // upgrade remove the old pod.
+          readiness: kplus.Probe.fromHttpGet('/readyz', { port: AGENT_HEALTH_PORT, periodSeconds: Duration.seconds(2), failureThreshold: 2, timeoutSeconds: Duration.seconds(3) }),
           securityContext: locked,
           resources: { cpu: { request: kplus.Cpu.millis(20), limit: kplus.Cpu.millis(500) }, memory: { request: Size.mebibytes(64), limit: Size.mebibytes(256) } },
           volumeMounts: [
@@ -177,7 +195,20 @@ export class KubegateAgent extends Construct {
         {
           name: 'envoy',
           image: props.images.envoy,
-          args: ['-c', `${ENVOY_CONFIG_DIR}/bootstrap.json`, '--log-format', '%Y-%m-%dT%T.%eZ %l [%n] %v'],
+          args: [
+            '-c', `${ENVOY_CONFIG_DIR}/bootstrap.json`,
+            // Each pod's Envoy is its own node at the hub (two run during an upgrade).
+            '--service-node', `${props.cluster}.$(POD_NAME)`,
+            // A drain (the agent's, when the pod stops) tells the edge at once, on every tunnel,
+            // to send new requests elsewhere; what is in flight may take its time to finish.
+            '--drain-strategy', 'immediate',
+            '--drain-time-s', '600',
+            '--log-format', '%Y-%m-%dT%T.%eZ %l [%n] %v',
+          ],
+          envVariables: { POD_NAME: kplus.EnvValue.fromFieldRef(kplus.EnvFieldPaths.POD_NAME) },
+          // The Envoy outlives the agent's drain of it: the kubelet stops it only once the agent
+          // (stopped at once, draining it over the pod's loopback) says the drain is over.
+          lifecycle: { preStop: kplus.Handler.fromHttpGet('/drained', { port: AGENT_HEALTH_PORT }) },
           securityContext: locked,
           resources: { cpu: { request: kplus.Cpu.millis(50), limit: kplus.Cpu.units(1) }, memory: { request: Size.mebibytes(64), limit: Size.mebibytes(512) } },
           // No probe: the admin port listens on the pod's loopback only, out of the kubelet's
@@ -198,6 +229,7 @@ export class KubegateAgent extends Construct {
       pod.addJsonPatch(JsonPatch.add(`/spec/template/spec/containers/${i}/securityContext/capabilities`, { drop: ['ALL'] }));
       pod.addJsonPatch(JsonPatch.replace(`/spec/template/spec/containers/${i}/imagePullPolicy`, 'IfNotPresent'));
     }
+
   }
 }
 

@@ -72,3 +72,10 @@ export const NODE_METADATA_CLUSTER = 'kubegate_cluster';
  * exec or port-forward of every user of a cluster is one stream on its few tunnels.
  */
 export const TUNNEL_MAX_CONCURRENT_STREAMS = 65_536;
+
+/**
+ * The stat prefix of the in-cluster Envoy's tunnel listener: the agent reads
+ * `http.<prefix>.downstream_cx_active` (tunnels held) and `...downstream_rq_active` (requests in
+ * flight) from its Envoy's admin interface to tell readiness and when a drain is done.
+ */
+export const TUNNEL_STAT_PREFIX = 'tunnel';

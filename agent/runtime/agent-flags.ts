@@ -38,6 +38,11 @@ in-cluster Envoy's secrets and the per-user ServiceAccounts of this cluster.
                                  (default ${IN_CLUSTER_CREDENTIALS_DIR}/token)
   --allowed-cluster-role NAME    a ClusterRole the cluster admin lets kubegate bind (repeatable;
                                  none given: the cluster's RBAC alone decides)
+  --envoy-admin HOST:PORT        the in-cluster Envoy's admin interface (the pod's loopback):
+                                 readiness waits for its tunnels, and on SIGTERM the agent drains it
+                                 so requests in flight finish while another pod takes new ones
+  --drain-timeout-seconds N      how long that drain waits for requests in flight (default 20)
+  --health-address HOST:PORT     serve /healthz and /readyz here (e.g. 0.0.0.0:8081 for probes)
   --help                         this text`;
 
 export type ParsedAgentFlags = { readonly help: true } | { readonly help: false; readonly props: Omit<AgentProps, 'logger'> };
@@ -56,6 +61,9 @@ const OPTIONS = {
   'kube-ca-file': SINGLE,
   'kube-token-file': SINGLE,
   'allowed-cluster-role': REPEATABLE,
+  'envoy-admin': SINGLE,
+  'drain-timeout-seconds': SINGLE,
+  'health-address': SINGLE,
   help: { type: 'boolean', short: 'h' },
 } as const;
 
@@ -89,6 +97,13 @@ export const AGENT_FLAGS_SCHEMA = {
     'kube-ca-file': { type: 'string' },
     'kube-token-file': { type: 'string' },
     'allowed-cluster-role': { type: 'array', items: { type: 'string' } },
+    'envoy-admin': { type: 'string', pattern: HOST_PORT, problems: { pattern: '--envoy-admin "{text}" must be HOST:PORT' } },
+    'drain-timeout-seconds': {
+      type: 'string',
+      pattern: '^(0|[1-9]\\d{0,3})$',
+      problems: { pattern: '--drain-timeout-seconds "{text}" must be a whole number of seconds from 0 to 9999' },
+    },
+    'health-address': { type: 'string', pattern: HOST_PORT, problems: { pattern: '--health-address "{text}" must be HOST:PORT' } },
   },
   required: ['cluster', 'control-plane', 'control-plane-ca-file'],
   additionalProperties: false,
@@ -108,6 +123,9 @@ interface AgentFlagValues {
   readonly 'kube-ca-file'?: string;
   readonly 'kube-token-file'?: string;
   readonly 'allowed-cluster-role'?: readonly string[];
+  readonly 'envoy-admin'?: string;
+  readonly 'drain-timeout-seconds'?: string;
+  readonly 'health-address'?: string;
 }
 
 /**
@@ -169,6 +187,7 @@ export function parseAgentFlags(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (!fs.existsSync(kubeTokenFile)) throw new AgentConfigError(`--kube-token-file ${kubeTokenFile} does not exist (outside a pod, give the agent's ServiceAccount token file)`);
 
   const allowed = flags['allowed-cluster-role'];
+  const health = flags['health-address'];
   return {
     help: false,
     props: {
@@ -179,6 +198,9 @@ export function parseAgentFlags(argv: readonly string[], env: NodeJS.ProcessEnv 
       ...(joinToken ? { joinToken } : {}),
       kube: { server, caPem: kubeCaPem, credentials: { kind: 'token-file', path: kubeTokenFile } },
       ...(allowed ? { allowedClusterRoles: [...allowed] } : {}),
+      ...(flags['envoy-admin'] ? { envoyAdmin: flags['envoy-admin'] } : {}),
+      ...(flags['drain-timeout-seconds'] !== undefined ? { drainTimeoutMs: Number(flags['drain-timeout-seconds']) * 1000 } : {}),
+      ...(health ? { health: { host: health.slice(0, health.lastIndexOf(':')).replace(/^\[|\]$/g, ''), port: Number(health.slice(health.lastIndexOf(':') + 1)) } } : {}),
       ...(flags['identity-secret'] ? { identitySecret: { namespace: flags['identity-secret'].split('/')[0]!, name: flags['identity-secret'].split('/')[1]! } } : {}),
     },
   };

@@ -12,6 +12,8 @@ import { AgentIdentityStore, renewalDue, type AgentCertificate, type ControlPlan
 import { FileIdentityPersistence, SecretIdentityPersistence } from './identity-persistence';
 import { ControlSession } from './control-session';
 import { ProxyCredential } from './proxy-credential';
+import { drainLocalEnvoy, LocalEnvoy } from './local-envoy';
+import { startHealthServer, type HealthServer } from './health-server';
 import { CLUSTER_NAME } from '../protocol/identities';
 
 export const AGENT_VERSION = '0.1.0';
@@ -37,8 +39,21 @@ export interface AgentProps {
    * @default files under <stateDir>/identity
    */
   readonly identitySecret?: { readonly namespace: string; readonly name: string };
+  /**
+   * HOST:PORT of the in-cluster Envoy's admin interface (the pod's loopback): readiness waits for
+   * its tunnels, and a stopping agent drains it first. @default no Envoy beside the agent
+   */
+  readonly envoyAdmin?: string;
+  /** Where /healthz and /readyz are served. @default not served */
+  readonly health?: { readonly host: string; readonly port: number };
+  /** How long a stopping agent waits for the requests on its Envoy's tunnels. @default 20000 */
+  readonly drainTimeoutMs?: number;
   readonly logger: AgentLogger;
 }
+
+const DEFAULT_DRAIN_TIMEOUT_MS = 20_000;
+/** Between telling the hub this pod is leaving and draining its Envoy. */
+const LEAVE_NOTICE_MS = 1_500;
 
 /** Bad agent configuration, named before anything starts. */
 export class AgentConfigError extends Error {
@@ -53,6 +68,15 @@ export class RunningAgent {
   private timers: NodeJS.Timeout[] = [];
   private renewTimer?: NodeJS.Timeout;
   private idleMs = 8 * 3600 * 1000;
+  private draining = false;
+  private drainDone?: Promise<void>;
+  private drainStarted?: () => void;
+  private readonly drainBegun = new Promise<void>((resolve) => (this.drainStarted = resolve));
+  private readonly envoy: LocalEnvoy | undefined;
+  private statusTimer?: NodeJS.Timeout;
+  private tunnelNode?: string;
+  private lastStatus = '';
+  health?: HealthServer;
 
   constructor(
     readonly props: AgentProps,
@@ -62,7 +86,94 @@ export class RunningAgent {
     private readonly proxy: ProxyCredential,
     private readonly identities: AgentIdentityStore,
     private identity: AgentCertificate,
-  ) {}
+  ) {
+    this.envoy = props.envoyAdmin ? new LocalEnvoy(props.envoyAdmin) : undefined;
+  }
+
+  /** Why this agent cannot serve now (for /readyz), or undefined when it can. */
+  async notReadyBecause(): Promise<string | undefined> {
+    if (this.draining) return 'draining: the pod is stopping';
+    if (!this.session.connected) return 'no session with the control plane';
+    if (!this.envoy) return undefined;
+    try {
+      const { tunnels } = await this.envoy.tunnelStats();
+      return tunnels > 0 ? undefined : 'the in-cluster Envoy holds no tunnel to the edge yet';
+    } catch (err) {
+      return (err as Error).message;
+    }
+  }
+
+  /**
+   * Before the pod goes: readiness turns false, the in-cluster Envoy drains (the edge moves new
+   * requests to other tunnels) and the requests on its tunnels finish, up to the drain timeout.
+   * The session stays until stop(), so users' ServiceAccounts are still served meanwhile.
+   */
+  /**
+   * Tells the control plane, whenever it changes, whether this pod's Envoy holds tunnels and
+   * under which node id: the hub sends requests to the newest ready pod's tunnels only.
+   */
+  watchPodStatus(intervalMs = 1_000): void {
+    if (!this.envoy) return;
+    const check = async () => {
+      const envoy = this.envoy!;
+      try {
+        this.tunnelNode ??= await envoy.nodeId();
+        const ready = !this.draining && (await envoy.tunnelStats()).tunnels > 0;
+        this.sendStatus(ready, false);
+      } catch {
+        // The Envoy is not up yet (or restarting): not ready.
+        if (this.tunnelNode) this.sendStatus(false, this.draining);
+      }
+    };
+    void check();
+    this.statusTimer = setInterval(() => void check(), intervalMs);
+    this.statusTimer.unref();
+  }
+
+  private sendStatus(ready: boolean, leaving: boolean): void {
+    if (!this.tunnelNode) return;
+    const status = { ready, tunnel_node: this.tunnelNode, leaving };
+    const key = JSON.stringify(status);
+    if (key === this.lastStatus) return;
+    this.lastStatus = key;
+    this.session.sendStatus(status);
+    this.props.logger.info('pod status', { ...status });
+  }
+
+  drain(): Promise<void> {
+    this.draining = true;
+    if (this.statusTimer) clearInterval(this.statusTimer);
+    this.drainDone ??= this.drainEnvoy();
+    this.drainStarted?.();
+    return this.drainDone;
+  }
+
+  /** Resolves once a drain has begun and ended, or after maxMs (for the Envoy's preStop hook). */
+  async drained(maxMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<void>((resolve) => (timer = setTimeout(resolve, maxMs)));
+    await Promise.race([this.drainBegun.then(() => this.drainDone), deadline]);
+    clearTimeout(timer);
+  }
+
+  private async drainEnvoy(): Promise<void> {
+    if (!this.envoy) return;
+    const log = this.props.logger;
+    // First the hub stops sending new requests here (to the next pod's tunnels); the checks it
+    // is deciding meanwhile still name this pod, so they get a moment before the drain.
+    this.sendStatus(false, true);
+    if (this.session.connected) await new Promise((resolve) => setTimeout(resolve, LEAVE_NOTICE_MS));
+    try {
+      const outcome = await drainLocalEnvoy(this.envoy, { timeoutMs: this.drainTimeoutMs });
+      log.info('in-cluster Envoy drained', { ...outcome });
+    } catch (err) {
+      log.warn('could not drain the in-cluster Envoy', { error: (err as Error).message });
+    }
+  }
+
+  get drainTimeoutMs(): number {
+    return this.props.drainTimeoutMs ?? DEFAULT_DRAIN_TIMEOUT_MS;
+  }
 
   get secretsDirectory(): string {
     return secretsDirectoryOf(this.props.stateDir);
@@ -125,8 +236,10 @@ export class RunningAgent {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     if (this.renewTimer) clearTimeout(this.renewTimer);
+    if (this.statusTimer) clearInterval(this.statusTimer);
     this.session.stop();
     this.proxy.stop();
+    await this.health?.close();
     await this.accounts.flushLastUsed().catch(() => undefined);
     this.client.close();
   }
@@ -193,7 +306,19 @@ export async function startAgent(props: AgentProps): Promise<RunningAgent> {
     onSettings: (idleMs) => applyIdleTimeout(idleMs),
   });
   agent = new RunningAgent(props, client, accounts, session, proxy, identities, identity);
+  const running = agent;
+  if (props.health) {
+    running.health = await startHealthServer({
+      ...props.health,
+      notReadyBecause: () => running.notReadyBecause(),
+      drained: (maxMs) => running.drained(maxMs),
+      // The drain's own limit, and time for the pod's SIGTERM to reach the agent.
+      drainedMaxMs: running.drainTimeoutMs + 5_000,
+      logger: log.child('health'),
+    });
+  }
   agent.startHousekeeping();
   session.start();
+  agent.watchPodStatus();
   return agent;
 }

@@ -5,7 +5,7 @@
  * ServiceAccounts), so nothing is lost between sessions: each hello reports what exists.
  */
 import * as grpc from '@grpc/grpc-js';
-import type { AgentMessage, ControlMessage, Hello } from '../protocol/agent-protocol';
+import type { AgentMessage, ControlMessage, Hello, PodStatus } from '../protocol/agent-protocol';
 import type { AgentLogger } from '../log/agent-logger';
 import type { ServiceAccountManager } from '../service-accounts/service-account-manager';
 import { agentClient, type AgentCertificate, type ControlPlaneAddress } from './agent-identity';
@@ -34,6 +34,8 @@ export class ControlSession {
   private backoffMs: number;
   private retry?: NodeJS.Timeout;
   connected = false;
+  /** The pod's latest status, sent on every session (again after each reconnect). */
+  private status?: PodStatus;
 
   constructor(private readonly props: ControlSessionProps) {
     this.backoffMs = props.initialBackoffMs ?? 500;
@@ -41,6 +43,12 @@ export class ControlSession {
 
   start(): void {
     void this.connect();
+  }
+
+  /** Tells the control plane the pod's status now, and on every later session. */
+  sendStatus(status: PodStatus): void {
+    this.status = status;
+    if (this.connected) this.call?.write({ message: 'status', status });
   }
 
   /** Ends the current session so the next one uses a renewed certificate. */
@@ -97,6 +105,7 @@ export class ControlSession {
         if (this.heartbeat) clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => call.write({ message: 'heartbeat', heartbeat: { sent_at_ms: String(Date.now()) } }), every);
         this.props.onWelcome?.(message.welcome.idle_timeout_seconds * 1000);
+        if (this.status) call.write({ message: 'status', status: this.status });
         log.info('connected to the control plane', { idleTimeoutSeconds: message.welcome.idle_timeout_seconds });
         return;
       }

@@ -20,7 +20,7 @@ import { ADS_CONFIG_SOURCE, typeUrl } from '../translator/names';
 import { AGENT_ROUTES, AGENT_TUNNEL_LISTENER, APISERVER_CLUSTER, APISERVER_UPGRADE_CLUSTER, ASSERTION_PROVIDER, EDGE_CA_SECRET, EDGE_TUNNEL_CLUSTER } from './names';
 import { fileSecret } from './file-secrets';
 import { clusterAccessLog, clusterAccessLogOptions } from './cluster-access-log';
-import { AGENT_SECRET_FILES, ASSERTION_HEADER, ASSERTION_IMPERSONATE_CLAIM, ASSERTION_ISSUER, EDGE_IDENTITY_URI, TUNNEL_MAX_CONCURRENT_STREAMS } from '../../agent/protocol/identities';
+import { AGENT_SECRET_FILES, ASSERTION_HEADER, ASSERTION_IMPERSONATE_CLAIM, ASSERTION_ISSUER, EDGE_IDENTITY_URI, TUNNEL_MAX_CONCURRENT_STREAMS, TUNNEL_STAT_PREFIX } from '../../agent/protocol/identities';
 
 const DEFAULT_TUNNELS_PER_EDGE_HOST = 4;
 /** Headers that could carry an identity toward kube-apiserver; only this Envoy sets them. */
@@ -69,7 +69,7 @@ export function reverseTunnelListener(input: AgentTranslatorInput): object {
 function connectionManager(input: AgentTranslatorInput): object {
   return {
     '@type': typeUrl('envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager'),
-    stat_prefix: 'tunnel',
+    stat_prefix: TUNNEL_STAT_PREFIX,
     codec_type: 'HTTP2',
     http2_protocol_options: {
       // The edge forwards WebSocket and SPDY upgrades as extended CONNECT (RFC 8441); without

@@ -34,6 +34,7 @@ import { SYSTEM_NAMESPACE } from '../../agent/protocol/identities';
 import { controlPlaneCaFileOf, secretsDirectoryOf } from '../../agent/runtime/agent';
 import { inClusterEnvoyBootstrap } from '../../agent/runtime/in-cluster-envoy-bootstrap';
 import { compiledEntry } from '../toolchain/compiled-entry';
+import { SitePod, type SitePodOptions } from './site-pod';
 
 /** ClusterRoles a local cluster's admin lets kubegate bind. */
 export const LOCAL_ALLOWED_CLUSTER_ROLES = ['cluster-admin', 'admin', 'edit', 'view', 'kubegate-e2e-reader', 'kubegate-e2e-editor'];
@@ -165,38 +166,11 @@ export class TunnelSite {
     const dir = this.agentStateDir;
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
     await this.refreshAgentToken();
-    const caFile = path.join(dir, 'control-plane-ca.pem');
-    fs.writeFileSync(caFile, this.props.controlPlane.caPem);
-    const kubeCaFile = path.join(dir, 'kube-ca.pem');
-    fs.writeFileSync(kubeCaFile, this.cluster.caPem);
     const joinTokenFile = path.join(dir, 'join-token');
     if (joinToken) fs.writeFileSync(joinTokenFile, joinToken, { mode: 0o600 });
-    const args = [
-      compiledEntry('agent/main.js'),
-      '--cluster', this.props.name,
-      ...Object.entries(this.props.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
-      '--state-dir', dir,
-      '--control-plane', `${this.hostAddress}:${this.props.controlPlane.port}`,
-      '--control-plane-ca-file', caFile,
-      ...(joinToken ? ['--join-token-file', joinTokenFile] : []),
-      '--kube-server', this.cluster.apiserverUrl,
-      '--kube-ca-file', kubeCaFile,
-      '--kube-token-file', this.agentTokenFile,
-      ...LOCAL_ALLOWED_CLUSTER_ROLES.flatMap((r) => ['--allowed-cluster-role', r]),
-    ];
-    const before = this.props.agentSessionId();
+    const args = this.agentArgs(dir, joinToken ? ['--join-token-file', joinTokenFile] : []);
     try {
-      this.agentProcess = await this.placement.startReady(
-        { component: `agent.${this.props.name}`, binary: process.execPath, args, logFile: path.join(this.props.stateDir, 'logs', 'agent.log'), logger: this.props.logger.child('agent') },
-        {
-          url: `session of cluster ${this.props.name} at the control plane`,
-          timeoutMs: 60_000,
-          check: async () => {
-            const now = this.props.agentSessionId();
-            return now !== undefined && now !== before ? null : 'no new session yet';
-          },
-        },
-      );
+      this.agentProcess = await this.startAgentProcess(args, 'agent');
     } finally {
       // The join token is used up (or useless) once the agent has run with it.
       fs.rmSync(joinTokenFile, { force: true });
@@ -208,6 +182,68 @@ export class TunnelSite {
     return this.agentProcess;
   }
 
+  /**
+   * The agent's command line with its state in `dir` (created, with the CA files it needs), as
+   * every agent process of this site runs it; `extra` adds flags.
+   */
+  agentArgs(dir: string, extra: readonly string[]): string[] {
+    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    const caFile = path.join(dir, 'control-plane-ca.pem');
+    fs.writeFileSync(caFile, this.props.controlPlane.caPem);
+    const kubeCaFile = path.join(dir, 'kube-ca.pem');
+    fs.writeFileSync(kubeCaFile, this.cluster.caPem);
+    return [
+      compiledEntry('agent/main.js'),
+      '--cluster', this.props.name,
+      ...Object.entries(this.props.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
+      '--state-dir', dir,
+      '--control-plane', `${this.hostAddress}:${this.props.controlPlane.port}`,
+      '--control-plane-ca-file', caFile,
+      '--kube-server', this.cluster.apiserverUrl,
+      '--kube-ca-file', kubeCaFile,
+      '--kube-token-file', this.agentTokenFile,
+      ...LOCAL_ALLOWED_CLUSTER_ROLES.flatMap((r) => ['--allowed-cluster-role', r]),
+      ...extra,
+    ];
+  }
+
+  /** Starts an agent process of this site; resolves once the control plane holds a new session (its newest). */
+  async startAgentProcess(args: readonly string[], component: string): Promise<ManagedProcess> {
+    const before = this.props.agentSessionId();
+    return this.placement.startReady(
+      { component: `${component}.${this.props.name}`, binary: process.execPath, args, logFile: path.join(this.props.stateDir, 'logs', `${component}.log`), logger: this.props.logger.child(component), stopTimeoutMs: 30_000 },
+      {
+        url: `session of cluster ${this.props.name} at the control plane`,
+        timeoutMs: 60_000,
+        check: async () => {
+          const now = this.props.agentSessionId();
+          return now !== undefined && now !== before ? null : 'no new session yet';
+        },
+      },
+    );
+  }
+
+  /** The bootstrap of an in-cluster Envoy of this site (node id, admin port, the agent's secrets). */
+  envoyBootstrap(nodeId: string, adminPort: number, agentStateDir: string): object {
+    return inClusterEnvoyBootstrap({
+      nodeId,
+      cluster: this.props.name,
+      adminPort,
+      controlPlane: { host: this.hostAddress, port: this.props.controlPlane.port },
+      controlPlaneCaFile: controlPlaneCaFileOf(agentStateDir),
+      secretsDirectory: secretsDirectoryOf(agentStateDir),
+    });
+  }
+
+  /**
+   * Another agent pod of this cluster, as a rolling update starts one: its own agent process
+   * (the same certificate, copied as the pod would read it from the identity Secret) and its own
+   * in-cluster Envoy, a node of its own at the hub. See site-pod.ts.
+   */
+  startPod(index: number, options: SitePodOptions = {}): Promise<SitePod> {
+    return SitePod.start(this, index, options);
+  }
+
   async stopAgent(): Promise<void> {
     await this.agentProcess?.stop();
     this.agentProcess = undefined;
@@ -217,14 +253,7 @@ export class TunnelSite {
     this.envoyProcess = await EnvoyProcess.start({
       binary: this.props.toolchain.envoy,
       placement: this.placement,
-      bootstrap: inClusterEnvoyBootstrap({
-        nodeId: `${this.props.name}-envoy-0`,
-        cluster: this.props.name,
-        adminPort: this.envoyAdminPort,
-        controlPlane: { host: this.hostAddress, port: this.props.controlPlane.port },
-        controlPlaneCaFile: controlPlaneCaFileOf(this.agentStateDir),
-        secretsDirectory: this.secretsDirectory,
-      }),
+      bootstrap: this.envoyBootstrap(`${this.props.name}-envoy-0`, this.envoyAdminPort, this.agentStateDir),
       adminPort: this.envoyAdminPort,
       workDir: path.join(this.props.stateDir, 'in-cluster-envoy'),
       component: `in-cluster-envoy.${this.props.name}`,
@@ -252,7 +281,7 @@ export class TunnelSite {
     await this.firewall?.destroy();
   }
 
-  private get agentTokenFile(): string {
+  get agentTokenFile(): string {
     return path.join(this.agentStateDir, 'kube-token');
   }
 

@@ -35,6 +35,19 @@ test('a complete command line becomes the agent\'s props', () => {
   expect(parsed.props.controlPlane.caPem).toContain('BEGIN CERTIFICATE');
 });
 
+test('in a pod: the Envoy beside it to drain and count tunnels of, the drain limit and the health address', () => {
+  const parsed = parseAgentFlags([...base, '--envoy-admin', '127.0.0.1:9901', '--drain-timeout-seconds', '7', '--health-address', '0.0.0.0:8081'], {});
+  if (parsed.help) throw new Error('unexpected help');
+  expect(parsed.props).toMatchObject({ envoyAdmin: '127.0.0.1:9901', drainTimeoutMs: 7000, health: { host: '0.0.0.0', port: 8081 } });
+  const bare = parseAgentFlags(base, {});
+  if (bare.help) throw new Error('unexpected help');
+  expect(bare.props).not.toHaveProperty('envoyAdmin');
+  expect(bare.props).not.toHaveProperty('health');
+  const v6 = parseAgentFlags([...base, '--health-address', '[::]:8081'], {});
+  if (v6.help) throw new Error('unexpected help');
+  expect(v6.props.health).toEqual({ host: '::', port: 8081 });
+});
+
 test('in a pod the apiserver comes from KUBERNETES_SERVICE_HOST/PORT, and the join token may come from the environment', () => {
   const parsed = parseAgentFlags(base.filter((_, i) => i < 6).concat(['--kube-ca-file', ca, '--kube-token-file', token]), { KUBERNETES_SERVICE_HOST: 'fd00::1', KUBERNETES_SERVICE_PORT: '443', KUBEGATE_JOIN_TOKEN: 'kgj_env.tok' });
   if (parsed.help) throw new Error('unexpected help');
@@ -72,6 +85,10 @@ test.each([
   [['--cluster', 'a', '--control-plane', 'h:0'], /--control-plane "h:0" must be HOST:PORT/],
   [['--cluster', 'a', '--control-plane', 'h:65536'], /--control-plane "h:65536" must be HOST:PORT/],
   [['--cluster', 'a', '--control-plane', '[fd00::1]:443', '--control-plane-ca-file', '/nonexistent/ca.pem'], /no such file/],
+  [['--cluster', 'a', '--control-plane', 'h:1', '--control-plane-ca-file', ca, '--envoy-admin', '9901'], /--envoy-admin "9901" must be HOST:PORT/],
+  [['--cluster', 'a', '--control-plane', 'h:1', '--control-plane-ca-file', ca, '--health-address', 'localhost'], /--health-address "localhost" must be HOST:PORT/],
+  [['--cluster', 'a', '--control-plane', 'h:1', '--control-plane-ca-file', ca, '--drain-timeout-seconds', '-1'], /--drain-timeout-seconds "-1" must be a whole number of seconds from 0 to 9999/],
+  [['--cluster', 'a', '--control-plane', 'h:1', '--control-plane-ca-file', ca, '--drain-timeout-seconds', '2.5'], /--drain-timeout-seconds "2.5" must be a whole number/],
 ])('%j is refused', (argv, message) => {
   expect(() => parseAgentFlags(argv, {})).toThrow(AgentConfigError);
   expect(() => parseAgentFlags(argv, {})).toThrow(message);

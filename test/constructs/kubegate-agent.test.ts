@@ -32,7 +32,6 @@ test('one pod: the agent with its flags, the Envoy with its bootstrap, both lock
   const objects = synth();
   const deployment = objects.find((o) => o.kind === 'Deployment')!;
   expect(deployment.metadata.namespace).toBe('kubegate-system');
-  expect(deployment.spec.strategy.type).toBe('Recreate');
   const pod = deployment.spec.template.spec;
   expect(pod.serviceAccountName).toBe('kubegate-agent');
   expect(pod.automountServiceAccountToken).toBe(true);
@@ -49,6 +48,9 @@ test('one pod: the agent with its flags, the Envoy with its bootstrap, both lock
     '--join-token-file', '/etc/kubegate/join-token/token',
     '--allowed-cluster-role', 'edit',
     '--allowed-cluster-role', 'view',
+    '--envoy-admin', '127.0.0.1:9901',
+    '--drain-timeout-seconds', '20',
+    '--health-address', '0.0.0.0:8081',
   ]);
   for (const c of [agent, envoy]) {
     expect(c.securityContext).toMatchObject({ runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, privileged: false, capabilities: { drop: ['ALL'] } });
@@ -64,6 +66,23 @@ test('one pod: the agent with its flags, the Envoy with its bootstrap, both lock
   expect(identity.data ?? {}).toEqual({});
   expect(identity.stringData ?? {}).toEqual({});
   expect(JSON.stringify(objects.filter((o) => o.kind !== 'Secret'))).not.toContain('kgj_0123456789abcdef');
+});
+
+test('an upgrade hands over without a gap: the new pod is ready before the old one goes, and the old one drains first', () => {
+  const deployment = synth().find((o) => o.kind === 'Deployment')!;
+  expect(deployment.spec.strategy).toEqual({ type: 'RollingUpdate', rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } });
+  const pod = deployment.spec.template.spec;
+  const [agent, envoy] = pod.containers;
+  // Ready means: a session with the hub and tunnels held by this pod's Envoy (agent /readyz).
+  expect(agent.readinessProbe.httpGet).toEqual({ path: '/readyz', port: 8081, scheme: 'HTTP' });
+  expect(agent.ports).toEqual([expect.objectContaining({ containerPort: 8081 })]);
+  // Each pod's Envoy is a node of its own at the hub, named after the pod.
+  expect(envoy.args.slice(envoy.args.indexOf('--service-node'), envoy.args.indexOf('--service-node') + 2)).toEqual(['--service-node', 'edge-site-a.$(POD_NAME)']);
+  expect(envoy.env).toEqual([{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }]);
+  expect(envoy.args.join(' ')).toContain('--drain-strategy immediate');
+  // The Envoy outlives the agent's drain of it (up to 20 s), and both fit in the grace period.
+  expect(envoy.lifecycle.preStop.httpGet).toMatchObject({ path: '/drained', port: 8081 });
+  expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(25);
 });
 
 test('the RBAC is KubegateAgentRbac: namespaces and least rights come with the agent', () => {
