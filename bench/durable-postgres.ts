@@ -2,7 +2,7 @@
  * A throwaway PostgreSQL server for a benchmark of durable writes: Debian's binaries, a fresh
  * data directory, loopback only, and PostgreSQL's durability as shipped (fsync, a WAL flush at
  * every COMMIT, full-page writes), stated on the command line so no configuration file can
- * weaken it. The tests' server (test/support/postgres-server.ts) turns all of that off to be
+ * weaken it. The tests' server (dev/postgres/postgres-server.ts) turns all of that off to be
  * fast, which is right for them and would make a commit here cost nothing.
  *
  * PostgreSQL refuses to run as root. As root, initdb and the server run as Debian's `postgres`
@@ -14,7 +14,7 @@ import * as path from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
-import { findPostgresBinDir } from '../test/support/postgres-server';
+import { findPostgresBinDir } from '../dev/postgres/postgres-server';
 import { startReadyProcess } from '../dev/process/start-ready-process';
 import { getFreePort, LOOPBACK } from '../dev/process/free-port';
 import type { Logger } from '../control-plane/log/logger';
