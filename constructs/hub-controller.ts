@@ -6,7 +6,8 @@
  * cluster (xDS, ext_authz, and the metrics port a ServiceMonitor selects by name), a headless
  * one whose name resolves to every replica (the edge's xDS and ext_authz), and one
  * that member clusters' agents and operators reach from outside (agent and admin API ports, and
- * the install port with agentInstall).
+ * the install port with agentInstall). A replica that is stopped drains first (its agents move
+ * to the other replicas), and its grace period covers that.
  */
 import { createHash } from 'node:crypto';
 import { Construct } from 'constructs';
@@ -30,6 +31,15 @@ const NODE = '/usr/local/bin/node';
 const STORE_URL_DIR = '/etc/kubegate/store';
 const CONFIG_TEMPLATE_DIR = '/etc/kubegate/controller-template';
 const RBAC_GROUP = 'rbac.authorization.k8s.io';
+/**
+ * A replica on SIGTERM drains before it stops (control-plane/server/control-plane.ts, drain()):
+ * it waits for its Services to drop it, for its agents to move to another replica (at most
+ * the agents' deadline), and for the checks in flight; then it stops its servers and closes
+ * the store. With the defaults (DEFAULT_DRAIN_SETTINGS) that is at most about 25 s; Kubernetes'
+ * default of 30 s would leave almost no margin before SIGKILL, which fails the checks and
+ * sessions still open. test/constructs/kubegate-hub.test.ts holds the two together.
+ */
+export const CONTROLLER_TERMINATION_GRACE_SECONDS = 45;
 
 export class HubController extends Construct {
   readonly deployment: kplus.Deployment;
@@ -72,6 +82,8 @@ export class HubController extends Construct {
         hub.store.kind === 'sqlite'
           ? kplus.DeploymentStrategy.recreate()
           : kplus.DeploymentStrategy.rollingUpdate({ maxSurge: kplus.PercentOrAbsolute.absolute(1), maxUnavailable: kplus.PercentOrAbsolute.absolute(0) }),
+      // Covers the drain on SIGTERM (CONTROLLER_TERMINATION_GRACE_SECONDS).
+      terminationGracePeriod: Duration.seconds(CONTROLLER_TERMINATION_GRACE_SECONDS),
       serviceAccount: kplus.ServiceAccount.fromServiceAccountName(this, 'identity-ref', serviceAccount.name, { namespaceName: ns }),
       // It reads and writes its Secrets with its ServiceAccount's token.
       automountServiceAccountToken: true,

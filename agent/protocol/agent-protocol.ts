@@ -37,12 +37,15 @@ export interface Settings { idle_timeout_seconds: number }
 export interface EnsureAccess { command_id: string; access: UserAccessSpec }
 export interface RemoveAccess { command_id: string; user: string }
 export interface TouchUsers { users: string[]; at_ms: string | number }
+/** Move to another replica, make-before-break (agent.proto). */
+export interface Reconnect { reason: string }
 export type ControlMessage =
   | { message: 'welcome'; welcome: Welcome }
   | { message: 'ensure'; ensure: EnsureAccess }
   | { message: 'remove'; remove: RemoveAccess }
   | { message: 'touch'; touch: TouchUsers }
-  | { message: 'settings'; settings: Settings };
+  | { message: 'settings'; settings: Settings }
+  | { message: 'reconnect'; reconnect: Reconnect };
 
 /** Full gRPC name of the service, for logs. */
 export const AGENT_SERVICE_NAME = 'kubegate.agent.v1.AgentService';

@@ -5,6 +5,8 @@
  * (with its keys) is served on the internal port, which agent certificates cannot open.
  * In-cluster Envoys also stream their access logs here (AccessLogService); the certificate,
  * never the entries, says which cluster reports them.
+ * A replica that is stopping drains its agents: it refuses new sessions and asks the connected
+ * agents to move to another replica (startDraining, askAgentsToMove).
  */
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../log/logger';
@@ -88,6 +90,7 @@ export class AgentGateway {
   private unwatch?: () => void;
   /** A registration check runs; `again` when the store changed meanwhile and it must run once more. */
   private checking?: { again: boolean };
+  private isDraining = false;
 
   private constructor(private readonly props: AgentGatewayProps, signer: AssertionSigner) {
     this.hub = new AgentHub({ store: props.store, logger: props.logger.child('agents'), clock: props.clock });
@@ -113,6 +116,7 @@ export class AgentGateway {
           issue: props.issueAgentCertificate,
           idleTimeoutSeconds: gateway.idleTimeoutSeconds,
           heartbeatIntervalSeconds: props.heartbeatIntervalSeconds,
+          draining: () => gateway.isDraining,
         });
         addAdsService(server, props.cache, props.logger.child('agent-ads'), {
           authorizeNode: (node, call) => gateway.authorizeNode(node, peerCluster(call)?.cluster),
@@ -163,6 +167,24 @@ export class AgentGateway {
   get port(): number {
     if (!this.server) throw new Error('agent gateway is not started');
     return this.server.port;
+  }
+
+  /** Whether this replica is stopping (startDraining). */
+  get draining(): boolean {
+    return this.isDraining;
+  }
+
+  /** From now on new agent sessions are refused with UNAVAILABLE; open ones carry on. */
+  startDraining(): void {
+    this.isDraining = true;
+  }
+
+  /**
+   * Asks every connected agent to move to another replica (make-before-break: it closes its
+   * session here once a new one elsewhere is welcomed). @returns how many sessions were asked
+   */
+  askAgentsToMove(): number {
+    return this.hub.askToReconnect('the kubegate controller replica this agent is connected to is stopping');
   }
 
   /** Where clusters dial the edge's tunnel listener. */

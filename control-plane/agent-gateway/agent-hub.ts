@@ -92,6 +92,16 @@ export class AgentHub {
     return ready.at(-1)?.podStatus?.tunnel_node;
   }
 
+  /**
+   * Every agent of the cluster connected here says its pod is leaving, and none is ready: its
+   * successor is connected to another replica, which should decide (and name the new pod's
+   * tunnels); deciding here could only point the edge at the pod that is going.
+   */
+  onlyLeaving(cluster: string): boolean {
+    const sessions = this.openSessions(cluster);
+    return sessions.length > 0 && sessions.every((s) => s.podStatus?.leaving || !s.podStatus?.ready) && sessions.some((s) => s.podStatus?.leaving);
+  }
+
   /** How many of the cluster's agents are connected here (two while a rolling update overlaps them). */
   sessionCount(cluster: string): number {
     return this.openSessions(cluster).length;
@@ -100,6 +110,23 @@ export class AgentHub {
   /** Every open session of every cluster. */
   private allOpenSessions(): AgentSession[] {
     return [...this.sessions.values()].flat().filter((s) => s.open);
+  }
+
+  /** How many sessions of all clusters are open here (a draining replica waits for none). */
+  openSessionCount(): number {
+    return this.allOpenSessions().length;
+  }
+
+  /**
+   * This replica is stopping: asks every open session's agent to move to another replica
+   * (Reconnect). Each opens a new session elsewhere and closes this one once that is welcomed;
+   * agents that predate the message stay until their session is ended.
+   * @returns how many sessions were asked
+   */
+  askToReconnect(reason: string): number {
+    const sessions = this.allOpenSessions();
+    for (const session of sessions) session.send({ message: 'reconnect', reconnect: { reason } });
+    return sessions.length;
   }
 
   /** Each cluster with at least one open session, once, sorted. */

@@ -2,6 +2,7 @@
  * AgentService over gRPC (agent/protocol/agent.proto): Join, Renew and the Connect session.
  * Served on the control plane's agent port, where client certificates are optional at the TLS
  * layer (a joining agent has none yet) and required, from the agent CA, by every call but Join.
+ * A replica that is stopping (draining) refuses new sessions with UNAVAILABLE.
  */
 import * as grpc from '@grpc/grpc-js';
 import { X509Certificate } from 'node:crypto';
@@ -39,7 +40,15 @@ export interface AgentServiceProps {
   readonly silenceMs?: number;
   /** How long an agent may take to say hello after connecting. @default 10000 */
   readonly helloTimeoutMs?: number;
+  /**
+   * Whether this replica is stopping: new sessions are then refused with UNAVAILABLE, and the
+   * agent dials again, which the Service routes to a replica still serving. @default never
+   */
+  readonly draining?: () => boolean;
 }
+
+/** What an agent hears from a draining replica; it retries, and lands on another. */
+export const DRAINING_DETAILS = 'this kubegate controller replica is stopping and takes no new agent sessions; connect again (the Service routes new connections to the replicas still serving)';
 
 /** An agent's verified certificate: its cluster, serial and when it was issued (agent-registration.ts). */
 export interface AgentPeer {
@@ -72,6 +81,14 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
   const silenceMs = props.silenceMs ?? Math.max(AGENT_SILENCE_MS, 3 * heartbeatSeconds * 1000);
   let sessions = 0;
   const fail = (callback: grpc.sendUnaryData<CertificateResponse>, code: grpc.status, details: string) => callback({ code, details });
+  const draining = props.draining ?? (() => false);
+  /** Refuses the call if this replica is draining; says whether it did. */
+  const refusedWhileDraining = (call: ConnectCall, cluster: string): boolean => {
+    if (!draining()) return false;
+    logger.info('agent session refused: this replica is draining', { cluster });
+    call.emit('error', { code: grpc.status.UNAVAILABLE, details: DRAINING_DETAILS });
+    return true;
+  };
 
   server.addService(agentServiceDefinition().service, {
     Join: (call: grpc.ServerUnaryCall<JoinRequest, CertificateResponse>, callback: grpc.sendUnaryData<CertificateResponse>) => {
@@ -141,6 +158,7 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
         call.emit('error', { code: grpc.status.UNAUTHENTICATED, details: 'Connect needs the agent certificate issued at join' });
         return;
       }
+      if (refusedWhileDraining(call, peer.cluster)) return;
       const id = ++sessions;
       let session: AgentSession | undefined;
       const helloTimer = setTimeout(() => {
@@ -169,12 +187,15 @@ export function addAgentService(server: grpc.Server, props: AgentServiceProps): 
             return;
           }
           clearTimeout(helloTimer);
+          // Connected before the drain began, hello after: refused as a new session is.
+          if (refusedWhileDraining(call, peer.cluster)) return;
           session = new AgentSession(id, peer.cluster, message.hello, call, peer.certifiedAt);
           const s = session;
           hub
             .recordHello(s, peer.serial)
             .then(() => {
               if (!s.open) return;
+              if (refusedWhileDraining(call, s.cluster)) return;
               hub.attach(s);
               s.welcome(props.idleTimeoutSeconds(s.cluster, s.labels), heartbeatSeconds);
               silence = setTimeout(() => end(`silent for ${silenceMs} ms`), silenceMs);

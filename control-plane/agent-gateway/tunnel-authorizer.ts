@@ -5,7 +5,11 @@
  * fast with 503 and a message that says so, instead of hanging on a tunnel that is not there.
  * With several controller replicas an agent is connected to one of them; the others, whose
  * store says it is connected, leave its requests to that one (DecidedElsewhereError: the edge
- * retries the check on another replica).
+ * retries the check on another replica). A replica that is stopping (draining) does the same
+ * for every cluster it holds no session of: its agents are moving to the other replicas, and
+ * it must never call a cluster disconnected that another replica can serve. So does a replica
+ * whose only agent of the cluster is leaving (its pod is being replaced): the successor's agent
+ * is connected elsewhere, and that replica names the successor's tunnels.
  */
 import { DecidedElsewhereError, type Authorizer, type AuthzRequest, type Decision } from '../authz/decision';
 import type { ClusterRoleGrant } from '../../policies/src/cluster-role-grant';
@@ -26,6 +30,11 @@ export interface TunnelAuthorizerProps {
    * recently, and this replica holds no connection of it. @default never (one replica)
    */
   readonly heardElsewhere?: (cluster: string) => Promise<boolean>;
+  /**
+   * Whether this replica is stopping: a cluster with no session here is then left to another
+   * replica (DecidedElsewhereError) without asking the store. @default never
+   */
+  readonly draining?: () => boolean;
 }
 
 /** How long a replica trusts what the store said about an agent it does not hold. */
@@ -40,6 +49,9 @@ export class TunnelAuthorizer implements Authorizer {
     const decision = await this.props.inner.decide(request);
     if (!decision.allowed || !this.props.isTunnelCluster(decision.cluster)) return decision;
     const { identity, cluster } = decision;
+    // This replica holds only the agent of a pod that is leaving: the next pod's agent is
+    // connected to another replica, which names the next pod's tunnels.
+    if (this.props.hub.onlyLeaving(cluster)) throw new DecidedElsewhereError(cluster);
     try {
       const roles = this.props.rolesOf(identity.user, identity.groups, cluster);
       const impersonate = await this.props.hub.ensureAccess(cluster, identity.user, roles);
@@ -47,7 +59,7 @@ export class TunnelAuthorizer implements Authorizer {
       const tunnelNode = this.props.hub.tunnelNode(cluster);
       return { ...decision, upstreamAssertion: { token, impersonate }, ...(tunnelNode && { tunnelNode }) };
     } catch (err) {
-      if (err instanceof ClusterDisconnectedError && (await this.heardElsewhere(cluster))) throw new DecidedElsewhereError(cluster);
+      if (err instanceof ClusterDisconnectedError && (this.props.draining?.() || (await this.heardElsewhere(cluster)))) throw new DecidedElsewhereError(cluster);
       const message = err instanceof AgentError ? err.message : `kubegate: cluster "${cluster}" cannot be reached now`;
       return {
         allowed: false,

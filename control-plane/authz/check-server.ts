@@ -199,6 +199,8 @@ export async function startCheckServer(props: CheckServerProps): Promise<Running
     });
   });
 
+  /** How long a connection told to go away (GOAWAY) may take to finish before it is cut. */
+  const STOP_LINGER_MS = 1_000;
   const sessions = new Set<http2.ServerHttp2Session>();
   server.on('session', (session) => {
     sessions.add(session);
@@ -216,10 +218,15 @@ export async function startCheckServer(props: CheckServerProps): Promise<Running
   return {
     port,
     metrics,
+    // GOAWAY first: the edge sends its next checks to another replica (a refused stream is
+    // retried), and what is being answered still gets its answer; what lingers is cut.
     stop: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
-        for (const s of sessions) s.destroy();
+        for (const s of sessions) s.close();
+        setTimeout(() => {
+          for (const s of sessions) s.destroy();
+        }, STOP_LINGER_MS).unref();
       }),
   };
 }

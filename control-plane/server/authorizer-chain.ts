@@ -28,6 +28,7 @@ export interface AuthorizerChainProps {
     readonly isTunnelCluster: (name: string) => boolean;
     readonly rolesOf: TunnelAuthorizerProps['rolesOf'];
     readonly heardElsewhere?: TunnelAuthorizerProps['heardElsewhere'];
+    readonly draining?: TunnelAuthorizerProps['draining'];
   };
   /** With an audit trail, every decision is written before it is answered. */
   readonly audit?: AuditTrail;
@@ -45,6 +46,7 @@ export function authorizerChain(props: AuthorizerChainProps): Authorizer {
       isTunnelCluster: props.agents.isTunnelCluster,
       rolesOf: props.agents.rolesOf,
       ...(props.agents.heardElsewhere && { heardElsewhere: props.agents.heardElsewhere }),
+      ...(props.agents.draining && { draining: props.agents.draining }),
       clock: props.clock,
     });
   }

@@ -60,6 +60,8 @@ export interface ControlPlaneProps {
      */
     readonly log?: Pick<AuditLog, 'query'>;
   };
+  /** How a stopping replica drains (ControlPlane.drain). @default DEFAULT_DRAIN_SETTINGS */
+  readonly drain?: DrainSettings;
   /**
    * Clusters behind firewalls: the agent port (join, sessions, in-cluster Envoys' xDS) and the
    * edge's tunnel listener. Every cluster an agent registered is then reached over tunnels.
@@ -71,3 +73,24 @@ export interface ControlPlaneProps {
     readonly tunnels: EdgeTunnelSettings;
   };
 }
+
+/**
+ * A replica's graceful stop (a rolling update of the hub's controller): how long it waits for
+ * Kubernetes to take it out of its Services, and then for its agents to move elsewhere.
+ */
+export interface DrainSettings {
+  /**
+   * From the start of the drain (readiness off, new agent sessions refused) to asking the
+   * connected agents to move: long enough for the agent Service to stop routing new
+   * connections here, short enough that they move before the edge stops sending this replica
+   * checks (it re-resolves the headless Service every 5 s). An agent whose new connection still
+   * lands here is refused and retries after its backoff (500 ms, then 1 s, ...). @default 3000
+   */
+  readonly endpointsDelayMs?: number;
+  /** How long it then waits for the last agent session here to close. @default 15000 */
+  readonly agentsDeadlineMs?: number;
+  /** How long stopping ext_authz waits for the checks being decided. @default 5000 */
+  readonly checkShutdownGraceMs?: number;
+}
+
+export const DEFAULT_DRAIN_SETTINGS: Required<DrainSettings> = { endpointsDelayMs: 3_000, agentsDeadlineMs: 15_000, checkShutdownGraceMs: 5_000 };

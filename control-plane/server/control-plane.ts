@@ -11,6 +11,10 @@
  * changes or disappears, and Envoy drains that user's connections. Only users holding a live
  * certificate have a chain: issuing one adds it (and waits until the edge has it), its expiry
  * removes it.
+ *
+ * A replica that is stopping drains first (drain()): /readyz turns 503 so Kubernetes takes it
+ * out of its Services, new agent sessions are refused, its agents are asked to move to another
+ * replica, and checks about clusters it no longer holds are left to the others.
  */
 import type { KeyPairPem } from '../pki/certificates';
 import type { EdgeCertificates, EdgeSettings, EdgeUser, RegisteredCluster } from '../translator/input';
@@ -34,16 +38,23 @@ import { publishInClusterEnvoys } from '../reconcile/in-cluster-envoys';
 import { AuditTrail } from './audit-trail';
 import { authorizerChain } from './authorizer-chain';
 import { ControlPlaneServers } from './control-plane-servers';
-import type { ControlPlaneProps } from './control-plane-props';
+import { DEFAULT_DRAIN_SETTINGS, type ControlPlaneProps } from './control-plane-props';
 import { agentHeardRecently } from '../agent-gateway/agent-silence';
 
 /** Heartbeats this replica recorded itself are not another replica's (clock reads differ by a little). */
 const HEARD_HERE_MARGIN_MS = 1_000;
 
+/** How often a draining replica looks whether its last agent session has left. */
+const DRAIN_POLL_MS = 100;
+
 /** The reason agents' events give: only in-cluster Envoys' configuration is rebuilt for it. */
 const AGENT_REASON = 'agent';
 /** How long issuing a certificate waits for the edge to accept the user's filter chain. */
 const EDGE_CONFIRMATION_TIMEOUT_MS = 15_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, Math.max(0, ms)));
+}
 
 export class ControlPlane {
   readonly cache: SnapshotCache;
@@ -61,6 +72,8 @@ export class ControlPlane {
   private auditTrail?: AuditTrail;
   private unwatch?: () => void;
   private stopped = false;
+  private draining = false;
+  private drained?: Promise<void>;
   private readonly statusSections = new Map<string, () => object>();
   private readonly metrics = new ControlPlaneMetrics({
     cache: () => this.cache.metrics,
@@ -183,6 +196,9 @@ export class ControlPlane {
             const stored = (await props.store.getCluster(cluster))?.lastSeenAt ?? 0;
             return agentHeardRecently(stored, this.clock()) && stored > (gateway.hub.lastSeenAt(cluster) ?? 0) + HEARD_HERE_MARGIN_MS;
           },
+          // A stopping replica's agents are moving to the others: a cluster it holds no session
+          // of is theirs to decide, never "disconnected" from here.
+          draining: () => this.draining,
         },
       }),
       ...(this.auditTrail && { audit: this.auditTrail }),
@@ -210,6 +226,7 @@ export class ControlPlane {
       status: this,
       clock: this.clock,
       logger: props.logger,
+      checkShutdownGraceMs: props.drain?.checkShutdownGraceMs ?? DEFAULT_DRAIN_SETTINGS.checkShutdownGraceMs,
     });
   }
 
@@ -395,9 +412,69 @@ export class ControlPlane {
     return this.metrics.text();
   }
 
-  /** For /readyz: nothing is decided well before the first configuration is published. */
+  /**
+   * For /readyz: nothing is decided well before the first configuration is published, and a
+   * draining replica takes no new traffic.
+   */
   notReadyReason(): string | undefined {
+    if (this.draining) return 'draining: this replica is stopping, and its agents are moving to the other replicas';
     return this.reconciler.publishStats.count === 0 ? 'no configuration published yet' : undefined;
+  }
+
+  /** Whether drain() has begun. */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
+  /**
+   * The first half of a graceful stop; stop() is the second. Readiness turns off (Kubernetes
+   * takes the replica out of its Services) and new agent sessions are refused; after
+   * endpointsDelayMs the connected agents are asked to move to another replica, and this
+   * resolves once none is left here or after agentsDeadlineMs. Meanwhile checks go on being
+   * decided: those of clusters still connected here, here; the others are left to the other
+   * replicas. With SQLite there is no other replica to hand over to, so it only turns readiness
+   * off. Idempotent.
+   */
+  drain(): Promise<void> {
+    this.drained ??= this.runDrain();
+    return this.drained;
+  }
+
+  private async runDrain(): Promise<void> {
+    const settings = { ...DEFAULT_DRAIN_SETTINGS, ...this.props.drain };
+    const log = this.props.logger;
+    const hub = this.agentGateway?.hub;
+    this.draining = true;
+    this.agentGateway?.startDraining();
+    log.info('draining: /readyz answers 503 and new agent sessions are refused', { agentSessions: hub?.openSessionCount() ?? 0, endpointsDelayMs: settings.endpointsDelayMs });
+    if (this.props.store.kind === 'sqlite') {
+      log.info('draining: one replica (SQLite), no other to hand agents over to; stopping');
+      return;
+    }
+    await delay(settings.endpointsDelayMs);
+    if (!hub || hub.openSessionCount() === 0) {
+      log.info('draining: no agent session here; ready to stop');
+      return;
+    }
+    const asked = this.agentGateway!.askAgentsToMove();
+    log.info('draining: asked the connected agents to move to another replica', { sessions: asked, clusters: hub.connectedClusters() });
+    const started = this.clock();
+    if (await this.agentsGone(settings.agentsDeadlineMs)) {
+      log.info('draining: every agent session has left this replica', { ms: this.clock() - started });
+    } else {
+      log.warn('draining: agent sessions are still here at the deadline; stopping ends them and their agents reconnect elsewhere', { sessions: hub.openSessionCount(), clusters: hub.connectedClusters(), deadlineMs: settings.agentsDeadlineMs });
+    }
+  }
+
+  /** Resolves true once this replica holds no agent session, false at the deadline (or a stop). */
+  private async agentsGone(deadlineMs: number): Promise<boolean> {
+    const hub = this.agentGateway?.hub;
+    const until = Date.now() + deadlineMs;
+    while (hub && hub.openSessionCount() > 0) {
+      if (this.stopped || Date.now() >= until) return false;
+      await delay(Math.min(DRAIN_POLL_MS, until - Date.now()));
+    }
+    return true;
   }
 
   authzMetrics(): CheckServerMetrics {

@@ -44,6 +44,7 @@ export function controlPlaneProps(props: ControllerProps, store: Store, appender
     authzCluster: AUTHZ_CLUSTER,
     accessLogFile: path.join(props.stateDir, 'access-log.jsonl'),
     logger: props.logger.child('control-plane'),
+    ...(props.drain ? { drain: props.drain } : {}),
     agents: {
       gateway: {
         host: agentListenAddress,

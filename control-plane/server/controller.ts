@@ -11,6 +11,7 @@ import type { KubegatePki } from '../pki/kubegate-pki';
 import type { KeyPairPem } from '../pki/certificates';
 import { ControlPlane } from './control-plane';
 import { controlPlaneProps } from './controller-control-plane';
+import type { DrainSettings } from './control-plane-props';
 import { DEFAULT_ACCESS_LOG_FLUSH_INTERVAL_SECONDS } from '../translator/access-log';
 import type { RegisteredCluster } from '../translator/input';
 import { openStore } from '../store/open-store';
@@ -101,6 +102,8 @@ export interface ControllerProps {
   readonly auditRetention?: Omit<RetentionPolicy, 'now' | 'keepAfterSeq'>;
   /** One-command imports (`kubegate cluster add`): server/agent-install.ts. @default none: refused with 501 */
   readonly agentInstall?: AgentInstallProps;
+  /** How a stopping replica hands its agents over (drain()). @default DEFAULT_DRAIN_SETTINGS */
+  readonly drain?: DrainSettings;
   readonly logger: Logger;
 }
 
@@ -353,6 +356,16 @@ export class Controller {
       this.props.logger.warn('audit retention failed; trying again later', { error: (err as Error).message });
       return undefined;
     }
+  }
+
+  /**
+   * The graceful half of a stop (SIGTERM in a pod): the control plane drains (readiness off,
+   * agents moved to the other replicas; ControlPlane.drain) while everything keeps serving.
+   * stop() follows.
+   */
+  async drain(): Promise<void> {
+    if (this.stopped) return;
+    await this.current.drain();
   }
 
   /** Stops everything it started and closes the store; safe to call twice. */

@@ -4,7 +4,10 @@
  * child process in crash tests). It runs the store, the audit trail, the control plane and
  * the admin API (server/controller.ts) from a configuration file (controller-config.ts); the
  * edge Envoy runs elsewhere and finds it over xDS. Exits 2 on a bad command line or
- * configuration, 1 when it cannot start, and stops cleanly on SIGTERM or SIGINT.
+ * configuration, 1 when it cannot start, and stops cleanly on SIGTERM or SIGINT. SIGTERM (a
+ * pod being replaced) drains first, so that no user request fails: the replica leaves its
+ * Services and hands its agents to the other replicas (ControlPlane.drain); SIGINT, or a
+ * second signal during the drain, stops at once.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -106,10 +109,10 @@ async function main(): Promise<void> {
     logger: log,
   });
   adminKubeconfig.start();
-  let stopping = false;
+  let phase: 'running' | 'draining' | 'stopping' = 'running';
   const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
+    if (phase === 'stopping') return;
+    phase = 'stopping';
     log.info('stopping', { signal });
     adminKubeconfig.stop();
     shared.stop();
@@ -121,7 +124,20 @@ async function main(): Promise<void> {
       },
     );
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
+  const drainThenStop = (signal: string) => {
+    if (phase === 'draining') return stop(signal);
+    if (phase !== 'running') return;
+    phase = 'draining';
+    log.info('draining before stopping', { signal });
+    controller.drain().then(
+      () => stop(signal),
+      (err: Error) => {
+        log.error('drain failed; stopping now', { error: err });
+        stop(signal);
+      },
+    );
+  };
+  process.on('SIGTERM', () => drainThenStop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 }
 

@@ -273,3 +273,18 @@ test("the edge is pointed at the newest ready pod's tunnels, never at one leavin
   expect(hub.tunnelNode(CLUSTER)).toBeUndefined();
   expect(hub.tunnelNode('another')).toBeUndefined();
 });
+
+test('a replica whose only agent of a cluster is leaving says so, so that the replica holding its successor decides', () => {
+  const only = connect();
+  expect(hub.onlyLeaving(CLUSTER)).toBe(false);
+  only.session.podStatus = { ready: true, tunnel_node: 'edge-a.pod-1', leaving: false };
+  expect(hub.onlyLeaving(CLUSTER)).toBe(false);
+  only.session.podStatus = { ready: false, tunnel_node: 'edge-a.pod-1', leaving: true };
+  expect(hub.onlyLeaving(CLUSTER)).toBe(true);
+  // Its successor connected here too: this replica decides, naming the successor's tunnels.
+  const next = connect();
+  next.session.podStatus = { ready: true, tunnel_node: 'edge-a.pod-2', leaving: false };
+  expect(hub.onlyLeaving(CLUSTER)).toBe(false);
+  expect(hub.tunnelNode(CLUSTER)).toBe('edge-a.pod-2');
+  expect(hub.onlyLeaving('another')).toBe(false);
+});

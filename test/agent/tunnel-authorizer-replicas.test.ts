@@ -3,7 +3,8 @@
  * a cluster's agent leaves the request to the replica that does (DecidedElsewhereError, which
  * the check service answers UNAVAILABLE and the edge retries elsewhere) only when the shared
  * store heard from that agent recently; otherwise the cluster is disconnected and the user gets
- * the 503 that says so. What the store said is trusted for a second.
+ * the 503 that says so. What the store said is trusted for a second. A replica that is
+ * draining leaves every cluster it holds no session of to the others, without asking the store.
  */
 import { DecidedElsewhereError, type Authorizer, type AuthzRequest, type Decision } from '../../control-plane/authz/decision';
 import { TunnelAuthorizer } from '../../control-plane/agent-gateway/tunnel-authorizer';
@@ -13,7 +14,7 @@ import type { AssertionSigner } from '../../control-plane/agent-gateway/identity
 
 const request: AuthzRequest = { requestId: 'r1', method: 'GET', path: '/clusters/edge-a/api/v1/pods', headers: {}, sourceAddress: '10.0.0.1', peerCertificatePem: '', serverName: '' };
 const allow: Authorizer = { decide: (): Decision => ({ allowed: true, identity: { user: 'alice', groups: [] }, cluster: 'edge-a', reason: 'test' }) };
-const disconnected = { ensureAccess: () => Promise.reject(new ClusterDisconnectedError('edge-a', undefined)) } as unknown as AgentHub;
+const disconnected = { ensureAccess: () => Promise.reject(new ClusterDisconnectedError('edge-a', undefined)), onlyLeaving: () => false } as unknown as AgentHub;
 const signer = { sign: async () => 'token' } as unknown as AssertionSigner;
 
 function authorizer(heardElsewhere: ((cluster: string) => Promise<boolean>) | undefined, clock: () => number = () => 0): TunnelAuthorizer {
@@ -50,8 +51,43 @@ test('what the store said is asked once a second per cluster', async () => {
 });
 
 test("an allow names the newest ready pod's node for the edge's tunnel pick, when the hub knows one", async () => {
-  const hubWith = (node: string | undefined) => ({ ensureAccess: async () => 'system:serviceaccount:kubegate-users:alice', tunnelNode: () => node }) as unknown as AgentHub;
+  const hubWith = (node: string | undefined, leaving = false) => ({ ensureAccess: async () => 'system:serviceaccount:kubegate-users:alice', tunnelNode: () => node, onlyLeaving: () => leaving }) as unknown as AgentHub;
   const make = (hub: AgentHub) => new TunnelAuthorizer({ inner: allow, hub, signer, isTunnelCluster: () => true, rolesOf: () => [], clock: () => 0 });
   expect(await make(hubWith('edge-a.pod-2')).decide(request)).toMatchObject({ allowed: true, cluster: 'edge-a', tunnelNode: 'edge-a.pod-2' });
   expect(await make(hubWith(undefined)).decide(request)).not.toHaveProperty('tunnelNode');
+});
+
+test('a draining replica with no session of the cluster leaves the check to another replica, without asking the store', async () => {
+  let asked = 0;
+  let draining = false;
+  const a = new TunnelAuthorizer({
+    inner: allow,
+    hub: disconnected,
+    signer,
+    isTunnelCluster: () => true,
+    rolesOf: () => [],
+    clock: () => 0,
+    heardElsewhere: async () => {
+      asked++;
+      return false;
+    },
+    draining: () => draining,
+  });
+  expect(await a.decide(request)).toMatchObject({ allowed: false, httpStatus: 503 });
+  expect(asked).toBe(1);
+  draining = true;
+  await expect(a.decide({ ...request, requestId: 'r2' })).rejects.toBeInstanceOf(DecidedElsewhereError);
+  expect(asked).toBe(1);
+});
+
+test('a draining replica still decides the clusters whose agents are connected to it', async () => {
+  const connected = { ensureAccess: async () => 'system:serviceaccount:kubegate-users:alice', tunnelNode: () => undefined, onlyLeaving: () => false } as unknown as AgentHub;
+  const a = new TunnelAuthorizer({ inner: allow, hub: connected, signer, isTunnelCluster: () => true, rolesOf: () => [], clock: () => 0, draining: () => true });
+  expect(await a.decide(request)).toMatchObject({ allowed: true, cluster: 'edge-a', upstreamAssertion: { token: 'token' } });
+});
+
+test("a replica holding only a leaving pod's agent leaves the check to the replica holding its successor", async () => {
+  const leavingHub = { ensureAccess: async () => 'system:serviceaccount:kubegate-users:alice', tunnelNode: () => undefined, onlyLeaving: () => true } as unknown as AgentHub;
+  const a = new TunnelAuthorizer({ inner: allow, hub: leavingHub, signer, isTunnelCluster: () => true, rolesOf: () => [], clock: () => 0 });
+  await expect(a.decide(request)).rejects.toBeInstanceOf(DecidedElsewhereError);
 });

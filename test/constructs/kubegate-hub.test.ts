@@ -12,6 +12,8 @@ import { Testing } from 'cdk8s';
 import { parse, stringify } from 'yaml';
 import { KubegateHub, KubegateHubPropsError, type KubegateHubProps } from '../../constructs/kubegate-hub';
 import { readControllerConfig } from '../../control-plane/server/controller-config';
+import { DEFAULT_DRAIN_SETTINGS } from '../../control-plane/server/control-plane-props';
+import { CONTROLLER_TERMINATION_GRACE_SECONDS } from '../../constructs/hub-controller';
 
 const CONTROLLER_IMAGE = `registry.local/kubegate/controller@sha256:${'1'.repeat(64)}`;
 const ENVOY_IMAGE = `registry.local/kubegate/envoy@sha256:${'2'.repeat(64)}`;
@@ -144,6 +146,13 @@ test('a PostgreSQL URL given as a prop is in the config Secret only', () => {
   expect(JSON.stringify(objects.filter((o) => !(o.kind === 'Secret' && o.metadata.name === 'kubegate-controller-config')))).not.toContain('s3cret');
   expect(objects.some((o) => o.kind === 'PersistentVolumeClaim')).toBe(false);
   expect(find(objects, 'Deployment', 'kubegate-controller').spec.strategy.type).toBe('RollingUpdate');
+});
+
+test("the controller's grace period covers its drain on SIGTERM, with a margin for stopping", () => {
+  const pod = podOf(synth(HA), 'kubegate-controller');
+  expect(pod.terminationGracePeriodSeconds).toBe(CONTROLLER_TERMINATION_GRACE_SECONDS);
+  const { endpointsDelayMs, agentsDeadlineMs, checkShutdownGraceMs } = DEFAULT_DRAIN_SETTINGS;
+  expect((endpointsDelayMs + agentsDeadlineMs + checkShutdownGraceMs) / 1000 + 15).toBeLessThanOrEqual(pod.terminationGracePeriodSeconds);
 });
 
 test("a PostgreSQL URL from the operator's Secret: a first container adds it to the config, in memory", () => {
