@@ -7,6 +7,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { NetnsCommandError, NotRootError, ToolMissingError } from './errors';
+import { isExecutable } from '../process/is-executable';
 
 export interface NetworkTools {
   readonly ip: string;
@@ -41,14 +42,6 @@ export function resolveNetworkTools(searchPath = defaultSearchPath()): NetworkTo
   return found as NetworkTools;
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 export function assertRoot(euid = process.geteuid?.() ?? -1): void {
   if (euid !== 0) throw new NotRootError(euid);

@@ -19,6 +19,7 @@ import * as path from 'node:path';
 import { Client } from 'pg';
 import { getFreePort, LOOPBACK } from '../process/free-port';
 import { readLogTail } from '../process/log-tail';
+import { isExecutable } from '../process/is-executable';
 
 /** Where Debian's postgresql-<major> packages put the server binaries. */
 const DEBIAN_POSTGRES_ROOT = '/usr/lib/postgresql';
@@ -57,14 +58,6 @@ export function findPostgresBinDir(): string {
   );
 }
 
-function isExecutable(file: string): boolean {
-  try {
-    fs.accessSync(file, fs.constants.X_OK);
-    return fs.statSync(file).isFile();
-  } catch {
-    return false;
-  }
-}
 
 /** uid/gid to run the server as: the postgres user when we are root, ourselves otherwise. */
 function serverIdentity(): { uid: number; gid: number } | undefined {

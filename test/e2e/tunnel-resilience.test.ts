@@ -9,10 +9,10 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { parse } from 'yaml';
 import { startLocalStack, type LocalStack } from '../../dev/stack/local-stack';
 import { silentLogger } from '../../control-plane/log/logger';
 import { tlsRequest } from '../support/tls-request';
+import { kubeconfigUser, type KubeconfigUser } from '../support/kubeconfig-client';
 import { eventually, streamCommand, type Streaming } from '../support/streaming-command';
 
 jest.setTimeout(300_000);
@@ -21,7 +21,7 @@ const CLUSTER = 'resilient';
 let stack: LocalStack;
 let stateDir: string;
 let kubeconfig: string;
-let user: { server: string; servername: string; caPem: string; certPem: string; keyPem: string };
+let user: KubeconfigUser;
 const report: Record<string, unknown> = {};
 
 const READER_POLICY = `apiVersion: kubegate.dev/v1alpha1
@@ -44,16 +44,7 @@ beforeAll(async () => {
   const current = await stack.store.getPolicySet();
   await stack.applyPolicies([...current.files, { fileName: 'readers.yaml', text: READER_POLICY }]);
   kubeconfig = await stack.writeKubeconfig({ user: 'rory' });
-  type Kubeconfig = { clusters: { cluster: Record<string, string> }[]; users: { user: Record<string, string> }[] };
-  const doc = parse(fs.readFileSync(kubeconfig, 'utf8')) as Kubeconfig;
-  const b64 = (s: string) => Buffer.from(s, 'base64').toString();
-  user = {
-    server: doc.clusters[0]!.cluster.server!,
-    servername: doc.clusters[0]!.cluster['tls-server-name']!,
-    caPem: b64(doc.clusters[0]!.cluster['certificate-authority-data']!),
-    certPem: b64(doc.users[0]!.user['client-certificate-data']!),
-    keyPem: b64(doc.users[0]!.user['client-key-data']!),
-  };
+  user = kubeconfigUser(kubeconfig);
 });
 
 afterAll(async () => {
