@@ -63,6 +63,10 @@ export class AgentHub {
   private readonly touched = new Map<string, Set<string>>();
   private readonly touchTimer: NodeJS.Timeout;
   private readonly lastSeen = new Map<string, number>();
+  /** Sessions asked to reconnect elsewhere (askToReconnect). */
+  private readonly movedAway = new WeakSet<AgentSession>();
+  /** Per cluster, when its session here last ended by a handover (detach). */
+  private readonly handedOver = new Map<string, number>();
   /** Called when a cluster's agent connects or disconnects (e.g. to republish xDS). */
   onSessionChange: (cluster: string) => void = () => {};
 
@@ -125,7 +129,10 @@ export class AgentHub {
    */
   askToReconnect(reason: string): number {
     const sessions = this.allOpenSessions();
-    for (const session of sessions) session.send({ message: 'reconnect', reconnect: { reason } });
+    for (const session of sessions) {
+      this.movedAway.add(session);
+      session.send({ message: 'reconnect', reconnect: { reason } });
+    }
     return sessions.length;
   }
 
@@ -143,6 +150,7 @@ export class AgentHub {
     if (!sessions.includes(session)) sessions.push(session);
     this.sessions.set(session.cluster, sessions);
     this.lastSeen.set(session.cluster, this.props.clock());
+    this.handedOver.delete(session.cluster);
     this.onSessionChange(session.cluster);
   }
 
@@ -156,8 +164,19 @@ export class AgentHub {
     const index = sessions?.indexOf(session) ?? -1;
     if (!sessions || index < 0) return;
     sessions.splice(index, 1);
+    // Its pod said it was leaving, or it was asked to move: its successor is (or will be)
+    // connected to another replica, not gone.
+    if (session.podStatus?.leaving || this.movedAway.delete(session)) this.handedOver.set(session.cluster, this.props.clock());
     if (sessions.length === 0) this.sessions.delete(session.cluster);
     this.onSessionChange(session.cluster);
+  }
+
+  /**
+   * When this replica's last session of the cluster ended by a handover (the pod left, or the
+   * agent was asked to move) rather than by a failure; undefined if it never did.
+   */
+  handedOverAt(cluster: string): number | undefined {
+    return this.handedOver.get(cluster);
   }
 
   heartbeat(cluster: string, at: number): void {

@@ -16,6 +16,7 @@ import type { ClusterRoleGrant } from '../../policies/src/cluster-role-grant';
 import type { AgentHub } from './agent-hub';
 import type { AssertionSigner } from './identity-assertion';
 import { AgentError, ClusterDisconnectedError } from './agent-errors';
+import { AGENT_SILENCE_MS } from './agent-silence';
 
 export interface TunnelAuthorizerProps {
   readonly inner: Authorizer;
@@ -61,10 +62,15 @@ export class TunnelAuthorizer implements Authorizer {
     } catch (err) {
       if (err instanceof ClusterDisconnectedError && (this.props.draining?.() || (await this.heardElsewhere(cluster)))) throw new DecidedElsewhereError(cluster);
       const message = err instanceof AgentError ? err.message : `kubegate: cluster "${cluster}" cannot be reached now`;
+      // An agent heard here moments ago is between two connections (a restart, a move): the
+      // client is asked to try again in a second rather than to give up.
+      const lastSeen = this.props.hub.lastSeenAt?.(cluster);
+      const passing = err instanceof ClusterDisconnectedError && lastSeen !== undefined && this.props.clock() - lastSeen <= AGENT_SILENCE_MS;
       return {
         allowed: false,
         httpStatus: 503,
         message,
+        ...(passing && { retryAfterSeconds: 1 }),
         reason: `allowed by policy, but the cluster cannot serve it: ${(err as Error).message}`,
         identity,
         cluster,

@@ -56,6 +56,7 @@ export function encodeCheckResponseFrame(decision: Decision, request: AuthzReque
     if (STATUS_CODE_NAME[decision.httpStatus] !== undefined) w.uint32(1, decision.httpStatus);
     w.end(httpStatus);
     header(w, 2, 'content-type', 'application/json', OVERWRITE_IF_EXISTS_OR_ADD);
+    if (decision.retryAfterSeconds !== undefined) header(w, 2, 'retry-after', String(decision.retryAfterSeconds), OVERWRITE_IF_EXISTS_OR_ADD);
     w.string(3, deniedBody(decision));
     w.end(denied);
   }

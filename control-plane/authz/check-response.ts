@@ -115,7 +115,10 @@ export function toCheckResponse(decision: Decision, request: AuthzRequest): obje
     status: { code: decision.httpStatus === 401 ? GRPC_UNAUTHENTICATED : GRPC_PERMISSION_DENIED, message: decision.reason },
     denied_response: {
       status: { code: STATUS_CODE_NAME[decision.httpStatus] },
-      headers: [{ header: { key: 'content-type', value: 'application/json' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }],
+      headers: [
+        { header: { key: 'content-type', value: 'application/json' }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' },
+        ...(decision.retryAfterSeconds !== undefined ? [{ header: { key: 'retry-after', value: String(decision.retryAfterSeconds) }, append_action: 'OVERWRITE_IF_EXISTS_OR_ADD' }] : []),
+      ],
       body: deniedBody(decision),
     },
     dynamic_metadata: metadata,

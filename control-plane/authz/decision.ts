@@ -84,6 +84,12 @@ export type Decision =
       readonly reason: string;
       readonly identity?: Identity;
       readonly cluster?: string;
+      /**
+       * With a 503 that should pass by itself (an agent between two connections): sent as
+       * Retry-After, which client-go (kubectl, controllers) honours by trying again, up to ten
+       * times, for any verb; nothing reached the cluster, so that is safe.
+       */
+      readonly retryAfterSeconds?: number;
     } & DecisionDetail);
 
 export interface Authorizer {

@@ -39,7 +39,7 @@ import { AuditTrail } from './audit-trail';
 import { authorizerChain } from './authorizer-chain';
 import { ControlPlaneServers } from './control-plane-servers';
 import { DEFAULT_DRAIN_SETTINGS, type ControlPlaneProps } from './control-plane-props';
-import { agentHeardRecently } from '../agent-gateway/agent-silence';
+import { AGENT_SILENCE_MS, agentHeardRecently } from '../agent-gateway/agent-silence';
 
 /** Heartbeats this replica recorded itself are not another replica's (clock reads differ by a little). */
 const HEARD_HERE_MARGIN_MS = 1_000;
@@ -194,7 +194,12 @@ export class ControlPlane {
           // later than this replica did (a replica that just lost it wrote those heartbeats).
           heardElsewhere: async (cluster: string) => {
             const stored = (await props.store.getCluster(cluster))?.lastSeenAt ?? 0;
-            return agentHeardRecently(stored, this.clock()) && stored > (gateway.hub.lastSeenAt(cluster) ?? 0) + HEARD_HERE_MARGIN_MS;
+            if (!agentHeardRecently(stored, this.clock())) return false;
+            // Heard later than this replica heard it, or this replica's session ended by a
+            // handover (the pod left for its successor, or the agent moved): those recent
+            // heartbeats are another replica's. Only after a failure here may they be our own.
+            const handedOver = gateway.hub.handedOverAt(cluster);
+            return stored > (gateway.hub.lastSeenAt(cluster) ?? 0) + HEARD_HERE_MARGIN_MS || (handedOver !== undefined && this.clock() - handedOver <= AGENT_SILENCE_MS);
           },
           // A stopping replica's agents are moving to the others: a cluster it holds no session
           // of is theirs to decide, never "disconnected" from here.

@@ -2,8 +2,12 @@ import type { TranslatorInput } from './input';
 import { typeUrl } from './names';
 import { ASSERTION_HEADER } from '../../agent/protocol/identities';
 
-/** Other replicas a check is sent to when one cannot decide it (the edge's ext_authz). */
-const AUTHZ_RETRIES = 2;
+/**
+ * Other replicas a check is sent to when one cannot decide it (the edge's ext_authz): enough for
+ * a rolling update of two or three replicas, when one is stopping, one new and the edge's view
+ * of them may still name one already gone.
+ */
+const AUTHZ_RETRIES = 4;
 
 /** Headers a client could use to claim another identity upstream; removed before anything else. */
 export const IDENTITY_HEADERS_FROM_CLIENT = ['authorization', 'impersonate-user', 'impersonate-group', 'impersonate-uid', ASSERTION_HEADER];

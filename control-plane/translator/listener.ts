@@ -7,6 +7,7 @@ import { toStruct } from '../proto/struct-value';
 import { tunnelListener } from './tunnel-listener';
 import { shardingListener, shardListener, tlsInspector } from './shard-listeners';
 import type { FilterChainMemo } from './filter-chain-memo';
+import { retryAfterLocalReplies } from './retry-after';
 
 const DEFAULT_STREAM_IDLE_TIMEOUT_SECONDS = 3600;
 const DEFAULT_MAX_STREAM_DURATION_SECONDS = 4 * 3600;
@@ -195,6 +196,7 @@ function httpConnectionManager(input: TranslatorInput): object {
     merge_slashes: true,
     path_with_escaped_slashes_action: 'REJECT_REQUEST',
     forward_client_cert_details: 'SANITIZE',
+    local_reply_config: retryAfterLocalReplies(),
     http_filters: httpFilters(input),
     access_log: accessLogs(input),
     access_log_options: {

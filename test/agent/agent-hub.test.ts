@@ -288,3 +288,22 @@ test('a replica whose only agent of a cluster is leaving says so, so that the re
   expect(hub.tunnelNode(CLUSTER)).toBe('edge-a.pod-2');
   expect(hub.onlyLeaving('another')).toBe(false);
 });
+
+test('a session that ends by a handover (its pod leaving, or asked to move) is remembered as such; a failure is not, and a new session clears it', () => {
+  let now = 1_000_000;
+  hub = new AgentHub({ store: {} as Store, logger: silentLogger, clock: () => now, touchIntervalMs: 3_600_000 });
+  const failing = connect();
+  hub.detach(failing.session);
+  expect(hub.handedOverAt(CLUSTER)).toBeUndefined();
+  const leaving = connect();
+  leaving.session.podStatus = { ready: false, tunnel_node: 'edge-a.pod-1', leaving: true };
+  now += 5;
+  hub.detach(leaving.session);
+  expect(hub.handedOverAt(CLUSTER)).toBe(1_000_005);
+  const moved = connect();
+  expect(hub.handedOverAt(CLUSTER)).toBeUndefined();
+  expect(hub.askToReconnect('draining')).toBe(1);
+  now += 5;
+  hub.detach(moved.session);
+  expect(hub.handedOverAt(CLUSTER)).toBe(1_000_010);
+});

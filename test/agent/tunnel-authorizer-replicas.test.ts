@@ -91,3 +91,14 @@ test("a replica holding only a leaving pod's agent leaves the check to the repli
   const a = new TunnelAuthorizer({ inner: allow, hub: leavingHub, signer, isTunnelCluster: () => true, rolesOf: () => [], clock: () => 0 });
   await expect(a.decide(request)).rejects.toBeInstanceOf(DecidedElsewhereError);
 });
+
+test('a cluster whose agent was heard here moments ago is refused with Retry-After (it is between connections); one long gone is not', async () => {
+  let lastSeen: number | undefined = 10_000;
+  const hub = { ensureAccess: () => Promise.reject(new ClusterDisconnectedError('edge-a', lastSeen)), onlyLeaving: () => false, lastSeenAt: () => lastSeen } as unknown as AgentHub;
+  const a = new TunnelAuthorizer({ inner: allow, hub, signer, isTunnelCluster: () => true, rolesOf: () => [], clock: () => 25_000 });
+  expect(await a.decide(request)).toMatchObject({ allowed: false, httpStatus: 503, retryAfterSeconds: 1 });
+  lastSeen = -10_000;
+  expect(await a.decide(request)).not.toHaveProperty('retryAfterSeconds');
+  lastSeen = undefined;
+  expect(await a.decide(request)).not.toHaveProperty('retryAfterSeconds');
+});

@@ -47,6 +47,7 @@ const decisions: [string, Decision][] = [
   ['deny 403 with attributes and policy', { allowed: false, httpStatus: 403, message: 'kubegate: no rule allows it', reason: 'no-rule: x', identity: { user: 'a', groups: [] }, cluster: 'alpha', attributes, policy: 'p' }],
   ['deny 404', { allowed: false, httpStatus: 404, message: 'kubegate: no cluster "nope"', reason: 'unknown-cluster', cluster: 'nope' }],
   ['deny 503', { allowed: false, httpStatus: 503, message: 'kubegate: the audit trail cannot record this request right now', reason: 'audit write failed: disk full' }],
+  ['deny 503 to try again', { allowed: false, httpStatus: 503, message: 'kubegate: cluster "far" is disconnected; its agent was last seen 2026-12-07T18:42:04.727Z', reason: 'agent between connections', cluster: 'far', retryAfterSeconds: 1 }],
   ['deny with empty reason', { allowed: false, httpStatus: 403, message: '', reason: '' }],
 ];
 
@@ -79,6 +80,12 @@ test("the edge looks the tunnel up by the pod's node when the decision names one
   expect(metadataOf(decisions.find(([name]) => name === 'allow through a tunnel')![1])).toMatchObject({ cluster: 'far', tunnel: 'far' });
   // A refusal never points at a pod.
   expect(metadataOf(decisions.find(([name]) => name === 'deny 404')![1])).toMatchObject({ cluster: 'nope', tunnel: 'nope' });
+});
+
+test('a 503 that should pass by itself carries Retry-After, which client-go honours for any verb; other refusals do not', () => {
+  const headersOf = (decision: Decision) => ((responseType.toObject(responseType.decode(encodeCheckResponseFrame(decision, request()).subarray(5)), { enums: String }) as any).denied_response.headers as any[]).map((h) => [h.header.key, h.header.value]);
+  expect(headersOf(decisions.find(([name]) => name === 'deny 503 to try again')![1])).toEqual([['content-type', 'application/json'], ['retry-after', '1']]);
+  expect(headersOf(decisions.find(([name]) => name === 'deny 503')![1])).toEqual([['content-type', 'application/json']]);
 });
 
 test('answers do not share memory: a later answer leaves an earlier one as it was', () => {

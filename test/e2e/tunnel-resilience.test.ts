@@ -56,9 +56,14 @@ afterAll(async () => {
 });
 
 /** One of the user's requests, as kubectl would send it; never throws. */
+/** The Retry-After of every 503 seen, in order ('' when there was none). */
+const retryAfterOn503: string[] = [];
+
 async function probe(): Promise<{ ok: boolean; status: number | string; body: string }> {
   try {
     const r = await tlsRequest({ url: `${user.server}/api/v1/namespaces/default/configmaps/beacon`, servername: user.servername, caPem: user.caPem, certPem: user.certPem, keyPem: user.keyPem });
+    // A 503 that never reached the cluster asks the client to try again (client-go does).
+    if (r.status === 503) retryAfterOn503.push(String(r.headers['retry-after'] ?? ''));
     return { ok: r.status === 200, status: r.status, body: r.body };
   } catch (err) {
     return { ok: false, status: (err as NodeJS.ErrnoException).code ?? (err as Error).message, body: '' };
@@ -125,8 +130,11 @@ test('restarting the agent does not touch the data path: requests go on and the 
     await site.stopAgent();
     await site.startAgent();
   });
-  // While the agent was away, a request may have been refused as "disconnected": a clean 503.
+  // While the agent was away, a request may have been refused as "disconnected": a clean 503
+  // that tells the client to try again in a second.
   for (const f of failures) expect(f).toBe(503);
+  expect(retryAfterOn503.every((v) => v === '1')).toBe(true);
+  report.agentRetryAfter = { on503: retryAfterOn503.length };
   const v = await bumpBeacon();
   await watch.waitFor(new RegExp(`^${v}$`, 'm'));
   expect(watch.child.exitCode).toBeNull();
