@@ -83,6 +83,8 @@ export class FleetLab {
   registry!: LocalRegistry;
   /** The images built from dist/, by digest. */
   images!: readonly BuiltImage[];
+  /** What writeConfig puts in kubegate:images: the built images until an upgrade says otherwise (useImages). */
+  private deployedImages?: FleetImages;
   hub!: LocalCluster;
   hubNode!: RealNode;
   hubPublic!: PublicAddress;
@@ -202,7 +204,7 @@ export class FleetLab {
   /** The stack configuration for these members (and the policy directory), written where Pulumi reads it; `extra` replaces keys. */
   writeConfig(memberNames: readonly string[], extra: Record<string, unknown> = {}): void {
     const config = {
-      'kubegate:images': this.imagesConfig(),
+      'kubegate:images': this.deployedImages ?? this.imagesConfig(),
       'kubegate:hub': { kubeconfigPath: this.hub.adminKubeconfigPath, apiUrl: this.apiUrl, agentEndpoint: this.hubAgentEndpoint, props: this.hubProps() },
       'kubegate:clusters': memberNames.map((name) => ({ name, labels: this.clusterLabels(name), kubeconfigPath: this.member(name).kubeconfigFile, allowedClusterRoles: [...FLEET_ALLOWED_CLUSTER_ROLES] })),
       'kubegate:policies': { directory: this.policyDir },
@@ -287,6 +289,11 @@ export class FleetLab {
    */
   relabelledImages(tag: string): Promise<BuiltImage[]> {
     return relabelImages({ crane: this.tools.crane, images: this.images, tag });
+  }
+
+  /** From now on writeConfig names these images (an upgrade stays in place for the steps after it). */
+  useImages(images: FleetImages): void {
+    this.deployedImages = images;
   }
 
   /** Stops everything that was started, members first; removes the stack's configuration file and (unless kept) the scratch directory. */
