@@ -104,11 +104,6 @@ export class RunningAgent {
   }
 
   /**
-   * Before the pod goes: readiness turns false, the in-cluster Envoy drains (the edge moves new
-   * requests to other tunnels) and the requests on its tunnels finish, up to the drain timeout.
-   * The session stays until stop(), so users' ServiceAccounts are still served meanwhile.
-   */
-  /**
    * Tells the control plane, whenever it changes, whether this pod's Envoy holds tunnels and
    * under which node id: the hub sends requests to the newest ready pod's tunnels only.
    */
@@ -140,6 +135,11 @@ export class RunningAgent {
     this.props.logger.info('pod status', { ...status });
   }
 
+  /**
+   * Before the pod goes: readiness turns false, the in-cluster Envoy drains (the edge moves new
+   * requests to other tunnels) and the requests on its tunnels finish, up to the drain timeout.
+   * The session stays until stop(), so users' ServiceAccounts are still served meanwhile.
+   */
   drain(): Promise<void> {
     this.draining = true;
     if (this.statusTimer) clearInterval(this.statusTimer);
