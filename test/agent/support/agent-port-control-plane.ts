@@ -43,17 +43,7 @@ export async function startAgentPortControlPlane(options: AgentPortControlPlaneO
       ...edgelessControlPlaneProps(dir, pki, store),
       ...(options.clock ? { clock: options.clock } : {}),
       ...(options.audit ? { audit: options.audit } : {}),
-      agents: {
-        gateway: {
-          serving: pki.controlPlane,
-          internalCaPem: pki.internalCa.certPem,
-          agentCaPem: pki.agentCa.certPem,
-          issueAgentCertificate: (cluster, publicKeyPem, now) => pki.issueAgentCertificate(cluster, publicKeyPem, now, AGENT_CERTIFICATE_LIFETIME_MS),
-          assertionSigningKeyPem: pki.assertionSigningKeyPem,
-          edgeTunnel: { host: '127.0.0.1', port: 2 },
-        },
-        tunnels: { listenAddress: '127.0.0.1', listenPort: 2, agentCaPem: pki.agentCa.certPem, identity: pki.edgeTunnel },
-      },
+      agents: agentPortProps(pki, AGENT_CERTIFICATE_LIFETIME_MS),
     });
   } catch (err) {
     await store.close();
@@ -81,6 +71,21 @@ export async function startAgentPortControlPlane(options: AgentPortControlPlaneO
 }
 
 /** A ClusterSettings document that sets only the idle period. */
+/** The agent port of a test control plane whose edge is nowhere (tunnels point at port 2). */
+export function agentPortProps(pki: KubegatePki, certificateLifetimeMs: number): NonNullable<ControlPlaneProps['agents']> {
+  return {
+    gateway: {
+      serving: pki.controlPlane,
+      internalCaPem: pki.internalCa.certPem,
+      agentCaPem: pki.agentCa.certPem,
+      issueAgentCertificate: (cluster, publicKeyPem, now) => pki.issueAgentCertificate(cluster, publicKeyPem, now, certificateLifetimeMs),
+      assertionSigningKeyPem: pki.assertionSigningKeyPem,
+      edgeTunnel: { host: '127.0.0.1', port: 2 },
+    },
+    tunnels: { listenAddress: '127.0.0.1', listenPort: 2, agentCaPem: pki.agentCa.certPem, identity: pki.edgeTunnel },
+  };
+}
+
 export function idleTimeoutSettings(name: string, clusters: string, idle: string): string {
   return `apiVersion: kubegate.dev/v1alpha1\nkind: ClusterSettings\nmetadata: {name: ${name}}\nspec:\n  clusters: ${clusters}\n  serviceAccountIdleTimeout: ${idle}\n`;
 }

@@ -22,6 +22,7 @@ import { createAgentLogger } from '../../../agent/log/agent-logger';
 import type { AgentCertificate } from '../../../agent/runtime/agent-identity';
 import type { ServiceAccountManager } from '../../../agent/service-accounts/service-account-manager';
 import { CONTROL_PLANE_SERVER_NAME } from '../../../agent/protocol/identities';
+import { agentPortProps } from './agent-port-control-plane';
 import { edgelessControlPlaneProps } from '../../support/edgeless-control-plane';
 import { Mailbox } from './agent-port-control-plane';
 
@@ -37,17 +38,7 @@ export function startReplica(dir: string, pki: KubegatePki, store: Store, drain:
     ...edgelessControlPlaneProps(dir, pki, store),
     authorizer: allowAlice,
     drain,
-    agents: {
-      gateway: {
-        serving: pki.controlPlane,
-        internalCaPem: pki.internalCa.certPem,
-        agentCaPem: pki.agentCa.certPem,
-        issueAgentCertificate: (cluster, publicKeyPem, now) => pki.issueAgentCertificate(cluster, publicKeyPem, now, HOUR_MS),
-        assertionSigningKeyPem: pki.assertionSigningKeyPem,
-        edgeTunnel: { host: '127.0.0.1', port: 2 },
-      },
-      tunnels: { listenAddress: '127.0.0.1', listenPort: 2, agentCaPem: pki.agentCa.certPem, identity: pki.edgeTunnel },
-    },
+    agents: agentPortProps(pki, HOUR_MS),
   });
 }
 
