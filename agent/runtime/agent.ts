@@ -97,7 +97,12 @@ export class RunningAgent {
     if (!this.envoy) return undefined;
     try {
       const { tunnels } = await this.envoy.tunnelStats();
-      return tunnels > 0 ? undefined : 'the in-cluster Envoy holds no tunnel to the edge yet';
+      if (tunnels === 0) return 'the in-cluster Envoy holds no tunnel to the edge yet';
+      // Ready only once the hub has been told so: a rolling update removes the old pod as soon
+      // as this one is ready, and the hub must already send requests to this pod's tunnels then.
+      this.tunnelNode ??= await this.envoy.nodeId();
+      this.sendStatus(true, false);
+      return undefined;
     } catch (err) {
       return (err as Error).message;
     }
