@@ -32,6 +32,8 @@ const expectedAllowMetadata = {
   user: 'alice',
   groups: ['dev', 'ops'],
   cluster: 'alpha',
+  // What the edge's tunnel clusters look tunnels up by: the cluster, as the decision names no pod.
+  tunnel: 'alpha',
   decision: 'allow',
   reason: 'rule 0 of AccessPolicy "devs" allows it',
   verb: 'get',
