@@ -49,10 +49,11 @@ export interface AgentGatewayProps {
   /** The edge's tunnel listener as clusters reach it. */
   readonly edgeTunnel: { readonly host: string; readonly port: number };
   /**
-   * Where one cluster reaches the edge's tunnel listener, when that differs by cluster (the
-   * local stack's firewalled sites each see the host at their own address). @default edgeTunnel
+   * Where one cluster reaches the edge's tunnel listeners, one per edge replica, when that is
+   * not edgeTunnel (the hub's replicas; the local stack's firewalled sites each see the host at
+   * their own address). @default [edgeTunnel]
    */
-  readonly edgeTunnelFor?: (cluster: string) => { readonly host: string; readonly port: number } | undefined;
+  readonly edgeTunnelsFor?: (cluster: string) => readonly { readonly host: string; readonly port: number }[] | undefined;
   /**
    * Seconds without requests after which a cluster's agent removes a user's ServiceAccount, for
    * the cluster with the labels its agent reported. Asked at each welcome and again by
@@ -237,7 +238,7 @@ export class AgentGateway {
           translateAgent({
             nodeId,
             cluster: envoy.cluster,
-            edgeTunnel: this.props.edgeTunnelFor?.(envoy.cluster) ?? this.props.edgeTunnel,
+            edgeTunnels: this.props.edgeTunnelsFor?.(envoy.cluster) ?? [this.props.edgeTunnel],
             apiserver,
             edgeCaPem: this.props.internalCaPem,
             assertionJwks: this.signer.jwks(),

@@ -19,20 +19,22 @@ export function agentClusters(input: AgentTranslatorInput): object[] {
 }
 
 /** STATIC for addresses, STRICT_DNS for names (re-resolved, so a moved edge is followed). */
-function discovery(host: string): object {
-  return { type: isIP(host) ? 'STATIC' : 'STRICT_DNS' };
+function discovery(...hosts: string[]): object {
+  return { type: hosts.every((host) => isIP(host)) ? 'STATIC' : 'STRICT_DNS' };
 }
 
-function loadAssignment(name: string, host: string, port: number): object {
-  return { cluster_name: name, endpoints: [{ lb_endpoints: [{ endpoint: { address: { socket_address: { address: host, port_value: port } } } }] }] };
+function loadAssignment(name: string, addresses: readonly { readonly host: string; readonly port: number }[]): object {
+  const lbEndpoints = addresses.map(({ host, port }) => ({ endpoint: { address: { socket_address: { address: host, port_value: port } } } }));
+  return { cluster_name: name, endpoints: [{ lb_endpoints: lbEndpoints }] };
 }
 
 function edgeTunnelCluster(input: AgentTranslatorInput): object {
   return {
     name: EDGE_TUNNEL_CLUSTER,
-    ...discovery(input.edgeTunnel.host),
+    ...discovery(...input.edgeTunnels.map((t) => t.host)),
     connect_timeout: { seconds: 5 },
-    load_assignment: loadAssignment(EDGE_TUNNEL_CLUSTER, input.edgeTunnel.host, input.edgeTunnel.port),
+    // Each edge replica is a host: the reverse-tunnel initiator keeps tunnels to every host.
+    load_assignment: loadAssignment(EDGE_TUNNEL_CLUSTER, input.edgeTunnels),
     transport_socket: {
       name: 'envoy.transport_sockets.tls',
       typed_config: {
@@ -60,7 +62,7 @@ function apiserverCluster(input: AgentTranslatorInput, protocol: 'h2' | 'http/1.
     ...discovery(host),
     connect_timeout: { seconds: 5 },
     circuit_breakers: LONG_LIVED_STREAMS,
-    load_assignment: loadAssignment(name, host, port),
+    load_assignment: loadAssignment(name, [{ host, port }]),
     typed_extension_protocol_options: {
       'envoy.extensions.upstreams.http.v3.HttpProtocolOptions': {
         '@type': typeUrl('envoy.extensions.upstreams.http.v3.HttpProtocolOptions'),

@@ -7,8 +7,12 @@ export interface AgentTranslatorInput {
   readonly nodeId: string;
   /** The cluster it serves; the tunnel handshake and every certificate check use this name. */
   readonly cluster: string;
-  /** Where the edge's tunnel listener is, as the cluster reaches it (outbound). */
-  readonly edgeTunnel: { readonly host: string; readonly port: number };
+  /**
+   * Where the edge's tunnel listeners are, as the cluster reaches them (outbound): one per edge
+   * replica, and the in-cluster Envoy keeps tunnels to each, since a user's request may land on
+   * any replica.
+   */
+  readonly edgeTunnels: readonly { readonly host: string; readonly port: number }[];
   /**
    * Tunnels each in-cluster Envoy worker keeps to each edge host. The edge needs one per edge
    * worker, and a tunnel carrying a stream stays pinned to it, so twice the edge's workers

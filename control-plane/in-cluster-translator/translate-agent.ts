@@ -26,7 +26,9 @@ export function translateAgent(input: AgentTranslatorInput): XdsResources {
 function validate(input: AgentTranslatorInput): void {
   if (!CLUSTER_NAME.test(input.cluster)) throw new TranslatorInputError(`cluster name "${input.cluster}" must be a DNS label`);
   if (!NODE_ID.test(input.nodeId)) throw new TranslatorInputError(`node id "${input.nodeId}" may use only letters, digits, '.', '_' and '-' (at most 128)`);
-  for (const [what, port] of [['edgeTunnel.port', input.edgeTunnel.port], ['apiserver.port', input.apiserver.port]] as const) {
+  if (input.edgeTunnels.length === 0) throw new TranslatorInputError('edgeTunnels names no edge tunnel listener');
+  const ports = [...input.edgeTunnels.map((t, i) => [`edgeTunnels[${i}].port`, t.port] as const), ['apiserver.port', input.apiserver.port] as const];
+  for (const [what, port] of ports) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TranslatorInputError(`${what} ${port} is not a TCP port`);
   }
   if (!input.apiserver.caPem.includes('BEGIN CERTIFICATE')) throw new TranslatorInputError(`cluster "${input.cluster}": apiserver CA is not a PEM certificate`);

@@ -17,7 +17,9 @@
  *     auditLogFile: edge/audit.jsonl      # the edge's file access log, when it shares this host
  *     accessLogFlushInterval: 60s
  *     userShards: 16                      # listeners users' chains are split across (revocation cost)
- *   agents: {listenAddress: 0.0.0.0, edgeTunnelAddress: {host: 10.0.0.5, port: 18004}}
+ *   agents:                               # each edge replica's tunnel listener, as member clusters reach it
+ *     listenAddress: 0.0.0.0
+ *     edgeTunnelAddresses: [{host: 10.0.0.5, port: 30100}, {host: 10.0.0.5, port: 30101}]
  *   clusters:                             # clusters the edge reaches directly (no agent)
  *     - name: dev
  *       labels: {env: dev}
@@ -82,7 +84,14 @@ export interface ControllerConfig {
     readonly accessLogFlushIntervalSeconds?: number;
     readonly userShards?: number;
   };
-  readonly agents?: { readonly listenAddress?: string; readonly edgeTunnelAddress?: { readonly host: string; readonly port: number } };
+  readonly agents?: {
+    readonly listenAddress?: string;
+    /**
+     * Every edge replica's tunnel listener as member clusters reach it; each cluster keeps
+     * tunnels to all of them. The file may give one as `edgeTunnelAddress`.
+     */
+    readonly edgeTunnelAddresses?: readonly { readonly host: string; readonly port: number }[];
+  };
   readonly clusters: readonly DirectCluster[];
   readonly policyDir?: string;
   readonly maxCertTtlMs?: number;
@@ -151,7 +160,11 @@ export const CONTROLLER_CONFIG_SCHEMA = mapping(
       },
       ['nodeId', 'listenPort', 'url'],
     ),
-    agents: mapping({ listenAddress: text, edgeTunnelAddress: mapping({ host: text, port: port(1) }, ['host', 'port']) }),
+    agents: mapping({
+      listenAddress: text,
+      edgeTunnelAddress: mapping({ host: text, port: port(1) }, ['host', 'port']),
+      edgeTunnelAddresses: { type: 'array', minItems: 1, items: mapping({ host: text, port: port(1) }, ['host', 'port']), problems: { type: 'must be a list of {host, port}', minItems: 'must name at least one address' } },
+    }),
     clusters: {
       type: 'array',
       problems: { type: 'must be a list' },
@@ -192,7 +205,7 @@ interface ConfigDoc {
   apiServerNames?: string[];
   ports: { xds: number; authz: number; status: number; agent: number; tunnel: number; api?: number; install?: number };
   edge: { nodeId: string; listenAddress?: string; listenPort: number; url: string; adminUrl?: string; auditLogFile?: string; accessLogFlushInterval?: string; userShards?: number };
-  agents?: { listenAddress?: string; edgeTunnelAddress?: { host: string; port: number } };
+  agents?: { listenAddress?: string; edgeTunnelAddress?: { host: string; port: number }; edgeTunnelAddresses?: { host: string; port: number }[] };
   clusters?: {
     name: string;
     labels?: Record<string, string>;
@@ -231,6 +244,18 @@ class ConfigReader {
   private readonly dir: string;
   constructor(private readonly file: string) {
     this.dir = path.dirname(path.resolve(file));
+  }
+
+  private agents(agents: NonNullable<ConfigDoc['agents']>): NonNullable<ControllerConfig['agents']> {
+    if (agents.edgeTunnelAddress && agents.edgeTunnelAddresses) this.fail('agents', 'give edgeTunnelAddress (one edge) or edgeTunnelAddresses (one per edge replica), not both');
+    const addresses = agents.edgeTunnelAddresses ?? (agents.edgeTunnelAddress ? [agents.edgeTunnelAddress] : undefined);
+    const seen = new Set<string>();
+    for (const [i, a] of (addresses ?? []).entries()) {
+      const key = `${a.host}:${a.port}`;
+      if (seen.has(key)) this.fail(`agents.edgeTunnelAddresses.${i}`, `${key} is named twice (each edge replica has an address of its own)`);
+      seen.add(key);
+    }
+    return { ...(agents.listenAddress !== undefined ? { listenAddress: agents.listenAddress } : {}), ...(addresses ? { edgeTunnelAddresses: addresses } : {}) };
   }
 
   private fail(field: string, problem: string): never {
@@ -306,7 +331,7 @@ class ConfigReader {
       ...(doc.apiServerNames?.length ? { apiServerNames: doc.apiServerNames } : {}),
       ports,
       edge,
-      ...(doc.agents ? { agents: doc.agents } : {}),
+      ...(doc.agents ? { agents: this.agents(doc.agents) } : {}),
       clusters,
       ...(doc.policyDir !== undefined ? { policyDir: this.filePath(doc.policyDir) } : {}),
       ...(maxCertTtlMs !== undefined ? { maxCertTtlMs } : {}),

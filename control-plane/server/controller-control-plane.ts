@@ -49,7 +49,7 @@ export function controlPlaneProps(props: ControllerProps, store: Store, appender
       gateway: {
         host: agentListenAddress,
         port: ports.agent,
-        edgeTunnelFor: (cluster) => props.agents?.edgeTunnelFor?.(cluster),
+        edgeTunnelsFor: (cluster) => props.agents?.edgeTunnelsFor?.(cluster),
         serving: pki.controlPlane,
         internalCaPem: pki.internalCa.certPem,
         agentCaPem: pki.agentCa.certPem,

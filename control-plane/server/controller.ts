@@ -90,7 +90,8 @@ export interface ControllerProps {
    */
   readonly agents?: {
     readonly listenAddress?: string;
-    edgeTunnelFor?(cluster: string): { host: string; port: number } | undefined;
+    /** Every edge replica's tunnel listener as the cluster reaches it. */
+    edgeTunnelsFor?(cluster: string): readonly { host: string; port: number }[] | undefined;
   };
   /** See LocalStackProps.policyDir. @default none: policies are applied through the API */
   readonly policyDir?: string;

@@ -71,7 +71,7 @@ async function main(): Promise<void> {
       ...(config.apiServerNames ? { apiNames: config.apiServerNames } : {}),
       logger: log,
     });
-    const tunnel = config.agents?.edgeTunnelAddress;
+    const tunnels = config.agents?.edgeTunnelAddresses;
     const adminUrl = config.edge.adminUrl;
     controller = await Controller.start({
       stateDir: config.stateDir,
@@ -82,7 +82,7 @@ async function main(): Promise<void> {
       edge: { ...config.edge, ...(adminUrl ? { reopenLogs: () => reopenEdgeLogs(adminUrl) } : {}) },
       agents: {
         ...(config.agents?.listenAddress ? { listenAddress: config.agents.listenAddress } : {}),
-        ...(tunnel ? { edgeTunnelFor: () => tunnel } : {}),
+        ...(tunnels ? { edgeTunnelsFor: () => tunnels } : {}),
       },
       ...(config.policyDir ? { policyDir: config.policyDir } : {}),
       ...(config.maxCertTtlMs ? { maxCertTtlMs: config.maxCertTtlMs } : {}),

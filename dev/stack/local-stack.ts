@@ -185,9 +185,9 @@ export class LocalStack {
         // the agent port and the tunnel listener listen on every address (both demand a
         // certificate).
         listenAddress: (props.tunnelIsolation ?? 'network-namespace') === 'network-namespace' ? '0.0.0.0' : '127.0.0.1',
-        edgeTunnelFor: (cluster) => {
+        edgeTunnelsFor: (cluster) => {
           const host = siteHostAddresses.get(cluster);
-          return host ? { host, port: ports.tunnel } : undefined;
+          return host ? [{ host, port: ports.tunnel }] : undefined;
         },
       },
       ...(props.policyDir ? { policyDir: props.policyDir } : {}),

@@ -135,7 +135,7 @@ test('the in-cluster Envoy refuses requests whose assertion it cannot verify (th
       translateAgent({
         nodeId,
         cluster: 'prod-a',
-        edgeTunnel: { ...stack.controlPlane.agents!.edgeTunnel, host: site.hostAddress },
+        edgeTunnels: [{ ...stack.controlPlane.agents!.edgeTunnel, host: site.hostAddress }],
         apiserver: { host: hello.apiserver_host!, port: hello.apiserver_port!, caPem: hello.apiserver_ca_pem! },
         edgeCaPem: stack.pki.internalCa.certPem,
         assertionJwks: stranger.jwks(),

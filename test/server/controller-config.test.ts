@@ -52,7 +52,7 @@ test('a complete file is read, relative paths resolved against its directory', (
     storeUrl: `sqlite:${path.join(dir, 'state', 'kubegate.db')}`,
     ports: { xds: 18000, api: 18005 },
     edge: { url: 'https://kubegate.example:8443', adminUrl: 'http://127.0.0.1:9901', auditLogFile: path.join(dir, 'edge', 'audit.jsonl'), accessLogFlushIntervalSeconds: 5, userShards: 64 },
-    agents: { listenAddress: '0.0.0.0', edgeTunnelAddress: { host: '10.0.0.5', port: 18004 } },
+    agents: { listenAddress: '0.0.0.0', edgeTunnelAddresses: [{ host: '10.0.0.5', port: 18004 }] },
     policyDir: path.join(dir, 'policies'),
     maxCertTtlMs: 12 * 3600_000,
     audit: { exporters: [], retention: { maxAgeMs: 30 * 24 * 3600_000 } },
@@ -60,6 +60,13 @@ test('a complete file is read, relative paths resolved against its directory', (
   expect(config.clusters[0]).toMatchObject({ name: 'dev', labels: { env: 'dev' }, apiserver: { host: '10.1.0.1', port: 6443 } });
   expect(config.clusters[0]!.apiserver.caPem).toContain('BEGIN CERTIFICATE');
   expect(config.clusters[0]!.proxyIdentity.keyPem).toMatch(/BEGIN [A-Z ]*PRIVATE KEY/);
+});
+
+test('every edge replica\'s tunnel address, as a list', () => {
+  const doc = good() as any;
+  delete doc.agents.edgeTunnelAddress;
+  doc.agents.edgeTunnelAddresses = [{ host: 'hub.example', port: 30100 }, { host: 'hub.example', port: 30101 }];
+  expect(readControllerConfig(write(doc)).agents).toEqual({ listenAddress: '0.0.0.0', edgeTunnelAddresses: [{ host: 'hub.example', port: 30100 }, { host: 'hub.example', port: 30101 }] });
 });
 
 test('the optional parts may be left out', () => {
@@ -107,6 +114,10 @@ test.each([
   ['user shards not a power of two', (d: any) => { d.edge.userShards = 10; }, 'edge.userShards', /power of two from 1 to 256/],
   ['flush interval not a duration', (d: any) => { d.edge.accessLogFlushInterval = 'soon'; }, 'edge.accessLogFlushInterval', /./],
   ['agents tunnel address without port', (d: any) => { d.agents.edgeTunnelAddress = { host: 'h' }; }, 'agents.edgeTunnelAddress.port', /port number/],
+  ['one tunnel address and a list', (d: any) => { d.agents.edgeTunnelAddresses = [{ host: 'h', port: 1 }]; }, 'agents', /give edgeTunnelAddress \(one edge\) or edgeTunnelAddresses \(one per edge replica\), not both/],
+  ['an empty list of tunnel addresses', (d: any) => { delete d.agents.edgeTunnelAddress; d.agents.edgeTunnelAddresses = []; }, 'agents.edgeTunnelAddresses', /at least one address/],
+  ['a tunnel address listed twice', (d: any) => { delete d.agents.edgeTunnelAddress; d.agents.edgeTunnelAddresses = [{ host: 'h', port: 30100 }, { host: 'h', port: 30100 }]; }, 'agents.edgeTunnelAddresses.1', /h:30100 is named twice/],
+  ['a listed tunnel address without a host', (d: any) => { delete d.agents.edgeTunnelAddress; d.agents.edgeTunnelAddresses = [{ port: 30100 }]; }, 'agents.edgeTunnelAddresses[0].host', /non-empty string/],
   ['clusters not a list', (d: any) => { d.clusters = { dev: {} }; }, 'clusters', /must be a list/],
   ['cluster name not a DNS label', (d: any) => { d.clusters[0].name = 'Dev_1'; }, 'clusters[0].name', /DNS label/],
   ['cluster listed twice', (d: any) => { d.clusters.push(d.clusters[0]); }, 'clusters[1].name', /listed twice/],

@@ -31,7 +31,8 @@ describe('refuses input it cannot make safe', () => {
   test.each([
     ['a node id that would break the rc:// address', { nodeId: 'a:b@c' }, /node id "a:b@c" may use only/],
     ['a cluster name that is not a DNS label', { cluster: 'Prod_A' }, /cluster name "Prod_A" must be a DNS label/],
-    ['an edge port out of range', { edgeTunnel: { host: 'e', port: 0 } }, /edgeTunnel.port 0 is not a TCP port/],
+    ['an edge port out of range', { edgeTunnels: [{ host: 'e', port: 0 }] }, /edgeTunnels\[0\]\.port 0 is not a TCP port/],
+    ['no edge tunnel listener', { edgeTunnels: [] }, /edgeTunnels names no edge tunnel listener/],
     ['an apiserver CA that is not PEM', { apiserver: { ...base.apiserver, caPem: 'x' } }, /apiserver CA is not a PEM certificate/],
     ['an edge CA that is not PEM', { edgeCaPem: 'x' }, /edgeCaPem is not a PEM certificate/],
     ['a relative secrets directory', { secretsDirectory: 'secrets' }, /must be an absolute path/],
