@@ -40,7 +40,7 @@ export function hubControllerConfig(hub: ResolvedHub): Record<string, unknown> {
       url: hub.edgeUrl,
       ...(hub.edge.userShards !== undefined ? { userShards: hub.edge.userShards } : {}),
     },
-    agents: { listenAddress: '0.0.0.0', edgeTunnelAddress: { ...hub.edgeTunnelAddress } },
+    agents: { listenAddress: '0.0.0.0', edgeTunnelAddresses: hub.edgeTunnelAddresses.map((a) => ({ ...a })) },
     ...(hub.maxCertTtl !== undefined ? { maxCertTtl: hub.maxCertTtl } : {}),
     ...(hub.agentInstall ? { agentInstall: agentInstallSection(hub.agentInstall) } : {}),
   };

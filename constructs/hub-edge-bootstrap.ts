@@ -6,11 +6,13 @@
  * read once, and the edge would present an expired certificate the next time it reconnects.
  * So the certificate comes through file-based SDS whose TlsCertificate watches the Secret's
  * directory, and Envoy reloads it when the files change. The CA (365 days) stays a plain file.
+ * The bootstrap also holds the listener the pod's preStop hook calls (hub-edge-lifecycle.ts).
  */
 import { edgeBootstrap } from '../control-plane/envoy/bootstrap';
 import { EDGE_XDS_CLIENT_KEYS, EDGE_XDS_CLIENT_SECRET } from '../control-plane/hub-secrets/hub-secrets';
 import { EDGE_NODE_ID } from './hub-controller-config';
 import { CONTROLLER_REPLICAS_NAME } from './hub-pods';
+import { edgeLifecycleResources } from './hub-edge-lifecycle';
 import type { ResolvedHub } from './hub-settings';
 
 /** Where the bootstrap ConfigMap and the client certificate's Secret are mounted. */
@@ -34,7 +36,7 @@ export function hubEdgeBootstrapFiles(hub: ResolvedHub): Record<string, string> 
     controlPlane: { host: controller, port: hub.ports.xds },
     authz: { host: controller, port: hub.ports.authz },
     tls: { certFile: file(EDGE_XDS_CLIENT_KEYS.cert), keyFile: file(EDGE_XDS_CLIENT_KEYS.key), caFile: file(EDGE_XDS_CLIENT_KEYS.ca) },
-  }) as { static_resources: { clusters: Array<{ transport_socket: { typed_config: { common_tls_context: Record<string, unknown> } } }> } };
+  }) as { static_resources: { listeners?: object[]; clusters: Array<{ transport_socket: { typed_config: { common_tls_context: Record<string, unknown> } } }> } };
   for (const cluster of bootstrap.static_resources.clusters) {
     const context = cluster.transport_socket.typed_config.common_tls_context;
     delete context.tls_certificates;
@@ -42,6 +44,11 @@ export function hubEdgeBootstrapFiles(hub: ResolvedHub): Record<string, string> 
       { name: EDGE_XDS_CLIENT_SECRET, sds_config: { path_config_source: { path: `${EDGE_BOOTSTRAP_DIR}/${EDGE_XDS_CLIENT_SDS_KEY}` }, resource_api_version: 'V3' } },
     ];
   }
+  // How the pod leaves without failing a request (hub-edge-lifecycle.ts): plain clusters on
+  // the loopback, added after the TLS ones above.
+  const lifecycle = edgeLifecycleResources(hub.edge.adminPort);
+  bootstrap.static_resources.listeners = [...(bootstrap.static_resources.listeners ?? []), ...lifecycle.listeners];
+  bootstrap.static_resources.clusters.push(...(lifecycle.clusters as typeof bootstrap.static_resources.clusters));
   const sds = {
     resources: [
       {

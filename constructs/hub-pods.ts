@@ -67,7 +67,7 @@ export const LOCKED_POD: kplus.PodSecurityContextProps = {
  * What cdk8s-plus does not say: the runtime's default seccomp profile, no capability at all,
  * and images pulled only when missing (they are by digest).
  */
-export function harden(workload: kplus.Deployment, containers: { count: number; initContainers?: number }): void {
+export function harden(workload: kplus.Deployment | kplus.StatefulSet, containers: { count: number; initContainers?: number }): void {
   const pod = ApiObject.of(workload);
   pod.addJsonPatch(JsonPatch.add('/spec/template/spec/securityContext/seccompProfile', { type: 'RuntimeDefault' }));
   const lock = (path: string) => {
@@ -85,7 +85,7 @@ export function harden(workload: kplus.Deployment, containers: { count: number; 
  * Replicas on different nodes when the cluster has enough of them (preferred, so a small
  * cluster still runs every replica), selected by the component's own labels.
  */
-export function spreadOverNodes(workload: kplus.Deployment, component: HubComponent): void {
+export function spreadOverNodes(workload: kplus.Deployment | kplus.StatefulSet, component: HubComponent): void {
   ApiObject.of(workload).addJsonPatch(
     JsonPatch.add('/spec/template/spec/affinity', {
       podAntiAffinity: {

@@ -34,8 +34,10 @@ export interface KubegateHubProps {
    */
   readonly edgeUrl: string;
   /**
-   * Where member clusters' in-cluster Envoys reach the edge's tunnel listener, HOST:PORT.
-   * @default edgeUrl's host, with the edge Service's tunnel port (its fixed nodePort with NodePort)
+   * Where member clusters' in-cluster Envoys reach the first edge replica's tunnel listener,
+   * HOST:PORT. Each replica has a tunnel Service of its own, and every cluster keeps tunnels to
+   * each: replica i is at the same host, port + i.
+   * @default edgeUrl's host, with the tunnel Service's port (its fixed nodePort with NodePort)
    */
   readonly edgeTunnelAddress?: string;
   /** The controller. @default 1 replica, 100m/1 CPU, 128Mi/512Mi memory */
@@ -46,8 +48,11 @@ export interface KubegateHubProps {
   /** The edge Envoy. @default 1 replica, 100m/2 CPU, 128Mi/1Gi memory */
   readonly edge?: HubResources & {
     /**
-     * Envoys behind the edge Service. Each holds only the reverse tunnels that reached it, so
-     * tunnelled clusters want one; more suit clusters the edge reaches directly. @default 1
+     * Envoys behind the edge Service, a StatefulSet. Every member cluster keeps tunnels to each
+     * (one tunnel Service per replica, at consecutive ports: edgeTunnelAddress), so any replica
+     * serves any cluster. Two or more let the edge itself be upgraded without a failed request:
+     * replicas are replaced one at a time, and each takes users' requests only once the
+     * clusters' tunnels have reached it. @default 1
      */
     readonly replicas?: number;
     /** Listeners users' filter chains are split across (a power of two, 1-256). @default the controller's (16) */
@@ -93,7 +98,10 @@ export interface KubegateHubProps {
     /** A link's lifetime when `cluster add` names none (1s to 24h). @default '15m' */
     readonly tokenTtl?: string;
   };
-  /** Fixed nodePorts for the public Services' ports. @default allocated by Kubernetes */
+  /**
+   * Fixed nodePorts for the public Services' ports; `tunnel` is the first edge replica's, and
+   * replica i's tunnel Service takes tunnel + i. @default allocated by Kubernetes
+   */
   readonly nodePorts?: { readonly https?: number; readonly tunnel?: number; readonly agent?: number; readonly api?: number; readonly install?: number };
   /** Annotations of both public Services (a cloud's load balancer settings). @default none */
   readonly serviceAnnotations?: Readonly<Record<string, string>>;

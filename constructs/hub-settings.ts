@@ -9,6 +9,7 @@ import { MAX_USER_CERT_TTL_MS } from '../control-plane/credentials/user-certific
 import { MAX_INSTALL_TTL_MS, MIN_INSTALL_TTL_MS } from '../control-plane/agent-gateway/install-token';
 import { dottedPath } from '../control-plane/validation/schema-check';
 import { checkHubPropsShape } from './hub-props-schema';
+import { EDGE_LIFECYCLE_PORT } from './hub-edge-lifecycle';
 import { KubegateHubPropsError, type HubResources, type KubegateHubProps } from './hub-props';
 
 export interface ResolvedResources {
@@ -49,7 +50,8 @@ export interface ResolvedHub {
   readonly edgeUrl: string;
   /** The edge Service's user port: edgeUrl's port. */
   readonly edgeServicePort: number;
-  readonly edgeTunnelAddress: { readonly host: string; readonly port: number };
+  /** Each edge replica's tunnel Service as member clusters reach it, by ordinal (replica i at edgeTunnelAddress's port + i). */
+  readonly edgeTunnelAddresses: readonly { readonly host: string; readonly port: number }[];
   readonly controller: { readonly replicas: number; readonly resources: ResolvedResources };
   readonly edge: { readonly replicas: number; readonly resources: ResolvedResources; readonly adminPort: number; readonly userShards?: number };
   readonly store: ResolvedStore;
@@ -82,6 +84,9 @@ export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
   for (const [port, names] of byPort) if (names.length > 1) problems.push(`ports: ${port} is used by ${names.join(' and ')} (each listener needs its own)`);
   const adminPort = props.edge?.adminPort ?? 9901;
   if (byPort.has(adminPort)) problems.push(`edge.adminPort: ${adminPort} is also ports.${byPort.get(adminPort)!.join(', ports.')}`);
+  // The edge's preStop listener (hub-edge-lifecycle.ts) has a port of its own in the pod.
+  const lifecycleTakenBy = adminPort === EDGE_LIFECYCLE_PORT ? ['edge.adminPort'] : (byPort.get(EDGE_LIFECYCLE_PORT) ?? []).map((name) => `ports.${name}`);
+  if (lifecycleTakenBy.length > 0) problems.push(`${lifecycleTakenBy.join(', ')}: ${EDGE_LIFECYCLE_PORT} is the edge's lifecycle port (its pods' preStop hook calls it); choose another`);
 
   const store = resolveStore(props.store ?? {}, problems);
   const replicas = props.controller?.replicas ?? 1;
@@ -94,13 +99,34 @@ export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
   if (edgeServicePort === ports.tunnel) problems.push(`edgeUrl: its port ${edgeServicePort} is also ports.tunnel, and the edge Service carries both`);
   const serviceType = props.serviceType ?? 'LoadBalancer';
   const nodePorts = props.nodePorts ?? {};
-  let edgeTunnelAddress: ResolvedHub['edgeTunnelAddress'] | undefined;
+  const edgeReplicas = props.edge?.replicas ?? 1;
+  let edgeTunnelAddress: { host: string; port: number } | undefined;
   if (props.edgeTunnelAddress !== undefined) {
     const i = props.edgeTunnelAddress.lastIndexOf(':');
     edgeTunnelAddress = { host: props.edgeTunnelAddress.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(props.edgeTunnelAddress.slice(i + 1)) };
   } else if (serviceType === 'LoadBalancer') edgeTunnelAddress = { host, port: ports.tunnel };
   else if (nodePorts.tunnel !== undefined) edgeTunnelAddress = { host, port: nodePorts.tunnel };
   else problems.push('edgeTunnelAddress: is required with serviceType NodePort unless nodePorts.tunnel is fixed (member clusters must know where the tunnel listener is)');
+  // Replica i's tunnel Service is at the next port but i: member clusters dial every replica.
+  if (edgeTunnelAddress && edgeTunnelAddress.port + edgeReplicas - 1 > 65535) {
+    problems.push(`edge.replicas: ${edgeReplicas} replicas need tunnel ports ${edgeTunnelAddress.port} to ${edgeTunnelAddress.port + edgeReplicas - 1}, past 65535 (edgeTunnelAddress or nodePorts.tunnel is too high)`);
+  }
+  // (When the address is derived from nodePorts.tunnel, the rule above has said it.)
+  const addressFromNodePort = props.edgeTunnelAddress === undefined && serviceType === 'NodePort';
+  if (nodePorts.tunnel !== undefined && !addressFromNodePort && nodePorts.tunnel + edgeReplicas - 1 > 65535) {
+    problems.push(`nodePorts.tunnel: ${edgeReplicas} edge replicas' tunnel nodePorts run from ${nodePorts.tunnel} to ${nodePorts.tunnel + edgeReplicas - 1}, past 65535`);
+  }
+  if (nodePorts.tunnel !== undefined && edgeReplicas > 1) {
+    const last = nodePorts.tunnel + edgeReplicas - 1;
+    for (const [name, port] of Object.entries(nodePorts)) {
+      if (name !== 'tunnel' && port !== undefined && port >= nodePorts.tunnel && port <= last) {
+        problems.push(`nodePorts.${name}: ${port} is one of the edge replicas' tunnel nodePorts (nodePorts.tunnel ${nodePorts.tunnel} to ${last}, one per replica)`);
+      }
+    }
+  }
+  if (edgeReplicas > 1 && serviceType === 'LoadBalancer' && ports.tunnel + edgeReplicas - 1 > 65535) {
+    problems.push(`ports.tunnel: ${edgeReplicas} edge replicas' tunnel Services listen on ${ports.tunnel} to ${ports.tunnel + edgeReplicas - 1}, past 65535`);
+  }
   const agentInstall = props.agentInstall && resolveAgentInstall(props, problems);
   if (props.maxCertTtl !== undefined && parseDurationMs(props.maxCertTtl) > MAX_USER_CERT_TTL_MS) problems.push(`maxCertTtl: must be at most 24h (user certificates are short-lived by design), got ${JSON.stringify(props.maxCertTtl)}`);
   if (problems.length > 0) throw new KubegateHubPropsError(problems);
@@ -110,10 +136,10 @@ export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
     images: { controller: props.images.controller, envoy: props.images.envoy },
     edgeUrl: props.edgeUrl.replace(/\/$/, ''),
     edgeServicePort,
-    edgeTunnelAddress: edgeTunnelAddress!,
+    edgeTunnelAddresses: Array.from({ length: edgeReplicas }, (_, i) => ({ host: edgeTunnelAddress!.host, port: edgeTunnelAddress!.port + i })),
     controller: { replicas, resources: resourcesOf(props.controller ?? {}, CONTROLLER_RESOURCES) },
     edge: {
-      replicas: props.edge?.replicas ?? 1,
+      replicas: edgeReplicas,
       resources: resourcesOf(props.edge ?? {}, EDGE_RESOURCES),
       adminPort,
       ...(props.edge?.userShards !== undefined ? { userShards: props.edge.userShards } : {}),

@@ -79,3 +79,11 @@ export const TUNNEL_MAX_CONCURRENT_STREAMS = 65_536;
  * flight) from its Envoy's admin interface to tell readiness and when a drain is done.
  */
 export const TUNNEL_STAT_PREFIX = 'tunnel';
+
+/**
+ * The longest an in-cluster Envoy waits before dialling an edge host again whose tunnels are
+ * missing (its bootstrap's max_reconnect_backoff; it checks every second). A restarted edge
+ * replica holds every connected cluster's tunnels within about this long, which is what the
+ * hub's edge waits for before it takes users' requests.
+ */
+export const TUNNEL_REDIAL_MAX_BACKOFF_SECONDS = 4;

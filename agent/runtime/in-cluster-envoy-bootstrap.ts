@@ -6,7 +6,7 @@
  * The certificate is read through file-based SDS, so a renewal reaches Envoy without a restart.
  */
 import * as path from 'node:path';
-import { AGENT_PORT_CLUSTER, AGENT_SECRET_FILES, CONTROL_PLANE_SERVER_NAME, NODE_METADATA_CLUSTER, NODE_METADATA_SECRETS_DIRECTORY } from '../protocol/identities';
+import { AGENT_PORT_CLUSTER, AGENT_SECRET_FILES, CONTROL_PLANE_SERVER_NAME, NODE_METADATA_CLUSTER, NODE_METADATA_SECRETS_DIRECTORY, TUNNEL_REDIAL_MAX_BACKOFF_SECONDS } from '../protocol/identities';
 
 export interface InClusterEnvoyBootstrapProps {
   readonly nodeId: string;
@@ -48,7 +48,7 @@ export function inClusterEnvoyBootstrap(props: InClusterEnvoyBootstrapProps): ob
           // Missing tunnels are re-dialled this often: after an edge restart tunnels are back in
           // about a second or a few instead of ~10 s with the default.
           maintain_interval: '1s',
-          max_reconnect_backoff: '4s',
+          max_reconnect_backoff: `${TUNNEL_REDIAL_MAX_BACKOFF_SECONDS}s`,
         },
       },
     ],

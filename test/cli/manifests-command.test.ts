@@ -180,9 +180,9 @@ describe('manifests hub', () => {
 
   test('--set reaches nested props: replicas, the store, ports, lists and label keys', async () => {
     const printed = printedOf((await runCli([...HUB, '--set', 'ports.edge=9443', '--set', 'edge.memoryLimit=2Gi'])).stdout);
-    const config = parse(printed.find((o) => o.kind === 'Secret')!.stringData!['config.yaml']) as { edge: { listenPort: number }; agents: { edgeTunnelAddress: object } };
+    const config = parse(printed.find((o) => o.kind === 'Secret')!.stringData!['config.yaml']) as { edge: { listenPort: number }; agents: { edgeTunnelAddresses: object[] } };
     expect(config.edge.listenPort).toBe(9443);
-    expect(config.agents.edgeTunnelAddress).toEqual({ host: 'kubegate.example.com', port: 30004 });
+    expect(config.agents.edgeTunnelAddresses).toEqual([{ host: 'kubegate.example.com', port: 30004 }]);
     const controller = printed.find((o) => o.kind === 'Deployment' && o.metadata.name === 'kubegate-controller')!;
     expect(controller.spec.replicas).toBe(2);
     expect(controller.spec.template.spec.initContainers[0].name).toBe('store-url');
@@ -197,7 +197,7 @@ describe('manifests hub', () => {
     fs.writeFileSync(file, JSON.stringify({ images: [{ name: 'controller', reference: CONTROLLER }, { name: 'agent', reference: AGENT }, { name: 'envoy', reference: ENVOY }] }));
     const r = await runCli(['manifests', 'hub', '--images', file, '--set', 'edgeUrl=https://kubegate.example.com']);
     expect(r.stderr).toBe('');
-    const images = printedOf(r.stdout).filter((o) => o.kind === 'Deployment').map((o) => o.spec.template.spec.containers[0].image);
+    const images = printedOf(r.stdout).filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet').map((o) => o.spec.template.spec.containers[0].image);
     expect(images).toEqual([CONTROLLER, ENVOY]);
     const install = await runCli(['manifests', 'hub', '--images', file, '--set', 'edgeUrl=https://kubegate.example.com', '--set', 'agentInstall.hubAgentEndpoint=hub.example:18003', '--set', 'agentInstall.publicUrl=https://hub.example:18006', '--set', 'agentInstall.publiclyTrusted=true']);
     expect(install.stderr).toBe('');

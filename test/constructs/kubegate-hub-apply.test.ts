@@ -68,7 +68,7 @@ test.each<[string, KubegateHubProps]>([
       edge: { replicas: 2, memoryLimit: '2Gi' },
       store: { postgresSecret: 'kubegate-postgres' },
       serviceType: 'NodePort',
-      nodePorts: { https: 30443, tunnel: 30004, agent: 30003, api: 30005 },
+      nodePorts: { https: 30443, tunnel: 30006, agent: 30003, api: 30005 },
       apiAllowedCidrs: ['10.0.0.0/8'],
     },
   ],
@@ -80,9 +80,11 @@ test.each<[string, KubegateHubProps]>([
   expect(applied.stdout.trim().split('\n')).toHaveLength(objects.length);
 
   const generations: Record<string, string> = {};
-  for (const deployment of objects.filter((o) => o.kind === 'Deployment')) {
+  // The controller's Deployment and the edge's StatefulSet.
+  for (const deployment of objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')) {
     const { name, namespace } = deployment.metadata;
-    const read = await cluster.kubectl(['get', 'deployment', name, '-n', namespace!, '-o', 'json']);
+    const resource = `${deployment.kind.toLowerCase()}/${name}`;
+    const read = await cluster.kubectl(['get', resource, '-n', namespace!, '-o', 'json']);
     expect(read.code).toBe(0);
     const stored = (JSON.parse(read.stdout) as { metadata: { generation: number }; spec: { template: { spec: Record<string, unknown> } } });
     const written = canonical(deployment.spec!.template!.spec);
@@ -90,14 +92,15 @@ test.each<[string, KubegateHubProps]>([
     for (const field of ['containers', 'initContainers', 'volumes', 'securityContext', 'affinity', 'serviceAccountName', 'automountServiceAccountToken']) {
       expect({ [field]: stored.spec.template.spec[field] }).toMatchObject({ [field]: written[field] });
     }
-    generations[name] = String(stored.metadata.generation);
+    generations[resource] = String(stored.metadata.generation);
   }
 
   const again = await cluster.kubectl(['apply', '-f', '-'], yaml);
   expect(again.code).toBe(0);
   expect(again.stdout.split('\n').filter((l) => l.trim() && !/ (unchanged|configured)$/.test(l))).toEqual([]);
-  for (const [name, generation] of Object.entries(generations)) {
-    const now = await cluster.kubectl(['get', 'deployment', name, '-n', props.namespace ?? 'kubegate-system', '-o', 'jsonpath={.metadata.generation}']);
+  expect(Object.keys(generations).sort()).toEqual(['deployment/kubegate-controller', 'statefulset/kubegate-edge']);
+  for (const [resource, generation] of Object.entries(generations)) {
+    const now = await cluster.kubectl(['get', resource, '-n', props.namespace ?? 'kubegate-system', '-o', 'jsonpath={.metadata.generation}']);
     expect(now.stdout).toBe(generation);
   }
 });

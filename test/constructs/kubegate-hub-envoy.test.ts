@@ -59,7 +59,7 @@ test.each<[string, Partial<KubegateHubProps>]>([
   const objects = Testing.synth(chart) as Array<Record<string, any>>;
   const files = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kubegate-edge-bootstrap')!.data as Record<string, string>;
   for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, 'edge', name), text.replaceAll('/etc/kubegate/', `${dir}/`));
-  const envoy = objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'kubegate-edge')!.spec.template.spec.containers[0];
+  const envoy = objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'kubegate-edge')!.spec.template.spec.containers[0];
   const args = (envoy.args as string[]).map((a) => a.replace(/^\/etc\/kubegate\//, `${dir}/`));
   const validated = await run(loadToolchain().envoy, [...args, '--mode', 'validate'], { encoding: 'utf8' }).catch((err: { stdout: string; stderr: string }) => err);
   expect(`${validated.stdout}${validated.stderr}`).toMatch(/configuration '.*bootstrap\.json' OK/);
@@ -85,10 +85,14 @@ test('a renewed client certificate is presented on the next connection, without 
   const files = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'kubegate-edge-bootstrap')!.data as Record<string, string>;
   const bootstrap = JSON.parse(files['bootstrap.json']!.replaceAll('/etc/kubegate/', `${dir}/`));
   bootstrap.admin.address.socket_address.port_value = 0;
-  for (const cluster of bootstrap.static_resources.clusters) cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address = { address: '127.0.0.1', port_value: port };
+  // The controller's clusters (TLS) go to the stand-in; the preStop listener (hub-edge-lifecycle.test.ts) binds any port.
+  for (const cluster of bootstrap.static_resources.clusters.filter((c: { transport_socket?: unknown }) => c.transport_socket)) {
+    cluster.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address = { address: '127.0.0.1', port_value: port };
+  }
+  for (const listener of bootstrap.static_resources.listeners) listener.address.socket_address.port_value = 0;
   fs.writeFileSync(path.join(dir, 'edge', 'bootstrap.json'), JSON.stringify(bootstrap));
   fs.writeFileSync(path.join(dir, 'edge', 'xds-client-sds.json'), files['xds-client-sds.json']!.replaceAll('/etc/kubegate/', `${dir}/`));
-  const args = (objects.find((o) => o.kind === 'Deployment' && o.metadata.name === 'kubegate-edge')!.spec.template.spec.containers[0].args as string[]).map((a) => a.replace(/^\/etc\/kubegate\//, `${dir}/`));
+  const args = (objects.find((o) => o.kind === 'StatefulSet' && o.metadata.name === 'kubegate-edge')!.spec.template.spec.containers[0].args as string[]).map((a) => a.replace(/^\/etc\/kubegate\//, `${dir}/`));
   let log = '';
   const envoy = spawn(loadToolchain().envoy, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   envoy.stdout.on('data', (d: Buffer) => (log += d.toString()));

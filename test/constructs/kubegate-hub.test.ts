@@ -14,6 +14,7 @@ import { KubegateHub, KubegateHubPropsError, type KubegateHubProps } from '../..
 import { readControllerConfig } from '../../control-plane/server/controller-config';
 import { DEFAULT_DRAIN_SETTINGS } from '../../control-plane/server/control-plane-props';
 import { CONTROLLER_TERMINATION_GRACE_SECONDS } from '../../constructs/hub-controller';
+import { TUNNEL_REDIAL_MAX_BACKOFF_SECONDS } from '../../agent/protocol/identities';
 
 const CONTROLLER_IMAGE = `registry.local/kubegate/controller@sha256:${'1'.repeat(64)}`;
 const ENVOY_IMAGE = `registry.local/kubegate/envoy@sha256:${'2'.repeat(64)}`;
@@ -25,7 +26,7 @@ const HA: KubegateHubProps = {
   edge: { replicas: 2, userShards: 4 },
   store: { postgresSecret: 'kubegate-postgres', postgresSecretKey: 'dsn' },
   serviceType: 'NodePort',
-  nodePorts: { https: 30443, tunnel: 30004, agent: 30003, api: 30005 },
+  nodePorts: { https: 30443, tunnel: 30006, agent: 30003, api: 30005 },
   apiAllowedCidrs: ['10.0.0.0/8', '192.168.1.0/24'],
   metricsNamespaceSelector: { 'kubernetes.io/metadata.name': 'observability' },
   maxCertTtl: '12h',
@@ -44,7 +45,8 @@ const find = (objects: Obj[], kind: string, name: string) => {
   return found;
 };
 const configOf = (objects: Obj[]) => parse(find(objects, 'Secret', 'kubegate-controller-config').stringData['config.yaml'] as string) as Obj;
-const podOf = (objects: Obj[], name: string) => find(objects, 'Deployment', name).spec.template.spec as Obj;
+/** The controller is a Deployment, the edge a StatefulSet. */
+const podOf = (objects: Obj[], name: string) => find(objects, name === 'kubegate-edge' ? 'StatefulSet' : 'Deployment', name).spec.template.spec as Obj;
 
 test('one replica on SQLite behind a load balancer: the manifests match the snapshot', () => {
   expect(stringify(synth(), { lineWidth: 0 })).toMatchSnapshot();
@@ -62,14 +64,18 @@ test('the controller config: every port, the Secrets namespace, the edge and the
     kubernetesSecrets: { namespace: 'kubegate-system' },
     ports: { xds: 18000, authz: 18001, status: 18002, agent: 18003, tunnel: 18004, api: 18005 },
     edge: { nodeId: 'kubegate-edge', listenAddress: '0.0.0.0', listenPort: 8443, url: 'https://kubegate.example.com' },
-    agents: { listenAddress: '0.0.0.0', edgeTunnelAddress: { host: 'kubegate.example.com', port: 18004 } },
+    agents: { listenAddress: '0.0.0.0', edgeTunnelAddresses: [{ host: 'kubegate.example.com', port: 18004 }] },
   });
   const ha = configOf(synth(HA));
   // The URL is added in the pod from the operator's Secret, never written here.
   expect(ha.store).toBeUndefined();
   expect(ha.edge.userShards).toBe(4);
   expect(ha.maxCertTtl).toBe('12h');
-  expect(ha.agents.edgeTunnelAddress).toEqual({ host: 'kubegate.example.com', port: 30004 });
+  // One address per edge replica, at consecutive nodePorts.
+  expect(ha.agents.edgeTunnelAddresses).toEqual([
+    { host: 'kubegate.example.com', port: 30006 },
+    { host: 'kubegate.example.com', port: 30007 },
+  ]);
 });
 
 test("the controller's own reader accepts the config the construct writes", () => {
@@ -113,8 +119,8 @@ test('agentInstall: the install listener in the config, on the controller and it
   expect(find(objects, 'Service', 'kubegate-controller').spec.ports.map((p: Obj) => p.name)).not.toContain('install');
   expect(find(objects, 'NetworkPolicy', 'kubegate-controller').spec.ingress[1]).toEqual({ ports: [{ protocol: 'TCP', port: 18003 }, { protocol: 'TCP', port: 18006 }] });
 
-  const np = synth({ ...HA, images: { ...HA.images, agent: AGENT_IMAGE }, agentInstall: { ...INSTALL.agentInstall!, publiclyTrusted: true }, nodePorts: { ...HA.nodePorts, install: 30006 }, ports: { install: 19006 } });
-  expect(find(np, 'Service', 'kubegate-controller-public').spec.ports.find((p: Obj) => p.name === 'install')).toEqual({ name: 'install', port: 19006, targetPort: 19006, nodePort: 30006 });
+  const np = synth({ ...HA, images: { ...HA.images, agent: AGENT_IMAGE }, agentInstall: { ...INSTALL.agentInstall!, publiclyTrusted: true }, nodePorts: { ...HA.nodePorts, install: 30008 }, ports: { install: 19006 } });
+  expect(find(np, 'Service', 'kubegate-controller-public').spec.ports.find((p: Obj) => p.name === 'install')).toEqual({ name: 'install', port: 19006, targetPort: 19006, nodePort: 30008 });
   expect(configOf(np).agentInstall.publiclyTrusted).toBe(true);
   expect(configOf(np).ports.install).toBe(19006);
 });
@@ -220,13 +226,16 @@ test('every container is locked down, with resources, and pulled by digest when 
   expect(podOf(synth(HA), 'kubegate-controller').containers[0].resources).toEqual({ requests: { cpu: '100m', memory: '128Mi' }, limits: { cpu: '2', memory: '1024Mi' } });
 });
 
-test('probes: startup and liveness on /healthz, readiness on /readyz, the edge ready once its user port listens', () => {
+test('probes: startup and liveness on /healthz, readiness on /readyz, the edge ready once its user port listens and the clusters had time to dial it', () => {
   const objects = synth();
   const controller = podOf(objects, 'kubegate-controller').containers[0];
   expect(controller.livenessProbe.httpGet).toMatchObject({ path: '/healthz', port: 18002 });
   expect(controller.startupProbe.httpGet).toMatchObject({ path: '/healthz', port: 18002 });
   expect(controller.readinessProbe.httpGet).toMatchObject({ path: '/readyz', port: 18002 });
-  expect(podOf(objects, 'kubegate-edge').containers[0].readinessProbe.tcpSocket).toEqual({ port: 8443 });
+  const edge = podOf(objects, 'kubegate-edge').containers[0].readinessProbe;
+  expect(edge.tcpSocket).toEqual({ port: 8443 });
+  // Twice the in-cluster Envoys' longest wait before they dial a missing edge again (4 s), and Envoy's start.
+  expect(edge.initialDelaySeconds).toBe(2 * TUNNEL_REDIAL_MAX_BACKOFF_SECONDS + 2);
 });
 
 test('SQLite: a claim, one replica, the old pod gone before the new one starts, no disruption budget', () => {
@@ -251,7 +260,8 @@ test("the edge: a bootstrap naming every controller replica (the headless Servic
   const bootstrap = JSON.parse(find(objects, 'ConfigMap', 'kubegate-edge-bootstrap').data['bootstrap.json']);
   expect(bootstrap.node.id).toBe('kubegate-edge');
   expect(bootstrap.admin.address.socket_address).toEqual({ address: '127.0.0.1', port_value: 9901 });
-  const clusters = bootstrap.static_resources.clusters as Obj[];
+  // The controller's clusters (the others are the preStop listener's: hub-edge-lifecycle.test.ts).
+  const clusters = (bootstrap.static_resources.clusters as Obj[]).filter((c) => c.transport_socket);
   expect(clusters.map((c) => [c.name, c.type, c.load_assignment.endpoints[0].lb_endpoints[0].endpoint.address.socket_address])).toEqual([
     ['kubegate-control-plane', 'STRICT_DNS', { address: 'kubegate-controller-replicas.kubegate-system.svc.cluster.local', port_value: 18000 }],
     ['kubegate-authz', 'STRICT_DNS', { address: 'kubegate-controller-replicas.kubegate-system.svc.cluster.local', port_value: 18001 }],
@@ -282,7 +292,19 @@ test("the edge: a bootstrap naming every controller replica (the headless Servic
 test('Services: the edge and the public controller ports as chosen, the metrics port named for a ServiceMonitor', () => {
   const lb = synth({ ...PROPS, edgeUrl: 'https://kubegate.example.com:8443', serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' } });
   const edge = find(lb, 'Service', 'kubegate-edge');
-  expect(edge.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'https', port: 8443, targetPort: 8443 }, { name: 'tunnel', port: 18004, targetPort: 18004 }] });
+  expect(edge.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'https', port: 8443, targetPort: 8443 }] });
+  expect(edge.spec.ports).toHaveLength(1);
+  // The tunnel listener: a Service per edge replica, selecting that pod by its stable name.
+  const tunnel = find(lb, 'Service', 'kubegate-edge-tunnel-0');
+  expect(tunnel.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'tunnel', port: 18004, targetPort: 18004 }] });
+  expect(tunnel.spec.selector).toEqual({ 'app.kubernetes.io/name': 'kubegate', 'app.kubernetes.io/component': 'edge', 'statefulset.kubernetes.io/pod-name': 'kubegate-edge-0' });
+  expect(tunnel.metadata.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' });
+  const three = synth({ ...PROPS, edge: { replicas: 3 } });
+  expect(three.filter((o) => o.kind === 'Service' && o.metadata.name.startsWith('kubegate-edge-tunnel-')).map((o) => [o.metadata.name, o.spec.selector['statefulset.kubernetes.io/pod-name'], o.spec.ports[0].port])).toEqual([
+    ['kubegate-edge-tunnel-0', 'kubegate-edge-0', 18004],
+    ['kubegate-edge-tunnel-1', 'kubegate-edge-1', 18005],
+    ['kubegate-edge-tunnel-2', 'kubegate-edge-2', 18006],
+  ]);
   expect(edge.metadata.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' });
   expect(edge.spec.selector).toEqual({ 'app.kubernetes.io/name': 'kubegate', 'app.kubernetes.io/component': 'edge' });
   const inside = find(lb, 'Service', 'kubegate-controller');
@@ -295,7 +317,11 @@ test('Services: the edge and the public controller ports as chosen, the metrics 
   expect(replicas.spec.ports.map((p: Obj) => `${p.name}:${p.port}`)).toEqual(['xds:18000', 'authz:18001']);
 
   const np = synth(HA);
-  expect(find(np, 'Service', 'kubegate-edge').spec).toMatchObject({ type: 'NodePort', ports: [{ name: 'https', port: 443, nodePort: 30443 }, { name: 'tunnel', nodePort: 30004 }] });
+  expect(find(np, 'Service', 'kubegate-edge').spec).toMatchObject({ type: 'NodePort', ports: [{ name: 'https', port: 443, nodePort: 30443 }] });
+  expect([0, 1].map((i) => find(np, 'Service', `kubegate-edge-tunnel-${i}`).spec.ports)).toEqual([
+    [{ name: 'tunnel', port: 18004, targetPort: 18004, nodePort: 30006 }],
+    [{ name: 'tunnel', port: 18004, targetPort: 18004, nodePort: 30007 }],
+  ]);
   expect(find(np, 'Service', 'kubegate-edge').spec.externalTrafficPolicy).toBeUndefined();
   expect(find(np, 'Service', 'kubegate-controller-public').spec.ports.map((p: Obj) => p.nodePort)).toEqual([30003, 30005]);
 });
@@ -326,12 +352,12 @@ test('nothing secret is in the manifests: the controller makes its CAs and crede
 });
 
 test('a new config rolls the controller; a new bootstrap rolls the edge', () => {
-  const digest = (objects: Obj[], name: string) => find(objects, 'Deployment', name).spec.template.metadata.annotations as Record<string, string>;
+  const digest = (objects: Obj[], name: string) => find(objects, name === 'kubegate-edge' ? 'StatefulSet' : 'Deployment', name).spec.template.metadata.annotations as Record<string, string>;
   const before = synth();
   const after = synth({ ...PROPS, edgeUrl: 'https://other.example.com' });
   expect(digest(after, 'kubegate-controller')['kubegate.io/config-digest']).not.toBe(digest(before, 'kubegate-controller')['kubegate.io/config-digest']);
   expect(digest(after, 'kubegate-edge')).toEqual(digest(before, 'kubegate-edge'));
-  expect(digest(synth({ ...PROPS, edge: { adminPort: 9902 } }), 'kubegate-edge')).not.toEqual(digest(before, 'kubegate-edge'));
+  expect(digest(synth({ ...PROPS, edge: { adminPort: 9911 } }), 'kubegate-edge')).not.toEqual(digest(before, 'kubegate-edge'));
 });
 
 function refusal(change: Record<string, unknown>): KubegateHubPropsError {
@@ -361,6 +387,15 @@ test.each<[string, Record<string, unknown>, RegExp]>([
   ['an edge URL with a path', { edgeUrl: 'https://kubegate.example.com/kg' }, /edgeUrl: must be https:\/\/HOST\[:PORT\] with no path/],
   ['NodePort without a known tunnel port', { serviceType: 'NodePort' }, /edgeTunnelAddress: is required with serviceType NodePort unless nodePorts\.tunnel is fixed/],
   ['a tunnel address without a port', { edgeTunnelAddress: 'tunnel.example.com' }, /edgeTunnelAddress: must be HOST:PORT/],
+  [
+    "a nodePort among the edge replicas' tunnel nodePorts",
+    { serviceType: 'NodePort', edge: { replicas: 3 }, nodePorts: { tunnel: 30010, api: 30012 } },
+    /nodePorts\.api: 30012 is one of the edge replicas' tunnel nodePorts \(nodePorts\.tunnel 30010 to 30012, one per replica\)/,
+  ],
+  ['tunnel ports past 65535', { edgeTunnelAddress: 'tunnel.example.com:65535', edge: { replicas: 2 } }, /edge\.replicas: 2 replicas need tunnel ports 65535 to 65536, past 65535/],
+  ['tunnel nodePorts past 65535', { edgeTunnelAddress: 'tunnel.example.com:443', nodePorts: { tunnel: 65535 }, edge: { replicas: 2 } }, /nodePorts\.tunnel: 2 edge replicas' tunnel nodePorts run from 65535 to 65536, past 65535/],
+  ["a port on the edge's lifecycle port", { ports: { api: 9902 } }, /ports\.api: 9902 is the edge's lifecycle port \(its pods' preStop hook calls it\); choose another/],
+  ["the admin port on the edge's lifecycle port", { edge: { adminPort: 9902 } }, /edge\.adminPort: 9902 is the edge's lifecycle port/],
   ['both PostgreSQL sources', { store: { postgresUrl: 'postgres://db/kg', postgresSecret: 'pg' } }, /store: give postgresUrl or postgresSecret, not both/],
   ['a store URL that is not PostgreSQL', { store: { postgresUrl: 'mysql://db/kg' } }, /store\.postgresUrl: must be a postgres:\/\/ URL/],
   ['a Secret key without its Secret', { store: { postgresSecretKey: 'dsn' } }, /store\.postgresSecretKey: only means something with store\.postgresSecret/],

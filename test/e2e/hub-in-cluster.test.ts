@@ -166,7 +166,8 @@ test('the hub installs into a real cluster from kubegate manifests hub, two cont
   ]);
   const started = Date.now();
   await kubectlIn(hub, ['apply', '-f', '-'], yaml);
-  await kubectlIn(hub, ['-n', HUB_NS, 'wait', '--for=condition=Available', 'deployment/kubegate-controller', 'deployment/kubegate-edge', '--timeout=300s']);
+  await kubectlIn(hub, ['-n', HUB_NS, 'wait', '--for=condition=Available', 'deployment/kubegate-controller', '--timeout=300s']);
+  await kubectlIn(hub, ['-n', HUB_NS, 'rollout', 'status', 'statefulset/kubegate-edge', '--timeout=300s']);
   figures.hubAvailableSeconds = (Date.now() - started) / 1000;
 
   // The operator's first credential, from the Secret the controller created on first start.

@@ -105,8 +105,8 @@ test('children are parented to their component', async () => {
 
 test("the hub's objects are the KubegateHub construct's, with the fleet's images", () => {
   const objects = objsOf('hub-objects');
-  const deployments = objects.filter((o) => o.kind === 'Deployment').map((o) => o.metadata.name).sort();
-  expect(deployments).toEqual(['kubegate-controller', 'kubegate-edge']);
+  const workloads = objects.filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet').map((o) => `${o.kind}/${o.metadata.name}`).sort();
+  expect(workloads).toEqual(['Deployment/kubegate-controller', 'StatefulSet/kubegate-edge']);
   expect(JSON.stringify(objects)).toContain(`registry.test/controller@sha256:${'1'.repeat(64)}`);
   expect(objects.find((o) => o.kind === 'Namespace')?.metadata.name).toBe('kubegate-system');
 });
