@@ -3,19 +3,35 @@
  * and, in every list and map, the output repeated per element of a list or map prop found and
  * turned into a range. The construct was given two elements, so their output shows as two
  * runs of items that differ only by the element's sentinels; one run, with the element's
- * sentinels as the range's variables, is the range's body.
+ * sentinels as the range's variables, is the range's body. Output repeated once per replica of
+ * a count prop (repeat-runs.ts) becomes a range over `until` the count, its body the first
+ * unit with the numbers that grow with the ordinal as `add ... $i`.
  */
 import { ChartShapeUnsupportedError } from './chart-errors';
 import type { CollectionPlan, Fragment } from './prop-plans';
+import { findRuns, ordinalFragments, virtualUnit, type Run } from './repeat-runs';
 import { isJsonDocument, scalarNode } from './string-templates';
 import { isPlainObject, linesOf, type Entry, type Item, type Node, type RangeSpec } from './template-tree';
 
 /** A list or map prop in the tree, with the expression its range iterates. */
-export interface RangeSource {
+export interface CollectionRange {
   readonly prop: string;
   readonly plan: CollectionPlan;
   readonly over: string;
 }
+
+/** A count prop the construct repeats output by (the chart source's `repeats`), at its count in the syntheses. */
+export interface RepeatRange {
+  readonly prop: string;
+  readonly repeat: { readonly count: number; readonly variable: string };
+  /** `until (int <count>)` */
+  readonly over: string;
+}
+
+export type RangeSource = CollectionRange | RepeatRange;
+
+export const isRepeat = (r: RangeSource): r is RepeatRange => 'repeat' in r;
+const collections = (ranges: readonly RangeSource[]) => ranges.filter((r): r is CollectionRange => !isRepeat(r));
 
 /** `jsonText`: json is a line of a JSON document's text. */
 export function buildNode(json: unknown, fragments: readonly Fragment[], ranges: readonly RangeSource[], jsonText?: boolean): Node {
@@ -35,13 +51,36 @@ const mentions = (value: unknown, texts: readonly string[]) => {
   return texts.some((t) => s.includes(t));
 };
 const swapped = (value: unknown, swap: CollectionPlan['swap']) => swap.reduce((s, [a, b]) => s.split(a).join(b), JSON.stringify(value));
-const firstTexts = (r: RangeSource) => r.plan.swap.map(([a]) => a);
-const secondTexts = (r: RangeSource) => r.plan.swap.map(([, b]) => b);
-const spec = (r: RangeSource): RangeSpec => ({ prop: r.prop, vars: r.plan.vars, over: r.over });
+const firstTexts = (r: CollectionRange) => r.plan.swap.map(([a]) => a);
+const secondTexts = (r: CollectionRange) => r.plan.swap.map(([, b]) => b);
+const spec = (r: CollectionRange): RangeSpec => ({ prop: r.prop, vars: r.plan.vars, over: r.over });
 
-function seqItems(json: unknown[], fragments: readonly Fragment[], ranges: readonly RangeSource[], jsonText?: boolean): Item[] {
-  const units: { start: number; length: number; range: RangeSource }[] = [];
-  for (const r of ranges) {
+/** Each count prop's runs in a list. */
+export function repeatRuns(json: readonly unknown[], ranges: readonly RangeSource[]): { run: Run; range: RepeatRange }[] {
+  const found = ranges.filter(isRepeat).flatMap((range) => findRuns(json, range.repeat.count, range.prop).map((run) => ({ run, range })));
+  found.sort((a, b) => a.run.start - b.run.start);
+  found.forEach((f, k) => {
+    if (k > 0 && f.run.start < found[k - 1]!.run.start + found[k - 1]!.run.count * found[k - 1]!.run.unitLength) throw new ChartShapeUnsupportedError('two counts repeat overlapping output');
+  });
+  return found;
+}
+
+/** A run as a range over the count: its body is its first unit, each growing number `add <first> $i`. */
+export function repeatItem(json: readonly unknown[], run: Run, range: RepeatRange, fragments: readonly Fragment[], ranges: readonly RangeSource[], jsonText?: boolean): Item {
+  const unit = virtualUnit(json, run);
+  const inner = [...fragments, ...ordinalFragments(unit, fragments, range.repeat.variable)];
+  // Runs inside a run (a count within a count) are not looked for: the body is built without them.
+  const nodes = unit.map((x) => buildNode(x, inner, collections(ranges), jsonText));
+  return { kind: 'range', guard: [], range: { prop: range.prop, vars: [range.repeat.variable], over: range.over }, nodes, src: json.slice(run.start, run.start + run.count * run.unitLength), repeat: true };
+}
+
+function seqItems(allJson: unknown[], fragments: readonly Fragment[], ranges: readonly RangeSource[], jsonText?: boolean): Item[] {
+  const runs = repeatRuns(allJson, ranges);
+  const inRun = (i: number) => runs.find(({ run }) => i >= run.start && i < run.start + run.count * run.unitLength);
+  // Lists and maps are looked for outside the runs (a run's body has its own).
+  const json = allJson.map((x, i) => (inRun(i) ? null : x));
+  const units: { start: number; length: number; range: CollectionRange }[] = [];
+  for (const r of collections(ranges)) {
     const first = json.flatMap((x, i) => (mentions(x, firstTexts(r)) ? [i] : []));
     const second = json.flatMap((x, i) => (mentions(x, secondTexts(r)) ? [i] : []));
     if (first.length === 0 && second.length === 0) continue;
@@ -66,6 +105,12 @@ function seqItems(json: unknown[], fragments: readonly Fragment[], ranges: reado
   units.sort((a, b) => a.start - b.start);
   const items: Item[] = [];
   for (let i = 0; i < json.length; ) {
+    const repeated = runs.find(({ run }) => run.start === i);
+    if (repeated) {
+      items.push(repeatItem(allJson, repeated.run, repeated.range, fragments, ranges, jsonText));
+      i += repeated.run.count * repeated.run.unitLength;
+      continue;
+    }
     const unit = units.find((u) => u.start === i);
     if (unit) {
       const body = json.slice(i, i + unit.length);
@@ -84,7 +129,7 @@ function seqItems(json: unknown[], fragments: readonly Fragment[], ranges: reado
 function mapEntries(json: Record<string, unknown>, fragments: readonly Fragment[], ranges: readonly RangeSource[]): Entry[] {
   const entries: Entry[] = [];
   const taken = new Set<string>();
-  for (const r of ranges.filter((x) => x.plan.kind === 'map')) {
+  for (const r of collections(ranges).filter((x) => x.plan.kind === 'map')) {
     const [k1, k2] = [r.plan.swap[0]![0], r.plan.swap[0]![1]];
     const firstKeys = Object.keys(json).filter((k) => k.includes(k1));
     const secondKeys = Object.keys(json).filter((k) => k.includes(k2));

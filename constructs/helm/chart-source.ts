@@ -29,6 +29,13 @@ export interface ChartSource {
   }[];
   /** Named templates the refusals use (templates/_helpers.tpl), written by hand like them. */
   readonly helpers?: string;
+  /**
+   * Count props the construct repeats objects or list items by (`edge.replicas`: a tunnel
+   * Service and an address per replica), each unit replica i's, its numbers `base + i`. Their
+   * runs become `range $i := until <count>` (repeat-runs.ts); a count not named here that
+   * repeats output fails generation, since its sentinel's units cannot be told apart.
+   */
+  readonly repeats?: readonly string[];
   /** Props absent from the base synthesis, and sentinels for patterns no family fits (prop-plans.ts). */
   readonly plan?: PlanOptions;
   /**

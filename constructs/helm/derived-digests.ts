@@ -2,7 +2,7 @@
  * Constructs roll pods on a config change with a hash of the config in a pod annotation
  * (`sha256(text).slice(0, 16)`). No sentinel survives a hash, so such a value is recognised
  * instead: a hex string equal to the start of the sha256 of another string in the output,
- * or of the JSON of a map in it (keys in sorted order, so Helm's toJson writes the same text).
+ * or of the JSON of a map in it (keys in sorted order, so Helm's toRawJson writes the same text).
  * The template hashes that part's own template: `sha256sum | trunc`.
  */
 import { createHash } from 'node:crypto';
@@ -81,7 +81,8 @@ export function hashedExpr(node: Node, asJson: boolean, text: (t: TextNode) => s
   if (asJson) {
     if (node.t !== 'map' || node.entries.some((e) => e.kind !== 'one' || e.guard.length > 0)) throw new ChartShapeUnsupportedError('a digest hashes a map whose entries vary');
     const pairs = node.entries.map((e) => (e.kind === 'one' && e.key.t === 'lit' ? `${goString(String(e.key.v))} ${hashedExpr(e.value, false, text)}` : ''));
-    return `(toJson (dict ${pairs.join(' ')}))`;
+    // toRawJson: toJson writes & < > as \u00XX, which JSON.stringify does not (a hash sees the bytes).
+    return `(toRawJson (dict ${pairs.join(' ')}))`;
   }
   switch (node.t) {
     case 'lit':

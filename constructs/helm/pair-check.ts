@@ -5,9 +5,11 @@
  * synthesised with both, and the tree, read as it renders when exactly those variants' (and
  * their companions') conditions hold, must be the same template as that synthesis. A
  * combination the construct refuses is skipped (the chart's refusals are the source's say), and
- * so is one that cannot occur: a field's variant with its section removed.
+ * so is one that cannot occur: a field's variant with its section removed. A repeat count at its
+ * least is paired like any variant, its runs read as at its base (repeat-counts.ts).
  */
 import { buildNode } from './build-tree';
+import { ChartShapeUnsupportedError } from './chart-errors';
 import type { ChartSource } from './chart-source';
 import { deriveTemplateTree, type Applied, type Derivation } from './template-derivation';
 import type { PropDoc } from './prop-docs';
@@ -50,8 +52,9 @@ function mismatch(d: Derivation, pair: readonly Applied[]): string | undefined {
   let synthesis;
   try {
     synthesis = d.synth(pair);
-  } catch {
-    return undefined;
+  } catch (err) {
+    // The construct refusing the pair is the chart's refusals' say; a count's runs lost at its least are a mismatch.
+    return err instanceof ChartShapeUnsupportedError ? err.message : undefined;
   }
   const conds = new Set([...pair.map((a) => a.variant.cond), ...d.impliedBy(pair).map((i) => i.cond)]);
   // A range over a list or map made empty renders nothing.
@@ -79,7 +82,7 @@ function view(node: Node, conds: ReadonlySet<string>, emptied: ReadonlySet<strin
         ...node,
         items: node.items
           .filter((i) => holds(i.guard, conds) && !(i.kind === 'range' && emptied.has(i.range.prop)))
-          .map((i): Item => (i.kind === 'one' ? { ...i, guard: [], node: view(i.node, conds, emptied) } : { ...i, guard: [] })),
+          .map((i): Item => (i.kind === 'one' ? { ...i, guard: [], node: view(i.node, conds, emptied) } : { ...i, guard: [], nodes: i.repeat ? i.nodes.map((n) => view(n, conds, emptied)) : i.nodes })),
       };
     case 'text':
       return { ...node, lines: view(node.lines, conds, emptied) as typeof node.lines };
@@ -115,6 +118,10 @@ function differs(a: Node, b: Node, at: string): string | undefined {
       const [x, y] = [ia[k]!, ib[k]!];
       if (x.kind === 'one' && y.kind === 'one') {
         const d = differs(x.node, y.node, `${at}[${k}]`);
+        if (d !== undefined) return d;
+      } else if (x.kind === 'range' && y.kind === 'range' && x.repeat && y.repeat && x.range.over === y.range.over && x.nodes.length === y.nodes.length) {
+        // A count's body varies like any item: the first place it differs.
+        const d = x.nodes.map((n, u) => differs(n, y.nodes[u]!, `${at}[each ${x.range.prop}]`)).find((found) => found !== undefined);
         if (d !== undefined) return d;
       } else if (shape(x) !== shape(y)) return `${at}[${k}]`;
     }

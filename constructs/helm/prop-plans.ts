@@ -16,7 +16,7 @@
  */
 import { ChartPropUnsupportedError } from './chart-errors';
 import { literalDefault, type PropDoc } from './prop-docs';
-import { listElements, sentinelNumber, stringFamily } from './sentinel-families';
+import { listElements, NUMBER_SENTINEL_SPACING, sentinelNumber, stringFamily } from './sentinel-families';
 
 export type JsonSchema = Record<string, any>;
 
@@ -139,7 +139,15 @@ export interface PlanOptions {
   readonly defaults?: Readonly<Record<string, unknown>>;
   /** A sentinel for a prop whose pattern no family fits: from a unique token and number. */
   readonly sentinels?: Readonly<Record<string, (token: string, number: number) => string>>;
+  /**
+   * Counts the construct repeats output by (ChartSource.repeats): their sentinel is a dozen or
+   * two, enough units for a run to show, few enough to keep every synthesis small.
+   */
+  readonly repeats?: readonly string[];
 }
+
+// Fewer units than number sentinels are apart, so that a sentinel + i is no other prop's.
+const REPEAT_SENTINELS = { minimum: 8, maximum: Math.min(40, NUMBER_SENTINEL_SPACING - 1) };
 
 function planLeaf(path: string[], schema: JsonSchema, doc: PropDoc | undefined, required: boolean, n: number, seed: number, options: PlanOptions, inSection: string): PropPlan {
   const overrides = options.sentinels;
@@ -179,7 +187,8 @@ function planLeaf(path: string[], schema: JsonSchema, doc: PropDoc | undefined, 
     }
     case 'integer':
     case 'number': {
-      const value = sentinelNumber(seed, n, schema, name);
+      const sampled = options.repeats?.includes(name) ? { ...schema, minimum: Math.max(schema.minimum ?? 0, REPEAT_SENTINELS.minimum), maximum: Math.min(schema.maximum ?? Infinity, REPEAT_SENTINELS.maximum) } : schema;
+      const value = sentinelNumber(seed, n, sampled, name);
       // A count may change the shape at its least (one replica needs no disruption budget).
       const least = schema.minimum === 0 || schema.minimum === 1 ? [{ label: 'the least', value: schema.minimum as number, cond: `(le (int ${v}) ${schema.minimum as number})`, fragments: [] }] : [];
       return plan({ label: 'base', value, cond: '', fragments: [{ number: value, expr: v }] }, [...least, ...absent]);

@@ -88,9 +88,15 @@ export function listElements(seed: number, n: number, items: JsonSchema, name: s
   throw new ChartPropUnsupportedError(name, `no list sentinel fits its items' pattern ${items.pattern as string}`);
 }
 
+/**
+ * Props' number sentinels are this far apart: a repeat's numbers (a port + i, prop-plans.ts)
+ * stay below the next prop's, which a construct may check them against (nodePorts that clash).
+ */
+export const NUMBER_SENTINEL_SPACING = 47;
+
 /** A number unlikely elsewhere in the output; in a small range (a replica count), one inside it. */
 export function sentinelNumber(seed: number, n: number, schema: JsonSchema, name: string, bounds: { minimum?: number; maximum?: number } = {}): number {
-  const value = 41000 + seed * 500 + n * 13;
+  const value = 41000 + seed * 500 + n * NUMBER_SENTINEL_SPACING;
   const min = (schema.minimum as number | undefined) ?? bounds.minimum ?? -Infinity;
   const max = (schema.maximum as number | undefined) ?? bounds.maximum ?? Infinity;
   if (value >= min && value <= max) return value;

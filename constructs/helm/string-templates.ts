@@ -46,9 +46,10 @@ export function stringExpr(s: string, fragments: readonly Fragment[], jsonText?:
       i += text.text!.length;
       continue;
     }
-    // A number starts a token (not inside a word such as a hex digest, nor a longer number or
-    // version); a unit may follow it (1024Mi).
-    const number = /\d/.test(s[i]!) && (i === 0 || !/[\w.]/.test(s[i - 1]!)) ? numbers.find((f) => new RegExp(`^${f.number}(?![\\d.])`).test(s.slice(i))) : undefined;
+    // A number starts a token (not inside a word such as a hex digest, nor a longer number,
+    // version or address: no digit or `.digit` after it); a unit may follow it (1024Mi), or a
+    // dot and a name (a StatefulSet pod's DNS name, pod-0.pods).
+    const number = /\d/.test(s[i]!) && (i === 0 || !/[\w.]/.test(s[i - 1]!)) ? numbers.find((f) => new RegExp(`^${f.number}(?!\\d|\\.\\d)`).test(s.slice(i))) : undefined;
     if (number) {
       if (literal) parts.push(goString(literal));
       literal = '';

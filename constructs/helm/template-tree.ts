@@ -2,7 +2,7 @@
  * The chart's templates before they are text: the construct's output as a tree whose leaves
  * are literals or template expressions, with the two things a template adds to plain YAML:
  * guards (entries and items present only under a condition) and ranges (items or entries
- * repeated per element of a list or map prop). Nodes keep the base synthesis's JSON they
+ * repeated per element of a list or map prop, or items once per replica of a count). Nodes keep the base synthesis's JSON they
  * stand for, so later syntheses can be compared with them.
  */
 
@@ -71,7 +71,17 @@ export type Entry =
 
 export type Item =
   | { readonly kind: 'one'; guard: GuardAtom[]; node: Node }
-  | { readonly kind: 'range'; guard: GuardAtom[]; readonly range: RangeSpec; readonly nodes: Node[]; readonly src: readonly unknown[] };
+  | {
+      readonly kind: 'range';
+      guard: GuardAtom[];
+      readonly range: RangeSpec;
+      /** The body: one node per item of a unit. A count's body changes with variants (its nodes' src is the unit's template JSON, repeat-runs.ts). */
+      readonly nodes: Node[];
+      /** The items it stands for in the base synthesis. */
+      readonly src: readonly unknown[];
+      /** Over a count (`until`), not a list or map prop. */
+      readonly repeat?: true;
+    };
 
 /** Whether the guard holds in the base synthesis (no positive term). */
 export const inBase = (guard: readonly GuardAtom[]) => guard.every((a) => a.negated);

@@ -1,10 +1,11 @@
 /**
  * A template tree as Helm template text: block YAML whose scalars are JSON-quoted literals or
  * `{{ expr | toJson }}`, with guards and ranges as `{{- if }}` / `{{- range }}` lines (the
- * leading `-` eats the line break before them, so they leave no blank lines behind).
+ * leading `-` eats the line break before them, so they leave no blank lines behind). Objects
+ * repeated per replica share one file, a range of documents.
  */
 import { ChartShapeUnsupportedError } from './chart-errors';
-import type { DigestNode, Entry, GuardAtom, Item, Node, Scalar, TextNode } from './template-tree';
+import type { DigestNode, Entry, GuardAtom, Item, Node, RangeSpec, Scalar, TextNode } from './template-tree';
 
 type Line = string;
 
@@ -19,6 +20,21 @@ export function documentText(node: Node, guard: readonly GuardAtom[], resolvers:
   const writer = new Writer(lines, resolvers);
   open(lines, 0, guard);
   writer.value(node, 0);
+  close(lines, 0, guard);
+  return `${lines.join('\n')}\n`;
+}
+
+/** Documents repeated once per replica of a count: a `range` around them, each opened by `---`. */
+export function repeatedDocumentsText(range: RangeSpec, nodes: readonly Node[], guard: readonly GuardAtom[], resolvers: Resolvers): string {
+  const lines: Line[] = [];
+  const writer = new Writer(lines, resolvers);
+  open(lines, 0, guard);
+  lines.push(`{{- range ${range.vars.join(', ')} := ${range.over} }}`);
+  for (const node of nodes) {
+    lines.push('---');
+    writer.value(node, 0);
+  }
+  lines.push('{{- end }}');
   close(lines, 0, guard);
   return `${lines.join('\n')}\n`;
 }

@@ -4,11 +4,14 @@
  * variant has is inserted with a guard of its own; scalars that differ become a choice. List
  * items are aligned by their longest common subsequence, items with a `name` (containers,
  * volumes, objects by identity) matched by it so that their insides are merged rather than
- * duplicated. Two props that change the same node cannot be told apart by if/else: refused.
+ * duplicated. A run of a count's units (one per replica) is aligned as one element, and the
+ * variant's unit merged into the range's body. Two props that change the same node cannot be
+ * told apart by if/else: refused.
  */
 import { ChartShapeUnsupportedError } from './chart-errors';
-import { buildNode, type RangeSource } from './build-tree';
+import { buildNode, repeatItem, repeatRuns, type RangeSource } from './build-tree';
 import type { Fragment } from './prop-plans';
+import { ordinalFragments, virtualUnit } from './repeat-runs';
 import { scalarNode } from './string-templates';
 import { isPlainObject, jsonEqual, linesOf, sameTemplate, type ChoiceNode, type Entry, type GuardAtom, type Item, type MapNode, type Node, type SeqNode } from './template-tree';
 
@@ -117,13 +120,53 @@ interface Flat {
   readonly json: unknown;
 }
 
-function mergeSeq(node: SeqNode, json: unknown[], ctx: VariantContext, keyOf: KeyOf): void {
-  const base: Flat[] = node.items.filter((i) => holds(i.guard, ctx)).flatMap((item): Flat[] => (item.kind === 'one' ? [{ item, json: rendered(item.node, ctx) }] : item.src.map((j) => ({ item, json: j }))));
+/** A run of a count's units, aligned as one element: its unit's template JSON and what its marks stand for. */
+class Repeated {
+  constructor(
+    readonly prop: string,
+    readonly unit: readonly unknown[],
+    readonly fragments: readonly Fragment[],
+    /** The range item it makes when only the variant has it. */
+    readonly item?: () => Item,
+  ) {}
+}
+
+/** The variant's list with each run of a count's units as one element. */
+function collapsed(json: unknown[], ctx: VariantContext): unknown[] {
+  const out: unknown[] = [];
+  let i = 0;
+  for (const { run, range } of repeatRuns(json, ctx.ranges)) {
+    out.push(...json.slice(i, run.start));
+    const unit = virtualUnit(json, run);
+    out.push(new Repeated(range.prop, unit, ordinalFragments(unit, ctx.fragments, range.repeat.variable), () => repeatItem(json, run, range, ctx.fragments, ctx.ranges, ctx.jsonText)));
+    i = run.start + run.count * run.unitLength;
+  }
+  return [...out, ...json.slice(i)];
+}
+
+function flat(item: Item, ctx: VariantContext): Flat[] {
+  if (item.kind === 'one') return [{ item, json: rendered(item.node, ctx) }];
+  if (!item.repeat) return item.src.map((j) => ({ item, json: j }));
+  const unit = item.nodes.map((n) => rendered(n, ctx));
+  return [{ item, json: new Repeated(item.range.prop, unit, ordinalFragments(unit, ctx.baseFragments, item.range.vars[0]!)) }];
+}
+
+/** The variant's unit folded into the body of a count's range. */
+function mergeUnit(item: Extract<Item, { kind: 'range' }>, base: Repeated, variant: Repeated, ctx: VariantContext): void {
+  if (base.unit.length !== variant.unit.length) throw new ChartShapeUnsupportedError(`${ctx.prop} changes how many items repeat per ${item.range.prop} at ${ctx.at}`);
+  const inner = { ...ctx, fragments: [...ctx.fragments, ...variant.fragments], baseFragments: [...ctx.baseFragments, ...base.fragments], at: `${ctx.at}[each ${item.range.prop}]` };
+  item.nodes.forEach((n, k) => (item.nodes[k] = mergeVariant(n, variant.unit[k], inner)));
+}
+
+function mergeSeq(node: SeqNode, variantJson: unknown[], ctx: VariantContext, keyOf: KeyOf): void {
+  const json = collapsed(variantJson, ctx);
+  const base: Flat[] = node.items.filter((i) => holds(i.guard, ctx)).flatMap((item) => flat(item, ctx));
   const baseKeys = base.map((b) => keyOf(b.json));
   const unique = (k: string | undefined) => k !== undefined && baseKeys.filter((x) => x === k).length === 1;
   // Items that differ only by the varied prop's sentinels (an IPv4 host for a name) are the same template.
   const sameTemplateOf = (a: unknown, b: unknown) => sameTemplate(buildNode(a, ctx.baseFragments, ctx.ranges, ctx.jsonText), buildNode(b, ctx.fragments, ctx.ranges, ctx.jsonText));
-  const same = (a: unknown, b: unknown) => (unique(keyOf(a)) ? keyOf(a) === keyOf(b) : jsonEqual(a, b) || sameTemplateOf(a, b));
+  const same = (a: unknown, b: unknown) =>
+    a instanceof Repeated || b instanceof Repeated ? a instanceof Repeated && b instanceof Repeated && a.prop === b.prop : unique(keyOf(a)) ? keyOf(a) === keyOf(b) : jsonEqual(a, b) || sameTemplateOf(a, b);
   // Longest common subsequence, then walked from the start.
   const n = base.length;
   const m = json.length;
@@ -143,18 +186,23 @@ function mergeSeq(node: SeqNode, json: unknown[], ctx: VariantContext, keyOf: Ke
     if (i < n && j < m && same(base[i]!.json, json[j])) {
       const { item } = base[i]!;
       if (item.kind === 'one') item.node = mergeVariant(item.node, json[j], { ...ctx, at: `${ctx.at}[${keyOf(json[j]) ?? j}]` });
+      else if (item.repeat) mergeUnit(item, base[i]!.json as Repeated, json[j] as Repeated, ctx);
       else hit(item, jsonEqual(base[i]!.json, json[j]));
       i++;
       j++;
     } else if (j < m && (i === n || lcs[i]![j + 1]! >= lcs[i + 1]![j]!)) {
       const at = inserts.get(i) ?? [];
-      at.push({ kind: 'one', guard: [positive(ctx)], node: buildNode(json[j], ctx.fragments, ctx.ranges, ctx.jsonText) });
+      const added = json[j];
+      at.push(added instanceof Repeated ? { ...added.item!(), guard: [positive(ctx)] } : { kind: 'one', guard: [positive(ctx)], node: buildNode(added, ctx.fragments, ctx.ranges, ctx.jsonText) });
       inserts.set(i, at);
       j++;
     } else {
       const { item } = base[i]!;
       if (item.kind === 'one') item.guard.push(negated(ctx));
-      else hit(item, false);
+      // A count's run missing from a synthesis of its own variant: none at that count (0).
+      else if (item.repeat) {
+        if (item.range.prop !== ctx.prop) item.guard.push(negated(ctx));
+      } else hit(item, false);
       i++;
     }
   }

@@ -2,9 +2,10 @@
  * The hub's Helm chart on a real cluster (a real kubelet, containerd and kube-proxy, images
  * pulled from the local registry): `helm install` of the chart `kubegate chart hub` writes
  * gives a hub that serves its admin API and edge from the host, on SQLite in a
- * PersistentVolume; `helm upgrade` to a new controller image rolls the controller (SQLite:
- * the old pod gone before the new one starts), and the hub comes back with its CAs, its
- * credentials and its store as they were.
+ * PersistentVolume, with two edge replicas each reachable on its own tunnel NodePort;
+ * `helm upgrade` to a new controller image rolls the controller (SQLite: the old pod gone
+ * before the new one starts), and the hub comes back with its CAs, its credentials and its
+ * store as they were.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -30,7 +31,9 @@ const tools = loadToolchain();
 const root = projectRoot();
 const cli = path.join(root, 'dist', 'dev', 'cli', 'main.js');
 const NS = 'kubegate-system';
-const NODE_PORTS = { https: 31443, tunnel: 31444, agent: 31445, api: 31446 };
+// Edge replica i's tunnel Service takes nodePorts.tunnel + i: clear of the others.
+const NODE_PORTS = { https: 31443, tunnel: 31450, agent: 31445, api: 31446 };
+const EDGE_REPLICAS = 2;
 
 let dir: string;
 let registry: LocalRegistry;
@@ -72,6 +75,7 @@ beforeAll(async () => {
     edgeTunnelAddress: `${node.address}:${NODE_PORTS.tunnel}`,
     serviceType: 'NodePort',
     nodePorts: NODE_PORTS,
+    edge: { replicas: EDGE_REPLICAS },
     apiServerNames: [node.address],
     store: { sqliteStorageClass: HOSTPATH_STORAGE_CLASS },
   };
@@ -85,12 +89,13 @@ afterAll(async () => {
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
 });
 
-test('helm install of the generated chart gives a working hub: its API and edge answer from the host', async () => {
+test('helm install of the generated chart gives a working hub: its API and edge answer from the host, each edge replica on its tunnel NodePort', async () => {
   await kubectl(['apply', '-f', '-'], hostPathStoreManifests(path.join(dir, 'store')));
   const install = await chart.helm.run(['install', 'kubegate-hub', chart.chartDir, '-f', chart.valuesFile(values), '--namespace', 'default']);
   expect(install.stderr).toBe('');
   expect(install.code).toBe(0);
-  await kubectl(['-n', NS, 'wait', '--for=condition=Available', 'deployment/kubegate-controller', 'deployment/kubegate-edge', '--timeout=300s']);
+  await kubectl(['-n', NS, 'wait', '--for=condition=Available', 'deployment/kubegate-controller', '--timeout=300s']);
+  await kubectl(['-n', NS, 'rollout', 'status', 'statefulset/kubegate-edge', '--timeout=300s']);
 
   const b64 = await eventually('the admin kubeconfig Secret', async () => (await secretData(ADMIN_KUBECONFIG_SECRET).catch(() => undefined))?.[ADMIN_KUBECONFIG_KEY], 120_000);
   adminKubeconfig = path.join(dir, 'admin.kubeconfig');
@@ -105,6 +110,17 @@ test('helm install of the generated chart gives a working hub: its API and edge 
   // The edge serves TLS on its NodePort, with the edge's serving certificate.
   const edge = await runCommand('bash', ['-c', `echo | openssl s_client -connect ${node.address}:${NODE_PORTS.https} -servername kubegate 2>/dev/null | openssl x509 -noout -issuer`], { timeoutMs: 30_000 });
   expect(edge.stdout).toMatch(/issuer=.*kubegate serving CA/);
+  // Replica i's tunnel Service selects its pod alone, on nodePorts.tunnel + i: each accepts a connection.
+  for (let i = 0; i < EDGE_REPLICAS; i++) {
+    const slices = JSON.parse(await kubectl(['-n', NS, 'get', 'endpointslices', '-l', `kubernetes.io/service-name=kubegate-edge-tunnel-${i}`, '-o', 'json'])) as { items: { endpoints?: { targetRef?: { name: string } }[] }[] };
+    expect(slices.items.flatMap((e) => (e.endpoints ?? []).map((x) => x.targetRef?.name))).toEqual([`kubegate-edge-${i}`]);
+    const port = NODE_PORTS.tunnel + i;
+    const open = await eventually(`edge replica ${i}'s tunnel on ${port}`, async () => {
+      const r = await runCommand('bash', ['-c', `exec 3<>/dev/tcp/${node.address}/${port}`], { timeoutMs: 10_000 });
+      return r.code === 0 ? true : undefined;
+    }, 60_000);
+    expect(open).toBe(true);
+  }
 });
 
 test('helm upgrade to a new controller image rolls the controller, and the hub keeps its CAs, credentials and store', async () => {

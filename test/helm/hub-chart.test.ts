@@ -53,7 +53,7 @@ test.each<[string, Record<string, unknown>]>([
   ['an edge URL with a port and a slash, by IPv4', { edgeUrl: 'https://203.0.113.7:8443/' }],
   ['an edge URL by IPv6, the tunnel address derived', { edgeUrl: 'https://[2001:db8::7]:9443' }],
   ['an edge URL in capitals', { edgeUrl: 'https://KubeGate.Example.COM' }],
-  ['other ports, namespace, domain and admin port', { namespace: 'kg', ports: { xds: 19000, authz: 19001, status: 19002, agent: 19003, tunnel: 19004, api: 19005, edge: 9443 }, edge: { adminPort: 9902 }, clusterDomain: 'corp.local' }],
+  ['other ports, namespace, domain and admin port', { namespace: 'kg', ports: { xds: 19000, authz: 19001, status: 19002, agent: 19003, tunnel: 19004, api: 19005, edge: 9443 }, edge: { adminPort: 9903 }, clusterDomain: 'corp.local' }],
   ['resources, shards and replicas of the edge', { edge: { replicas: 2, cpuRequest: '250m', cpuLimit: '1500m', memoryRequest: '256Mi', memoryLimit: '2Gi', userShards: 4 }, controller: { cpuRequest: '50m', cpuLimit: '2500m', memoryRequest: '64Mi', memoryLimit: '1Gi' } }],
   ['a certificate lifetime of exactly a day, in parts', { maxCertTtl: '23h59m60s' }],
   ['names the admin API is reached at', { apiServerNames: ['hub.example', '10.1.2.3'] }],
@@ -102,6 +102,12 @@ test.each<[string, Record<string, unknown>, RegExp]>([
   ['an install link lifetime over a day', { images: WITH_AGENT, agentInstall: { ...INSTALL, tokenTtl: '24h1s' } }, /agentInstall.tokenTtl: must be at least 1s and at most 24h/],
   ['an install link lifetime under a second', { images: WITH_AGENT, agentInstall: { ...INSTALL, tokenTtl: '999ms' } }, /agentInstall.tokenTtl: must be at least 1s and at most 24h/],
   ['the install port on the API port', { ports: { install: 18005 } }, /each listener needs a port of its own/],
+  ["the edge's lifecycle port as its admin port", { edge: { adminPort: 9902 } }, /9902 is the edge's lifecycle port/],
+  ["the edge's lifecycle port as a listener's", { ports: { status: 9902 } }, /9902 is the edge's lifecycle port/],
+  ['tunnel addresses past 65535', { edge: { replicas: 3 }, edgeTunnelAddress: 'tunnel.example.com:65534' }, /edge.replicas: replica i's tunnel is at the first tunnel port \+ i, past 65535/],
+  ["another Service's nodePort among the tunnel nodePorts", { edge: { replicas: 3 }, serviceType: 'NodePort', edgeTunnelAddress: 'tunnel.example.com:30444', nodePorts: { tunnel: 30444, agent: 30446 } }, /nodePorts: another Service's nodePort is one of the edge replicas' tunnel nodePorts/],
+  ["LoadBalancer tunnel Services' ports past 65535", { edge: { replicas: 2 }, ports: { tunnel: 65535 }, edgeTunnelAddress: 'tunnel.example.com:443' }, /ports.tunnel: with LoadBalancer, replica i's tunnel Service listens on ports.tunnel \+ i, past 65535/],
+  ['tunnel nodePorts past 65535', { edge: { replicas: 2 }, nodePorts: { tunnel: 65535 }, edgeTunnelAddress: 'tunnel.example.com:443' }, /nodePorts.tunnel: replica i's tunnel nodePort is nodePorts.tunnel \+ i, past 65535/],
 ])('the chart refuses %s, naming it', async (_what, change, message) => {
   const out = await helm.run(['template', 'r', chartDir, '-f', valuesFile({ ...REQUIRED, ...change })]);
   expect(out.code).not.toBe(0);

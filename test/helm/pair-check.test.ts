@@ -14,7 +14,8 @@ import { propDocs } from '../../constructs/helm/prop-docs';
 import type { ChartSource } from '../../constructs/helm/chart-source';
 import { projectRoot } from '../../control-plane/proto/project-root';
 
-jest.setTimeout(180_000);
+// Some two thousand syntheses of the hub, each with a dozen or two edge replicas: minutes on a busy machine.
+jest.setTimeout(300_000);
 
 const docsOf = (source: ChartSource) => propDocs(fs.readFileSync(path.join(projectRoot(), source.sourceFile), 'utf8'), source.propsInterface);
 
