@@ -57,10 +57,10 @@ export class KubectlApplyFleet {
     return r.stdout;
   }
 
-  /** `kubectl rollout status` of every Deployment in the namespace, as Pulumi awaits each one. */
+  /** `kubectl rollout status` of every Deployment and StatefulSet (the hub's edge) in the namespace, as Pulumi awaits each one. */
   private async rolledOut(kubeconfig: string, namespace: string): Promise<void> {
-    const names = (await this.kubectl(kubeconfig, ['-n', namespace, 'get', 'deployments', '-o', 'name'])).split('\n').filter(Boolean);
-    if (names.length === 0) throw new Error(`no Deployment in ${namespace} to wait for`);
+    const names = (await this.kubectl(kubeconfig, ['-n', namespace, 'get', 'deployments,statefulsets', '-o', 'name'])).split('\n').filter(Boolean);
+    if (names.length === 0) throw new Error(`no Deployment or StatefulSet in ${namespace} to wait for`);
     for (const d of names) await this.kubectl(kubeconfig, ['-n', namespace, 'rollout', 'status', d, '--timeout=300s']);
   }
 

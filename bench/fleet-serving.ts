@@ -77,26 +77,31 @@ interface PodList {
     status: { conditions?: { type: string; status: string }[] };
   }[];
 }
-interface DeploymentList {
+/** Deployments and StatefulSets (the hub's edge) alike: the fields a finished rollout shows. */
+interface WorkloadList {
   items: {
+    kind: string;
     metadata: { name: string; generation?: number };
     spec: { replicas?: number };
-    status: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number };
+    status: { observedGeneration?: number; replicas?: number; updatedReplicas?: number; readyReplicas?: number; availableReplicas?: number; currentRevision?: string; updateRevision?: string };
   }[];
 }
 
 /** Why one cluster's kubegate pods are not (yet) all on `images` and ready, or undefined when they are. */
 async function notRolledOut(lab: FleetLab, kubeconfig: string, namespace: string, images: ReadonlySet<string>): Promise<string | undefined> {
-  const r = await lab.kubectlVia(kubeconfig, ['-n', namespace, 'get', 'deployments,pods', '-o', 'json']);
-  if (r.code !== 0) throw new Error(`kubectl get deployments,pods: ${r.stderr.trim()}`);
+  const r = await lab.kubectlVia(kubeconfig, ['-n', namespace, 'get', 'deployments,statefulsets,pods', '-o', 'json']);
+  if (r.code !== 0) throw new Error(`kubectl get deployments,statefulsets,pods: ${r.stderr.trim()}`);
   const all = (JSON.parse(r.stdout) as { items: Array<{ kind: string }> }).items;
-  const deployments = { items: all.filter((i) => i.kind === 'Deployment') } as unknown as DeploymentList;
+  const workloads = { items: all.filter((i) => i.kind === 'Deployment' || i.kind === 'StatefulSet') } as unknown as WorkloadList;
   const pods = { items: all.filter((i) => i.kind === 'Pod') } as unknown as PodList;
-  if (deployments.items.length === 0) return 'no Deployment';
-  for (const d of deployments.items) {
+  if (workloads.items.length === 0) return 'no Deployment or StatefulSet';
+  for (const d of workloads.items) {
     const want = d.spec.replicas ?? 1;
     const s = d.status;
-    if ((s.observedGeneration ?? 0) < (d.metadata.generation ?? 0) || s.updatedReplicas !== want || s.replicas !== want || s.readyReplicas !== want || s.availableReplicas !== want) return `deployment ${d.metadata.name} is rolling`;
+    const revisionsDiffer = d.kind === 'StatefulSet' && s.currentRevision !== s.updateRevision;
+    if ((s.observedGeneration ?? 0) < (d.metadata.generation ?? 0) || s.updatedReplicas !== want || s.replicas !== want || s.readyReplicas !== want || s.availableReplicas !== want || revisionsDiffer) {
+      return `${d.kind.toLowerCase()} ${d.metadata.name} is rolling`;
+    }
   }
   for (const p of pods.items) {
     const old = [...p.spec.containers, ...(p.spec.initContainers ?? [])].find((c) => !images.has(c.image));

@@ -39,8 +39,15 @@ export type { FleetMember } from './fleet-member';
 
 /** The hub's namespace (the construct's default). */
 export const HUB_NAMESPACE = 'kubegate-system';
-/** NodePorts of the hub's public Services, fixed so that every URL is known before the install. */
-export const FLEET_NODE_PORTS = { https: 31443, tunnel: 31444, agent: 31445, api: 31446 } as const;
+/**
+ * NodePorts of the hub's public Services, fixed so that every URL is known before the install.
+ * `tunnel` is the first edge replica's; replica i's is tunnel + i (FLEET_EDGE_REPLICAS of them).
+ */
+export const FLEET_NODE_PORTS = { https: 31443, agent: 31445, api: 31446, tunnel: 31450 } as const;
+/** The hub's edge replicas: two, so that the edge too is upgraded without a failed request. */
+export const FLEET_EDGE_REPLICAS = 2;
+/** Every edge replica's tunnel nodePort. */
+export const FLEET_TUNNEL_PORTS: readonly number[] = Array.from({ length: FLEET_EDGE_REPLICAS }, (_, i) => FLEET_NODE_PORTS.tunnel + i);
 /** The ClusterRoles kubegate may bind in every member. */
 export const FLEET_ALLOWED_CLUSTER_ROLES = ['cluster-admin', 'view'] as const;
 /** The hub's controller replicas: two, on PostgreSQL, as a rolling upgrade needs. */
@@ -138,7 +145,7 @@ export class FleetLab {
     const [first, ...rest] = this.props.members;
     // The first member's site's host end is the hub's public address: every site may dial it.
     await this.startMember(first!);
-    this.hubPublic = await startPublicAddress({ address: this.members[0]!.site.hostAddress, ports: Object.values(FLEET_NODE_PORTS), target: this.hubNode.address });
+    this.hubPublic = await startPublicAddress({ address: this.members[0]!.site.hostAddress, ports: [...new Set([...Object.values(FLEET_NODE_PORTS), ...FLEET_TUNNEL_PORTS])], target: this.hubNode.address });
     this.apiUrl = `https://${this.hubPublic.address}:${FLEET_NODE_PORTS.api}`;
     for (const name of rest) await this.startMember(name);
     const env = preparePulumiHome({ toolchain: tools, home: path.join(this.dir, 'pulumi-home'), stateDir: path.join(this.dir, 'pulumi-state') });
@@ -154,7 +161,7 @@ export class FleetLab {
     if (this.members.some((m) => m.name === name)) throw new Error(`member cluster ${name} is started already`);
     this.progress.info('fleet lab: starting a member cluster', { member: name });
     // The site may dial only the hub's agent and tunnel ports, at the hub's public address.
-    const allow = [FLEET_NODE_PORTS.agent, FLEET_NODE_PORTS.tunnel].map((port) => ({ ...(this.members.length > 0 ? { host: this.members[0]!.site.hostAddress } : {}), port }));
+    const allow = [FLEET_NODE_PORTS.agent, ...FLEET_TUNNEL_PORTS].map((port) => ({ ...(this.members.length > 0 ? { host: this.members[0]!.site.hostAddress } : {}), port }));
     return startFleetMember({ name, dir: this.dir, allowOutboundTo: allow, registry: this.registry.address, toolchain: this.tools, logger: silentLogger, track: (m) => this.members.push(m) });
   }
 
@@ -182,6 +189,7 @@ export class FleetLab {
       nodePorts: FLEET_NODE_PORTS,
       apiServerNames: [this.hubPublic.address],
       controller: { replicas: FLEET_CONTROLLER_REPLICAS },
+      edge: { replicas: FLEET_EDGE_REPLICAS },
       store: { postgresUrl: this.storeUrl },
     };
   }

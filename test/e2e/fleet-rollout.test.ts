@@ -17,7 +17,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { FleetLab } from '../../dev/fleet/fleet-lab';
+import { FLEET_EDGE_REPLICAS, FleetLab } from '../../dev/fleet/fleet-lab';
 import { projectRoot } from '../../control-plane/proto/project-root';
 import { runCommand } from '../support/run-command';
 import { eventually, streamCommand, type Streaming } from '../support/streaming-command';
@@ -139,11 +139,11 @@ test('a third cluster in the config: pulumi up touches only its resources, and i
   figures.addOneClusterSeconds = (Date.now() - started) / 1000;
 });
 
-test('new images: pulumi up rolls the hub\'s controllers and every agent while users work, and not one request fails', async () => {
+test('new images: pulumi up rolls the hub\'s controllers, its edge replicas and every agent while users work, and not one request fails', async () => {
   const names = ['east', 'west', 'north'];
-  const next = lab.imagesConfig(await lab.relabelledImages('b'));
-  // The edge keeps its image: its own rolling upgrade is not yet free of failures (README).
-  const images = { ...next, envoy: lab.imagesConfig().envoy };
+  // Every image changes: the controller, the agent, and Envoy (the edge's and each in-cluster one).
+  const images = lab.imagesConfig(await lab.relabelledImages('b'));
+  expect(images.envoy).not.toBe(lab.imagesConfig().envoy);
   lab.useImages(images);
   lab.writeConfig(names);
   const plan = JSON.parse(await lab.pulumiOk(['preview', '--json'])) as { steps: { op: string; urn: string }[] };
@@ -151,20 +151,23 @@ test('new images: pulumi up rolls the hub\'s controllers and every agent while u
   // Only the workloads change, in place: nothing is replaced or re-registered.
   expect(changing.length).toBeGreaterThan(0);
   expect(changing.filter((s) => s.op !== 'update')).toEqual([]);
-  expect(changing.filter((s) => !/apps\/v1:Deployment|kubernetes:yaml\/v2:ConfigGroup/.test(s.urn))).toEqual([]);
+  expect(changing.filter((s) => !/apps\/v1:(Deployment|StatefulSet)|kubernetes:yaml\/v2:ConfigGroup/.test(s.urn))).toEqual([]);
 
   const targets = names.map((member) => ({ member, kubeconfig: path.join(lab.dir, `alice-${member}.kubeconfig`) }));
   const load = await StepLoad.start({ kubectl: lab.tools.kubectl, targets, ratePerSecond: 4, namePrefix: 'upgrade' });
   const started = Date.now();
   await lab.pulumiOk(['up', '--yes', '--skip-preview']);
   figures.upgradeSeconds = (Date.now() - started) / 1000;
-  // Every controller and agent pod runs the new image, and every agent is back.
+  // Every controller, edge and agent pod runs the new image, and every agent is back.
   const podImages = async (cluster: typeof lab.hub, component: string) =>
     (await lab.kubectlIn(cluster, ['get', 'pods', '-A', '-l', `app.kubernetes.io/component=${component}`, '-o', 'jsonpath={range .items[*]}{.spec.containers[0].image}{"\\n"}{end}'])).split('\n').filter(Boolean);
   await eventually('only new pods left', async () => {
     const controllers = await podImages(lab.hub, 'controller');
+    const edges = await podImages(lab.hub, 'edge');
     const agents = (await Promise.all(names.map((n) => podImages(lab.member(n).cluster!, 'agent')))).flat();
-    return controllers.length > 0 && controllers.every((i) => i === images.controller) && agents.length === names.length && agents.every((i) => i === images.agent) ? true : undefined;
+    return controllers.length > 0 && controllers.every((i) => i === images.controller) && edges.length === FLEET_EDGE_REPLICAS && edges.every((i) => i === images.envoy) && agents.length === names.length && agents.every((i) => i === images.agent)
+      ? true
+      : undefined;
   }, 180_000);
   await eventually('every agent connected', async () => {
     const list = JSON.parse(await lab.api(['cluster', 'list', '-o', 'json'])) as { clusters: { name: string; agent?: { status: string } }[] };
