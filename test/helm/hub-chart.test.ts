@@ -12,14 +12,12 @@ import { hubChartSource } from '../../constructs/helm/hub-chart-source';
 import { runCli } from '../cli/run-cli';
 import { manifestsFlags, objectsByIdentity, type Helm } from './helm-command';
 import { writtenChart, type WrittenChart } from './written-chart-fixture';
+import { HUB_REQUIRED_VALUES, IMAGE_DIGEST } from './hub-required-values';
 
 jest.setTimeout(120_000);
 
-const DIGEST = 'sha256:' + 'a'.repeat(64);
-const REQUIRED = {
-  images: { controller: `registry.local/kubegate/controller@${DIGEST}`, envoy: `registry.local/kubegate/envoy@${DIGEST}` },
-  edgeUrl: 'https://kubegate.example.com',
-};
+const DIGEST = IMAGE_DIGEST;
+const REQUIRED = HUB_REQUIRED_VALUES;
 
 let chart: WrittenChart;
 let dir: string;
