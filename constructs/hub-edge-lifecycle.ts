@@ -10,15 +10,26 @@
  *      next connection to another replica; nothing already sent is cut;
  *   3. waits for the requests in flight to finish, then answers, and Kubernetes stops Envoy.
  * Envoy has no sleep of its own: each wait is a call, with that timeout, to a route of this
- * listener that is held an hour by fault injection. The listener is MODIFY_ONLY, so the drain
- * leaves it (and the preStop call it is answering) alone. A watch or exec still open at the end
+ * listener that is held an hour by fault injection (only Envoy itself, from the loopback, may
+ * call it). The drain (graceful, skip_exit) tells connections to go but leaves the listeners
+ * accepting, so the second wait still reaches this one. A watch or exec still open at the end
  * is closed with the pod and its client reconnects through another replica.
+ *
+ * Who can reach the listener: it binds the pod's address because the kubelet calls it from the
+ * node. The hub's NetworkPolicy admits only the edge's user and tunnel ports, so where policies
+ * are enforced other pods cannot; where they are not, a caller can at most make the replica
+ * tell its clients to reconnect (it keeps serving). Connections are capped so that the waits
+ * cannot be used to hold the pod's resources.
  */
 const HTTP_CONNECTION_MANAGER = 'type.googleapis.com/envoy.extensions.filters.network.http_connection_manager.v3.HttpConnectionManager';
 const FAULT = 'type.googleapis.com/envoy.extensions.filters.http.fault.v3.HTTPFault';
 const LUA = 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.Lua';
 const LUA_PER_ROUTE = 'type.googleapis.com/envoy.extensions.filters.http.lua.v3.LuaPerRoute';
 const ROUTER = 'type.googleapis.com/envoy.extensions.filters.http.router.v3.Router';
+const RBAC = 'type.googleapis.com/envoy.extensions.filters.http.rbac.v3.RBAC';
+const CONNECTION_LIMIT = 'type.googleapis.com/envoy.extensions.filters.network.connection_limit.v3.ConnectionLimit';
+/** Open connections the lifecycle listener takes at once: the kubelet's call and the script's own. */
+const MAX_LIFECYCLE_CONNECTIONS = 8;
 
 /** The lifecycle listener's port on the pod's address (the kubelet calls it). */
 export const EDGE_LIFECYCLE_PORT = 9902;
@@ -38,25 +49,31 @@ const WAIT_PATH = '/wait';
 export function edgeLifecycleResources(adminPort: number): { listeners: object[]; clusters: object[] } {
   const call = (cluster: string, method: string, path: string, timeoutMs: number) =>
     `h:httpCall("${cluster}", {[":method"] = "${method}", [":path"] = "${path}", [":authority"] = "${cluster}"}, "", ${timeoutMs})`;
+  // A wait ends by its timeout (504); anything else means it did not wait, which is logged.
+  const wait = (seconds: number, what: string) => [
+    `  local waited = ${call(LIFECYCLE_CLUSTER, 'GET', WAIT_PATH, seconds * 1000)}`,
+    `  if waited[":status"] ~= "504" then h:logWarn("edge leaving: the wait ${what} ended early (" .. tostring(waited[":status"]) .. ")") end`,
+  ];
   const script = [
     'function envoy_on_request(h)',
-    `  ${call(LIFECYCLE_CLUSTER, 'GET', WAIT_PATH, EDGE_LEAVE_DELAY_SECONDS * 1000)}`,
+    ...wait(EDGE_LEAVE_DELAY_SECONDS, 'before the drain'),
     `  local headers = ${call(ADMIN_CLUSTER, 'POST', '/drain_listeners?graceful&skip_exit', 2000)}`,
     '  local status = headers[":status"] or "none"',
     '  h:logInfo("edge leaving: drain started (admin answered " .. status .. ")")',
-    `  ${call(LIFECYCLE_CLUSTER, 'GET', WAIT_PATH, EDGE_DRAIN_WAIT_SECONDS * 1000)}`,
+    ...wait(EDGE_DRAIN_WAIT_SECONDS, 'for requests in flight'),
     '  h:respond({[":status"] = status == "200" and "200" or "500"}, "drained: admin answered " .. status .. "\\n")',
     'end',
     '',
   ].join('\n');
   const listener = {
     name: EDGE_LIFECYCLE_LISTENER,
-    // Not drained with the others: it is answering the preStop call while they drain.
+    // Not meant to drain: it is answering the preStop call while the others do.
     drain_type: 'MODIFY_ONLY',
     address: { socket_address: { address: '0.0.0.0', port_value: EDGE_LIFECYCLE_PORT } },
     filter_chains: [
       {
         filters: [
+          { name: 'envoy.filters.network.connection_limit', typed_config: { '@type': CONNECTION_LIMIT, stat_prefix: 'lifecycle', max_connections: MAX_LIFECYCLE_CONNECTIONS } },
           {
             name: 'envoy.filters.network.http_connection_manager',
             typed_config: {
@@ -85,6 +102,22 @@ export function edgeLifecycleResources(adminPort: number): { listeners: object[]
                 ],
               },
               http_filters: [
+                // The wait is the script's own: from the loopback only (the kubelet calls from the node).
+                {
+                  name: 'envoy.filters.http.rbac',
+                  typed_config: {
+                    '@type': RBAC,
+                    rules: {
+                      action: 'DENY',
+                      policies: {
+                        'wait-from-elsewhere': {
+                          permissions: [{ url_path: { path: { exact: WAIT_PATH } } }],
+                          principals: [{ not_id: { direct_remote_ip: { address_prefix: '127.0.0.1', prefix_len: 32 } } }],
+                        },
+                      },
+                    },
+                  },
+                },
                 // Off unless a route turns them on (the per-route configs above).
                 { name: 'envoy.filters.http.lua', typed_config: { '@type': LUA } },
                 { name: 'envoy.filters.http.fault', typed_config: { '@type': FAULT } },

@@ -114,8 +114,16 @@ export class HubEdge extends Construct {
     harden(this.statefulSet, { count: 1 });
     if (hub.edge.replicas > 1) podDisruptionBudget(this, meta(EDGE_NAME), 'edge');
 
-    publicService(this, 'service', hub, meta(EDGE_NAME), 'edge', [{ name: 'https', port: hub.edgeServicePort, targetPort: ports.edge, nodePort: hub.nodePorts.https }]);
+    // With one replica the user Service also takes its tunnels, so that under LoadBalancer the
+    // default tunnel address, edgeUrl's host, is served (with NodePort the fixed tunnel nodePort
+    // is replica 0's Service's). More replicas are reached each at its own Service only.
+    publicService(this, 'service', hub, meta(EDGE_NAME), 'edge', [
+      { name: 'https', port: hub.edgeServicePort, targetPort: ports.edge, nodePort: hub.nodePorts.https },
+      ...(hub.edge.replicas === 1 ? [{ name: 'tunnel', port: ports.tunnel, targetPort: ports.tunnel }] : []),
+    ]);
     hub.edgeTunnelAddresses.forEach((_address, ordinal) => {
+      // Tunnels need no client address (the edge checks each cluster's certificate), so these keep
+      // the default traffic policy, which lets load balancers with different selectors share an address.
       const tunnel = publicService(this, `tunnel-${ordinal}`, hub, meta(edgeTunnelServiceName(ordinal)), 'edge', [
         {
           name: 'tunnel',
@@ -124,7 +132,7 @@ export class HubEdge extends Construct {
           targetPort: ports.tunnel,
           ...(hub.nodePorts.tunnel !== undefined ? { nodePort: hub.nodePorts.tunnel + ordinal } : {}),
         },
-      ]);
+      ], { keepClientAddress: false });
       tunnel.selectLabel(POD_NAME_LABEL, `${EDGE_NAME}-${ordinal}`);
     });
   }

@@ -1,7 +1,8 @@
 /**
  * What may connect to the hub's pods, and nothing more (once a NetworkPolicy selects a pod,
  * every connection it does not allow is refused):
- *   - the edge: its user port and its tunnel port, from anywhere (users, member clusters);
+ *   - the edge: its user port and its tunnel port, from anywhere (users, member clusters); not its
+ *     lifecycle port (hub-edge-lifecycle.ts), which only the kubelet calls, from the node;
  *   - the controller: xDS and ext_authz from the edge's pods only; the agent port from anywhere
  *     (member clusters' agents and in-cluster Envoys) and, with agentInstall, the install port
  *     (member clusters' admins fetching a link, which is its own credential); the admin API from anywhere or from the

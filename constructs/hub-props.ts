@@ -37,7 +37,8 @@ export interface KubegateHubProps {
    * Where member clusters' in-cluster Envoys reach the first edge replica's tunnel listener,
    * HOST:PORT. Each replica has a tunnel Service of its own, and every cluster keeps tunnels to
    * each: replica i is at the same host, port + i.
-   * @default edgeUrl's host, with the tunnel Service's port (its fixed nodePort with NodePort)
+   * @default edgeUrl's host with ports.tunnel (with one replica the edge Service carries it; more
+   * replicas' load balancers must answer there), or with NodePort its fixed nodePorts.tunnel
    */
   readonly edgeTunnelAddress?: string;
   /** The controller. @default 1 replica, 100m/1 CPU, 128Mi/512Mi memory */

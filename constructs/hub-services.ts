@@ -18,7 +18,16 @@ export interface PublicPort {
   readonly nodePort?: number;
 }
 
-export function publicService(scope: Construct, id: string, hub: ResolvedHub, metadata: ReturnType<typeof hubMetadata>, component: HubComponent, ports: readonly PublicPort[]): kplus.Service {
+export function publicService(
+  scope: Construct,
+  id: string,
+  hub: ResolvedHub,
+  metadata: ReturnType<typeof hubMetadata>,
+  component: HubComponent,
+  ports: readonly PublicPort[],
+  /** keepClientAddress: externalTrafficPolicy Local under LoadBalancer. @default true */
+  options: { readonly keepClientAddress?: boolean } = {},
+): kplus.Service {
   const annotations = Object.keys(hub.serviceAnnotations).length > 0 ? { annotations: { ...hub.serviceAnnotations } } : {};
   const service = new kplus.Service(scope, id, {
     metadata: { ...metadata, ...annotations },
@@ -26,6 +35,6 @@ export function publicService(scope: Construct, id: string, hub: ResolvedHub, me
     ports: ports.map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, ...(p.nodePort !== undefined ? { nodePort: p.nodePort } : {}) })),
   });
   selectPods(service, component);
-  if (hub.serviceType === 'LoadBalancer') ApiObject.of(service).addJsonPatch(JsonPatch.add('/spec/externalTrafficPolicy', 'Local'));
+  if (hub.serviceType === 'LoadBalancer' && options.keepClientAddress !== false) ApiObject.of(service).addJsonPatch(JsonPatch.add('/spec/externalTrafficPolicy', 'Local'));
   return service;
 }

@@ -100,33 +100,7 @@ export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
   const serviceType = props.serviceType ?? 'LoadBalancer';
   const nodePorts = props.nodePorts ?? {};
   const edgeReplicas = props.edge?.replicas ?? 1;
-  let edgeTunnelAddress: { host: string; port: number } | undefined;
-  if (props.edgeTunnelAddress !== undefined) {
-    const i = props.edgeTunnelAddress.lastIndexOf(':');
-    edgeTunnelAddress = { host: props.edgeTunnelAddress.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(props.edgeTunnelAddress.slice(i + 1)) };
-  } else if (serviceType === 'LoadBalancer') edgeTunnelAddress = { host, port: ports.tunnel };
-  else if (nodePorts.tunnel !== undefined) edgeTunnelAddress = { host, port: nodePorts.tunnel };
-  else problems.push('edgeTunnelAddress: is required with serviceType NodePort unless nodePorts.tunnel is fixed (member clusters must know where the tunnel listener is)');
-  // Replica i's tunnel Service is at the next port but i: member clusters dial every replica.
-  if (edgeTunnelAddress && edgeTunnelAddress.port + edgeReplicas - 1 > 65535) {
-    problems.push(`edge.replicas: ${edgeReplicas} replicas need tunnel ports ${edgeTunnelAddress.port} to ${edgeTunnelAddress.port + edgeReplicas - 1}, past 65535 (edgeTunnelAddress or nodePorts.tunnel is too high)`);
-  }
-  // (When the address is derived from nodePorts.tunnel, the rule above has said it.)
-  const addressFromNodePort = props.edgeTunnelAddress === undefined && serviceType === 'NodePort';
-  if (nodePorts.tunnel !== undefined && !addressFromNodePort && nodePorts.tunnel + edgeReplicas - 1 > 65535) {
-    problems.push(`nodePorts.tunnel: ${edgeReplicas} edge replicas' tunnel nodePorts run from ${nodePorts.tunnel} to ${nodePorts.tunnel + edgeReplicas - 1}, past 65535`);
-  }
-  if (nodePorts.tunnel !== undefined && edgeReplicas > 1) {
-    const last = nodePorts.tunnel + edgeReplicas - 1;
-    for (const [name, port] of Object.entries(nodePorts)) {
-      if (name !== 'tunnel' && port !== undefined && port >= nodePorts.tunnel && port <= last) {
-        problems.push(`nodePorts.${name}: ${port} is one of the edge replicas' tunnel nodePorts (nodePorts.tunnel ${nodePorts.tunnel} to ${last}, one per replica)`);
-      }
-    }
-  }
-  if (edgeReplicas > 1 && serviceType === 'LoadBalancer' && ports.tunnel + edgeReplicas - 1 > 65535) {
-    problems.push(`ports.tunnel: ${edgeReplicas} edge replicas' tunnel Services listen on ${ports.tunnel} to ${ports.tunnel + edgeReplicas - 1}, past 65535`);
-  }
+  const edgeTunnelAddress = resolveTunnelAddress(props, { host, ports, serviceType, nodePorts, edgeReplicas }, problems);
   const agentInstall = props.agentInstall && resolveAgentInstall(props, problems);
   if (props.maxCertTtl !== undefined && parseDurationMs(props.maxCertTtl) > MAX_USER_CERT_TTL_MS) problems.push(`maxCertTtl: must be at most 24h (user certificates are short-lived by design), got ${JSON.stringify(props.maxCertTtl)}`);
   if (problems.length > 0) throw new KubegateHubPropsError(problems);
@@ -156,6 +130,57 @@ export function resolveHubProps(props: KubegateHubProps): ResolvedHub {
     ...(props.maxCertTtl !== undefined ? { maxCertTtl: props.maxCertTtl } : {}),
     ...(agentInstall ? { agentInstall } : {}),
   };
+}
+
+interface TunnelContext {
+  readonly host: string;
+  readonly ports: HubPorts;
+  readonly serviceType: 'LoadBalancer' | 'NodePort';
+  readonly nodePorts: NonNullable<KubegateHubProps['nodePorts']>;
+  readonly edgeReplicas: number;
+}
+
+/**
+ * Where member clusters dial edge replica 0 (replica i at its port + i), and the rules that
+ * keep every replica's tunnel reachable there. With LoadBalancer and one replica the user
+ * Service carries the tunnel port too, so edgeUrl's host serves; more replicas have a load
+ * balancer each (port ports.tunnel + i), which must answer at edgeUrl's host (a shared address)
+ * unless edgeTunnelAddress says where they do. With NodePort, replica i's nodePort is
+ * nodePorts.tunnel + i, so several replicas need it fixed.
+ */
+function resolveTunnelAddress(props: KubegateHubProps, c: TunnelContext, problems: string[]): { host: string; port: number } | undefined {
+  const { ports, nodePorts, edgeReplicas } = c;
+  const last = (first: number) => first + edgeReplicas - 1;
+  let address: { host: string; port: number } | undefined;
+  if (props.edgeTunnelAddress !== undefined) {
+    const i = props.edgeTunnelAddress.lastIndexOf(':');
+    address = { host: props.edgeTunnelAddress.slice(0, i).replace(/^\[(.*)\]$/, '$1'), port: Number(props.edgeTunnelAddress.slice(i + 1)) };
+  } else if (c.serviceType === 'LoadBalancer') address = { host: c.host, port: ports.tunnel };
+  else if (nodePorts.tunnel !== undefined) address = { host: c.host, port: nodePorts.tunnel };
+  else problems.push('edgeTunnelAddress: is required with serviceType NodePort unless nodePorts.tunnel is fixed (member clusters must know where the tunnel listener is)');
+
+  if (address && last(address.port) > 65535) {
+    problems.push(`edge.replicas: ${edgeReplicas} replicas need tunnel ports ${address.port} to ${last(address.port)}, past 65535 (edgeTunnelAddress or nodePorts.tunnel is too high)`);
+  }
+  if (edgeReplicas > 1 && c.serviceType === 'NodePort' && nodePorts.tunnel === undefined && props.edgeTunnelAddress !== undefined) {
+    problems.push(`nodePorts.tunnel: is required with serviceType NodePort and ${edgeReplicas} edge replicas (replica i's tunnel nodePort is nodePorts.tunnel + i, which member clusters dial)`);
+  }
+  const nodePortFirst = nodePorts.tunnel;
+  // (When the address is derived from nodePorts.tunnel, the address rule above has said it.)
+  if (nodePortFirst !== undefined && props.edgeTunnelAddress !== undefined && last(nodePortFirst) > 65535) {
+    problems.push(`nodePorts.tunnel: ${edgeReplicas} edge replicas' tunnel nodePorts run from ${nodePortFirst} to ${last(nodePortFirst)}, past 65535`);
+  }
+  if (nodePortFirst !== undefined && edgeReplicas > 1) {
+    for (const [name, port] of Object.entries(nodePorts)) {
+      if (name !== 'tunnel' && port !== undefined && port >= nodePortFirst && port <= last(nodePortFirst)) {
+        problems.push(`nodePorts.${name}: ${port} is one of the edge replicas' tunnel nodePorts (nodePorts.tunnel ${nodePortFirst} to ${last(nodePortFirst)}, one per replica)`);
+      }
+    }
+  }
+  if (edgeReplicas > 1 && c.serviceType === 'LoadBalancer') {
+    if (last(ports.tunnel) > 65535) problems.push(`ports.tunnel: ${edgeReplicas} edge replicas' tunnel Services listen on ${ports.tunnel} to ${last(ports.tunnel)}, past 65535`);
+  }
+  return address;
 }
 
 /** The controller checks the same at start (controller-config.ts); here it fails before anything is applied. */

@@ -108,6 +108,10 @@ export const hubChartSource: ChartSource = {
       message: 'controller.replicas: more than one replica needs an external PostgreSQL (store.postgresUrl or store.postgresSecret): SQLite on a volume serves one replica only',
     },
     {
+      when: `and (eq (toString $.Values.serviceType) "NodePort") (gt (int $.Values.edge.replicas) 1) ${absent('$.Values.nodePorts.tunnel')}`,
+      message: "nodePorts.tunnel: is required with serviceType NodePort and more than one edge replica (replica i's tunnel nodePort is nodePorts.tunnel + i, which member clusters dial)",
+    },
+    {
       when: `and (eq (toString $.Values.serviceType) "NodePort") ${absent('$.Values.edgeTunnelAddress')}`,
       message: 'edgeTunnelAddress: the chart needs it with serviceType NodePort (member clusters must know where the tunnel listener is)',
       covers: ['edgeTunnelAddress absent', 'serviceType = "NodePort"'],

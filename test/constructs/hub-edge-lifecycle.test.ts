@@ -37,9 +37,9 @@ interface Answer {
   readonly at: number;
 }
 
-function get(port: number, pathname: string, agent: http.Agent | undefined, started: number): Promise<Answer> {
+function get(port: number, pathname: string, agent: http.Agent | undefined, started: number, localAddress?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = http.get({ host: '127.0.0.1', port, path: pathname, ...(agent ? { agent } : {}) }, (res) => {
+    const req = http.get({ host: '127.0.0.1', port, path: pathname, ...(agent ? { agent } : {}), ...(localAddress ? { localAddress } : {}) }, (res) => {
       let body = '';
       res.on('data', (d: Buffer) => (body += d.toString()));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, body, at: Date.now() - started, ...(res.headers.connection ? { connection: String(res.headers.connection) } : {}) }));
@@ -109,10 +109,17 @@ test('the preStop call: serving on, then a drain that closes kept-alive connecti
       if (Date.now() > deadline || envoy.exitCode !== null) throw new Error(`Envoy did not start:\n${log.slice(-3000)}`);
       await new Promise((r) => setTimeout(r, 100));
     }
+    // The waits are the script's own: a call from any other address (here 127.0.0.2, as another
+    // pod or the node would be) is refused at once.
+    const foreignWait = await get(lifecycle, '/wait', undefined, Date.now(), '127.0.0.2');
+    expect(foreignWait.status).toBe(403);
+    expect(foreignWait.at).toBeLessThan(5_000);
+
     const started = Date.now();
     const before = await get(user, '/', agent, started);
     expect(before.connection).not.toBe('close');
-    const prestop = get(lifecycle, EDGE_PRESTOP_PATH, undefined, started);
+    // The kubelet calls from the node's address.
+    const prestop = get(lifecycle, EDGE_PRESTOP_PATH, undefined, started, '127.0.0.2');
     prestop.catch(() => undefined); // awaited below; a failure before then must not go unhandled
 
     // While the Service drops the pod, every request is served as before...

@@ -292,14 +292,19 @@ test("the edge: a bootstrap naming every controller replica (the headless Servic
 test('Services: the edge and the public controller ports as chosen, the metrics port named for a ServiceMonitor', () => {
   const lb = synth({ ...PROPS, edgeUrl: 'https://kubegate.example.com:8443', serviceAnnotations: { 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' } });
   const edge = find(lb, 'Service', 'kubegate-edge');
-  expect(edge.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'https', port: 8443, targetPort: 8443 }] });
-  expect(edge.spec.ports).toHaveLength(1);
+  // With LoadBalancer its address also takes one replica's tunnels (the default tunnel address is edgeUrl's host).
+  expect(edge.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'https', port: 8443, targetPort: 8443 }, { name: 'tunnel', port: 18004, targetPort: 18004 }] });
+  expect(configOf(lb).agents.edgeTunnelAddresses).toEqual([{ host: 'kubegate.example.com', port: 18004 }]);
   // The tunnel listener: a Service per edge replica, selecting that pod by its stable name.
   const tunnel = find(lb, 'Service', 'kubegate-edge-tunnel-0');
-  expect(tunnel.spec).toMatchObject({ type: 'LoadBalancer', externalTrafficPolicy: 'Local', ports: [{ name: 'tunnel', port: 18004, targetPort: 18004 }] });
+  expect(tunnel.spec).toMatchObject({ type: 'LoadBalancer', ports: [{ name: 'tunnel', port: 18004, targetPort: 18004 }] });
+  // Tunnels need no client address: the default policy lets the load balancers share one.
+  expect(tunnel.spec.externalTrafficPolicy).toBeUndefined();
   expect(tunnel.spec.selector).toEqual({ 'app.kubernetes.io/name': 'kubegate', 'app.kubernetes.io/component': 'edge', 'statefulset.kubernetes.io/pod-name': 'kubegate-edge-0' });
   expect(tunnel.metadata.annotations).toEqual({ 'service.beta.kubernetes.io/aws-load-balancer-type': 'nlb' });
-  const three = synth({ ...PROPS, edge: { replicas: 3 } });
+  const three = synth({ ...PROPS, edge: { replicas: 3 }, edgeTunnelAddress: 'tunnels.kubegate.example.com:18004', ports: { agent: 18103, api: 18105, install: 18106 } });
+  // Several replicas: the user Service carries users only; each replica's tunnels go to its own Service.
+  expect(find(three, 'Service', 'kubegate-edge').spec.ports.map((p: Obj) => p.name)).toEqual(['https']);
   expect(three.filter((o) => o.kind === 'Service' && o.metadata.name.startsWith('kubegate-edge-tunnel-')).map((o) => [o.metadata.name, o.spec.selector['statefulset.kubernetes.io/pod-name'], o.spec.ports[0].port])).toEqual([
     ['kubegate-edge-tunnel-0', 'kubegate-edge-0', 18004],
     ['kubegate-edge-tunnel-1', 'kubegate-edge-1', 18005],
@@ -318,6 +323,8 @@ test('Services: the edge and the public controller ports as chosen, the metrics 
 
   const np = synth(HA);
   expect(find(np, 'Service', 'kubegate-edge').spec).toMatchObject({ type: 'NodePort', ports: [{ name: 'https', port: 443, nodePort: 30443 }] });
+  // Two replicas: users only (each replica's tunnels are at its own Service).
+  expect(find(np, 'Service', 'kubegate-edge').spec.ports).toHaveLength(1);
   expect([0, 1].map((i) => find(np, 'Service', `kubegate-edge-tunnel-${i}`).spec.ports)).toEqual([
     [{ name: 'tunnel', port: 18004, targetPort: 18004, nodePort: 30006 }],
     [{ name: 'tunnel', port: 18004, targetPort: 18004, nodePort: 30007 }],
@@ -394,6 +401,11 @@ test.each<[string, Record<string, unknown>, RegExp]>([
   ],
   ['tunnel ports past 65535', { edgeTunnelAddress: 'tunnel.example.com:65535', edge: { replicas: 2 } }, /edge\.replicas: 2 replicas need tunnel ports 65535 to 65536, past 65535/],
   ['tunnel nodePorts past 65535', { edgeTunnelAddress: 'tunnel.example.com:443', nodePorts: { tunnel: 65535 }, edge: { replicas: 2 } }, /nodePorts\.tunnel: 2 edge replicas' tunnel nodePorts run from 65535 to 65536, past 65535/],
+  [
+    'several edge replicas behind NodePorts that Kubernetes would pick',
+    { serviceType: 'NodePort', edgeTunnelAddress: 'hub.example:30100', edge: { replicas: 2 } },
+    /nodePorts\.tunnel: is required with serviceType NodePort and 2 edge replicas \(replica i's tunnel nodePort is nodePorts\.tunnel \+ i, which member clusters dial\)/,
+  ],
   ["a port on the edge's lifecycle port", { ports: { api: 9902 } }, /ports\.api: 9902 is the edge's lifecycle port \(its pods' preStop hook calls it\); choose another/],
   ["the admin port on the edge's lifecycle port", { edge: { adminPort: 9902 } }, /edge\.adminPort: 9902 is the edge's lifecycle port/],
   ['both PostgreSQL sources', { store: { postgresUrl: 'postgres://db/kg', postgresSecret: 'pg' } }, /store: give postgresUrl or postgresSecret, not both/],

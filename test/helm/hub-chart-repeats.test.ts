@@ -35,13 +35,14 @@ const LOAD_BALANCER_ELSEWHERE = (replicas: number) => ({ edge: { replicas }, por
 const NODE_PORTS = (replicas: number) => ({ edge: { replicas }, serviceType: 'NodePort', nodePorts: { https: 30443, tunnel: 30444 }, edgeTunnelAddress: '203.0.113.9:30444' });
 const ALLOCATED = (replicas: number) => ({ edge: { replicas }, serviceType: 'NodePort', edgeTunnelAddress: '[2001:db8::9]:31000', serviceAnnotations: { team: 'platform' } });
 
-describe.each<[string, (replicas: number) => Record<string, unknown>, (i: number) => { port: number; nodePort?: number; address: number }]>([
-  ['LoadBalancer, the tunnel address derived', LOAD_BALANCER, (i) => ({ port: 18004 + i, address: 18004 + i })],
-  ['LoadBalancer on another tunnel port, the tunnel address given', LOAD_BALANCER_ELSEWHERE, (i) => ({ port: 19004 + i, address: 7000 + i })],
-  ['NodePort with a fixed nodePorts.tunnel', NODE_PORTS, (i) => ({ port: 18004, nodePort: 30444 + i, address: 30444 + i })],
-  ['NodePort, nodePorts allocated, by IPv6, annotated', ALLOCATED, (i) => ({ port: 18004, address: 31000 + i })],
-])('%s', (_what, change, expected) => {
-  test.each([1, 2, 3])('edge.replicas = %i: helm template renders what kubegate manifests prints', async (replicas) => {
+describe.each<[string, (replicas: number) => Record<string, unknown>, (i: number) => { port: number; nodePort?: number; address: number }, number[]]>([
+  ['LoadBalancer, the tunnel address derived', LOAD_BALANCER, (i) => ({ port: 18004 + i, address: 18004 + i }), [1, 2, 3]],
+  ['LoadBalancer on another tunnel port, the tunnel address given', LOAD_BALANCER_ELSEWHERE, (i) => ({ port: 19004 + i, address: 7000 + i }), [1, 2, 3]],
+  ['NodePort with a fixed nodePorts.tunnel', NODE_PORTS, (i) => ({ port: 18004, nodePort: 30444 + i, address: 30444 + i }), [1, 2, 3]],
+  // Allocated nodePorts serve one replica only: member clusters could not know the others' (refused below).
+  ['NodePort, nodePorts allocated, by IPv6, annotated', ALLOCATED, (i) => ({ port: 18004, address: 31000 + i }), [1]],
+])('%s', (_what, change, expected, counts) => {
+  test.each(counts)('edge.replicas = %i: helm template renders what kubegate manifests prints', async (replicas) => {
     const values = { ...REQUIRED, ...change(replicas) };
     const rendered = await helm.run(['template', 'kubegate-hub', chart.chartDir, '-f', chart.valuesFile(values)]);
     expect(rendered.stderr).toBe('');
@@ -67,6 +68,16 @@ describe.each<[string, (replicas: number) => Record<string, unknown>, (i: number
     const addresses = (parse(config.stringData['config.yaml']) as { agents: { edgeTunnelAddresses: { port: number }[] } }).agents.edgeTunnelAddresses;
     expect(addresses.map((a) => a.port)).toEqual(Array.from({ length: replicas }, (_, i) => expected(i).address));
   });
+});
+
+test('several replicas behind allocated nodePorts: the chart and the construct both refuse, naming nodePorts.tunnel', async () => {
+  const values = { ...REQUIRED, ...ALLOCATED(2) };
+  const rendered = await helm.run(['template', 'kubegate-hub', chart.chartDir, '-f', chart.valuesFile(values)]);
+  expect(rendered.code).not.toBe(0);
+  expect(rendered.stderr).toMatch(/nodePorts\.tunnel: is required with serviceType NodePort and more than one edge replica/);
+  const printed = await runCli(['manifests', 'hub', ...manifestsFlags(values, chart.dir)]);
+  expect(printed.code).not.toBe(0);
+  expect(printed.stderr).toMatch(/nodePorts\.tunnel: is required with serviceType NodePort and 2 edge replicas/);
 });
 
 test('the tunnel Services are one template, a range over edge.replicas with the ordinal added', () => {
