@@ -26,7 +26,14 @@ export interface ChartInstallFixture {
 export async function startChartInstall(source: ChartSource, values: object, clusterName: string): Promise<ChartInstallFixture> {
   const stateDir = fs.mkdtempSync(path.join(os.tmpdir(), `kubegate-${source.name}-install-`));
   const cluster = await startLocalCluster({ name: clusterName, stateDir, toolchain: loadToolchain(), logger: silentLogger, controlPlane: 'full', nodes: 1 });
-  const chart = writtenChart(source, cluster.adminKubeconfigPath);
+  let chart: ReturnType<typeof writtenChart>;
+  try {
+    chart = writtenChart(source, cluster.adminKubeconfigPath);
+  } catch (err) {
+    // No fixture is returned, so nothing else would stop the cluster just started.
+    await cluster.stop();
+    throw err;
+  }
   return {
     chartDir: chart.chartDir,
     valuesFile: chart.valuesFile(values),
